@@ -1,0 +1,41 @@
+"""pgm: Bayesian networks for Python.
+
+Declare a network as a DAG whose nodes carry conditional distributions, then
+query its independencies, sample from it, score data under it, and fit it.
+
+Examples
+--------
+>>> import pgm
+>>> asia = pgm.load("asia")
+>>> asia.active_trail("asia", "dysp", given="xray")
+['asia', 'tub', 'either', 'dysp']
+"""
+
+from pgm import datasets
+from pgm.cpds import (
+    CPD,
+    Bernoulli,
+    Categorical,
+    Feature,
+    Function,
+    Gaussian,
+    LinearGaussian,
+    Monomial,
+    RadialBasis,
+    polynomial,
+)
+from pgm.datasets import load
+from pgm.graph import DAG, Independence
+from pgm.io import read, write
+from pgm.learning import BDeu, Dirichlet, Ridge, Statistics
+from pgm.network import BayesianNetwork
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BayesianNetwork", "DAG", "Independence",
+    "CPD", "Categorical", "Bernoulli", "LinearGaussian", "Gaussian",
+    "Feature", "Monomial", "Function", "RadialBasis", "polynomial",
+    "Dirichlet", "BDeu", "Ridge", "Statistics",
+    "load", "read", "write", "datasets",
+]

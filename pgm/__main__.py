@@ -1,0 +1,4 @@
+from pgm.cli import main
+import sys
+
+sys.exit(main())

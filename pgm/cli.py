@@ -1,0 +1,178 @@
+"""The ``pgm`` command: a thin shell over the public API.
+
+A NETWORK argument is a file (``.bif`` or ``.json``) or the name of a bundled
+network (``pgm info asia``).  Run ``pgm --help`` or ``pgm COMMAND --help``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+import pgm
+from pgm.errors import PGMError
+
+__all__ = ["main"]
+
+
+def _load(spec: str):
+    if Path(spec).exists():
+        return pgm.read(spec)
+    if spec in pgm.datasets.names():
+        return pgm.load(spec)
+    raise FileNotFoundError(f"{spec!r} is neither a network file nor a bundled network ({', '.join(pgm.datasets.names())})")
+
+
+def _read_data(network, path: str) -> pd.DataFrame:
+    # Discrete columns are read as text so that a state named "1" stays the string "1".
+    dtypes = {node: (str if states is not None else float) for node, states in network.domains.items()}
+    return pd.read_csv(path, dtype=dtypes, keep_default_na=True)
+
+
+def _write_frame(frame: pd.DataFrame, path: str) -> None:
+    from pgm.io._files import write_text_atomically
+
+    write_text_atomically(path, frame.to_csv(index=False))
+
+
+def _prior(text: str | None):
+    if text is None:
+        return None
+    kind, _, value = text.partition(":")
+    try:
+        number = float(value) if value else 1.0
+    except ValueError:
+        raise ValueError(f"bad prior {text!r}: the part after ':' must be a number") from None
+    priors = {"dirichlet": pgm.Dirichlet, "bdeu": pgm.BDeu, "ridge": pgm.Ridge}
+    if kind.lower() not in priors:
+        raise ValueError(f"unknown prior {kind!r}; use dirichlet:ALPHA, bdeu:ESS or ridge:ALPHA")
+    return priors[kind.lower()](number)
+
+
+def _cmd_info(args) -> None:
+    network = _load(args.network)
+    print(repr(network))
+    print(network.factorization().describe())
+
+
+def _cmd_factorize(args) -> None:
+    factorization = _load(args.network).factorization()
+    print(factorization.latex() if args.latex else factorization)
+
+
+def _cmd_dsep(args) -> None:
+    network = _load(args.network)
+    trail = network.active_trail(args.x, args.y, given=args.given)
+    given = f" given {{{', '.join(args.given)}}}" if args.given else ""
+    x, y = ", ".join(args.x), ", ".join(args.y)
+    if trail is None:
+        print(f"{{{x}}} and {{{y}}} are d-separated{given}")
+    else:
+        print(f"{{{x}}} and {{{y}}} are d-connected{given}; active trail: {' - '.join(trail)}")
+
+
+def _cmd_blanket(args) -> None:
+    network = _load(args.network)
+    print(" ".join(sorted(network.markov_blanket(args.node))))
+
+
+def _cmd_sample(args) -> None:
+    frame = _load(args.network).sample(args.n, seed=args.seed)
+    if args.output:
+        _write_frame(frame, args.output)
+    else:
+        frame.to_csv(sys.stdout, index=False)
+
+
+def _cmd_score(args) -> None:
+    network = _load(args.network)
+    log_likelihood = network.log_likelihood(_read_data(network, args.data))
+    if args.per_row:
+        _write_frame(pd.DataFrame({"log_likelihood": log_likelihood}), args.per_row)
+    print(f"rows: {len(log_likelihood)}")
+    print(f"mean log-likelihood: {log_likelihood.mean():.6f} nats per row")
+    print(f"bits per variable: {-log_likelihood.mean() / 0.6931471805599453 / len(network):.6f}")
+
+
+def _cmd_fit(args) -> None:
+    network = _load(args.network)
+    fitted = network.fit(_read_data(network, args.data), prior=_prior(args.prior))
+    fitted.write(args.output)
+    print(f"wrote {args.output}")
+
+
+def _cmd_convert(args) -> None:
+    _load(args.network).write(args.output)
+    print(f"wrote {args.output}")
+
+
+def _cmd_render(args) -> None:
+    from pgm.render import render
+
+    network = _load(args.network)
+    trail = None
+    if args.trail:
+        trail = network.active_trail(args.trail[0], args.trail[1], given=args.observed or ())
+    render(network, args.output, observed=args.observed, latent=args.latent, trail=trail,
+           show_distributions=args.distributions)
+    print(f"wrote {args.output}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pgm", description="Bayesian networks: inspect, query, sample, score, fit.")
+    parser.add_argument("--version", action="version", version=f"pgm {pgm.__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name, function, help_text):
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.add_argument("network", help="a .bif or .json file, or a bundled network name")
+        sub.set_defaults(function=function)
+        return sub
+
+    command("info", _cmd_info, "show the network, its factorisation and parameter counts")
+    sub = command("factorize", _cmd_factorize, "print the factorisation p(x1..xn) = prod p(xi | parents)")
+    sub.add_argument("--latex", action="store_true", help="as LaTeX")
+    sub = command("dsep", _cmd_dsep, "test d-separation; print an active trail when dependent")
+    sub.add_argument("-x", nargs="+", required=True, help="first node set")
+    sub.add_argument("-y", nargs="+", required=True, help="second node set")
+    sub.add_argument("--given", nargs="*", default=[], help="observed nodes")
+    sub = command("blanket", _cmd_blanket, "print a node's Markov blanket")
+    sub.add_argument("node")
+    sub = command("sample", _cmd_sample, "draw rows by ancestral sampling (CSV)")
+    sub.add_argument("-n", type=int, required=True, help="number of rows")
+    sub.add_argument("--seed", type=int, default=None)
+    sub.add_argument("-o", "--output", help="CSV file (default: standard output)")
+    sub = command("score", _cmd_score, "log-likelihood of a CSV data set")
+    sub.add_argument("data", help="CSV with a column per node")
+    sub.add_argument("--per-row", metavar="CSV", help="also write each row's log-likelihood here")
+    sub = command("fit", _cmd_fit, "fit the network's CPDs to a CSV data set")
+    sub.add_argument("data", help="CSV with a column per node")
+    sub.add_argument("-o", "--output", required=True, help="where to write the fitted network (.bif or .json)")
+    sub.add_argument("--prior", help="dirichlet:ALPHA, bdeu:ESS or ridge:ALPHA")
+    sub = command("convert", _cmd_convert, "write the network in another format (by extension)")
+    sub.add_argument("output")
+    sub = command("render", _cmd_render, "draw the network with Graphviz (svg, png, pdf)")
+    sub.add_argument("output")
+    sub.add_argument("--observed", nargs="*", default=[], help="nodes to shade")
+    sub.add_argument("--latent", nargs="*", default=[], help="nodes to dash")
+    sub.add_argument("--trail", nargs=2, metavar=("X", "Y"), help="highlight an active trail given --observed")
+    sub.add_argument("--distributions", action="store_true", help="show each node's distribution")
+    return parser
+
+
+def main(argv=None) -> int:
+    """Entry point of the ``pgm`` command; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        args.function(args)
+    except (PGMError, FileNotFoundError, ValueError) as exc:
+        print(f"pgm: error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,142 @@
+"""The protocol every conditional distribution (CPD) family follows.
+
+A CPD is first *declared* -- its own states or parameters and its parents'
+names -- and then *bound* to a node of a network, when the parents' domains
+are known and the parameters can be checked against them.  Networks bind the
+CPDs you add; a bound CPD is immutable.
+
+Every family answers the same verbs, vectorised over rows:
+
+``log_prob(values, parents)``
+    log p(value | parent values) per row, in nats.
+``sample(parents, n, rng)``
+    one draw per row.
+``statistics(values, parents, weights)``
+    additive sufficient statistics: the statistics of two data sets are the
+    sum of their statistics, so chunked, weighted (EM) and prior-augmented
+    (MAP) fitting all reduce to adding arrays.
+``from_statistics(statistics)``
+    the maximum-likelihood parameters for those statistics, as a new CPD.
+
+``parents`` above is a mapping from parent name to its column: integer codes
+for discrete parents, float64 values for continuous ones (see :mod:`pgm.data`).
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping
+
+import numpy as np
+
+from pgm.errors import CPDError
+
+__all__ = ["CPD", "discrete_configuration_index", "configuration_labels"]
+
+
+class CPD(abc.ABC):
+    """Base class of conditional distributions; see the module docstring for the protocol."""
+
+    #: Name of the family in files and messages.
+    family: str = ""
+    #: Whether the node's values are states (True) or real numbers (False).
+    is_discrete: bool = False
+
+    variable: str | None
+    parents: tuple[str, ...]
+
+    @property
+    def is_bound(self) -> bool:
+        """Whether the CPD has been attached to a node (see :meth:`bind`)."""
+        return self.variable is not None
+
+    def _require_bound(self, verb: str) -> None:
+        if self.variable is None:
+            raise CPDError(
+                f"this {type(self).__name__} is not attached to a node yet; add it to a "
+                f"BayesianNetwork before calling {verb}()"
+            )
+
+    @property
+    def domain(self) -> tuple[str, ...] | None:
+        """The node's states for a discrete CPD, None for a continuous one."""
+        return None
+
+    @abc.abstractmethod
+    def bind(self, variable: str, parent_domains: Mapping[str, tuple | None]) -> "CPD":
+        """A copy attached to node ``variable``, validated against its parents' domains.
+
+        ``parent_domains`` maps each parent to its states, or to None for a
+        continuous parent.
+        """
+
+    @abc.abstractmethod
+    def log_prob(self, values: np.ndarray, parents: Mapping[str, np.ndarray]) -> np.ndarray:
+        """log p(value | parents) for every row, in nats."""
+
+    @abc.abstractmethod
+    def sample(self, parents: Mapping[str, np.ndarray], n: int, rng: np.random.Generator) -> np.ndarray:
+        """One draw per row given the parents' columns."""
+
+    @abc.abstractmethod
+    def statistics(self, values: np.ndarray, parents: Mapping[str, np.ndarray], weights: np.ndarray | None = None) -> np.ndarray:
+        """Additive sufficient statistics of the rows (weighted when ``weights`` is given)."""
+
+    @abc.abstractmethod
+    def from_statistics(self, statistics: np.ndarray) -> "CPD":
+        """The maximum-likelihood CPD for ``statistics``, as a new bound CPD."""
+
+    @abc.abstractmethod
+    def empty_configurations(self, statistics: np.ndarray) -> list[str]:
+        """Labels of the discrete-parent configurations that ``statistics`` gives no weight."""
+
+    @property
+    @abc.abstractmethod
+    def n_free_parameters(self) -> int:
+        """Number of free parameters (rows that sum to one count k - 1)."""
+
+    @abc.abstractmethod
+    def to_dict(self) -> dict:
+        """A JSON-compatible description that :func:`pgm.cpds.from_dict` turns back into this CPD."""
+
+    @abc.abstractmethod
+    def describe(self) -> str:
+        """A one-line text form of the distribution, e.g. ``N(1 + 2 x, 0.5)``."""
+
+    @abc.abstractmethod
+    def describe_latex(self) -> str:
+        """The distribution in LaTeX."""
+
+
+def discrete_configuration_index(parents: Mapping[str, np.ndarray], names, cardinalities, n: int):
+    """Row-major index of each row's configuration of the discrete parents ``names``.
+
+    Returns None when there are no such parents (every row is configuration 0).
+    """
+    if not names:
+        return None
+    index = np.asarray(parents[names[0]]).astype(np.intp)
+    for name, card in zip(names[1:], cardinalities[1:]):
+        index *= card
+        index += parents[name]
+    return index
+
+
+def configuration_labels(names, domains) -> list[str]:
+    """Human-readable labels ``a=x, b=y`` of every configuration, in row-major order."""
+    if not names:
+        return ["(no parents)"]
+    grids = np.meshgrid(*[np.arange(len(d)) for d in domains], indexing="ij")
+    flat = [g.ravel() for g in grids]
+    return [
+        ", ".join(f"{name}={domain[codes[k]]}" for k, (name, domain) in enumerate(zip(names, domains)))
+        for codes in zip(*flat)
+    ]
+
+
+def configuration_label(names, domains, config: int) -> str:
+    """The label of one configuration, without listing them all."""
+    if not names:
+        return "(no parents)"
+    codes = np.unravel_index(config, [len(d) for d in domains])
+    return ", ".join(f"{name}={domain[int(c)]}" for name, domain, c in zip(names, domains, codes))

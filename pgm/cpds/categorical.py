@@ -1,0 +1,341 @@
+"""Tabular conditional distributions of discrete nodes: :class:`Categorical` and :func:`Bernoulli`.
+
+The table has one axis per parent, in the order the parents are listed, and a
+last axis over the node's own states; every row (fixing all parent states)
+sums to one.  A parent configuration's *row index* is the row-major position
+of its parent codes, so the table viewed as ``(n_configurations, k)`` is a
+plain reshape.
+
+Sufficient statistics are the count table of the same shape: the (weighted)
+number of rows with each parent configuration and child state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from pgm.cpds.base import CPD, configuration_label, discrete_configuration_index
+from pgm.errors import CPDError, StructureError
+
+__all__ = ["Categorical", "Bernoulli", "ROW_SUM_TOLERANCE"]
+
+#: How far a row of probabilities may stray from summing to one.  Published
+#: networks round their tables (alarm.bif rows sum to 1 +- 1e-7).
+ROW_SUM_TOLERANCE = 1e-6
+
+
+def _as_names(values, what: str) -> tuple[str, ...]:
+    if isinstance(values, str):
+        raise TypeError(f"{what} must be a sequence of names, not the single string {values!r}")
+    names = tuple(values)
+    for name in names:
+        if not isinstance(name, str) or not name:
+            raise CPDError(f"{what} must be non-empty strings, got {name!r}")
+    if len(set(names)) != len(names):
+        dup = next(s for s in names if names.count(s) > 1)
+        raise CPDError(f"{what} contain {dup!r} more than once")
+    return names
+
+
+class Categorical(CPD):
+    """A discrete node's distribution given discrete parents, as a table.
+
+    Parameters
+    ----------
+    states : sequence of str
+        The node's states, in order.
+    parents : sequence of str, optional
+        Parent node names; their order is the order of the table's axes.
+    table : array-like or dict
+        Either an array of shape ``(*parent_cardinalities, len(states))`` (or
+        ``(n_configurations, len(states))``, configurations in row-major order),
+        or a dict mapping each parent configuration -- a tuple of parent states,
+        or one state when there is a single parent -- to the probabilities of
+        ``states``.  Every row must sum to one.
+
+    Examples
+    --------
+    >>> from pgm import BayesianNetwork, Categorical
+    >>> net = BayesianNetwork()
+    >>> net.add("cloudy", Categorical(["no", "yes"], table=[0.5, 0.5]))
+    >>> net.add("rain", Categorical(["no", "yes"], parents=["cloudy"],
+    ...                             table={"no": [0.8, 0.2], "yes": [0.2, 0.8]}))
+    >>> net["rain"].table
+    array([[0.8, 0.2],
+           [0.2, 0.8]])
+    """
+
+    family = "categorical"
+    is_discrete = True
+
+    def __init__(self, states: Sequence[str], *, parents: Sequence[str] = (), table):
+        self.states = _as_names(states, "states")
+        if not self.states:
+            raise CPDError("a categorical node needs at least one state")
+        self.parents = _as_names(parents, "parents")
+        self.variable = None
+        self._spec = table
+        self.table = None  # set when bound
+
+    # ------------------------------------------------------------------ binding
+    @property
+    def domain(self) -> tuple[str, ...]:
+        return self.states
+
+    @property
+    def cardinality(self) -> int:
+        """Number of states."""
+        return len(self.states)
+
+    def bind(self, variable: str, parent_domains: Mapping[str, tuple | None]) -> "Categorical":
+        domains = []
+        for p in self.parents:
+            if parent_domains[p] is None:
+                raise StructureError(
+                    f"node {variable!r} is discrete but its parent {p!r} is continuous; pgm supports "
+                    "discrete nodes with discrete parents, and continuous nodes with any parents"
+                )
+            domains.append(tuple(parent_domains[p]))
+        table = self._table_from_spec(variable, domains)
+        return self._bound_copy(variable, domains, table)
+
+    def _bound_copy(self, variable: str, domains, table: np.ndarray) -> "Categorical":
+        bound = object.__new__(type(self))
+        bound.states, bound.parents, bound.variable = self.states, self.parents, variable
+        bound.parent_states = tuple(domains)
+        table = np.array(table, dtype=np.float64)  # private copy
+        table.setflags(write=False)
+        bound.table = table
+        bound._spec = table  # so that a bound CPD can be bound again, e.g. in another network
+        k = len(self.states)
+        flat = table.reshape(-1, k)
+        with np.errstate(divide="ignore"):
+            bound._log_flat = np.log(flat).ravel()
+        # Thresholds for inverse-CDF sampling.  A state after which no mass
+        # remains gets threshold 1 so that u in [0, 1) never passes it, which
+        # keeps zero-probability states impossible despite rounding.
+        cumulative = np.cumsum(flat, axis=1)
+        cumulative /= cumulative[:, -1:]
+        remaining = flat[:, ::-1].cumsum(axis=1)[:, ::-1]  # mass at or after each state
+        thresholds = np.where(remaining[:, 1:] > 0, cumulative[:, :-1], 1.0)
+        bound._thresholds = [np.ascontiguousarray(thresholds[:, j]) for j in range(k - 1)]
+        return bound
+
+    def _table_from_spec(self, variable: str, domains) -> np.ndarray:
+        k = len(self.states)
+        cards = tuple(len(d) for d in domains)
+        expected = cards + (k,)
+        spec = self._spec
+        if isinstance(spec, Mapping):
+            table = self._table_from_mapping(variable, spec, domains, expected)
+        else:
+            try:
+                table = np.asarray(spec, dtype=np.float64)
+            except (TypeError, ValueError) as exc:
+                raise CPDError(f"table of {variable!r} is not an array of numbers: {exc}") from None
+            n_configs = int(np.prod(cards)) if cards else 1
+            if table.shape != expected and table.shape == (n_configs, k) and len(cards) > 1:
+                table = table.reshape(expected)
+            if table.shape != expected:
+                parents = ", ".join(f"{p} ({c} states)" for p, c in zip(self.parents, cards)) or "no parents"
+                raise CPDError(
+                    f"table of {variable!r} has shape {table.shape}, but with {parents} and {k} states "
+                    f"of its own it must have shape {expected}"
+                )
+        self._check_probabilities(variable, table, domains)
+        return table
+
+    def _table_from_mapping(self, variable, spec, domains, expected) -> np.ndarray:
+        table = np.full(expected, np.nan)
+        index = [{s: i for i, s in enumerate(d)} for d in domains]
+        for key, row in spec.items():
+            key_tuple = key if isinstance(key, tuple) else (key,)
+            if len(key_tuple) != len(domains):
+                raise CPDError(
+                    f"table of {variable!r}: key {key!r} must give one state for each parent {list(self.parents)}"
+                )
+            position = []
+            for parent, state, lookup in zip(self.parents, key_tuple, index):
+                if state not in lookup:
+                    raise CPDError(
+                        f"table of {variable!r}: {state!r} is not a state of parent {parent!r} "
+                        f"(states {list(lookup)})"
+                    )
+                position.append(lookup[state])
+            row = np.asarray(row, dtype=np.float64)
+            if row.shape != (len(self.states),):
+                raise CPDError(
+                    f"table of {variable!r}: row {key!r} has {row.size} probabilities for {len(self.states)} states"
+                )
+            table[tuple(position)] = row
+        unset = np.isnan(table[..., 0])
+        if unset.any():
+            config = int(np.flatnonzero(unset.ravel())[0])
+            raise CPDError(
+                f"table of {variable!r} has no row for parent configuration "
+                f"{configuration_label(self.parents, domains, config)}"
+            )
+        return table
+
+    def _check_probabilities(self, variable, table, domains) -> None:
+        k = len(self.states)
+        flat = table.reshape(-1, k)
+        bad = ~np.isfinite(flat) | (flat < 0)
+        if bad.any():
+            config, state = divmod(int(np.flatnonzero(bad.ravel())[0]), k)
+            where = configuration_label(self.parents, domains, config)
+            raise CPDError(
+                f"table of {variable!r} has probability {flat[config, state]!r} for state "
+                f"{self.states[state]!r} at {where}; probabilities must be finite and non-negative"
+            )
+        sums = flat.sum(axis=1)
+        off = np.abs(sums - 1.0) > ROW_SUM_TOLERANCE
+        if off.any():
+            config = int(np.argmax(off))
+            where = configuration_label(self.parents, domains, config)
+            raise CPDError(
+                f"row {where} of the table of {variable!r} sums to {sums[config]!r}, not 1"
+            )
+
+    # ------------------------------------------------------------------ the protocol
+    def _configurations(self, parents: Mapping[str, np.ndarray], n: int):
+        return discrete_configuration_index(parents, self.parents, [len(d) for d in self.parent_states], n)
+
+    @property
+    def n_configurations(self) -> int:
+        """Number of parent configurations (rows of the table)."""
+        self._require_bound("n_configurations")
+        return self.table.size // len(self.states)
+
+    def log_prob(self, values, parents, *, _configs=None):
+        self._require_bound("log_prob")
+        configs = self._configurations(parents, len(values)) if _configs is None else _configs
+        if configs is None:
+            return self._log_flat.take(values)
+        flat = configs * len(self.states)
+        flat += values
+        return self._log_flat.take(flat)
+
+    def sample(self, parents, n, rng):
+        self._require_bound("sample")
+        dtype = np.int8 if len(self.states) < 128 else np.int32
+        u = rng.random(n)
+        configs = self._configurations(parents, n)
+        codes = np.zeros(n, dtype=dtype)
+        for thresholds in self._thresholds:
+            limit = thresholds[0] if configs is None else thresholds.take(configs)
+            codes += u >= limit
+        return codes
+
+    def statistics(self, values, parents, weights=None):
+        self._require_bound("statistics")
+        k = len(self.states)
+        configs = self._configurations(parents, len(values))
+        flat = values.astype(np.intp) if configs is None else configs * k + values
+        counts = np.bincount(flat, weights=weights, minlength=self.table.size)
+        return counts.astype(np.float64, copy=False).reshape(self.table.shape)
+
+    def from_statistics(self, statistics):
+        self._require_bound("from_statistics")
+        counts = np.asarray(statistics, dtype=np.float64)
+        if counts.shape != self.table.shape:
+            raise CPDError(
+                f"statistics of {self.variable!r} have shape {counts.shape}, expected {self.table.shape}"
+            )
+        totals = counts.sum(axis=-1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            table = np.where(totals > 0, counts / totals, 1.0 / len(self.states))
+        return self._bound_copy(self.variable, self.parent_states, table)
+
+    def empty_configurations(self, statistics):
+        totals = np.asarray(statistics).reshape(-1, len(self.states)).sum(axis=1)
+        return [
+            configuration_label(self.parents, self.parent_states, int(c)) for c in np.flatnonzero(totals <= 0)
+        ]
+
+    @property
+    def n_free_parameters(self) -> int:
+        self._require_bound("n_free_parameters")
+        return self.n_configurations * (len(self.states) - 1)
+
+    # ------------------------------------------------------------------ presentation
+    def to_dict(self) -> dict:
+        self._require_bound("to_dict")
+        return {
+            "type": self.family,
+            "states": list(self.states),
+            "parents": list(self.parents),
+            "table": self.table.tolist(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> "Categorical":
+        """Inverse of :meth:`to_dict` (unbound; bind by adding to a network)."""
+        return cls(data["states"], parents=data.get("parents", ()), table=data["table"])
+
+    def describe(self) -> str:
+        if not self.parents:
+            probs = ", ".join(f"{s}: {p:.4g}" for s, p in zip(self.states, self.table))
+            return f"Categorical({probs})"
+        return f"Categorical table, {self.n_configurations} rows x {len(self.states)} states"
+
+    def describe_latex(self) -> str:
+        if not self.parents:
+            probs = ", ".join(f"{p:.4g}" for p in self.table)
+            return f"\\mathrm{{Cat}}({probs})"
+        return f"\\text{{table: {self.n_configurations} rows}} \\times {len(self.states)}"
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, Categorical):
+            return NotImplemented
+        same = (self.states, self.parents, self.variable) == (other.states, other.parents, other.variable)
+        if not same or (self.table is None) != (other.table is None):
+            return False
+        return self.table is None or np.array_equal(self.table, other.table)
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        head = f"{self.variable!r}, " if self.variable else ""
+        parents = f", parents={list(self.parents)}" if self.parents else ""
+        return f"Categorical({head}states={list(self.states)}{parents})"
+
+
+def Bernoulli(p, *, states: Sequence[str] = ("false", "true"), parents: Sequence[str] = ()) -> Categorical:
+    """A two-state :class:`Categorical`; ``p`` is the probability of the second state.
+
+    Parameters
+    ----------
+    p : float or array-like
+        P(second state); with parents, an array of shape ``(*parent_cardinalities,)``
+        or a dict from parent configuration to a probability.
+    states : pair of str, default ``("false", "true")``
+    parents : sequence of str, optional
+
+    Examples
+    --------
+    >>> from pgm import Bernoulli
+    >>> coin = Bernoulli(0.3, states=["tails", "heads"])
+    >>> coin.states
+    ('tails', 'heads')
+    """
+    if len(tuple(states)) != 2:
+        raise CPDError(f"a Bernoulli node has exactly two states, got {list(states)}")
+    if isinstance(p, Mapping):
+        table = {key: _bernoulli_row(value) for key, value in p.items()}
+    else:
+        p = np.asarray(p, dtype=np.float64)
+        table = np.stack([1.0 - p, p], axis=-1)
+        bad = ~((p >= 0) & (p <= 1))
+        if bad.any():
+            raise CPDError(f"Bernoulli probability {p.ravel()[np.argmax(bad.ravel())]!r} is not in [0, 1]")
+    return Categorical(states, parents=parents, table=table)
+
+
+def _bernoulli_row(p) -> list[float]:
+    p = float(p)
+    if not 0.0 <= p <= 1.0:
+        raise CPDError(f"Bernoulli probability {p!r} is not in [0, 1]")
+    return [1.0 - p, p]

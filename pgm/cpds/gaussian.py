@@ -1,0 +1,424 @@
+"""Continuous nodes: Gaussian, linear Gaussian and conditional linear Gaussian.
+
+``LinearGaussian`` covers all three:
+
+- no parents: ``x ~ N(b0, sigma^2)`` (see :func:`Gaussian`);
+- continuous parents: ``x = b0 + w . phi(parents) + e``, ``e ~ N(0, sigma^2)``,
+  where ``phi`` are the node's features (the parents themselves by default);
+- discrete parents too (conditional linear Gaussian): one ``(b0, w, sigma^2)``
+  per configuration of the discrete parents, arrays of shape
+  ``(*discrete_cardinalities,)`` for ``b0`` and ``sigma^2`` and
+  ``(*discrete_cardinalities, n_features)`` for ``w``.
+
+Sufficient statistics, per discrete configuration, are the weighted moments
+``sum_i w_i z_i z_i^T`` of ``z = [1, phi(parents), x]``: the normal equations
+``A^T A theta = A^T y`` and the residual sum of squares are blocks of that
+matrix, so fitting solves the least-squares problem theta = (A^T A)^-1 A^T y
+exactly, by a Cholesky factorisation of the (column-scaled) Gram matrix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import scipy.linalg
+
+from pgm.cpds.base import CPD, configuration_label, discrete_configuration_index
+from pgm.cpds.categorical import _as_names
+from pgm.cpds.features import Feature, as_feature, feature_from_dict
+from pgm.errors import CPDError, SingularDesignError
+
+__all__ = ["LinearGaussian", "Gaussian", "VARIANCE_FLOOR"]
+
+#: Fitted residual variances are raised to at least ``VARIANCE_FLOOR`` times
+#: the node's mean square in that configuration: below it the normal equations
+#: cannot resolve the variance, and a zero variance would make the density
+#: infinite.
+VARIANCE_FLOOR = 1e-12
+
+#: A design whose column-scaled Gram matrix has a smallest-to-largest
+#: eigenvalue ratio below this is treated as rank deficient.
+RANK_TOLERANCE = 1e-12
+
+_LOG_2PI = float(np.log(2 * np.pi))
+
+
+class LinearGaussian(CPD):
+    """A continuous node, Gaussian given its parents, with mean linear in its features.
+
+    Parameters
+    ----------
+    parents : sequence of str, optional
+        Parent names, discrete and continuous in any order.
+    intercept : float or array-like, default 0
+        ``b0``; with discrete parents, shape ``(*discrete_cardinalities,)``.
+    weights : array-like or dict, optional
+        ``w``: shape ``(n_features,)``, or ``(*discrete_cardinalities, n_features)``
+        with discrete parents.  With the default features a dict from parent
+        name to coefficient is accepted.  Omitted means zero.
+    variance : float or array-like, default 1
+        ``sigma^2 > 0``; with discrete parents, shape ``(*discrete_cardinalities,)``.
+    features : sequence of Feature or str, optional
+        Basis functions of the continuous parents (a str is the parent itself).
+        Default: each continuous parent, in the order of ``parents``.
+
+    Scalars broadcast over discrete-parent configurations.
+
+    Examples
+    --------
+    >>> from pgm import BayesianNetwork, Gaussian, LinearGaussian
+    >>> net = BayesianNetwork()
+    >>> net.add("x", Gaussian(mean=0.0, variance=1.0))
+    >>> net.add("y", LinearGaussian(parents=["x"], intercept=1.0, weights={"x": 2.0}, variance=0.25))
+    >>> net["y"].describe()
+    'N(1 + 2 x, 0.25)'
+    """
+
+    family = "linear_gaussian"
+    is_discrete = False
+
+    def __init__(
+        self,
+        *,
+        parents: Sequence[str] = (),
+        intercept=0.0,
+        weights=None,
+        variance=1.0,
+        features: Sequence[Feature | str] | None = None,
+    ):
+        self.parents = _as_names(parents, "parents")
+        self.variable = None
+        self._given_features = None if features is None else tuple(as_feature(f) for f in features)
+        self._spec = (intercept, weights, variance)
+        self.features = self._given_features
+        self.discrete_parents = self.continuous_parents = None
+        self.intercept = self.weights = self.variance = None
+
+    # ------------------------------------------------------------------ binding
+    def bind(self, variable: str, parent_domains: Mapping[str, tuple | None]) -> "LinearGaussian":
+        discrete = tuple(p for p in self.parents if parent_domains[p] is not None)
+        continuous = tuple(p for p in self.parents if parent_domains[p] is None)
+        domains = tuple(tuple(parent_domains[p]) for p in discrete)
+        features = self._given_features
+        if features is None:
+            features = tuple(as_feature(p) for p in continuous)
+        for feature in features:
+            for p in feature.parents:
+                if p not in self.parents:
+                    raise CPDError(f"feature {feature} of {variable!r} uses {p!r}, which is not a parent of {variable!r}")
+                if p in discrete:
+                    raise CPDError(
+                        f"feature {feature} of {variable!r} uses the discrete parent {p!r}; features are "
+                        "functions of continuous parents (discrete parents select the coefficients)"
+                    )
+        used = {p for f in features for p in f.parents}
+        unused = [p for p in continuous if p not in used]
+        if unused:
+            raise CPDError(f"continuous parent {unused[0]!r} of {variable!r} is used by none of its features")
+        intercept, weights, variance = self._spec
+        cards = tuple(len(d) for d in domains)
+        d = len(features)
+        if isinstance(weights, Mapping):
+            weights = self._weights_from_mapping(variable, weights, features)
+        b0 = self._shaped(variable, "intercept", intercept, cards)
+        w = self._shaped(variable, "weights", np.zeros(cards + (d,)) if weights is None else weights, cards + (d,))
+        var = self._shaped(variable, "variance", variance, cards)
+        bad = ~(var > 0)
+        if bad.any():
+            config = int(np.argmax(bad.ravel()))
+            raise CPDError(
+                f"variance of {variable!r} is {var.ravel()[config]!r} at "
+                f"{configuration_label(discrete, domains, config)}; it must be positive"
+            )
+        return self._bound_copy(variable, discrete, continuous, domains, features, b0, w, var)
+
+    @staticmethod
+    def _weights_from_mapping(variable, weights, features):
+        names = [str(f) for f in features]
+        if not all(f.is_identity for f in features):
+            raise CPDError(f"weights of {variable!r} can be a dict only with the default (identity) features")
+        for key in weights:
+            if key not in names:
+                raise CPDError(f"weights of {variable!r} name {key!r}, which is not one of its continuous parents {names}")
+        missing = [n for n in names if n not in weights]
+        if missing:
+            raise CPDError(f"weights of {variable!r} give no coefficient for parent {missing[0]!r}")
+        return np.asarray([weights[n] for n in names], dtype=np.float64)
+
+    @staticmethod
+    def _shaped(variable, what, value, shape) -> np.ndarray:
+        try:
+            array = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise CPDError(f"{what} of {variable!r} is not numeric: {exc}") from None
+        if array.ndim == 0:
+            array = np.broadcast_to(array, shape)
+        if array.shape != shape:
+            raise CPDError(f"{what} of {variable!r} has shape {array.shape}, expected {shape}")
+        if not np.isfinite(array).all():
+            raise CPDError(f"{what} of {variable!r} has a value that is not finite")
+        return np.array(array)
+
+    def _bound_copy(self, variable, discrete, continuous, domains, features, b0, w, var) -> "LinearGaussian":
+        bound = object.__new__(type(self))
+        bound.parents, bound.variable = self.parents, variable
+        bound._given_features = tuple(features)
+        bound.features = tuple(features)
+        bound.discrete_parents, bound.continuous_parents = discrete, continuous
+        bound.parent_states = domains
+        for name, array in (("intercept", b0), ("weights", w), ("variance", var)):
+            array = np.array(array, dtype=np.float64)
+            array.setflags(write=False)
+            setattr(bound, name, array)
+        bound._spec = (bound.intercept, bound.weights, bound.variance)  # a bound CPD can be bound again
+        k = int(np.prod([len(dm) for dm in domains])) if domains else 1
+        bound._b0 = bound.intercept.reshape(k)
+        bound._w = bound.weights.reshape(k, len(features))
+        bound._var = bound.variance.reshape(k)
+        bound._log_norm = np.log(bound._var) + _LOG_2PI
+        return bound
+
+    # ------------------------------------------------------------------ the protocol
+    @property
+    def n_features(self) -> int:
+        """Number of features (columns of the design besides the intercept)."""
+        return len(self.features)
+
+    @property
+    def n_configurations(self) -> int:
+        """Number of configurations of the discrete parents (1 without any)."""
+        self._require_bound("n_configurations")
+        return self._b0.size
+
+    @property
+    def is_linear(self) -> bool:
+        """Whether the mean is linear in the parents, with no discrete parents (joint Gaussian)."""
+        return not self.discrete_parents and all(f.is_identity for f in self.features)
+
+    def design(self, parents: Mapping[str, np.ndarray], n: int) -> np.ndarray:
+        """The ``(n, n_features)`` feature matrix (without the intercept column)."""
+        self._require_bound("design")
+        out = np.empty((n, len(self.features)))
+        for j, feature in enumerate(self.features):
+            out[:, j] = feature.evaluate(parents)
+        return out
+
+    def _configurations(self, parents, n):
+        return discrete_configuration_index(parents, self.discrete_parents, [len(d) for d in self.parent_states], n)
+
+    def _add_mean(self, parents, out: np.ndarray) -> np.ndarray:
+        """``out += b0 + w . phi(parents)`` in place (avoiding row-sized temporaries), and return ``out``."""
+        n = len(out)
+        configs = self._configurations(parents, n)
+        if configs is None:
+            out += self._b0[0]
+            scratch = np.empty(n) if self.features else None
+            for j, feature in enumerate(self.features):
+                np.multiply(feature.evaluate(parents), self._w[0, j], out=scratch)
+                out += scratch
+            return out
+        out += self._b0.take(configs)
+        for j, feature in enumerate(self.features):
+            out += self._w[:, j].take(configs) * feature.evaluate(parents)
+        return out
+
+    def conditional_mean(self, parents: Mapping[str, np.ndarray], n: int) -> np.ndarray:
+        """``b0 + w . phi(parents)`` for every row."""
+        self._require_bound("conditional_mean")
+        return self._add_mean(parents, np.zeros(n))
+
+    def _variance_rows(self, parents, n):
+        configs = self._configurations(parents, n)
+        if configs is None:
+            return self._var[0], self._log_norm[0]
+        return self._var.take(configs), self._log_norm.take(configs)
+
+    def log_prob(self, values, parents):
+        self._require_bound("log_prob")
+        n = len(values)
+        residual = np.negative(values)
+        self._add_mean(parents, residual)  # mean - value; squared below, so the sign does not matter
+        variance, log_norm = self._variance_rows(parents, n)
+        residual *= residual
+        residual /= variance
+        residual += log_norm
+        residual *= -0.5
+        return residual
+
+    def sample(self, parents, n, rng):
+        self._require_bound("sample")
+        return self.sample_with_noise(parents, rng.standard_normal(n))
+
+    def sample_with_noise(self, parents, noise: np.ndarray) -> np.ndarray:
+        """Draws ``mean + sigma * noise`` given standard normal ``noise``, computed in place in ``noise``."""
+        self._require_bound("sample_with_noise")
+        variance, _ = self._variance_rows(parents, len(noise))
+        noise *= np.sqrt(variance)
+        return self._add_mean(parents, noise)
+
+    def statistics(self, values, parents, weights=None):
+        self._require_bound("statistics")
+        n = len(values)
+        d = len(self.features)
+        z = np.empty((n, d + 2))
+        z[:, 0] = 1.0
+        for j, feature in enumerate(self.features):
+            z[:, j + 1] = feature.evaluate(parents)
+        z[:, d + 1] = values
+        configs = self._configurations(parents, n)
+        shape = tuple(len(dm) for dm in self.parent_states) + (d + 2, d + 2)
+        if configs is None:
+            weighted = z if weights is None else z * weights[:, None]
+            return (weighted.T @ z).reshape(shape)
+        k = self._b0.size
+        out = np.empty((k, d + 2, d + 2))
+        for a in range(d + 2):
+            for b in range(a, d + 2):
+                product = z[:, a] * z[:, b]
+                if weights is not None:
+                    product *= weights
+                out[:, a, b] = out[:, b, a] = np.bincount(configs, weights=product, minlength=k)
+        return out.reshape(shape)
+
+    def from_statistics(self, statistics):
+        self._require_bound("from_statistics")
+        d = len(self.features)
+        moments = np.asarray(statistics, dtype=np.float64).reshape(-1, d + 2, d + 2)
+        if moments.shape[0] != self._b0.size:
+            raise CPDError(f"statistics of {self.variable!r} have {moments.shape[0]} configurations, expected {self._b0.size}")
+        b0 = np.empty(moments.shape[0])
+        w = np.empty((moments.shape[0], d))
+        var = np.empty(moments.shape[0])
+        for config, m in enumerate(moments):
+            theta, variance = self._solve(m, config)
+            b0[config], w[config], var[config] = theta[0], theta[1:], variance
+        cards = tuple(len(dm) for dm in self.parent_states)
+        return self._bound_copy(
+            self.variable, self.discrete_parents, self.continuous_parents, self.parent_states, self.features,
+            b0.reshape(cards), w.reshape(cards + (d,)), var.reshape(cards),
+        )
+
+    def _solve(self, m: np.ndarray, config: int):
+        d = m.shape[0] - 2
+        weight = m[0, 0]
+        where = configuration_label(self.discrete_parents, self.parent_states, config)
+        suffix = "" if not self.discrete_parents else f" at {where}"
+        if not weight > 0:
+            raise SingularDesignError(
+                f"node {self.variable!r} has no data{suffix}; its coefficients cannot be estimated "
+                "(merge or drop that configuration, or fit with more data)"
+            )
+        gram, cross = m[: d + 1, : d + 1], m[: d + 1, d + 1]
+        scale = np.sqrt(np.diag(gram))
+        zero = np.flatnonzero(~(scale > 0))
+        if zero.size:
+            raise SingularDesignError(
+                f"feature {self.features[zero[0] - 1]} of node {self.variable!r} is zero in every row{suffix}"
+            )
+        scaled = gram / np.outer(scale, scale)
+        eigenvalues = np.linalg.eigvalsh(scaled)
+        if eigenvalues[0] <= RANK_TOLERANCE * eigenvalues[-1]:
+            names = ["intercept"] + [str(f) for f in self.features]
+            raise SingularDesignError(
+                f"the design of node {self.variable!r}{suffix} is rank deficient (columns {names} are "
+                f"collinear, or there are fewer than {d + 1} rows, weight {weight:g}); drop a parent or "
+                "feature, add data, or fit with a Ridge prior"
+            )
+        factor = scipy.linalg.cho_factor(scaled, lower=True, check_finite=False)
+        theta = scipy.linalg.cho_solve(factor, cross / scale, check_finite=False) / scale
+        residual = m[d + 1, d + 1] - theta @ cross
+        variance = max(residual / weight, VARIANCE_FLOOR * m[d + 1, d + 1] / weight, np.finfo(float).tiny)
+        return theta, variance
+
+    def empty_configurations(self, statistics):
+        d = len(self.features)
+        weights = np.asarray(statistics).reshape(-1, d + 2, d + 2)[:, 0, 0]
+        return [
+            configuration_label(self.discrete_parents, self.parent_states, int(c)) for c in np.flatnonzero(weights <= 0)
+        ]
+
+    @property
+    def n_free_parameters(self) -> int:
+        self._require_bound("n_free_parameters")
+        return self._b0.size * (len(self.features) + 2)
+
+    # ------------------------------------------------------------------ presentation
+    def to_dict(self) -> dict:
+        self._require_bound("to_dict")
+        return {
+            "type": self.family,
+            "parents": list(self.parents),
+            "features": [f.to_dict() for f in self.features],
+            "intercept": self.intercept.tolist(),
+            "weights": self.weights.tolist(),
+            "variance": self.variance.tolist(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> "LinearGaussian":
+        """Inverse of :meth:`to_dict` (unbound; bind by adding to a network)."""
+        return cls(
+            parents=data.get("parents", ()),
+            intercept=data["intercept"],
+            weights=data.get("weights"),
+            variance=data["variance"],
+            features=[feature_from_dict(f) for f in data.get("features", ())],
+        )
+
+    def _mean_text(self, config: int, latex: bool) -> str:
+        terms = [f"{self._b0[config]:.4g}"]
+        for coefficient, feature in zip(self._w[config], self.features):
+            name = feature.latex() if latex else str(feature)
+            sign = "-" if coefficient < 0 else "+"
+            terms.append(f"{sign} {abs(coefficient):.4g}{' ' if not latex else ' '}{name}")
+        return " ".join(terms)
+
+    def describe(self) -> str:
+        self._require_bound("describe")
+        if self._b0.size == 1:
+            return f"N({self._mean_text(0, False)}, {self._var[0]:.4g})"
+        return (
+            f"conditional linear Gaussian, one N(mean, variance) for each of the {self._b0.size} "
+            f"configurations of {', '.join(self.discrete_parents)}"
+        )
+
+    def describe_latex(self) -> str:
+        self._require_bound("describe_latex")
+        if self._b0.size == 1:
+            return f"\\mathcal{{N}}({self._mean_text(0, True)},\\ {self._var[0]:.4g})"
+        return f"\\mathcal{{N}}\\text{{ for each of {self._b0.size} configurations}}"
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, LinearGaussian):
+            return NotImplemented
+        if (self.parents, self.variable) != (other.parents, other.variable):
+            return False
+        if not self.is_bound or not other.is_bound:
+            return self is other
+        return (
+            self.features == other.features
+            and np.array_equal(self.intercept, other.intercept)
+            and np.array_equal(self.weights, other.weights)
+            and np.array_equal(self.variance, other.variance)
+        )
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        head = f"{self.variable!r}, " if self.variable else ""
+        parents = f"parents={list(self.parents)}" if self.parents else "no parents"
+        return f"LinearGaussian({head}{parents})"
+
+
+def Gaussian(mean: float = 0.0, variance: float = 1.0) -> LinearGaussian:
+    """A continuous root node ``N(mean, variance)``.
+
+    Examples
+    --------
+    >>> from pgm import BayesianNetwork, Gaussian
+    >>> net = BayesianNetwork({"height": Gaussian(mean=170.0, variance=49.0)})
+    >>> net["height"].describe()
+    'N(170, 49)'
+    """
+    return LinearGaussian(intercept=mean, variance=variance)

@@ -1,0 +1,238 @@
+"""The one place where user data becomes columnar NumPy arrays, and back.
+
+Inside pgm a data set is a :class:`Dataset`: one array per node, all of the
+same length.
+
+- A discrete node's column holds integer *codes*: the position of the value in
+  the node's ``states``; ``-1`` marks a missing value.
+- A continuous node's column holds float64 values; ``NaN`` marks a missing value.
+
+Users hand in a :class:`pandas.DataFrame` (categorical columns keep state
+order and convert without copying when their categories are the node's
+states) or a mapping of column name to array.  Values are matched to states
+by equality and nothing is coerced: the integer ``0`` is not the state ``"0"``.
+A value that is not a state is an error naming the column, the value and the
+row.  Columns that are not nodes of the network are ignored.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from pgm.errors import DataError
+
+__all__ = ["Dataset", "to_dataset", "to_frame"]
+
+Domain = "tuple[str, ...] | None"  # states of a discrete node, None for a continuous one
+
+
+def code_dtype(n_states: int) -> np.dtype:
+    """The smallest signed integer type that holds codes 0..n_states-1 and -1."""
+    for dtype in (np.int8, np.int16, np.int32):
+        if n_states <= np.iinfo(dtype).max:
+            return np.dtype(dtype)
+    return np.dtype(np.int64)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Columnar data for the nodes of a network.
+
+    Attributes
+    ----------
+    columns : dict of str to ndarray
+        Integer codes (-1 missing) for discrete nodes, float64 (NaN missing) for continuous ones.
+    n_rows : int
+    row_labels : pandas.Index or None
+        The user's row labels, used only to name rows in error messages.
+    """
+
+    columns: dict
+    n_rows: int
+    row_labels: pd.Index | None = None
+
+    def __getitem__(self, node: str) -> np.ndarray:
+        return self.columns[node]
+
+    def rows(self, rows: slice) -> "Dataset":
+        """The rows in ``rows`` (a slice), as views of the same arrays."""
+        labels = None if self.row_labels is None else self.row_labels[rows]
+        n = len(range(*rows.indices(self.n_rows)))
+        return Dataset({k: v[rows] for k, v in self.columns.items()}, n, labels)
+
+    def missing(self, node: str) -> np.ndarray:
+        """Boolean mask of the rows where ``node`` is missing."""
+        col = self.columns[node]
+        return np.isnan(col) if col.dtype.kind == "f" else col < 0
+
+    def describe_row(self, position: int) -> str:
+        """``'row 5'``, with the user's index label when it is not the default range."""
+        text = f"row {position}"
+        labels = self.row_labels
+        if labels is not None and not (
+            isinstance(labels, pd.RangeIndex) and labels.start == 0 and labels.step == 1
+        ):
+            text += f" (index {labels[position]!r})"
+        return text
+
+    def require_complete(self, nodes: Sequence[str], purpose: str) -> None:
+        """Raise :class:`DataError` naming the first node with a missing value."""
+        for node in nodes:
+            missing = self.missing(node)
+            if missing.any():
+                first = int(np.argmax(missing))
+                raise DataError(
+                    f"column {node!r} has {int(missing.sum())} missing value(s), the first at "
+                    f"{self.describe_row(first)}; {purpose} needs complete rows"
+                )
+
+
+def _column_values(data, name: str):
+    if isinstance(data, pd.DataFrame):
+        return data[name]
+    return data[name]
+
+
+def _missing_column_error(name: str, available) -> DataError:
+    close = difflib.get_close_matches(name, [str(c) for c in available], n=3)
+    hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+    return DataError(f"the data has no column for node {name!r}{hint}")
+
+
+def _discrete_codes(values, states: tuple, name: str, labels) -> np.ndarray:
+    dtype = code_dtype(len(states))
+    series = values if isinstance(values, pd.Series) else pd.Series(values)
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        categories = list(series.cat.categories)
+        codes = series.cat.codes.to_numpy()
+        if categories == list(states):
+            return codes.astype(dtype, copy=False)
+        lookup = {s: i for i, s in enumerate(states)}
+        table = np.array([lookup.get(c, -2) for c in categories] + [-1], dtype=dtype)
+        converted = table[codes]  # code -1 (missing) picks the trailing -1
+    else:
+        raw = series.to_numpy()
+        converted = pd.Categorical(raw, categories=list(states)).codes.astype(dtype, copy=False)
+        unknown = (converted < 0) & ~pd.isna(raw)
+        converted = np.where(unknown, np.array(-2, dtype=dtype), converted)
+    bad = converted == -2
+    if bad.any():
+        first = int(np.argmax(bad))
+        value = series.iloc[first]
+        ds = Dataset({}, len(series), labels)
+        raise DataError(
+            f"column {name!r}, {ds.describe_row(first)}: {value!r} is not a state of {name!r}; "
+            f"its states are {list(states)}"
+        )
+    return converted
+
+
+def _continuous_values(values, name: str, labels) -> np.ndarray:
+    if isinstance(values, pd.Series):
+        if isinstance(values.dtype, pd.CategoricalDtype) or values.dtype == object or values.dtype.kind not in "iuf":
+            return _continuous_from_objects(values.to_numpy(dtype=object, na_value=np.nan), name, labels)
+        array = values.to_numpy(dtype=np.float64, na_value=np.nan)
+    else:
+        array = np.asarray(values)
+        if array.dtype.kind not in "iuf":
+            return _continuous_from_objects(array.astype(object), name, labels)
+        array = array.astype(np.float64, copy=False)
+    if array.ndim != 1:
+        raise DataError(f"column {name!r} must be one-dimensional, got shape {array.shape}")
+    infinite = np.isinf(array)
+    if infinite.any():
+        first = int(np.argmax(infinite))
+        raise DataError(
+            f"column {name!r}, {Dataset({}, len(array), labels).describe_row(first)}: "
+            f"{array[first]} is not a finite value"
+        )
+    return array
+
+
+def _continuous_from_objects(objects: np.ndarray, name: str, labels) -> np.ndarray:
+    out = np.empty(len(objects), dtype=np.float64)
+    for position, value in enumerate(objects):
+        # Only non-numeric columns arrive here (an unusual, error-prone input);
+        # this loop exists to name the first offending row exactly.
+        if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+            out[position] = np.nan
+        elif isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)):
+            out[position] = float(value)
+        else:
+            raise DataError(
+                f"column {name!r}, {Dataset({}, len(objects), labels).describe_row(position)}: "
+                f"{value!r} is not a number, but {name!r} is a continuous node"
+            )
+    return _continuous_values(out, name, labels)
+
+
+def to_dataset(data, domains: Mapping[str, tuple | None], *, absent_ok: Sequence[str] = ()) -> Dataset:
+    """Convert user data to a :class:`Dataset` for the nodes in ``domains``.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame, Dataset, or mapping of str to array-like
+    domains : mapping of node name to its states (discrete) or None (continuous)
+    absent_ok : sequence of str
+        Nodes whose column may be absent; they become entirely missing.
+
+    Raises
+    ------
+    DataError
+        A node without a column, columns of different lengths, or a value
+        that is not a state (the message names column, value and row).
+    """
+    if isinstance(data, Dataset):
+        missing = [n for n in domains if n not in data.columns and n not in absent_ok]
+        if missing:
+            raise _missing_column_error(missing[0], data.columns)
+        return data
+    if isinstance(data, pd.DataFrame):
+        if not data.columns.is_unique:
+            dup = data.columns[data.columns.duplicated()][0]
+            raise DataError(f"the data has more than one column named {dup!r}")
+        available, n_rows, labels = data.columns, len(data), data.index
+    elif isinstance(data, Mapping):
+        available, labels = list(data.keys()), None
+        lengths = {k: len(v) for k, v in data.items() if k in domains}
+        if len(set(lengths.values())) > 1:
+            raise DataError(f"columns have different lengths: {lengths}")
+        n_rows = next(iter(lengths.values()), 0)
+    else:
+        raise TypeError(f"data must be a pandas DataFrame or a mapping of column name to array, not {type(data).__name__}")
+
+    columns = {}
+    for name, states in domains.items():
+        if name not in available:
+            if name in absent_ok:
+                columns[name] = (
+                    np.full(n_rows, np.nan) if states is None else np.full(n_rows, -1, dtype=code_dtype(len(states)))
+                )
+                continue
+            raise _missing_column_error(name, available)
+        values = _column_values(data, name)
+        if states is None:
+            columns[name] = _continuous_values(values, name, labels)
+        else:
+            columns[name] = _discrete_codes(values, states, name, labels)
+        if len(columns[name]) != n_rows:
+            raise DataError(f"column {name!r} has {len(columns[name])} rows, expected {n_rows}")
+    return Dataset(columns, n_rows, labels)
+
+
+def to_frame(columns: Mapping[str, np.ndarray], domains: Mapping[str, tuple | None]) -> pd.DataFrame:
+    """A DataFrame from columns of codes/values: categorical columns in state order, float64 otherwise."""
+    out = {}
+    for name, states in domains.items():
+        col = columns[name]
+        if states is None:
+            out[name] = col
+        else:
+            dtype = pd.CategoricalDtype(list(states), ordered=False)
+            out[name] = pd.Categorical.from_codes(col, dtype=dtype, validate=False)
+    return pd.DataFrame(out, copy=False)

@@ -1,0 +1,225 @@
+"""The joint Gaussian of a linear Gaussian network, and Gaussian conditioning.
+
+A network whose nodes are all linear Gaussian, ``x_i = b_i + sum_j B_ij x_j +
+e_i`` with independent ``e_i ~ N(0, d_i)``, is one multivariate normal:
+``x = (I - B)^-1 (b + e)``, so
+
+    mean       = (I - B)^-1 b
+    covariance = (I - B)^-1 D (I - B)^-T.
+
+In topological order ``I - B`` is unit lower triangular, so both come from
+triangular solves.  Affine maps, marginals and conditionals of Gaussians are
+Gaussian: a marginal is a sub-block, and conditioning on ``x_B = a`` gives
+
+    mean  = mu_A + S_AB S_BB^-1 (a - mu_B)
+    cov   = S_AA - S_AB S_BB^-1 S_BA          (the Schur complement).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import scipy.linalg
+
+from pgm._random import as_generator
+from pgm.errors import NodeError, StructureError
+
+__all__ = ["MultivariateNormal", "joint_gaussian", "kl_divergence"]
+
+_LOG_2PI = float(np.log(2 * np.pi))
+
+
+class MultivariateNormal:
+    """A multivariate normal distribution over named variables.
+
+    Parameters
+    ----------
+    names : sequence of str
+    mean : array-like, shape (k,)
+    covariance : array-like, shape (k, k), symmetric positive definite
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from pgm.inference.gaussian import MultivariateNormal
+    >>> mvn = MultivariateNormal(["x", "y"], [0.0, 1.0], [[1.0, 0.5], [0.5, 2.0]])
+    >>> post = mvn.condition({"x": 2.0})
+    >>> float(post.mean[0]), float(post.covariance[0, 0])
+    (2.0, 1.75)
+    """
+
+    def __init__(self, names: Sequence[str], mean, covariance):
+        self.names = tuple(names)
+        if len(set(self.names)) != len(self.names):
+            raise NodeError(f"variable names must be distinct, got {list(self.names)}")
+        self.mean = np.array(mean, dtype=np.float64)
+        self.covariance = np.array(covariance, dtype=np.float64)
+        k = len(self.names)
+        if self.mean.shape != (k,) or self.covariance.shape != (k, k):
+            raise ValueError(
+                f"{k} variables need a mean of shape ({k},) and a covariance of shape ({k}, {k}); "
+                f"got {self.mean.shape} and {self.covariance.shape}"
+            )
+        self._index = {name: i for i, name in enumerate(self.names)}
+        self._cholesky = None
+
+    def __repr__(self) -> str:
+        return f"MultivariateNormal({len(self.names)} variables: {', '.join(self.names[:5])}{', ...' if len(self.names) > 5 else ''})"
+
+    def _positions(self, names) -> np.ndarray:
+        if isinstance(names, str):
+            names = [names]
+        positions = []
+        for name in names:
+            if name not in self._index:
+                raise NodeError(f"{name!r} is not a variable of this distribution (variables: {list(self.names)})")
+            positions.append(self._index[name])
+        return np.asarray(positions, dtype=np.intp)
+
+    @property
+    def cholesky(self) -> np.ndarray:
+        """Lower Cholesky factor of the covariance."""
+        if self._cholesky is None:
+            try:
+                self._cholesky = np.linalg.cholesky(self.covariance)
+            except np.linalg.LinAlgError:
+                raise ValueError("the covariance is not positive definite") from None
+        return self._cholesky
+
+    def std(self) -> np.ndarray:
+        """Marginal standard deviations."""
+        return np.sqrt(np.diag(self.covariance))
+
+    def correlation(self) -> np.ndarray:
+        """The correlation matrix."""
+        s = self.std()
+        return self.covariance / np.outer(s, s)
+
+    def marginal(self, names) -> "MultivariateNormal":
+        """The distribution of the variables ``names`` (a sub-block of mean and covariance)."""
+        idx = self._positions(names)
+        return MultivariateNormal([self.names[i] for i in idx], self.mean[idx], self.covariance[np.ix_(idx, idx)])
+
+    def condition(self, evidence: Mapping[str, float]) -> "MultivariateNormal":
+        """The distribution of the other variables given ``evidence`` (variable -> observed value)."""
+        observed = self._positions(list(evidence))
+        values = np.array([float(evidence[self.names[i]]) for i in observed])
+        rest = np.setdiff1d(np.arange(len(self.names)), observed)
+        gain, schur = self._conditioning(rest, observed)
+        mean = self.mean[rest] + gain @ (values - self.mean[observed])
+        return MultivariateNormal([self.names[i] for i in rest], mean, schur)
+
+    def conditional_means(self, evidence: Mapping[str, np.ndarray]) -> tuple[tuple[str, ...], np.ndarray]:
+        """Posterior means for many evidence rows at once.
+
+        ``evidence`` maps each observed variable to an array of values (one per
+        row).  Returns the names of the unobserved variables and an array of
+        shape ``(n_rows, n_unobserved)``; the posterior covariance is the same
+        for every row (see :meth:`condition`).
+        """
+        observed = self._positions(list(evidence))
+        values = np.column_stack([np.asarray(evidence[self.names[i]], dtype=np.float64) for i in observed])
+        rest = np.setdiff1d(np.arange(len(self.names)), observed)
+        gain, _ = self._conditioning(rest, observed)
+        means = self.mean[rest] + (values - self.mean[observed]) @ gain.T
+        return tuple(self.names[i] for i in rest), means
+
+    def _conditioning(self, rest, observed):
+        s = self.covariance
+        s_bb = s[np.ix_(observed, observed)]
+        s_ab = s[np.ix_(rest, observed)]
+        factor = scipy.linalg.cho_factor(s_bb, lower=True)
+        gain = scipy.linalg.cho_solve(factor, s_ab.T).T  # S_AB S_BB^-1
+        schur = s[np.ix_(rest, rest)] - gain @ s_ab.T
+        return gain, (schur + schur.T) / 2
+
+    def _rows(self, x) -> np.ndarray:
+        if isinstance(x, Mapping) or hasattr(x, "columns"):
+            return np.column_stack([np.asarray(x[name], dtype=np.float64) for name in self.names])
+        x = np.asarray(x, dtype=np.float64)
+        return x[None, :] if x.ndim == 1 else x
+
+    def mahalanobis(self, x) -> np.ndarray:
+        """Mahalanobis distance ``sqrt((x - mean)^T S^-1 (x - mean))`` of each row.
+
+        ``x`` is an array of shape ``(n, k)`` in :attr:`names` order, or a
+        DataFrame / mapping with a column per variable.
+        """
+        centred = self._rows(x) - self.mean
+        whitened = scipy.linalg.solve_triangular(self.cholesky, centred.T, lower=True)
+        return np.sqrt(np.einsum("ij,ij->j", whitened, whitened))
+
+    def logpdf(self, x) -> np.ndarray:
+        """Log density of each row (same inputs as :meth:`mahalanobis`)."""
+        k = len(self.names)
+        log_det = 2.0 * np.log(np.diag(self.cholesky)).sum()
+        return -0.5 * (self.mahalanobis(x) ** 2 + log_det + k * _LOG_2PI)
+
+    def sample(self, n: int, *, seed=None) -> np.ndarray:
+        """``n`` draws, shape ``(n, k)`` in :attr:`names` order."""
+        rng = as_generator(seed)
+        return self.mean + rng.standard_normal((n, len(self.names))) @ self.cholesky.T
+
+    def kl_divergence(self, other: "MultivariateNormal") -> float:
+        """KL(self || other) in nats; ``other`` must have the same variables (any order)."""
+        if set(self.names) != set(other.names):
+            raise NodeError(f"KL divergence needs the same variables; got {list(self.names)} and {list(other.names)}")
+        other = other.marginal(self.names)  # align the order
+        k = len(self.names)
+        l_other = other.cholesky
+        m = scipy.linalg.solve_triangular(l_other, self.cholesky, lower=True)
+        trace = np.sum(m * m)
+        diff = scipy.linalg.solve_triangular(l_other, other.mean - self.mean, lower=True)
+        log_det_self = 2.0 * np.log(np.diag(self.cholesky)).sum()
+        log_det_other = 2.0 * np.log(np.diag(l_other)).sum()
+        return float(0.5 * (trace + diff @ diff - k + log_det_other - log_det_self))
+
+
+def joint_gaussian(network) -> MultivariateNormal:
+    """The joint normal distribution of an all-linear-Gaussian network (variables in node order).
+
+    Raises
+    ------
+    StructureError
+        A discrete node, a node with nonlinear features, or with discrete parents.
+
+    Examples
+    --------
+    >>> import pgm
+    >>> joint = pgm.load("ecoli70").joint_gaussian()
+    >>> joint.covariance.shape
+    (46, 46)
+    """
+    for node in network.nodes:
+        cpd = network[node]
+        if cpd.is_discrete or not cpd.is_linear:
+            raise StructureError(
+                f"node {node!r} is not linear Gaussian in its parents, so the network is not one joint "
+                "Gaussian (every node must be continuous, with identity features and no discrete parents)"
+            )
+    order = list(network.topological_order())
+    position = {node: i for i, node in enumerate(order)}
+    k = len(order)
+    weights = np.zeros((k, k))
+    intercept = np.empty(k)
+    variance = np.empty(k)
+    for i, node in enumerate(order):
+        cpd = network[node]
+        intercept[i] = cpd.intercept
+        variance[i] = cpd.variance
+        for feature, w in zip(cpd.features, cpd.weights):
+            weights[i, position[feature.parents[0]]] += w
+    unit_lower = np.eye(k) - weights  # I - B, lower triangular in topological order
+    mean = scipy.linalg.solve_triangular(unit_lower, intercept, lower=True, unit_diagonal=True)
+    inverse_scaled = scipy.linalg.solve_triangular(unit_lower, np.diag(np.sqrt(variance)), lower=True, unit_diagonal=True)
+    covariance = inverse_scaled @ inverse_scaled.T
+    back = np.asarray([position[node] for node in network.nodes])
+    return MultivariateNormal(network.nodes, mean[back], covariance[np.ix_(back, back)])
+
+
+def kl_divergence(p, q) -> float:
+    """KL(p || q) for two linear Gaussian networks (or MultivariateNormal objects) over the same variables."""
+    p = p if isinstance(p, MultivariateNormal) else joint_gaussian(p)
+    q = q if isinstance(q, MultivariateNormal) else joint_gaussian(q)
+    return p.kl_divergence(q)

@@ -1,0 +1,148 @@
+"""Priors as pseudo-statistics.
+
+A conjugate prior adds *pseudo-statistics* to the data's sufficient
+statistics: a Dirichlet(alpha) prior on a table row adds alpha pseudo-counts
+to each cell; a ridge (Gaussian) prior on a linear Gaussian node's weights
+adds ``alpha`` to the diagonal of the weights' Gram block.  Fitting with a
+prior is therefore ``from_statistics(data statistics + pseudo-statistics)`` --
+the same code path as maximum likelihood, EM and chunked fitting.
+
+For tables the result is the posterior mean ``(n_ijk + alpha_ijk) /
+(n_ij + sum_k alpha_ijk)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from pgm.errors import CPDError
+
+__all__ = ["Prior", "Dirichlet", "BDeu", "Ridge"]
+
+
+class Prior:
+    """Base class: a prior supplies pseudo-statistics for the CPDs it applies to."""
+
+    def pseudo_statistics(self, cpd) -> np.ndarray | None:
+        """Pseudo-statistics with the shape of ``cpd``'s statistics, or None if the prior does not apply."""
+        raise NotImplementedError
+
+
+class Dirichlet(Prior):
+    """Dirichlet pseudo-counts for discrete nodes.
+
+    Parameters
+    ----------
+    alpha : float, or mapping of node to float or array
+        Pseudo-count added to every cell of every table; or, per node, a
+        scalar or an array broadcastable to that node's table shape
+        ``(*parent_cardinalities, n_states)``.  Nodes not in the mapping get
+        no pseudo-counts.
+
+    Examples
+    --------
+    >>> import pgm
+    >>> from pgm.learning import Dirichlet
+    >>> net = pgm.load("cancer")
+    >>> fitted = net.fit(net.sample(100, seed=0), prior=Dirichlet(1.0))
+    """
+
+    def __init__(self, alpha):
+        self.alpha = alpha
+        values = alpha.values() if isinstance(alpha, Mapping) else [alpha]
+        for value in values:
+            array = np.asarray(value, dtype=np.float64)
+            if not (np.isfinite(array).all() and (array >= 0).all()):
+                raise CPDError(f"Dirichlet pseudo-counts must be finite and non-negative, got {value!r}")
+
+    def pseudo_statistics(self, cpd):
+        if not cpd.is_discrete:
+            return None
+        if isinstance(self.alpha, Mapping):
+            if cpd.variable not in self.alpha:
+                return None
+            value = np.asarray(self.alpha[cpd.variable], dtype=np.float64)
+        else:
+            value = np.asarray(self.alpha, dtype=np.float64)
+        try:
+            return np.broadcast_to(value, cpd.table.shape).copy()
+        except ValueError:
+            raise CPDError(
+                f"Dirichlet pseudo-counts for {cpd.variable!r} have shape {value.shape}, which does not "
+                f"broadcast to its table shape {cpd.table.shape}"
+            ) from None
+
+    def __repr__(self) -> str:
+        return f"Dirichlet({self.alpha!r})"
+
+
+class BDeu(Prior):
+    """The BDeu prior: an equivalent sample size spread uniformly over each table.
+
+    Every cell of node i's table gets ``equivalent_sample_size / (q_i r_i)``
+    pseudo-counts, where ``q_i`` is the number of parent configurations and
+    ``r_i`` the number of states (Heckerman, Geiger & Chickering, 1995).
+    """
+
+    def __init__(self, equivalent_sample_size: float = 1.0):
+        ess = float(equivalent_sample_size)
+        if not (np.isfinite(ess) and ess > 0):
+            raise CPDError(f"the equivalent sample size must be positive, got {equivalent_sample_size!r}")
+        self.equivalent_sample_size = ess
+
+    def pseudo_statistics(self, cpd):
+        if not cpd.is_discrete:
+            return None
+        return np.full(cpd.table.shape, self.equivalent_sample_size / cpd.table.size)
+
+    def __repr__(self) -> str:
+        return f"BDeu({self.equivalent_sample_size!r})"
+
+
+class Ridge(Prior):
+    """A zero-mean Gaussian prior on linear Gaussian weights (ridge regression).
+
+    Adds ``alpha`` to the diagonal of the features' Gram block (not the
+    intercept's), so the weights solve ``(A^T A + alpha I) w = A^T y``.  The
+    residual variance then includes the penalty, ``(RSS + alpha |w|^2) / n``.
+    Use it to fit collinear or nearly collinear designs.
+    """
+
+    def __init__(self, alpha: float):
+        alpha = float(alpha)
+        if not (np.isfinite(alpha) and alpha > 0):
+            raise CPDError(f"the ridge penalty must be positive, got {alpha!r}")
+        self.alpha = alpha
+
+    def pseudo_statistics(self, cpd):
+        if cpd.is_discrete:
+            return None
+        d = cpd.n_features
+        pseudo = np.zeros((cpd.n_configurations, d + 2, d + 2))
+        idx = np.arange(1, d + 1)
+        pseudo[:, idx, idx] = self.alpha
+        cards = tuple(len(s) for s in cpd.parent_states)
+        return pseudo.reshape(cards + (d + 2, d + 2))
+
+    def __repr__(self) -> str:
+        return f"Ridge({self.alpha!r})"
+
+
+def pseudo_statistics(prior, cpd) -> np.ndarray | None:
+    """Sum of the pseudo-statistics that ``prior`` gives ``cpd``.
+
+    ``prior`` is None, a Prior, a sequence of Priors (their pseudo-statistics
+    add), or a mapping from node name to any of these.
+    """
+    if prior is None:
+        return None
+    if isinstance(prior, Mapping):
+        return pseudo_statistics(prior.get(cpd.variable), cpd)
+    if isinstance(prior, Prior):
+        return prior.pseudo_statistics(cpd)
+    if isinstance(prior, (list, tuple)):
+        parts = [p for p in (pseudo_statistics(q, cpd) for q in prior) if p is not None]
+        return sum(parts[1:], parts[0]) if parts else None
+    raise TypeError(f"prior must be a Prior, a list of Priors or a dict of node to Prior, not {prior!r}")

@@ -1,0 +1,348 @@
+"""The Bayesian network: a DAG whose nodes carry conditional distributions.
+
+A :class:`BayesianNetwork` owns its nodes' CPDs and keeps one invariant: every
+node's CPD is bound to (validated against) its parents, and the graph is
+acyclic.  Everything else -- graph queries, sampling, scoring, fitting,
+files -- lives in its own module; the methods here delegate.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Iterator, Mapping
+
+import networkx as nx
+import numpy as np
+
+from pgm.cpds.base import CPD
+from pgm.errors import CPDError, NodeError
+from pgm.graph import DAG
+
+__all__ = ["BayesianNetwork"]
+
+
+def _delegate_to_dag(name: str):
+    method = getattr(DAG, name)
+
+    @functools.wraps(method)
+    def forward(self, *args, **kwargs):
+        return getattr(self.dag, name)(*args, **kwargs)
+
+    return forward
+
+
+class BayesianNetwork:
+    """A Bayesian network over discrete and continuous nodes.
+
+    The joint distribution is the product of the nodes' conditional
+    distributions, ``p(x1..xn) = prod_i p(xi | parents(xi))``.
+
+    Parameters
+    ----------
+    cpds : mapping of str to CPD, optional
+        Each node's CPD, in any order; parents are taken from the CPDs.  For
+        building node by node, start empty and call :meth:`add`.
+    name : str, optional
+        A name for the network (used in files and diagrams).
+
+    Raises
+    ------
+    CycleError
+        The CPDs' parents form a directed cycle (the message names it).
+    NodeError
+        A parent that is not a node.
+    CPDError
+        A table or parameter that does not fit the node's parents.
+
+    Examples
+    --------
+    >>> from pgm import BayesianNetwork, Bernoulli, Categorical
+    >>> net = BayesianNetwork()
+    >>> net.add("cloudy", Bernoulli(0.5, states=["no", "yes"]))
+    >>> net.add("rain", Categorical(["no", "yes"], parents=["cloudy"], table=[[0.8, 0.2], [0.2, 0.8]]))
+    >>> net.add("wet", Categorical(["dry", "wet"], parents=["rain"], table=[[0.9, 0.1], [0.1, 0.9]]))
+    >>> print(net.factorization())
+    p(cloudy, rain, wet) = p(cloudy) p(rain | cloudy) p(wet | rain)
+    >>> net.is_d_separated("cloudy", "wet", given="rain")
+    True
+    """
+
+    def __init__(self, cpds: Mapping[str, CPD] | None = None, *, name: str = "network"):
+        self.name = name
+        self._cpds: dict[str, CPD] = {}
+        self._dag: DAG | None = None
+        if cpds:
+            self._add_all(dict(cpds))
+
+    # ------------------------------------------------------------------ construction
+    def add(self, node: str, cpd: CPD) -> None:
+        """Add ``node`` with its CPD; its parents must already be in the network.
+
+        Adding parents first keeps the graph acyclic by construction.  To add
+        nodes in any order, pass all CPDs to the constructor instead.
+        """
+        if not isinstance(node, str) or not node:
+            raise NodeError(f"node names must be non-empty strings, got {node!r}")
+        if node in self._cpds:
+            raise NodeError(f"node {node!r} is already in the network")
+        if not isinstance(cpd, CPD):
+            raise TypeError(f"the CPD of {node!r} must be a CPD (e.g. Categorical), not {type(cpd).__name__}")
+        for parent in cpd.parents:
+            if parent == node:
+                raise NodeError(f"node {node!r} cannot be its own parent")
+            if parent not in self._cpds:
+                raise NodeError(
+                    f"parent {parent!r} of {node!r} is not in the network; add it first, or build the "
+                    "network from a dict of all CPDs with BayesianNetwork({...})"
+                )
+        self._cpds[node] = self._bind(node, cpd)
+        self._dag = None
+
+    def _bind(self, node: str, cpd: CPD) -> CPD:
+        domains = {p: self._cpds[p].domain for p in cpd.parents}
+        return cpd.bind(node, domains)
+
+    def _add_all(self, cpds: dict[str, CPD]) -> None:
+        for node, cpd in cpds.items():
+            if not isinstance(cpd, CPD):
+                raise TypeError(f"the CPD of {node!r} must be a CPD (e.g. Categorical), not {type(cpd).__name__}")
+        dag = DAG({node: cpd.parents for node, cpd in cpds.items()})  # checks names, parents, cycles
+        for node in dag.topological_order():
+            self._cpds[node] = self._bind(node, cpds[node])
+        self._cpds = {node: self._cpds[node] for node in cpds}  # keep the caller's order
+        self._dag = dag
+
+    @classmethod
+    def from_edges(cls, edges: Iterable[tuple[str, str]], cpds: Mapping[str, CPD], *, name: str = "network") -> "BayesianNetwork":
+        """A network from ``(parent, child)`` edges and each node's CPD.
+
+        A CPD declared without parents takes them from the edges, in the order
+        the edges list them; a CPD that declares parents must name exactly the
+        parents the edges give.
+
+        Examples
+        --------
+        >>> from pgm import BayesianNetwork, Bernoulli
+        >>> net = BayesianNetwork.from_edges(
+        ...     [("a", "b")],
+        ...     {"a": Bernoulli(0.2), "b": Bernoulli({"false": 0.1, "true": 0.7})},
+        ... )
+        >>> net.parents("b")
+        ('a',)
+        """
+        dag = DAG.from_edges(edges, nodes=cpds)
+        return cls._from_dag(dag, cpds, name=name)
+
+    @classmethod
+    def from_networkx(cls, graph: nx.DiGraph, cpds: Mapping[str, CPD] | None = None, *, name: str = "network") -> "BayesianNetwork":
+        """A network from a :class:`networkx.DiGraph`.
+
+        CPDs come from ``cpds`` or, failing that, from each node's ``"cpd"``
+        attribute.  Parents follow the same rule as :meth:`from_edges`, with
+        the graph's predecessor order.
+        """
+        dag = DAG.from_networkx(graph)
+        if cpds is None:
+            cpds = {}
+            for node, attributes in graph.nodes(data=True):
+                if "cpd" not in attributes:
+                    raise CPDError(f"node {node!r} of the graph has no 'cpd' attribute and no CPD was given")
+                cpds[node] = attributes["cpd"]
+        return cls._from_dag(dag, cpds, name=name)
+
+    @classmethod
+    def _from_dag(cls, dag: DAG, cpds: Mapping[str, CPD], *, name: str) -> "BayesianNetwork":
+        import copy
+
+        resolved = {}
+        for node in dag.nodes:
+            if node not in cpds:
+                raise CPDError(f"no CPD was given for node {node!r}")
+            cpd = cpds[node]
+            edge_parents = dag.parents(node)
+            if not cpd.parents and edge_parents:
+                cpd = copy.copy(cpd)
+                cpd.parents = edge_parents
+            elif set(cpd.parents) != set(edge_parents):
+                raise CPDError(
+                    f"the CPD of {node!r} declares parents {list(cpd.parents)} but the edges give "
+                    f"{list(edge_parents)}"
+                )
+            resolved[node] = cpd
+        extra = [n for n in cpds if n not in dag]
+        if extra:
+            raise NodeError(f"a CPD was given for {extra[0]!r}, which is not a node of the graph")
+        return cls(resolved, name=name)
+
+    # ------------------------------------------------------------------ containers
+    def __getitem__(self, node: str) -> CPD:
+        try:
+            return self._cpds[node]
+        except KeyError:
+            raise NodeError(self.dag._unknown_node_message(node)) from None
+
+    def __contains__(self, node) -> bool:
+        return node in self._cpds
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._cpds)
+
+    def __len__(self) -> int:
+        return len(self._cpds)
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, BayesianNetwork):
+            return NotImplemented
+        return list(self._cpds) == list(other._cpds) and all(self._cpds[n] == other._cpds[n] for n in self._cpds)
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        kinds = sum(cpd.is_discrete for cpd in self._cpds.values())
+        return (
+            f"BayesianNetwork({self.name!r}: {len(self)} nodes ({kinds} discrete, {len(self) - kinds} continuous), "
+            f"{len(self.dag.edges)} edges)"
+        )
+
+    @property
+    def nodes(self) -> tuple[str, ...]:
+        """The nodes in declaration order."""
+        return tuple(self._cpds)
+
+    @property
+    def cpds(self) -> Mapping[str, CPD]:
+        """Read-only view of each node's bound CPD."""
+        from types import MappingProxyType
+
+        return MappingProxyType(self._cpds)
+
+    @property
+    def edges(self) -> list[tuple[str, str]]:
+        """``(parent, child)`` pairs."""
+        return self.dag.edges
+
+    @property
+    def dag(self) -> DAG:
+        """The network's graph (rebuilt lazily after :meth:`add`)."""
+        if self._dag is None:
+            self._dag = DAG({node: cpd.parents for node, cpd in self._cpds.items()})
+        return self._dag
+
+    @property
+    def domains(self) -> dict[str, tuple | None]:
+        """Each node's states (discrete) or None (continuous)."""
+        return {node: cpd.domain for node, cpd in self._cpds.items()}
+
+    def states(self, node: str) -> tuple[str, ...]:
+        """The states of a discrete node."""
+        cpd = self[node]
+        if not cpd.is_discrete:
+            raise NodeError(f"node {node!r} is continuous and has no states")
+        return cpd.domain
+
+    @property
+    def is_discrete(self) -> bool:
+        """Whether every node is discrete."""
+        return all(cpd.is_discrete for cpd in self._cpds.values())
+
+    @property
+    def is_linear_gaussian(self) -> bool:
+        """Whether every node is linear Gaussian in its parents, so the joint is one Gaussian."""
+        return all(not cpd.is_discrete and cpd.is_linear for cpd in self._cpds.values())
+
+    def with_cpd(self, node: str, cpd: CPD) -> "BayesianNetwork":
+        """A new network with ``node``'s CPD replaced (its parents may change)."""
+        if node not in self._cpds:
+            raise NodeError(self.dag._unknown_node_message(node))
+        cpds = dict(self._cpds)
+        cpds[node] = cpd
+        return BayesianNetwork(cpds, name=self.name)
+
+    # ------------------------------------------------------------------ graph queries (see pgm.graph)
+    parents = _delegate_to_dag("parents")
+    children = _delegate_to_dag("children")
+    ancestors = _delegate_to_dag("ancestors")
+    descendants = _delegate_to_dag("descendants")
+    topological_order = _delegate_to_dag("topological_order")
+    markov_blanket = _delegate_to_dag("markov_blanket")
+    moral_graph = _delegate_to_dag("moral_graph")
+    v_structures = _delegate_to_dag("v_structures")
+    local_independencies = _delegate_to_dag("local_independencies")
+    is_i_equivalent = _delegate_to_dag("is_i_equivalent")
+    is_d_separated = _delegate_to_dag("is_d_separated")
+    active_trail = _delegate_to_dag("active_trail")
+    d_connected = _delegate_to_dag("d_connected")
+    to_networkx = _delegate_to_dag("to_networkx")
+
+    # ------------------------------------------------------------------ the model's verbs
+    def factorization(self):
+        """The factorisation ``p(x1..xn) = prod_i p(xi | parents(xi))``; see :class:`pgm.factorization.Factorization`."""
+        from pgm.factorization import Factorization
+
+        return Factorization(self)
+
+    def sample(self, n: int, *, seed=None):
+        """Draw ``n`` rows by ancestral sampling; see :func:`pgm.sampling.sample`."""
+        from pgm.sampling import sample
+
+        return sample(self, n, seed=seed)
+
+    def log_likelihood(self, data) -> np.ndarray:
+        """log p(row) in nats for every row; see :func:`pgm.likelihood.log_likelihood`."""
+        from pgm.likelihood import log_likelihood
+
+        return log_likelihood(self, data)
+
+    def score(self, data) -> float:
+        """Mean log-likelihood per row, in nats."""
+        return float(np.mean(self.log_likelihood(data)))
+
+    def bits_per_variable(self, data) -> float:
+        """Mean negative log-likelihood in bits, per row and per variable."""
+        return float(-np.mean(self.log_likelihood(data)) / np.log(2) / len(self))
+
+    def statistics(self, data, *, weights=None):
+        """Additive sufficient statistics of ``data``; see :func:`pgm.learning.statistics`."""
+        from pgm.learning.mle import statistics
+
+        return statistics(self, data, weights=weights)
+
+    def from_statistics(self, statistics, *, prior=None) -> "BayesianNetwork":
+        """A network with this structure and parameters fitted to ``statistics``."""
+        from pgm.learning.mle import from_statistics
+
+        return from_statistics(self, statistics, prior=prior)
+
+    def fit(self, data, *, prior=None, weights=None) -> "BayesianNetwork":
+        """Fit every CPD to ``data``; returns a new network.  See :func:`pgm.learning.fit`."""
+        from pgm.learning.mle import fit
+
+        return fit(self, data, prior=prior, weights=weights)
+
+    def joint_gaussian(self):
+        """The joint normal distribution of a linear Gaussian network; see :mod:`pgm.inference.gaussian`."""
+        from pgm.inference.gaussian import joint_gaussian
+
+        return joint_gaussian(self)
+
+    def to_graphviz(self, **options):
+        """A :class:`graphviz.Digraph` of the network; see :func:`pgm.render.to_graphviz`."""
+        from pgm.render import to_graphviz
+
+        return to_graphviz(self, **options)
+
+    def _repr_svg_(self):
+        from pgm.render import svg_or_none
+
+        return svg_or_none(self)
+
+    def write(self, path, *, format: str | None = None) -> None:
+        """Write the network to ``path`` (BIF or JSON, by extension); see :func:`pgm.io.write`."""
+        from pgm.io import write
+
+        write(self, path, format=format)
+
+    @property
+    def n_free_parameters(self) -> int:
+        """Free parameters of all CPDs together."""
+        return sum(cpd.n_free_parameters for cpd in self._cpds.values())
