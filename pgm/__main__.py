@@ -1,4 +1,8 @@
-from pgm.cli import main
+"""``python -m pgm``: the command line."""
+
 import sys
 
-sys.exit(main())
+from pgm.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

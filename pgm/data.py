@@ -92,10 +92,9 @@ class Dataset:
                 )
 
 
-def _column_values(data, name: str):
-    if isinstance(data, pd.DataFrame):
-        return data[name]
-    return data[name]
+def _plain(value):
+    """A NumPy scalar as the Python value it holds, so messages read ``0``, not ``np.int64(0)``."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _missing_column_error(name: str, available) -> DataError:
@@ -117,13 +116,13 @@ def _discrete_codes(values, states: tuple, name: str, labels) -> np.ndarray:
         converted = table[codes]  # code -1 (missing) picks the trailing -1
     else:
         raw = series.to_numpy()
-        converted = pd.Categorical(raw, categories=list(states)).codes.astype(dtype, copy=False)
+        converted = pd.Index(list(states), dtype=object).get_indexer(raw).astype(dtype, copy=False)
         unknown = (converted < 0) & ~pd.isna(raw)
-        converted = np.where(unknown, np.array(-2, dtype=dtype), converted)
+        converted[unknown] = -2
     bad = converted == -2
     if bad.any():
         first = int(np.argmax(bad))
-        value = series.iloc[first]
+        value = _plain(series.iloc[first])
         ds = Dataset({}, len(series), labels)
         raise DataError(
             f"column {name!r}, {ds.describe_row(first)}: {value!r} is not a state of {name!r}; "
@@ -140,7 +139,10 @@ def _continuous_values(values, name: str, labels) -> np.ndarray:
     else:
         array = np.asarray(values)
         if array.dtype.kind not in "iuf":
-            return _continuous_from_objects(array.astype(object), name, labels)
+            # keep the user's objects (numpy would have turned 1.0 beside "big" into "1.0")
+            objects = np.empty(len(values), dtype=object)
+            objects[:] = list(values)
+            return _continuous_from_objects(objects, name, labels)
         array = array.astype(np.float64, copy=False)
     if array.ndim != 1:
         raise DataError(f"column {name!r} must be one-dimensional, got shape {array.shape}")
@@ -149,7 +151,7 @@ def _continuous_values(values, name: str, labels) -> np.ndarray:
         first = int(np.argmax(infinite))
         raise DataError(
             f"column {name!r}, {Dataset({}, len(array), labels).describe_row(first)}: "
-            f"{array[first]} is not a finite value"
+            f"{float(array[first])} is not a finite value"
         )
     return array
 
@@ -166,7 +168,7 @@ def _continuous_from_objects(objects: np.ndarray, name: str, labels) -> np.ndarr
         else:
             raise DataError(
                 f"column {name!r}, {Dataset({}, len(objects), labels).describe_row(position)}: "
-                f"{value!r} is not a number, but {name!r} is a continuous node"
+                f"{_plain(value)!r} is not a number, but {name!r} is a continuous node"
             )
     return _continuous_values(out, name, labels)
 
@@ -215,7 +217,7 @@ def to_dataset(data, domains: Mapping[str, tuple | None], *, absent_ok: Sequence
                 )
                 continue
             raise _missing_column_error(name, available)
-        values = _column_values(data, name)
+        values = data[name]
         if states is None:
             columns[name] = _continuous_values(values, name, labels)
         else:

@@ -9,6 +9,9 @@ one, suggest the fix.
 
 from __future__ import annotations
 
+import os
+import sys
+
 
 class PGMError(Exception):
     """Base class of every error raised by pgm."""
@@ -88,3 +91,14 @@ class PGMWarning(UserWarning):
 
 class UnseenConfigurationWarning(PGMWarning):
     """Fitting met parent configurations with no data; their rows were set uniform."""
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def caller_stacklevel() -> int:
+    """The ``stacklevel`` that makes a warning point at the first caller outside pgm."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR + os.sep):
+        frame, level = frame.f_back, level + 1
+    return level

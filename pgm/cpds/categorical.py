@@ -187,7 +187,7 @@ class Categorical(CPD):
             config, state = divmod(int(np.flatnonzero(bad.ravel())[0]), k)
             where = configuration_label(self.parents, domains, config)
             raise CPDError(
-                f"table of {variable!r} has probability {flat[config, state]!r} for state "
+                f"table of {variable!r} has probability {float(flat[config, state])!r} for state "
                 f"{self.states[state]!r} at {where}; probabilities must be finite and non-negative"
             )
         sums = flat.sum(axis=1)
@@ -196,7 +196,7 @@ class Categorical(CPD):
             config = int(np.argmax(off))
             where = configuration_label(self.parents, domains, config)
             raise CPDError(
-                f"row {where} of the table of {variable!r} sums to {sums[config]!r}, not 1"
+                f"row {where} of the table of {variable!r} sums to {float(sums[config])!r}, not 1"
             )
 
     # ------------------------------------------------------------------ the protocol
@@ -330,7 +330,7 @@ def Bernoulli(p, *, states: Sequence[str] = ("false", "true"), parents: Sequence
         table = np.stack([1.0 - p, p], axis=-1)
         bad = ~((p >= 0) & (p <= 1))
         if bad.any():
-            raise CPDError(f"Bernoulli probability {p.ravel()[np.argmax(bad.ravel())]!r} is not in [0, 1]")
+            raise CPDError(f"Bernoulli probability {float(p.ravel()[np.argmax(bad.ravel())])!r} is not in [0, 1]")
     return Categorical(states, parents=parents, table=table)
 
 

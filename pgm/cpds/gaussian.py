@@ -128,7 +128,7 @@ class LinearGaussian(CPD):
         if bad.any():
             config = int(np.argmax(bad.ravel()))
             raise CPDError(
-                f"variance of {variable!r} is {var.ravel()[config]!r} at "
+                f"variance of {variable!r} is {float(var.ravel()[config])!r} at "
                 f"{configuration_label(discrete, domains, config)}; it must be positive"
             )
         return self._bound_copy(variable, discrete, continuous, domains, features, b0, w, var)

@@ -405,7 +405,7 @@ def read_bif(path) -> "BayesianNetwork":  # noqa: F821
     >>> import pgm
     >>> from pgm.io import read_bif
     >>> net = read_bif(pgm.datasets.path("child"))
-    >>> net.states("LungParench")[-1]
+    >>> net.states("ChestXray")[-1]
     'Asy/Patch'
     """
     with open(path, encoding="utf-8") as handle:

@@ -19,7 +19,7 @@ import numpy as np
 
 from pgm._chunks import map_chunks, row_chunks
 from pgm.data import to_dataset
-from pgm.errors import DataError, UnseenConfigurationWarning
+from pgm.errors import DataError, UnseenConfigurationWarning, caller_stacklevel
 from pgm.learning.priors import pseudo_statistics
 
 __all__ = ["Statistics", "statistics", "from_statistics", "fit"]
@@ -80,7 +80,7 @@ def _check_weights(weights, n_rows: int) -> np.ndarray | None:
     bad = ~(np.isfinite(weights) & (weights >= 0))
     if bad.any():
         first = int(np.argmax(bad))
-        raise DataError(f"weight {weights[first]!r} of row {first} is not a finite non-negative number")
+        raise DataError(f"weight {float(weights[first])!r} of row {first} is not a finite non-negative number")
     return weights
 
 
@@ -155,7 +155,7 @@ def from_statistics(network, stats: Mapping[str, np.ndarray], *, prior=None):
             f"{len(unseen)} parent configuration(s) never occur in the data, so their rows were set "
             f"uniform: {listed}{more}. A prior (e.g. prior=Dirichlet(1)) gives them pseudo-counts instead.",
             UnseenConfigurationWarning,
-            stacklevel=3,
+            stacklevel=caller_stacklevel(),
         )
     return BayesianNetwork(fitted, name=network.name)
 
