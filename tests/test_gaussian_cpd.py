@@ -178,6 +178,71 @@ def test_noiseless_data_recovers_the_exact_line_with_a_positive_variance():
     assert np.all(np.isfinite(fitted.log_likelihood(pd.DataFrame({"x": x, "y": y}))))
 
 
+def exact_least_squares(design: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Least squares in exact rational arithmetic (normal equations over Fractions), intercept first."""
+    from fractions import Fraction
+
+    a = [[Fraction(1)] + [Fraction(float(v)) for v in row] for row in design]
+    b = [Fraction(float(v)) for v in y]
+    p = len(a[0])
+    m = [[sum(r[i] * r[j] for r in a) for j in range(p)] + [sum(r[i] * v for r, v in zip(a, b))] for i in range(p)]
+    for i in range(p):  # Gaussian elimination; the Gram matrix is positive definite
+        for r in range(i + 1, p):
+            f = m[r][i] / m[i][i]
+            m[r] = [x - f * z for x, z in zip(m[r], m[i])]
+    theta = [Fraction(0)] * p
+    for i in reversed(range(p)):
+        theta[i] = (m[i][p] - sum(m[i][j] * theta[j] for j in range(i + 1, p))) / m[i][i]
+    return np.array([float(t) for t in theta])
+
+
+def test_cubic_features_of_a_parent_between_10_and_20_match_exact_least_squares():
+    # An ordinary, full-rank design (condition number ~1e3 after column scaling): lstsq
+    # reaches ~1e-13 of the exact solution, so 1e-10 is a fair demand.
+    rng = np.random.default_rng(40)
+    n = 200
+    x = rng.uniform(10.0, 20.0, n)
+    y = 2.0 - 0.5 * x + 0.03 * x**2 - 0.0004 * x**3 + rng.normal(0.0, 0.5, n)
+    design = np.column_stack([x, x**2, x**3])
+    exact = exact_least_squares(design, y)
+    b0, w, _ = ols(design, y)
+    np.testing.assert_allclose([b0, *w], exact, rtol=1e-11)  # the reference itself is accurate
+    net = BayesianNetwork({"x": Gaussian(), "y": LinearGaussian(parents=["x"], features=polynomial("x", 3))})
+    fitted = net.fit(pd.DataFrame({"x": x, "y": y}))["y"]
+    np.testing.assert_allclose([float(fitted.intercept), *fitted.weights], exact, rtol=RTOL)
+
+
+@pytest.mark.parametrize("offset", [0.0, 310.0, 101_325.0], ids=["centred", "kelvin", "pascal"])
+def test_fitted_variance_of_values_far_from_zero_is_rss_over_n(offset):
+    # e.g. a temperature in kelvin or an air pressure in pascals, measured to 0.1
+    rng = np.random.default_rng(41)
+    n = 500
+    u = rng.normal(0.0, 1.0, n)
+    data = pd.DataFrame({
+        "u": u,
+        "root": offset + rng.normal(0.0, 0.1, n),
+        "child": offset + 0.5 * u + rng.normal(0.0, 0.1, n),
+    })
+    net = BayesianNetwork({"u": Gaussian(), "root": Gaussian(), "child": LinearGaussian(parents=["u"])})
+    fitted = net.fit(data)
+    np.testing.assert_allclose(fitted["root"].intercept, data["root"].mean(), rtol=RTOL)
+    np.testing.assert_allclose(fitted["root"].variance, data["root"].var(ddof=0), rtol=RTOL)
+    assert_node_matches_ols(fitted["child"], u[:, None], data["child"].to_numpy())
+
+
+def test_scaling_all_weights_by_a_constant_changes_nothing():
+    data = two_parent_data(seed=42)
+    weights = np.random.default_rng(43).uniform(0.1, 2.0, len(data))
+    net = two_parent_network(LinearGaussian(parents=["x1", "x2"]))
+    base = net.fit(data, weights=weights)
+    for scale in (1e-3, 7.0, 1e4):
+        scaled = net.fit(data, weights=scale * weights)
+        for node in net.nodes:
+            np.testing.assert_allclose(scaled[node].intercept, base[node].intercept, rtol=1e-11)
+            np.testing.assert_allclose(scaled[node].weights, base[node].weights, rtol=1e-11)
+            np.testing.assert_allclose(scaled[node].variance, base[node].variance, rtol=1e-11)
+
+
 # ---------------------------------------------------------------------- 2. bnlearn's gaussian.test
 GAUSSIAN_TEST_PARENTS = {
     "A": [], "B": [], "E": [], "G": [],
@@ -511,6 +576,25 @@ def test_wrongly_shaped_parameters_per_configuration_are_rejected_with_expected_
 def test_weights_without_discrete_parents_must_have_one_entry_per_feature():
     with pytest.raises(CPDError, match=re.escape("weights of 'y' has shape (3,), expected (2,)")):
         two_parent_network(LinearGaussian(parents=["x1", "x2"], weights=[1.0, 2.0, 3.0]))
+
+
+def test_weights_dict_on_a_clg_node_broadcasts_scalars_over_configurations():
+    # documented: a dict from parent to coefficient is accepted with the default features,
+    # and scalars broadcast over discrete-parent configurations
+    net = BayesianNetwork({
+        "z": Categorical(["a", "b"], table=[0.5, 0.5]),
+        "u": Gaussian(),
+        "y": LinearGaussian(parents=["z", "u"], intercept=[0.0, 1.0], weights={"u": 2.0}, variance=1.0),
+    })
+    np.testing.assert_array_equal(net["y"].weights, [[2.0], [2.0]])
+
+
+def test_number_of_free_parameters_counts_intercept_weights_and_variance_per_configuration():
+    net = clg_network()
+    # s: 1, t: 2, u: mean + variance, y: 6 configurations x (intercept + 1 weight + variance)
+    assert net["y"].n_free_parameters == 6 * 3
+    assert net.n_free_parameters == 1 + 2 + 2 + 18
+    assert feature_network()["y"].n_free_parameters == 6 + 2
 
 
 def test_weights_dict_must_name_exactly_the_parents():

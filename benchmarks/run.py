@@ -1,0 +1,529 @@
+"""Benchmark pgm against pgmpy, pyAgrum and networkx, in one process.
+
+Every row of the table does the same work through each library on the same
+network and the same data, and reports the median wall time of several
+repeats.  Peers are optional: a library that is not installed shows
+"not installed" in its column.
+
+    python benchmarks/run.py            # the full run (a couple of minutes)
+    python benchmarks/run.py --quick    # small sizes, a smoke test (< 1 minute)
+    python benchmarks/run.py --only dsep --repeat 9
+
+See benchmarks/README.md for what each row measures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import math
+import statistics
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+import pgm
+from pgm.errors import UnseenConfigurationWarning
+
+PEERS = ("pgmpy", "pyAgrum", "networkx")
+NA = "—"  # the peer has no counterpart for this row
+MISSING = "not installed"
+
+
+# ---------------------------------------------------------------------------- set-up
+def optional_import(*names):
+    """The first of ``names`` that imports, or None."""
+    for name in names:
+        try:
+            return importlib.import_module(name)
+        except ImportError:
+            continue
+    return None
+
+
+def quiet_peers() -> None:
+    """Silence the peers' deprecation warnings, logging and progress bars."""
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    warnings.filterwarnings("ignore", category=UserWarning, module="pgmpy")
+    logging.getLogger("pgmpy").setLevel(logging.ERROR)
+
+
+quiet_peers()
+# pyAgrum >= 2 is imported as `pyagrum`; older releases as `pyAgrum`.
+gum = optional_import("pyagrum", "pyAgrum")
+pgmpy = optional_import("pgmpy")
+if pgmpy is not None:
+    from pgmpy import config as _pgmpy_config
+
+    _pgmpy_config.set_show_progress(False)
+quiet_peers()  # pgmpy's import re-enables some warnings
+
+
+@dataclass(frozen=True)
+class Sizes:
+    rows: int              # rows for the like-for-like discrete comparisons
+    rows_big: int          # rows for the pgm-only targets and the Gaussian rows
+    ll_subset_pgmpy: int   # rows scored one at a time by pgmpy
+    ll_subset_pyagrum: int # rows scored one at a time by pyAgrum
+    dag_nodes: int         # nodes of the random DAG for d-separation
+    dsep_queries: int      # queries timed for pgm
+    dsep_peer_queries: int # queries timed for each peer (the first ones of the same list)
+
+
+FULL = Sizes(100_000, 1_000_000, 1_000, 2_000, 100_000, 200, 5)
+QUICK = Sizes(20_000, 50_000, 50, 200, 10_000, 50, 3)
+
+
+# ---------------------------------------------------------------------------- timing and results
+def measure(function, repeat: int, setup=None):
+    """Median wall time of ``repeat`` calls, and the last call's result.
+
+    ``setup`` (untimed) runs before every call and its result is passed to
+    ``function``; use it for things a call consumes, like a fresh model.
+    """
+    times, result = [], None
+    for _ in range(max(1, repeat)):
+        argument = setup() if setup else None
+        start = time.perf_counter()
+        result = function(argument) if setup else function()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
+
+
+@dataclass
+class Row:
+    task: str
+    n: str
+    pgm: float
+    peers: dict = field(default_factory=dict)  # peer -> seconds, or a note such as NA / MISSING
+    estimated: set = field(default_factory=set)  # peers whose time is extrapolated from a subset
+
+    def cell(self, peer: str) -> str:
+        value = self.peers.get(peer, NA)
+        if isinstance(value, str):
+            return value
+        return ("~" if peer in self.estimated else "") + format_seconds(value)
+
+    def ratio(self, peer: str) -> str:
+        value = self.peers.get(peer)
+        if not isinstance(value, float) or not self.pgm:
+            return NA
+        return ("~" if peer in self.estimated else "") + format_ratio(value / self.pgm)
+
+
+def format_seconds(seconds: float) -> str:
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.0f} µs"
+    if seconds < 1:
+        return f"{seconds * 1e3:.1f} ms"
+    if seconds < 100:
+        return f"{seconds:.2f} s"
+    return f"{seconds:,.0f} s"
+
+
+def format_ratio(ratio: float) -> str:
+    if ratio >= 100:
+        return f"{ratio:,.0f}×"
+    if ratio >= 10:
+        return f"{ratio:.1f}×"
+    return f"{ratio:.2f}×"
+
+
+def peer_status(**modules) -> dict:
+    """MISSING for every named peer whose module is None."""
+    return {name: MISSING for name, module in modules.items() if module is None}
+
+
+def print_table(rows: list[Row]) -> None:
+    peers = [p for p in PEERS if any(p in row.peers for row in rows)]
+    header = ["task", "N", "pgm"] + peers + [f"{p}/pgm" for p in peers]
+    print("| " + " | ".join(header) + " |")
+    print("|" + "|".join("---" for _ in header) + "|")
+    for row in rows:
+        cells = [row.task, row.n, format_seconds(row.pgm)]
+        cells += [row.cell(p) for p in peers] + [row.ratio(p) for p in peers]
+        print("| " + " | ".join(cells) + " |")
+
+
+def target_line(what: str, seconds: float, limit: float) -> str:
+    verdict = "met" if seconds < limit else "MISSED"
+    return f"target: {what} in < {format_seconds(limit)}: {format_seconds(seconds)} -> {verdict}"
+
+
+# ---------------------------------------------------------------------------- the peers' models
+def pgmpy_discrete(name: str):
+    from pgmpy.models import DiscreteBayesianNetwork
+
+    return DiscreteBayesianNetwork.load(str(pgm.datasets.path(name)), filetype="bif")
+
+
+def pyagrum_discrete(net):
+    """pyAgrum's copy of ``net``, with pgm's float64 tables.
+
+    pyAgrum's BIF reader rounds probabilities to single precision (0.97 is
+    read as 0.9700000286), so the tables are copied from pgm to score the
+    exact same model.
+    """
+    bn = gum.loadBN(str(pgm.datasets.path(net.name)))
+    for node in net.nodes:
+        cpd, tensor = net[node], bn.cpt(node)
+        axes = list(cpd.parents) + [node]  # pgm's table axes
+        # a pyAgrum tensor's flat order has its first variable varying fastest
+        table = np.transpose(cpd.table, [axes.index(v) for v in reversed(list(tensor.names))])
+        tensor.fillWith(table.ravel().tolist())
+    return bn
+
+
+def pyagrum_table(bn, node: str, parents) -> np.ndarray:
+    """A pyAgrum CPT as an array with pgm's axis order (*parents, node)."""
+    return bn.cpt(node).reorganize([node] + list(reversed(parents))).toarray()
+
+
+def pgmpy_table(cpd, net, node: str) -> np.ndarray:
+    """A pgmpy TabularCPD as an array with pgm's axis and state order."""
+    values = cpd.values  # axes: cpd.variables = [node, *evidence]
+    for axis, var in enumerate(cpd.variables):
+        order = [cpd.state_names[var].index(s) for s in net.states(var)]
+        values = np.take(values, order, axis=axis)
+    axes = [cpd.variables.index(v) for v in list(net[node].parents) + [node]]
+    return np.transpose(values, axes)
+
+
+def marginal_gap(reference: pd.DataFrame, other: pd.DataFrame) -> float:
+    """Largest difference in any node's state frequencies between two samples."""
+    gap = 0.0
+    for column in reference.columns:
+        a = reference[column].astype(str).value_counts(normalize=True)
+        b = other[column].astype(str).value_counts(normalize=True)
+        gap = max(gap, float(a.sub(b, fill_value=0.0).abs().max()))
+    return gap
+
+
+# ---------------------------------------------------------------------------- discrete benchmarks
+def bench_sample(net, pgmpy_model, sizes, repeat, peer_repeat, checks) -> list[Row]:
+    n = sizes.rows
+    row = Row("alarm: ancestral sampling", f"{n:,}", 0.0, peer_status(pgmpy=pgmpy, pyAgrum=gum))
+    row.pgm, ours = measure(lambda: net.sample(n, seed=0), repeat)
+    if pgmpy_model is not None:
+        row.peers["pgmpy"], theirs = measure(
+            lambda: pgmpy_model.simulate(n, seed=0, show_progress=False), peer_repeat
+        )
+        checks.append(f"sampling, pgmpy vs pgm: max |state frequency difference| = {marginal_gap(ours, theirs):.4f}")
+    if gum is not None:
+        bn = pyagrum_discrete(net)
+
+        def draw():
+            generator = gum.BNDatabaseGenerator(bn)
+            generator.drawSamples(n)
+            return generator.to_pandas()
+
+        row.peers["pyAgrum"], theirs = measure(draw, peer_repeat)
+        checks.append(f"sampling, pyAgrum vs pgm: max |state frequency difference| = {marginal_gap(ours, theirs):.4f}")
+
+    big = Row("alarm: ancestral sampling (pgm only)", f"{sizes.rows_big:,}", 0.0)
+    big.pgm, _ = measure(lambda: net.sample(sizes.rows_big, seed=0), repeat)
+    checks.append(target_line(f"sample {sizes.rows_big:,} rows", big.pgm, 1.0))
+    return [row, big]
+
+
+def bench_log_likelihood(net, pgmpy_model, sizes, repeat, peer_repeat, checks) -> list[Row]:
+    n = sizes.rows
+    data = net.sample(sizes.rows_big, seed=1)
+    head = data.iloc[:n]
+    row = Row("alarm: per-row log-likelihood", f"{n:,}", 0.0, peer_status(pgmpy=pgmpy, pyAgrum=gum))
+    row.pgm, ours = measure(lambda: net.log_likelihood(head), repeat)
+
+    if pgmpy_model is not None:
+        k = min(sizes.ll_subset_pgmpy, n)
+        records = data.iloc[:k].astype(str).to_dict("records")
+        seconds, probabilities = measure(
+            lambda: [pgmpy_model.get_state_probability(r) for r in records], peer_repeat
+        )
+        row.peers["pgmpy"] = seconds / k * n
+        row.estimated.add("pgmpy")
+        gap = np.max(np.abs(np.log(probabilities) - ours[:k]))
+        checks.append(
+            f"log-likelihood, pgmpy get_state_probability vs pgm on {k:,} rows: max |diff| = {gap:.2e} nats "
+            f"({seconds / k * 1e3:.2f} ms/row; no vectorised per-row log-likelihood in pgmpy "
+            f"{pgmpy.__version__})"
+        )
+    if gum is not None:
+        k = min(sizes.ll_subset_pyagrum, n)
+        bn = pyagrum_discrete(net)
+        instantiation = gum.Instantiation()
+        for node in data.columns:
+            instantiation.add(bn.variable(node))
+        records = data.iloc[:k].astype(str).to_dict("records")
+
+        def score_rows():
+            out = []
+            for record in records:
+                instantiation.fromdict(record)
+                out.append(bn.log2JointProbability(instantiation))
+            return out
+
+        seconds, log2 = measure(score_rows, peer_repeat)
+        row.peers["pyAgrum"] = seconds / k * n
+        row.estimated.add("pyAgrum")
+        gap = np.max(np.abs(np.asarray(log2) * math.log(2) - ours[:k]))
+        checks.append(
+            f"log-likelihood, pyAgrum log2JointProbability (x ln 2) vs pgm on {k:,} rows: max |diff| = "
+            f"{gap:.2e} nats ({seconds / k * 1e6:.1f} µs/row)"
+        )
+
+    big = Row("alarm: per-row log-likelihood (pgm only)", f"{sizes.rows_big:,}", 0.0)
+    big.pgm, _ = measure(lambda: net.log_likelihood(data), repeat)
+    checks.append(target_line(f"log-likelihood of {sizes.rows_big:,} rows", big.pgm, 0.5))
+    return [row, big]
+
+
+def bench_fit(net, pgmpy_model, sizes, repeat, peer_repeat, checks) -> list[Row]:
+    n = sizes.rows
+    data = net.sample(sizes.rows_big, seed=2)
+    head = data.iloc[:n]
+    row = Row("alarm: maximum-likelihood fit", f"{n:,}", 0.0, peer_status(pgmpy=pgmpy, pyAgrum=gum))
+
+    def fit(frame):
+        with warnings.catch_warnings():  # small quick-mode samples leave parent configurations unseen
+            warnings.simplefilter("ignore", UnseenConfigurationWarning)
+            return net.fit(frame)
+
+    row.pgm, ours = measure(lambda: fit(head), repeat)
+
+    if pgmpy_model is not None:
+        from pgmpy.models import DiscreteBayesianNetwork
+        from pgmpy.parameter_estimator import DiscreteMLE
+
+        states = {node: list(net.states(node)) for node in net.nodes}
+
+        def structure():  # a fresh model without CPDs for every repeat
+            model = DiscreteBayesianNetwork(list(pgmpy_model.edges()))
+            model.add_nodes_from(pgmpy_model.nodes())
+            return model
+
+        row.peers["pgmpy"], fitted = measure(
+            lambda model: model.fit(head, estimator=DiscreteMLE(state_names=states)), peer_repeat, setup=structure
+        )
+        gap = max(np.max(np.abs(pgmpy_table(fitted.get_cpds(v), net, v) - ours[v].table)) for v in net.nodes)
+        checks.append(f"fit, pgmpy DiscreteMLE vs pgm: max |table difference| = {gap:.2e}")
+    if gum is not None:
+        bn = pyagrum_discrete(net)
+        text = head.astype(str)  # pyAgrum reads labels; converting the frame is left untimed
+
+        def learn():
+            learner = gum.BNLearner(text, bn)  # bn supplies the variables and their labels
+            learner.useNoPrior()
+            return learner.learnParameters(bn.dag())
+
+        try:
+            row.peers["pyAgrum"], fitted = measure(learn, peer_repeat)
+        except gum.DatabaseError as error:  # without a prior, pyAgrum refuses unseen parent configurations
+            row.peers["pyAgrum"] = "failed"
+            checks.append(f"fit, pyAgrum failed: {str(error).splitlines()[0][:160]}")
+        else:
+            gap = max(np.max(np.abs(pyagrum_table(fitted, v, net[v].parents) - ours[v].table)) for v in net.nodes)
+            checks.append(f"fit, pyAgrum BNLearner.learnParameters vs pgm: max |table difference| = {gap:.2e}")
+
+    big = Row("alarm: maximum-likelihood fit (pgm only)", f"{sizes.rows_big:,}", 0.0)
+    big.pgm, _ = measure(lambda: fit(data), repeat)
+    checks.append(target_line(f"fit {sizes.rows_big:,} rows", big.pgm, 0.5))
+    return [row, big]
+
+
+# ---------------------------------------------------------------------------- d-separation
+def random_dag(n: int, mean_parents: float, seed: int) -> list[list[int]]:
+    """Parents of each node: Poisson(mean_parents) many, uniform among the earlier nodes."""
+    rng = np.random.default_rng(seed)
+    counts = rng.poisson(mean_parents, size=n)
+    parents = []
+    for i, k in enumerate(counts):
+        picks = (rng.random(min(k, i)) * i).astype(int)  # duplicates merge, so a few nodes get fewer
+        parents.append(sorted(set(picks.tolist())))
+    return parents
+
+
+def bench_dsep(sizes, repeat, peer_repeat, checks) -> list[Row]:
+    n = sizes.dag_nodes
+    parents = random_dag(n, 2.0, seed=0)
+    names = [f"n{i}" for i in range(n)]
+    edges = [(names[p], names[i]) for i, ps in enumerate(parents) for p in ps]
+    rng = np.random.default_rng(1)
+    queries = []
+    for _ in range(sizes.dsep_queries):
+        picked = rng.choice(n, size=5, replace=False).tolist()  # x, y and three observed nodes
+        queries.append((picked[0], picked[1], picked[2:]))
+
+    # every library's graph is built outside the timed region
+    ours = pgm.DAG({names[i]: [names[p] for p in ps] for i, ps in enumerate(parents)})
+    ask = {"pgm": lambda x, y, z: ours.is_d_separated(names[x], names[y], [names[i] for i in z])}
+    graph = nx.DiGraph()
+    graph.add_nodes_from(names)
+    graph.add_edges_from(edges)
+    ask["networkx"] = lambda x, y, z: nx.is_d_separator(graph, {names[x]}, {names[y]}, {names[i] for i in z})
+    if pgmpy is not None:
+        from pgmpy.base import DAG as PgmpyDAG
+
+        theirs = PgmpyDAG()
+        theirs.add_nodes_from(names)
+        theirs.add_edges_from(edges)
+        ask["pgmpy"] = lambda x, y, z: not theirs.is_dconnected(names[x], names[y], observed=[names[i] for i in z])
+    if gum is not None:
+        agrum_dag = gum.DAG()
+        agrum_dag.addNodes(n)  # ids 0..n-1
+        for child, ps in enumerate(parents):
+            for p in ps:
+                agrum_dag.addArc(p, child)
+        ask["pyAgrum"] = lambda x, y, z: agrum_dag.dSeparation(x, y, z)
+
+    cold = time.perf_counter()
+    ask["pgm"](*queries[0])  # pgm builds its sparse adjacency arrays lazily, on the first query
+    cold = time.perf_counter() - cold
+    checks.append(f"d-separation: pgm's first query on a fresh DAG (builds its index) took {format_seconds(cold)}")
+
+    row = Row(f"d-separation, random DAG (1 query: x, y, 3 observed)", f"{n:,} nodes", 0.0,
+              peer_status(pgmpy=pgmpy, pyAgrum=gum))
+    answers = {}
+    for library, query in ask.items():
+        count = sizes.dsep_queries if library == "pgm" else sizes.dsep_peer_queries
+        per_query, results = [], []
+        for x, y, z in queries[:count]:
+            seconds, answer = measure(lambda: query(x, y, z), repeat if library == "pgm" else 1)
+            per_query.append(seconds)
+            results.append(bool(answer))
+        answers[library] = results
+        median = statistics.median(per_query)
+        if library == "pgm":
+            row.pgm = median
+        else:
+            row.peers[library] = median
+    k = sizes.dsep_peer_queries
+    agree = {lib: sum(a == b for a, b in zip(res, answers["pgm"])) for lib, res in answers.items() if lib != "pgm"}
+    checks.append(
+        f"d-separation: pgm timed on {len(queries)} queries ({sum(answers['pgm'])} d-separated), peers on the "
+        f"first {k}; agreement with pgm: " + ", ".join(f"{lib} {ok}/{k}" for lib, ok in agree.items())
+    )
+    checks.append(target_line("one d-separation query", row.pgm, 5e-3))
+    return [row]
+
+
+# ---------------------------------------------------------------------------- Gaussian benchmarks
+def pgmpy_gaussian(spec: dict):
+    """pgmpy's copy of a bnlearn-style linear Gaussian JSON (as read by pgm)."""
+    from pgmpy.factors.continuous import LinearGaussianCPD
+    from pgmpy.models import LinearGaussianBayesianNetwork
+
+    model = LinearGaussianBayesianNetwork([tuple(arc) for arc in spec["arcs"]])
+    model.add_nodes_from(spec["nodes"])
+    for node in spec["nodes"]:
+        cpd = spec["cpds"][node]
+        parents = list(cpd.get("parents", []))
+        beta = [cpd["coefficients"]["(Intercept)"][0]] + [cpd["coefficients"][p][0] for p in parents]
+        # the JSON gives a variance; pgmpy wants a standard deviation
+        model.add_cpds(LinearGaussianCPD(node, beta, math.sqrt(cpd["variance"][0]), parents))
+    return model
+
+
+def bench_gaussian(sizes, repeat, peer_repeat, checks) -> list[Row]:
+    n = sizes.rows_big
+    net = pgm.load("ecoli70")
+    with open(pgm.datasets.path("ecoli70"), encoding="utf-8") as handle:
+        spec = json.load(handle)
+    model = pgmpy_gaussian(spec) if pgmpy is not None else None
+    missing = peer_status(pgmpy=pgmpy)
+    label = f"{n:,}"
+    sample = Row("ecoli70 (Gaussian): sample", label, 0.0, dict(missing))
+    fit = Row("ecoli70 (Gaussian): fit", label, 0.0, dict(missing))
+    score = Row("ecoli70 (Gaussian): log-likelihood", label, 0.0, dict(missing))
+
+    sample.pgm, data = measure(lambda: net.sample(n, seed=0), repeat)
+    fit.pgm, ours = measure(lambda: net.fit(data), repeat)
+    score.pgm, log_p = measure(lambda: net.log_likelihood(data), repeat)
+    if model is None:
+        return [sample, fit, score]
+
+    from pgmpy.models import LinearGaussianBayesianNetwork
+    from pgmpy.parameter_estimator import LinearGaussianMLE
+
+    sample.peers["pgmpy"], theirs = measure(lambda: model.simulate(n, seed=0), peer_repeat)
+    spread = data.std()
+    gap = float(((data.mean() - theirs[data.columns].mean()).abs() / spread).max())
+    checks.append(f"Gaussian sampling, pgmpy vs pgm: max |mean difference| / sd = {gap:.4f}")
+
+    def structure():
+        fresh = LinearGaussianBayesianNetwork(list(model.edges()))
+        fresh.add_nodes_from(model.nodes())
+        return fresh
+
+    fit.peers["pgmpy"], fitted = measure(
+        lambda m: m.fit(data, estimator=LinearGaussianMLE(std_estimator="mle")), peer_repeat, setup=structure
+    )
+    coefficient_gap = variance_gap = 0.0
+    for node in net.nodes:
+        cpd, other = ours[node], fitted.get_cpds(node)
+        weights = dict(zip(other.evidence, other.beta[1:]))
+        coefficient_gap = max(
+            coefficient_gap,
+            abs(float(cpd.intercept) - other.beta[0]),
+            *(abs(float(w) - weights[p]) for p, w in zip(cpd.continuous_parents, np.ravel(cpd.weights))),
+        )
+        variance_gap = max(variance_gap, abs(float(cpd.variance) / other.std**2 - 1))
+    checks.append(
+        f"Gaussian fit, pgmpy LinearGaussianMLE(std_estimator='mle') vs pgm: max |coefficient difference| = "
+        f"{coefficient_gap:.2e}, max relative variance difference = {variance_gap:.2e}"
+    )
+
+    score.peers["pgmpy"], total = measure(lambda: model.log_likelihood(data), peer_repeat)
+    ours_total = float(np.sum(log_p))
+    checks.append(
+        f"Gaussian log-likelihood (pgmpy returns only the total): pgm {ours_total:.6e}, pgmpy {total:.6e}, "
+        f"relative difference {abs(total - ours_total) / abs(ours_total):.2e}"
+    )
+    return [sample, fit, score]
+
+
+# ---------------------------------------------------------------------------- main
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run in under a minute")
+    parser.add_argument("--only", choices=["discrete", "gaussian", "dsep"], help="run one group of benchmarks")
+    parser.add_argument("--repeat", type=int, default=5, help="repeats per pgm measurement (median); peers get min(K, 3)")
+    args = parser.parse_args(argv)
+    sizes = QUICK if args.quick else FULL
+    repeat = max(1, args.repeat)
+    peer_repeat = min(repeat, 3)
+
+    started = time.perf_counter()
+    versions = {"pgm": pgm.__version__, "numpy": np.__version__, "pandas": pd.__version__, "networkx": nx.__version__}
+    versions["pgmpy"] = pgmpy.__version__ if pgmpy else MISSING
+    versions["pyAgrum"] = gum.__version__ if gum else MISSING
+    print(", ".join(f"{k} {v}" for k, v in versions.items()))
+    print(f"{'quick' if args.quick else 'full'} run; pgm median of {repeat}, peers median of {peer_repeat}\n")
+
+    rows, checks = [], []
+    if args.only in (None, "discrete"):
+        net = pgm.load("alarm")
+        pgmpy_model = pgmpy_discrete("alarm") if pgmpy else None
+        for bench in (bench_sample, bench_log_likelihood, bench_fit):
+            rows += bench(net, pgmpy_model, sizes, repeat, peer_repeat, checks)
+    if args.only in (None, "dsep"):
+        rows += bench_dsep(sizes, repeat, peer_repeat, checks)
+    if args.only in (None, "gaussian"):
+        rows += bench_gaussian(sizes, repeat, peer_repeat, checks)
+
+    print_table(rows)
+    print("\n~ extrapolated: the peer scored a subset of the rows one at a time; its time per row x N.")
+    print("\nChecks:")
+    for line in checks:
+        print(f"- {line}")
+    print(f"\nwall time: {time.perf_counter() - started:.1f} s")
+
+
+if __name__ == "__main__":
+    main()

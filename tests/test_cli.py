@@ -1,0 +1,101 @@
+"""The `pgm` command line, through its entry point and as a real subprocess."""
+
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+import pgm
+from pgm.cli import main
+
+
+def run(capsys, *argv):
+    status = main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_info_prints_the_factorisation_and_counts(capsys):
+    status, out, _ = run(capsys, "info", "asia")
+    assert status == 0
+    assert str(pgm.load("asia").factorization()) in out
+    assert "18 free parameters" in out
+
+
+def test_factorize_latex(capsys):
+    status, out, _ = run(capsys, "factorize", "cancer", "--latex")
+    assert status == 0 and out.strip() == pgm.load("cancer").factorization().latex()
+
+
+def test_dsep_reports_the_trail_or_separation(capsys):
+    _, out, _ = run(capsys, "dsep", "asia", "-x", "asia", "-y", "smoke", "--given", "dysp")
+    assert "d-connected given {dysp}; active trail: asia - tub - either - lung - smoke" in out
+    _, out, _ = run(capsys, "dsep", "asia", "-x", "asia", "-y", "smoke")
+    assert "are d-separated" in out
+
+
+def test_blanket(capsys):
+    _, out, _ = run(capsys, "blanket", "asia", "either")
+    assert out.split() == sorted(pgm.load("asia").markov_blanket("either"))
+
+
+def test_sample_score_fit_convert_round_trip(capsys, tmp_path):
+    rows = tmp_path / "rows.csv"
+    assert run(capsys, "sample", "survey", "-n", "5000", "--seed", "3", "-o", str(rows))[0] == 0
+    frame = pd.read_csv(rows, dtype=str)
+    assert len(frame) == 5000 and list(frame.columns) == list(pgm.load("survey").nodes)
+
+    status, out, _ = run(capsys, "score", "survey", str(rows), "--per-row", str(tmp_path / "ll.csv"))
+    expected = pgm.load("survey").log_likelihood(frame)
+    assert status == 0 and f"{expected.mean():.6f}" in out
+    per_row = pd.read_csv(tmp_path / "ll.csv")["log_likelihood"].to_numpy()
+    assert per_row == pytest.approx(expected, rel=1e-12)
+
+    fitted_path = tmp_path / "fitted.json"
+    assert run(capsys, "fit", "survey", str(rows), "-o", str(fitted_path), "--prior", "dirichlet:1")[0] == 0
+    assert pgm.read(fitted_path) == pgm.load("survey").fit(frame, prior=pgm.Dirichlet(1.0))
+
+    converted = tmp_path / "survey.bif"
+    assert run(capsys, "convert", str(fitted_path), str(converted))[0] == 0
+    assert pgm.read(converted) == pgm.read(fitted_path)
+
+
+def test_states_that_look_like_numbers_stay_strings(capsys, tmp_path):
+    net = pgm.BayesianNetwork({"level": pgm.Categorical(["1", "2", "10"], table=[0.2, 0.3, 0.5])})
+    net.write(tmp_path / "levels.json")
+    rows = tmp_path / "rows.csv"
+    assert run(capsys, "sample", str(tmp_path / "levels.json"), "-n", "100", "--seed", "1", "-o", str(rows))[0] == 0
+    status, out, err = run(capsys, "score", str(tmp_path / "levels.json"), str(rows))
+    assert status == 0, err
+
+
+def test_errors_are_reported_without_a_traceback(capsys, tmp_path):
+    bad = tmp_path / "bad.bif"
+    bad.write_text("variable a {\n  type discrete [ 2 ] { yes no ;\n}\n")
+    status, _, err = run(capsys, "info", str(bad))
+    assert status == 1 and err.startswith("pgm: error: ") and f"{bad}:2:" in err
+    status, _, err = run(capsys, "info", "no-such-network")
+    assert status == 1 and "neither a network file nor a bundled network" in err
+    status, _, err = run(capsys, "dsep", "asia", "-x", "asai", "-y", "smoke")
+    assert status == 1 and "did you mean 'asia'" in err
+
+
+def test_unknown_prior(capsys, tmp_path):
+    rows = tmp_path / "rows.csv"
+    run(capsys, "sample", "cancer", "-n", "10", "-o", str(rows))
+    status, _, err = run(capsys, "fit", "cancer", str(rows), "-o", str(tmp_path / "x.bif"), "--prior", "gamma:2")
+    assert status == 1 and "unknown prior 'gamma'" in err
+
+
+def test_render_writes_an_svg(capsys, tmp_path):
+    out = tmp_path / "asia.svg"
+    status, _, _ = run(capsys, "render", "asia", str(out), "--observed", "dysp", "--trail", "asia", "smoke")
+    assert status == 0
+    svg = out.read_text()
+    assert svg.lstrip().startswith("<?xml") and "#d62728" in svg  # the highlighted trail
+
+
+def test_module_entry_point_runs_as_a_subprocess():
+    result = subprocess.run([sys.executable, "-m", "pgm", "info", "cancer"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and "p(Pollution, Smoker, Cancer, Xray, Dyspnoea)" in result.stdout

@@ -1,0 +1,25 @@
+"""The user guide's code runs, in order, exactly as written."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def python_blocks(path: Path) -> list[str]:
+    return re.findall(r"```python\n(.*?)```", path.read_text(encoding="utf-8"), flags=re.DOTALL)
+
+
+@pytest.mark.parametrize("document", ["docs/guide.md", "README.md"])
+def test_every_python_block_runs_in_order(document, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    blocks = python_blocks(ROOT / document)
+    assert blocks, f"{document} has no python code blocks"
+    namespace: dict = {"__name__": "__guide__"}
+    for number, block in enumerate(blocks, start=1):
+        try:
+            exec(compile(block, f"{document} block {number}", "exec"), namespace)
+        except Exception as error:  # re-raise with the block that failed
+            raise AssertionError(f"{document}, code block {number} failed: {error!r}\n{block}") from error
