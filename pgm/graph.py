@@ -184,9 +184,11 @@ class DAG:
         ``nodes`` adds isolated nodes and fixes the node order (nodes first met
         in ``edges`` follow).
         """
+        if isinstance(nodes, str):
+            raise TypeError(f"nodes must be a collection of node names, not the single string {nodes!r}")
         parents: dict[str, list[str]] = {n: [] for n in nodes}
         for edge in edges:
-            if len(edge) != 2:
+            if isinstance(edge, str) or len(edge) != 2:
                 raise NodeError(f"an edge must be a (parent, child) pair, got {edge!r}")
             u, v = edge
             parents.setdefault(_check_name(u), [])
@@ -289,8 +291,10 @@ class DAG:
         return f"{node!r} is not a node of the graph{hint}"
 
     def _node_set(self, nodes, what: str) -> np.ndarray:
-        """Indices of ``nodes``: one name (a str) or an iterable of names."""
-        if isinstance(nodes, str):
+        """Indices of ``nodes``: one name (a str), an iterable of names, or None for none."""
+        if nodes is None:
+            nodes = ()
+        elif isinstance(nodes, str):
             nodes = (nodes,)
         elif not isinstance(nodes, Iterable):
             raise TypeError(f"{what} must be a node name or a collection of node names, not {nodes!r}")
@@ -393,6 +397,8 @@ class DAG:
         (Verma & Pearl, 1990.)
         """
         other = getattr(other, "dag", other)
+        if not isinstance(other, DAG):
+            raise TypeError(f"is_i_equivalent needs a DAG or a BayesianNetwork, not {type(other).__name__}")
         return (
             set(self._nodes) == set(other.nodes)
             and self.skeleton() == other.skeleton()
@@ -499,8 +505,9 @@ class DAG:
                         f"{name_a} and {name_b} must be disjoint, but both contain "
                         f"{sorted(self._names(common))}"
                     )
-        if xs.size == 0:
-            raise NodeError("x must contain at least one node")
+        for name, nodes in (("x", xs), ("y", ys)):
+            if nodes is not None and nodes.size == 0:
+                raise NodeError(f"{name} must contain at least one node")
         return xs, ys, zs
 
     def d_connected(self, x, given=()) -> set[str]:
@@ -537,8 +544,6 @@ class DAG:
         ['rain', 'wet', 'sprinkler']
         """
         xs, ys, zs = self._prepare(x, y, given)
-        if ys.size == 0:
-            return None
         _, predecessor, hit = self._reach(xs, zs, targets=ys)
         if hit < 0:
             return None

@@ -12,9 +12,11 @@ Every family answers the same verbs, vectorised over rows:
 ``sample(parents, n, rng)``
     one draw per row.
 ``statistics(values, parents, weights)``
-    additive sufficient statistics: the statistics of two data sets are the
-    sum of their statistics, so chunked, weighted (EM) and prior-augmented
-    (MAP) fitting all reduce to adding arrays.
+    sufficient statistics of a set of rows, and ``merge_statistics(a, b)``
+    the statistics of the union of two sets of rows.  For tables merging is
+    addition; Gaussian nodes keep centred moments for precision and merge
+    them exactly.  Chunked, weighted (EM) and prior-augmented (MAP) fitting
+    all reduce to merging statistics.
 ``from_statistics(statistics)``
     the maximum-likelihood parameters for those statistics, as a new CPD.
 
@@ -81,6 +83,10 @@ class CPD(abc.ABC):
     @abc.abstractmethod
     def statistics(self, values: np.ndarray, parents: Mapping[str, np.ndarray], weights: np.ndarray | None = None) -> np.ndarray:
         """Additive sufficient statistics of the rows (weighted when ``weights`` is given)."""
+
+    def merge_statistics(self, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+        """The statistics of the union of the rows behind ``first`` and ``second`` (here: their sum)."""
+        return np.asarray(first) + np.asarray(second)
 
     @abc.abstractmethod
     def from_statistics(self, statistics: np.ndarray) -> "CPD":

@@ -10,11 +10,15 @@
   ``(*discrete_cardinalities,)`` for ``b0`` and ``sigma^2`` and
   ``(*discrete_cardinalities, n_features)`` for ``w``.
 
-Sufficient statistics, per discrete configuration, are the weighted moments
-``sum_i w_i z_i z_i^T`` of ``z = [1, phi(parents), x]``: the normal equations
-``A^T A theta = A^T y`` and the residual sum of squares are blocks of that
-matrix, so fitting solves the least-squares problem theta = (A^T A)^-1 A^T y
-exactly, by a Cholesky factorisation of the (column-scaled) Gram matrix.
+Sufficient statistics, per discrete configuration, are the total weight, the
+weighted means and the centred co-moments of ``z = [phi(parents), x]``.
+Centring eliminates the intercept from the normal equations ``A^T A theta =
+A^T y``: the weights solve ``C_ff w = C_fx`` and the intercept is
+``mean_x - w . mean_f``, the same least-squares solution theta =
+(A^T A)^-1 A^T y, found by a Cholesky factorisation of the column-scaled
+centred Gram matrix -- far better conditioned than raw moments when values
+sit away from zero.  Statistics of two data sets merge exactly with the
+pairwise update of Chan, Golub & LeVeque (1979).
 """
 
 from __future__ import annotations
@@ -32,9 +36,9 @@ from pgm.errors import CPDError, SingularDesignError
 __all__ = ["LinearGaussian", "Gaussian", "VARIANCE_FLOOR"]
 
 #: Fitted residual variances are raised to at least ``VARIANCE_FLOOR`` times
-#: the node's mean square in that configuration: below it the normal equations
-#: cannot resolve the variance, and a zero variance would make the density
-#: infinite.
+#: the node's own variance in that configuration: below it the normal
+#: equations cannot resolve the residual, and a zero variance would make the
+#: density infinite.  A node that is constant in a configuration is an error.
 VARIANCE_FLOOR = 1e-12
 
 #: A design whose column-scaled Gram matrix has a smallest-to-largest
@@ -117,10 +121,10 @@ class LinearGaussian(CPD):
         if unused:
             raise CPDError(f"continuous parent {unused[0]!r} of {variable!r} is used by none of its features")
         intercept, weights, variance = self._spec
-        cards = tuple(len(d) for d in domains)
+        cards = tuple(len(dm) for dm in domains)
         d = len(features)
         if isinstance(weights, Mapping):
-            weights = self._weights_from_mapping(variable, weights, features)
+            weights = self._weights_from_mapping(variable, weights, features, cards)
         b0 = self._shaped(variable, "intercept", intercept, cards)
         w = self._shaped(variable, "weights", np.zeros(cards + (d,)) if weights is None else weights, cards + (d,))
         var = self._shaped(variable, "variance", variance, cards)
@@ -133,8 +137,8 @@ class LinearGaussian(CPD):
             )
         return self._bound_copy(variable, discrete, continuous, domains, features, b0, w, var)
 
-    @staticmethod
-    def _weights_from_mapping(variable, weights, features):
+    @classmethod
+    def _weights_from_mapping(cls, variable, weights, features, cards):
         names = [str(f) for f in features]
         if not all(f.is_identity for f in features):
             raise CPDError(f"weights of {variable!r} can be a dict only with the default (identity) features")
@@ -144,7 +148,9 @@ class LinearGaussian(CPD):
         missing = [n for n in names if n not in weights]
         if missing:
             raise CPDError(f"weights of {variable!r} give no coefficient for parent {missing[0]!r}")
-        return np.asarray([weights[n] for n in names], dtype=np.float64)
+        # each coefficient is a scalar or one value per discrete configuration
+        columns = [cls._shaped(variable, f"the weight of {n!r}", weights[n], cards) for n in names]
+        return np.stack(columns, axis=-1) if columns else np.zeros(cards + (0,))
 
     @staticmethod
     def _shaped(variable, what, value, shape) -> np.ndarray:
@@ -258,28 +264,70 @@ class LinearGaussian(CPD):
         return self._add_mean(parents, noise)
 
     def statistics(self, values, parents, weights=None):
+        """Weight, means and centred co-moments of ``z = [features, x]`` per discrete configuration.
+
+        Returns an array of shape ``(*discrete_cardinalities, d + 2, d + 2)``;
+        for each configuration, ``[0, 0]`` is the total weight ``W``, ``[0, 1:]``
+        (and ``[1:, 0]``) the weighted mean of ``z``, and ``[1:, 1:]`` the centred
+        co-moments ``sum_i w_i (z_i - mean)(z_i - mean)^T``.  Centring keeps the
+        precision of variables far from zero; :meth:`merge_statistics` combines
+        two such arrays exactly (Chan, Golub & LeVeque's pairwise update).
+        """
         self._require_bound("statistics")
         n = len(values)
         d = len(self.features)
-        z = np.empty((n, d + 2))
-        z[:, 0] = 1.0
+        z = np.empty((n, d + 1), order="F")  # column-major: each column is written and read contiguously
         for j, feature in enumerate(self.features):
-            z[:, j + 1] = feature.evaluate(parents)
-        z[:, d + 1] = values
+            z[:, j] = feature.evaluate(parents)
+        z[:, d] = values
         configs = self._configurations(parents, n)
-        shape = tuple(len(dm) for dm in self.parent_states) + (d + 2, d + 2)
-        if configs is None:
-            weighted = z if weights is None else z * weights[:, None]
-            return (weighted.T @ z).reshape(shape)
         k = self._b0.size
-        out = np.empty((k, d + 2, d + 2))
-        for a in range(d + 2):
-            for b in range(a, d + 2):
-                product = z[:, a] * z[:, b]
-                if weights is not None:
-                    product *= weights
-                out[:, a, b] = out[:, b, a] = np.bincount(configs, weights=product, minlength=k)
-        return out.reshape(shape)
+        out = np.zeros((k, d + 2, d + 2))
+        if configs is None:
+            total = float(n) if weights is None else float(np.sum(weights))
+            if total > 0:
+                mean = (z.sum(axis=0) if weights is None else weights @ z) / total
+                z -= mean
+                out[0, 0, 0] = total
+                out[0, 0, 1:] = out[0, 1:, 0] = mean
+                out[0, 1:, 1:] = z.T @ (z if weights is None else z * weights[:, None])
+        else:
+            w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
+            totals = np.bincount(configs, weights=w, minlength=k)
+            seen = totals > 0
+            means = np.zeros((k, d + 1))
+            for j in range(d + 1):
+                means[seen, j] = np.bincount(configs, weights=w * z[:, j], minlength=k)[seen] / totals[seen]
+            centred = z - means[configs]
+            out[:, 0, 0] = totals
+            out[:, 0, 1:] = out[:, 1:, 0] = means
+            for a in range(d + 1):
+                weighted = centred[:, a] * w
+                for b in range(a, d + 1):
+                    out[:, a + 1, b + 1] = out[:, b + 1, a + 1] = np.bincount(
+                        configs, weights=weighted * centred[:, b], minlength=k
+                    )
+        return out.reshape(tuple(len(dm) for dm in self.parent_states) + (d + 2, d + 2))
+
+    def merge_statistics(self, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+        """The statistics of the union of two data sets (see :meth:`statistics`)."""
+        a, b = np.asarray(first, dtype=np.float64), np.asarray(second, dtype=np.float64)
+        if a.shape != b.shape:
+            raise CPDError(f"statistics of {self.variable!r} have shapes {a.shape} and {b.shape}; they cannot be merged")
+        wa, wb = a[..., 0, 0], b[..., 0, 0]
+        total = wa + wb
+        out = a + b  # weights and co-moments add; means and the cross term are fixed below
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.where(total > 0, wb / total, 0.0)
+        delta = b[..., 0, 1:] - a[..., 0, 1:]
+        mean = a[..., 0, 1:] + share[..., None] * delta
+        # A side with no weight (e.g. a prior's pseudo-statistics) has no mean to move.
+        mean = np.where((wa > 0)[..., None], mean, b[..., 0, 1:])
+        mean = np.where((wb > 0)[..., None], mean, a[..., 0, 1:])
+        out[..., 0, 1:] = mean
+        out[..., 1:, 0] = mean
+        out[..., 1:, 1:] += (wa * share)[..., None, None] * delta[..., :, None] * delta[..., None, :]
+        return out
 
     def from_statistics(self, statistics):
         self._require_bound("from_statistics")
@@ -291,8 +339,7 @@ class LinearGaussian(CPD):
         w = np.empty((moments.shape[0], d))
         var = np.empty(moments.shape[0])
         for config, m in enumerate(moments):
-            theta, variance = self._solve(m, config)
-            b0[config], w[config], var[config] = theta[0], theta[1:], variance
+            b0[config], w[config], var[config] = self._solve(m, config)
         cards = tuple(len(dm) for dm in self.parent_states)
         return self._bound_copy(
             self.variable, self.discrete_parents, self.continuous_parents, self.parent_states, self.features,
@@ -300,36 +347,47 @@ class LinearGaussian(CPD):
         )
 
     def _solve(self, m: np.ndarray, config: int):
+        """Least squares from one configuration's statistics: (intercept, weights, variance)."""
         d = m.shape[0] - 2
-        weight = m[0, 0]
-        where = configuration_label(self.discrete_parents, self.parent_states, config)
-        suffix = "" if not self.discrete_parents else f" at {where}"
+        weight, mean = m[0, 0], m[0, 1:]
+        covariance = m[1:, 1:]  # centred co-moments of [features, x]
+        suffix = "" if not self.discrete_parents else (
+            f" at {configuration_label(self.discrete_parents, self.parent_states, config)}"
+        )
         if not weight > 0:
             raise SingularDesignError(
                 f"node {self.variable!r} has no data{suffix}; its coefficients cannot be estimated "
                 "(merge or drop that configuration, or fit with more data)"
             )
-        gram, cross = m[: d + 1, : d + 1], m[: d + 1, d + 1]
-        scale = np.sqrt(np.diag(gram))
-        zero = np.flatnonzero(~(scale > 0))
-        if zero.size:
+        gram, cross, spread = covariance[:d, :d], covariance[:d, d], covariance[d, d]
+        weights = np.zeros(d)
+        if d:
+            scale = np.sqrt(np.diag(gram))
+            constant = np.flatnonzero(~(scale > 0))
+            if constant.size:
+                raise SingularDesignError(
+                    f"feature {self.features[constant[0]]} of node {self.variable!r} is constant{suffix}, "
+                    "so it cannot be told apart from the intercept"
+                )
+            scaled = gram / np.outer(scale, scale)
+            eigenvalues = np.linalg.eigvalsh(scaled)
+            if eigenvalues[0] <= RANK_TOLERANCE * eigenvalues[-1]:
+                names = ["intercept"] + [str(f) for f in self.features]
+                raise SingularDesignError(
+                    f"the design of node {self.variable!r}{suffix} is rank deficient (columns {names} are "
+                    f"collinear, or there are fewer than {d + 1} rows, weight {weight:g}); drop a parent or "
+                    "feature, add data, or fit with a Ridge prior"
+                )
+            factor = scipy.linalg.cho_factor(scaled, lower=True, check_finite=False)
+            weights = scipy.linalg.cho_solve(factor, cross / scale, check_finite=False) / scale
+        intercept = mean[d] - weights @ mean[:d]
+        variance = max((spread - weights @ cross) / weight, VARIANCE_FLOOR * spread / weight)
+        if not variance > 0:
             raise SingularDesignError(
-                f"feature {self.features[zero[0] - 1]} of node {self.variable!r} is zero in every row{suffix}"
+                f"node {self.variable!r} takes a single value{suffix}, so its variance is zero "
+                "and it has no density; is it really continuous?"
             )
-        scaled = gram / np.outer(scale, scale)
-        eigenvalues = np.linalg.eigvalsh(scaled)
-        if eigenvalues[0] <= RANK_TOLERANCE * eigenvalues[-1]:
-            names = ["intercept"] + [str(f) for f in self.features]
-            raise SingularDesignError(
-                f"the design of node {self.variable!r}{suffix} is rank deficient (columns {names} are "
-                f"collinear, or there are fewer than {d + 1} rows, weight {weight:g}); drop a parent or "
-                "feature, add data, or fit with a Ridge prior"
-            )
-        factor = scipy.linalg.cho_factor(scaled, lower=True, check_finite=False)
-        theta = scipy.linalg.cho_solve(factor, cross / scale, check_finite=False) / scale
-        residual = m[d + 1, d + 1] - theta @ cross
-        variance = max(residual / weight, VARIANCE_FLOOR * m[d + 1, d + 1] / weight, np.finfo(float).tiny)
-        return theta, variance
+        return intercept, weights, variance
 
     def empty_configurations(self, statistics):
         d = len(self.features)

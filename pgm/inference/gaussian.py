@@ -118,6 +118,8 @@ class MultivariateNormal:
         shape ``(n_rows, n_unobserved)``; the posterior covariance is the same
         for every row (see :meth:`condition`).
         """
+        if not evidence:
+            raise ValueError("conditional_means needs at least one observed variable (without evidence the mean is .mean)")
         observed = self._positions(list(evidence))
         values = np.column_stack([np.asarray(evidence[self.names[i]], dtype=np.float64) for i in observed])
         rest = np.setdiff1d(np.arange(len(self.names)), observed)

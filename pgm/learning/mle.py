@@ -1,8 +1,9 @@
-"""Fitting CPDs from data through additive sufficient statistics.
+"""Fitting CPDs from data through mergeable sufficient statistics.
 
 ``fit = from_statistics(statistics(data) + prior pseudo-statistics)``.
 
-Because statistics add, the same two functions give
+Because the statistics of two data sets combine into the statistics of their
+union (``+`` on :class:`Statistics`), the same two functions give
 
 - maximum likelihood: ``net.fit(data)``;
 - MAP / posterior-mean fitting: ``net.fit(data, prior=Dirichlet(1))``;
@@ -12,6 +13,7 @@ Because statistics add, the same two functions give
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Iterator, Mapping
 
@@ -31,8 +33,9 @@ class Statistics(Mapping):
     """Sufficient statistics of a data set for each node of a network.
 
     A read-only mapping from node to its statistics array (counts for a
-    table, moment matrices for a linear Gaussian node).  Statistics add with
-    ``+``; ``sum(...)`` of several works too.
+    table; weight, means and centred co-moments for a linear Gaussian node).
+    ``a + b`` gives the statistics of both data sets together, and
+    ``sum(...)`` of several works too.
 
     Attributes
     ----------
@@ -40,9 +43,10 @@ class Statistics(Mapping):
         Number of rows (or the sum of their weights) that went in.
     """
 
-    def __init__(self, arrays: Mapping[str, np.ndarray], total_weight: float):
+    def __init__(self, arrays: Mapping[str, np.ndarray], total_weight: float, mergers: Mapping | None = None):
         self._arrays = dict(arrays)
         self.total_weight = float(total_weight)
+        self._mergers = dict(mergers or {})
 
     def __getitem__(self, node: str) -> np.ndarray:
         return self._arrays[node]
@@ -60,10 +64,11 @@ class Statistics(Mapping):
             return NotImplemented
         if set(self._arrays) != set(other._arrays):
             raise ValueError("statistics of different networks cannot be added")
-        return Statistics(
-            {node: self._arrays[node] + other._arrays[node] for node in self._arrays},
-            self.total_weight + other.total_weight,
-        )
+        merged = {}
+        for node, array in self._arrays.items():
+            merge = self._mergers.get(node)
+            merged[node] = array + other._arrays[node] if merge is None else merge(array, other._arrays[node])
+        return Statistics(merged, self.total_weight + other.total_weight, self._mergers)
 
     __radd__ = __add__
 
@@ -117,14 +122,11 @@ def statistics(network, data, *, weights=None) -> Statistics:
         w = None if weights is None else weights[rows]
         return [cpd.statistics(columns[node], {p: columns[p] for p in cpd.parents}, w) for cpd, node in cpds]
 
-    per_chunk = map_chunks(chunk_statistics, row_chunks(dataset.n_rows))
-    if per_chunk:
-        arrays = {node: sum(chunk[k] for chunk in per_chunk) for k, (_, node) in enumerate(cpds)}
-    else:  # no rows: statistics of nothing
-        empty = dataset.rows(slice(0, 0)).columns
-        arrays = {node: cpd.statistics(empty[node], {p: empty[p] for p in cpd.parents}) for cpd, node in cpds}
+    per_chunk = map_chunks(chunk_statistics, row_chunks(dataset.n_rows)) or [chunk_statistics(0, slice(0, 0))]
+    arrays = {node: functools.reduce(cpd.merge_statistics, [chunk[k] for chunk in per_chunk])
+              for k, (cpd, node) in enumerate(cpds)}
     total = dataset.n_rows if weights is None else float(weights.sum())
-    return Statistics(arrays, total)
+    return Statistics(arrays, total, {node: cpd.merge_statistics for cpd, node in cpds})
 
 
 def from_statistics(network, stats: Mapping[str, np.ndarray], *, prior=None):
@@ -144,7 +146,7 @@ def from_statistics(network, stats: Mapping[str, np.ndarray], *, prior=None):
         node_stats = np.asarray(stats[node], dtype=np.float64)
         pseudo = pseudo_statistics(prior, cpd)
         if pseudo is not None:
-            node_stats = node_stats + pseudo
+            node_stats = cpd.merge_statistics(node_stats, pseudo)
         if cpd.is_discrete:
             unseen += [f"{node} | {label}" for label in cpd.empty_configurations(node_stats)]
         fitted[node] = cpd.from_statistics(node_stats)

@@ -3,9 +3,10 @@
 A conjugate prior adds *pseudo-statistics* to the data's sufficient
 statistics: a Dirichlet(alpha) prior on a table row adds alpha pseudo-counts
 to each cell; a ridge (Gaussian) prior on a linear Gaussian node's weights
-adds ``alpha`` to the diagonal of the weights' Gram block.  Fitting with a
-prior is therefore ``from_statistics(data statistics + pseudo-statistics)`` --
-the same code path as maximum likelihood, EM and chunked fitting.
+adds ``alpha`` to the diagonal of the features' centred Gram block, with no
+weight of its own.  Fitting with a prior is therefore
+``from_statistics(merge(data statistics, pseudo-statistics))`` -- the same code
+path as maximum likelihood, EM and chunked fitting.
 
 For tables the result is the posterior mean ``(n_ijk + alpha_ijk) /
 (n_ij + sum_k alpha_ijk)``.
@@ -104,8 +105,10 @@ class BDeu(Prior):
 class Ridge(Prior):
     """A zero-mean Gaussian prior on linear Gaussian weights (ridge regression).
 
-    Adds ``alpha`` to the diagonal of the features' Gram block (not the
-    intercept's), so the weights solve ``(A^T A + alpha I) w = A^T y``.  The
+    Adds ``alpha`` to the diagonal of the features' centred Gram block, so
+    the weights solve ``(C_ff + alpha I) w = C_fx`` and the intercept, which
+    is not penalised, is ``mean_x - w . mean_f`` -- ridge regression with an
+    unpenalised intercept.  The
     residual variance then includes the penalty, ``(RSS + alpha |w|^2) / n``.
     Use it to fit collinear or nearly collinear designs.
     """
