@@ -48,14 +48,14 @@ def optional_import(*names):
 
 
 def quiet_peers() -> None:
-    """Silence the peers' deprecation warnings, logging and progress bars."""
+    """Silence the peers' deprecation warnings and logging (pgmpy's progress bars are switched off below)."""
     warnings.filterwarnings("ignore", category=FutureWarning)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     warnings.filterwarnings("ignore", category=UserWarning, module="pgmpy")
     logging.getLogger("pgmpy").setLevel(logging.ERROR)
 
 
-quiet_peers()
+quiet_peers()  # before the imports: pgmpy warns while importing
 # pyAgrum >= 2 is imported as `pyagrum`; older releases as `pyAgrum`.
 gum = optional_import("pyagrum", "pyAgrum")
 pgmpy = optional_import("pgmpy")
@@ -63,7 +63,6 @@ if pgmpy is not None:
     from pgmpy import config as _pgmpy_config
 
     _pgmpy_config.set_show_progress(False)
-quiet_peers()  # pgmpy's import re-enables some warnings
 
 
 @dataclass(frozen=True)
@@ -387,7 +386,7 @@ def bench_dsep(sizes, repeat, peer_repeat, checks) -> list[Row]:
     cold = time.perf_counter() - cold
     checks.append(f"d-separation: pgm's first query on a fresh DAG (builds its index) took {format_seconds(cold)}")
 
-    row = Row(f"d-separation, random DAG (1 query: x, y, 3 observed)", f"{n:,} nodes", 0.0,
+    row = Row("d-separation, random DAG (1 query: x, y, 3 observed)", f"{n:,} nodes", 0.0,
               peer_status(pgmpy=pgmpy, pyAgrum=gum))
     answers = {}
     for library, query in ask.items():

@@ -34,6 +34,7 @@ the same questions by delegating to its DAG.
 from __future__ import annotations
 
 import heapq
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -94,11 +95,20 @@ def _check_name(name) -> str:
 
 
 def _csr(lists: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
-    counts = np.fromiter((len(x) for x in lists), dtype=np.intp, count=len(lists))
+    counts = np.fromiter(map(len, lists), dtype=np.intp, count=len(lists))
     indptr = np.zeros(len(lists) + 1, dtype=np.intp)
     np.cumsum(counts, out=indptr[1:])
-    flat = [i for x in lists for i in x]
-    return indptr, np.asarray(flat, dtype=np.intp)
+    flat = np.fromiter(itertools.chain.from_iterable(lists), dtype=np.intp, count=int(indptr[-1]))
+    return indptr, flat
+
+
+def _transpose_csr(indptr: np.ndarray, indices: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The CSR of the reversed edges (children from parents), rows kept in ascending order."""
+    owner = np.repeat(np.arange(n, dtype=np.intp), np.diff(indptr))
+    order = np.argsort(indices, kind="stable")
+    transposed_indptr = np.zeros(n + 1, dtype=np.intp)
+    np.cumsum(np.bincount(indices, minlength=n), out=transposed_indptr[1:])
+    return transposed_indptr, owner[order]
 
 
 def _expand_positions(indptr: np.ndarray, indices: np.ndarray, frontier: np.ndarray):
@@ -207,6 +217,10 @@ class DAG:
         # nodes that are ready, the earliest declared goes first, so a network
         # declared parents-first keeps its order exactly.
         n = len(self._nodes)
+        indptr, parents = self._parent_csr
+        owners = np.repeat(np.arange(n, dtype=np.intp), np.diff(indptr))
+        if np.all(parents < owners):  # declared parents-first: that order is the answer
+            return self._nodes
         indegree = [len(p) for p in self._parent_idx]
         children = self._children_lists
         ready = [i for i in range(n) if indegree[i] == 0]
@@ -252,7 +266,7 @@ class DAG:
 
     @cached_property
     def _child_csr(self):
-        return _csr(self._children_lists)
+        return _transpose_csr(*self._parent_csr, len(self._nodes))
 
     # ------------------------------------------------------------------ basic queries
     @property
@@ -334,14 +348,26 @@ class DAG:
         return mask
 
     def ancestors(self, nodes) -> set[str]:
-        """Nodes with a directed path into ``nodes`` (the nodes themselves excluded)."""
+        """Nodes with a directed path into ``nodes`` (the nodes themselves excluded).
+
+        Examples
+        --------
+        >>> sorted(DAG.from_edges([("a", "b"), ("b", "c"), ("d", "c")]).ancestors("c"))
+        ['a', 'b', 'd']
+        """
         start = self._node_set(nodes, "nodes")
         mask = self._closure(start, self._parent_csr)
         mask[start] = False
         return self._names(mask)
 
     def descendants(self, nodes) -> set[str]:
-        """Nodes reachable from ``nodes`` by directed paths (the nodes themselves excluded)."""
+        """Nodes reachable from ``nodes`` by directed paths (the nodes themselves excluded).
+
+        Examples
+        --------
+        >>> sorted(DAG.from_edges([("a", "b"), ("b", "c"), ("d", "c")]).descendants("a"))
+        ['b', 'c']
+        """
         start = self._node_set(nodes, "nodes")
         mask = self._closure(start, self._child_csr)
         mask[start] = False
@@ -351,6 +377,11 @@ class DAG:
         """Parents, children and the children's other parents of ``node``.
 
         Given its Markov blanket, a node is independent of every other node.
+
+        Examples
+        --------
+        >>> sorted(DAG.from_edges([("a", "c"), ("b", "c"), ("c", "d")]).markov_blanket("a"))
+        ['b', 'c']
         """
         i = self._idx(node)
         blanket = set(self._parents[node])
@@ -368,7 +399,13 @@ class DAG:
         return g
 
     def moral_graph(self) -> nx.Graph:
-        """The undirected graph that links each node's parents ("marries" them) and drops directions."""
+        """The undirected graph that links each node's parents ("marries" them) and drops directions.
+
+        Examples
+        --------
+        >>> sorted(map(sorted, DAG.from_edges([("a", "c"), ("b", "c")]).moral_graph().edges))
+        [['a', 'b'], ['a', 'c'], ['b', 'c']]
+        """
         g = nx.Graph()
         g.add_nodes_from(self._nodes)
         for child, ps in self._parents.items():
@@ -381,7 +418,13 @@ class DAG:
         return {frozenset(e) for e in self.edges}
 
     def v_structures(self) -> set[tuple[str, str, str]]:
-        """Immoralities ``a -> c <- b`` with ``a`` and ``b`` not adjacent, as ``(a, c, b)``, a < b."""
+        """Immoralities ``a -> c <- b`` with ``a`` and ``b`` not adjacent, as ``(a, c, b)``, a < b.
+
+        Examples
+        --------
+        >>> DAG.from_edges([("rain", "wet"), ("sprinkler", "wet")]).v_structures()
+        {('rain', 'wet', 'sprinkler')}
+        """
         skeleton = self.skeleton()
         found = set()
         for c, ps in self._parents.items():
@@ -395,6 +438,14 @@ class DAG:
         """Whether ``other`` encodes the same independencies: same skeleton and v-structures.
 
         (Verma & Pearl, 1990.)
+
+        Examples
+        --------
+        >>> chain = DAG.from_edges([("a", "b"), ("b", "c")])
+        >>> chain.is_i_equivalent(DAG.from_edges([("c", "b"), ("b", "a")]))
+        True
+        >>> chain.is_i_equivalent(DAG.from_edges([("a", "b"), ("c", "b")]))
+        False
         """
         other = getattr(other, "dag", other)
         if not isinstance(other, DAG):
@@ -410,6 +461,11 @@ class DAG:
 
         These are the local Markov assumptions the factorisation encodes.
         Nodes with nothing to be independent of are left out.
+
+        Examples
+        --------
+        >>> [str(s) for s in DAG.from_edges([("a", "b"), ("b", "c")]).local_independencies()]
+        ['c ⊥ a | b']
         """
         statements = []
         everything = set(self._nodes)

@@ -80,6 +80,15 @@ class BayesianNetwork:
 
         Adding parents first keeps the graph acyclic by construction.  To add
         nodes in any order, pass all CPDs to the constructor instead.
+
+        Examples
+        --------
+        >>> from pgm import BayesianNetwork, Bernoulli
+        >>> net = BayesianNetwork()
+        >>> net.add("rain", Bernoulli(0.2))
+        >>> net.add("wet", Bernoulli([0.1, 0.9], parents=["rain"]))
+        >>> net.parents("wet")
+        ('rain',)
         """
         if not isinstance(node, str) or not node:
             raise NodeError(f"node names must be non-empty strings, got {node!r}")
@@ -234,7 +243,14 @@ class BayesianNetwork:
         return {node: cpd.domain for node, cpd in self._cpds.items()}
 
     def states(self, node: str) -> tuple[str, ...]:
-        """The states of a discrete node."""
+        """The states of a discrete node.
+
+        Examples
+        --------
+        >>> import pgm
+        >>> pgm.load("survey").states("T")
+        ('car', 'train', 'other')
+        """
         cpd = self[node]
         if not cpd.is_discrete:
             raise NodeError(f"node {node!r} is continuous and has no states")
@@ -251,7 +267,16 @@ class BayesianNetwork:
         return all(not cpd.is_discrete and cpd.is_linear for cpd in self._cpds.values())
 
     def with_cpd(self, node: str, cpd: CPD) -> "BayesianNetwork":
-        """A new network with ``node``'s CPD replaced (its parents may change)."""
+        """A new network with ``node``'s CPD replaced (its parents may change).
+
+        Examples
+        --------
+        >>> import pgm
+        >>> cancer = pgm.load("cancer")
+        >>> fair = cancer.with_cpd("Smoker", pgm.Categorical(["True", "False"], table=[0.5, 0.5]))
+        >>> fair["Smoker"].table.tolist(), cancer["Smoker"].table.tolist()
+        ([0.5, 0.5], [0.3, 0.7])
+        """
         if node not in self._cpds:
             raise NodeError(self.dag._unknown_node_message(node))
         cpds = dict(self._cpds)
@@ -282,23 +307,58 @@ class BayesianNetwork:
         return Factorization(self)
 
     def sample(self, n: int, *, seed=None):
-        """Draw ``n`` rows by ancestral sampling; see :func:`pgm.sampling.sample`."""
+        """Draw ``n`` rows by ancestral sampling; see :func:`pgm.sampling.sample`.
+
+        Examples
+        --------
+        >>> import pgm
+        >>> rows = pgm.load("cancer").sample(4, seed=0)
+        >>> list(rows.columns)
+        ['Pollution', 'Smoker', 'Cancer', 'Xray', 'Dyspnoea']
+        """
         from pgm.sampling import sample
 
         return sample(self, n, seed=seed)
 
     def log_likelihood(self, data) -> np.ndarray:
-        """log p(row) in nats for every row; see :func:`pgm.likelihood.log_likelihood`."""
+        """log p(row) in nats for every row; see :func:`pgm.likelihood.log_likelihood`.
+
+        Examples
+        --------
+        >>> import pgm
+        >>> net = pgm.load("earthquake")
+        >>> row = {"Burglary": ["False"], "Earthquake": ["False"], "Alarm": ["False"],
+        ...        "JohnCalls": ["False"], "MaryCalls": ["False"]}
+        >>> import math   # P(B=F) P(E=F) P(A=F | B=F, E=F) P(J=F | A=F) P(M=F | A=F):
+        >>> math.isclose(net.log_likelihood(row)[0], math.log(0.99 * 0.98 * 0.999 * 0.95 * 0.99))
+        True
+        """
         from pgm.likelihood import log_likelihood
 
         return log_likelihood(self, data)
 
     def score(self, data) -> float:
-        """Mean log-likelihood per row, in nats."""
+        """Mean log-likelihood per row, in nats.
+
+        Examples
+        --------
+        >>> import pgm
+        >>> net = pgm.load("asia")
+        >>> net.score(net.sample(10_000, seed=0)) < 0
+        True
+        """
         return float(np.mean(self.log_likelihood(data)))
 
     def bits_per_variable(self, data) -> float:
-        """Mean negative log-likelihood in bits, per row and per variable."""
+        """Mean negative log-likelihood in bits, per row and per variable.
+
+        Examples
+        --------
+        >>> import pgm
+        >>> net = pgm.load("asia")
+        >>> 0 < net.bits_per_variable(net.sample(10_000, seed=0)) < 1
+        True
+        """
         return float(-np.mean(self.log_likelihood(data)) / np.log(2) / len(self))
 
     def statistics(self, data, *, weights=None):
@@ -308,7 +368,15 @@ class BayesianNetwork:
         return statistics(self, data, weights=weights)
 
     def from_statistics(self, statistics, *, prior=None) -> "BayesianNetwork":
-        """A network with this structure and parameters fitted to ``statistics``."""
+        """A network with this structure and parameters fitted to ``statistics``.
+
+        Examples
+        --------
+        >>> import pgm
+        >>> net = pgm.load("cancer")
+        >>> chunks = [net.sample(1000, seed=k) for k in range(3)]
+        >>> fitted = net.from_statistics(sum(net.statistics(c) for c in chunks), prior=pgm.Dirichlet(1))
+        """
         from pgm.learning.mle import from_statistics
 
         return from_statistics(self, statistics, prior=prior)
@@ -320,7 +388,17 @@ class BayesianNetwork:
         return fit(self, data, prior=prior, weights=weights)
 
     def joint_gaussian(self):
-        """The joint normal distribution of a linear Gaussian network; see :mod:`pgm.inference.gaussian`."""
+        """The joint normal distribution of a linear Gaussian network; see :mod:`pgm.inference.gaussian`.
+
+        Examples
+        --------
+        >>> from pgm import BayesianNetwork, Gaussian, LinearGaussian
+        >>> net = BayesianNetwork({"x": Gaussian(1.0, 4.0),
+        ...                        "y": LinearGaussian(parents=["x"], weights={"x": 0.5}, variance=1.0)})
+        >>> joint = net.joint_gaussian()
+        >>> joint.mean.tolist(), joint.covariance.tolist()
+        ([1.0, 0.5], [[4.0, 2.0], [2.0, 2.0]])
+        """
         from pgm.inference.gaussian import joint_gaussian
 
         return joint_gaussian(self)
@@ -337,7 +415,16 @@ class BayesianNetwork:
         return svg_or_none(self)
 
     def write(self, path, *, format: str | None = None) -> None:
-        """Write the network to ``path`` (BIF or JSON, by extension); see :func:`pgm.io.write`."""
+        """Write the network to ``path`` (BIF or JSON, by extension); see :func:`pgm.io.write`.
+
+        Examples
+        --------
+        >>> import pgm, tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "asia.json")
+        >>> pgm.load("asia").write(path)
+        >>> pgm.read(path) == pgm.load("asia")
+        True
+        """
         from pgm.io import write
 
         write(self, path, format=format)
