@@ -284,13 +284,14 @@ class LinearGaussian(CPD):
         k = self._b0.size
         out = np.zeros((k, d + 2, d + 2))
         if configs is None:
-            total = float(n) if weights is None else float(np.sum(weights))
+            w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
+            total = float(w.sum())
             if total > 0:
-                mean = (z.sum(axis=0) if weights is None else weights @ z) / total
+                mean = (w @ z) / total
                 z -= mean
                 out[0, 0, 0] = total
                 out[0, 0, 1:] = out[0, 1:, 0] = mean
-                out[0, 1:, 1:] = z.T @ (z if weights is None else z * weights[:, None])
+                out[0, 1:, 1:] = _weighted_gram(z, None if weights is None else w)
         else:
             w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
             totals = np.bincount(configs, weights=w, minlength=k)
@@ -467,6 +468,21 @@ class LinearGaussian(CPD):
         head = f"{self.variable!r}, " if self.variable else ""
         parents = f"parents={list(self.parents)}" if self.parents else "no parents"
         return f"LinearGaussian({head}{parents})"
+
+
+def _weighted_gram(z: np.ndarray, weights: np.ndarray | None) -> np.ndarray:
+    """``z^T diag(weights) z`` for a tall, column-major ``z``."""
+    k = z.shape[1]
+    if k > 8:
+        return z.T @ (z if weights is None else z * weights[:, None])
+    # For a handful of columns, BLAS's matrix product of a tall, thin matrix is
+    # several times slower than the k(k+1)/2 dot products of its columns.
+    out = np.empty((k, k))
+    for a in range(k):
+        left = z[:, a] if weights is None else z[:, a] * weights
+        for b in range(a, k):
+            out[a, b] = out[b, a] = left @ z[:, b]
+    return out
 
 
 def Gaussian(mean: float = 0.0, variance: float = 1.0) -> LinearGaussian:
