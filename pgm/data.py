@@ -131,18 +131,23 @@ def _discrete_codes(values, states: tuple, name: str, labels) -> np.ndarray:
     return converted
 
 
+_NUMERIC_KINDS = {"floating", "integer", "mixed-integer-float", "empty"}
+
+
 def _continuous_values(values, name: str, labels) -> np.ndarray:
     if isinstance(values, pd.Series):
         if isinstance(values.dtype, pd.CategoricalDtype) or values.dtype == object or values.dtype.kind not in "iuf":
             return _continuous_from_objects(values.to_numpy(dtype=object, na_value=np.nan), name, labels)
         array = values.to_numpy(dtype=np.float64, na_value=np.nan)
     else:
-        array = np.asarray(values)
-        if array.dtype.kind not in "iuf":
-            # keep the user's objects (numpy would have turned 1.0 beside "big" into "1.0")
+        if not isinstance(values, np.ndarray) and pd.api.types.infer_dtype(values, skipna=True) not in _NUMERIC_KINDS:
+            # keep the user's objects: numpy would turn [True, 1.0] into floats and [1.0, "big"] into strings
             objects = np.empty(len(values), dtype=object)
             objects[:] = list(values)
             return _continuous_from_objects(objects, name, labels)
+        array = np.asarray(values)
+        if array.dtype.kind not in "iuf":
+            return _continuous_from_objects(array.astype(object), name, labels)
         array = array.astype(np.float64, copy=False)
     if array.ndim != 1:
         raise DataError(f"column {name!r} must be one-dimensional, got shape {array.shape}")
@@ -156,21 +161,21 @@ def _continuous_values(values, name: str, labels) -> np.ndarray:
     return array
 
 
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
 def _continuous_from_objects(objects: np.ndarray, name: str, labels) -> np.ndarray:
-    out = np.empty(len(objects), dtype=np.float64)
-    for position, value in enumerate(objects):
-        # Only non-numeric columns arrive here (an unusual, error-prone input);
-        # this loop exists to name the first offending row exactly.
-        if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
-            out[position] = np.nan
-        elif isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)):
-            out[position] = float(value)
-        else:
-            raise DataError(
-                f"column {name!r}, {Dataset({}, len(objects), labels).describe_row(position)}: "
-                f"{_plain(value)!r} is not a number, but {name!r} is a continuous node"
-            )
-    return _continuous_values(out, name, labels)
+    # One pass in C decides whether every non-missing value is a number ...
+    if pd.api.types.infer_dtype(objects, skipna=True) in _NUMERIC_KINDS:
+        series = pd.Series(objects, dtype=object)
+        return _continuous_values(series.where(series.notna(), np.nan).astype(np.float64).to_numpy(), name, labels)
+    # ... and only when one is not do we look for the first offender, to name it.
+    offender = next(k for k, value in enumerate(objects) if not (_is_number(value) or pd.isna(value)))
+    raise DataError(
+        f"column {name!r}, {Dataset({}, len(objects), labels).describe_row(offender)}: "
+        f"{_plain(objects[offender])!r} is not a number, but {name!r} is a continuous node"
+    )
 
 
 def to_dataset(data, domains: Mapping[str, tuple | None], *, absent_ok: Sequence[str] = ()) -> Dataset:

@@ -106,3 +106,15 @@ def test_row_slices_are_views():
     dataset = Dataset({"a": np.arange(10.0)}, 10)
     part = dataset.rows(slice(2, 5))
     assert part.n_rows == 3 and np.shares_memory(part["a"], dataset["a"])
+
+
+@pytest.mark.parametrize("column", [[True, 1.0], np.array([True, False]), pd.Series([1.0, True], dtype=object)])
+def test_booleans_are_not_numbers_for_a_continuous_node(column):
+    with pytest.raises(DataError, match=r"True is not a number, but 'size' is a continuous node"):
+        to_dataset({"colour": ["red"] * 2, "size": column}, DOMAINS)
+
+
+def test_numeric_object_columns_with_missing_values_convert():
+    column = pd.Series([1, None, 2.5, pd.NA], dtype=object)
+    dataset = to_dataset({"colour": ["red"] * 4, "size": column}, DOMAINS)
+    np.testing.assert_array_equal(dataset["size"], [1.0, np.nan, 2.5, np.nan])
