@@ -14,6 +14,7 @@ import pandas as pd
 
 import pgm
 from pgm.errors import PGMError
+from pgm.likelihood import bits_per_variable
 
 __all__ = ["main"]
 
@@ -27,9 +28,9 @@ def _load(spec: str):
 
 
 def _read_data(network, path: str) -> pd.DataFrame:
-    # Discrete columns are read as text so that a state named "1" stays the string "1".
-    dtypes = {node: (str if states is not None else float) for node, states in network.domains.items()}
-    return pd.read_csv(path, dtype=dtypes, keep_default_na=True)
+    from pgm.data import read_csv
+
+    return read_csv(path, network.domains)
 
 
 def _write_frame(frame: pd.DataFrame, path: str) -> None:
@@ -94,7 +95,7 @@ def _cmd_score(args) -> None:
         _write_frame(pd.DataFrame({"log_likelihood": log_likelihood}), args.per_row)
     print(f"rows: {len(log_likelihood)}")
     print(f"mean log-likelihood: {log_likelihood.mean():.6f} nats per row")
-    print(f"bits per variable: {-log_likelihood.mean() / 0.6931471805599453 / len(network):.6f}")
+    print(f"bits per variable: {bits_per_variable(log_likelihood, len(network)):.6f}")
 
 
 def _cmd_fit(args) -> None:

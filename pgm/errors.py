@@ -1,8 +1,10 @@
 """The exceptions and warnings pgm raises.
 
-Every error derives from :class:`PGMError` and also from the built-in class a
-caller would naturally catch (``ValueError``, ``KeyError``, ``MemoryError``),
-so ``except ValueError`` keeps working.  Messages name the culprit -- the node,
+Errors about networks, data and files derive from :class:`PGMError` and also
+from the built-in class a caller would naturally catch (``ValueError``,
+``KeyError``, ``MemoryError``), so ``except ValueError`` keeps working.
+Misuse of a function's arguments (a wrong type, a negative row count) raises
+the plain built-in ``TypeError`` or ``ValueError``.  Messages name the culprit -- the node,
 state, parent configuration, row, or line and column -- and, where there is
 one, suggest the fix.
 """
@@ -14,7 +16,7 @@ import sys
 
 
 class PGMError(Exception):
-    """Base class of every error raised by pgm."""
+    """Base class of pgm's errors about networks, data and files."""
 
 
 class NodeError(PGMError, KeyError):

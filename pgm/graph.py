@@ -81,11 +81,16 @@ class Independence:
         return text + (f" \\mid {names(self.given)}" if self.given else "")
 
 
+_LATEX_ESCAPES = str.maketrans({
+    "\\": r"\backslash{}", "_": r"\_", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
+    "{": r"\{", "}": r"\}", "^": r"\hat{}", "~": r"\sim{}",
+})
+
+
 def _latex_name(name: str) -> str:
-    escaped = name.replace("\\", "\\textbackslash{}")
-    for ch in "_&%$#{}":
-        escaped = escaped.replace(ch, "\\" + ch)
-    return escaped if len(name) == 1 else f"\\mathrm{{{escaped}}}"
+    """A node name for LaTeX math mode: characters with a meaning in LaTeX are escaped."""
+    escaped = name.translate(_LATEX_ESCAPES)
+    return escaped if len(name) == 1 and escaped == name else f"\\mathrm{{{escaped}}}"
 
 
 def _check_name(name) -> str:
@@ -170,6 +175,8 @@ class DAG:
             raise NodeError(f"node {dup!r} is declared twice")
         parent_lists = []
         for node in nodes:
+            if isinstance(parents[node], str):
+                raise NodeError(f"the parents of {node!r} must be a sequence of names, not the string {parents[node]!r}")
             ps = tuple(parents[node])
             for p in ps:
                 if p not in index:

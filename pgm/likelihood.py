@@ -12,8 +12,9 @@ import numpy as np
 
 from pgm._chunks import map_chunks, row_chunks
 from pgm.data import to_dataset
+from pgm.errors import DataError
 
-__all__ = ["log_likelihood"]
+__all__ = ["log_likelihood", "bits_per_variable"]
 
 
 def log_likelihood(network, data) -> np.ndarray:
@@ -56,3 +57,16 @@ def log_likelihood(network, data) -> np.ndarray:
 
     map_chunks(score, row_chunks(dataset.n_rows))
     return total
+
+
+def bits_per_variable(log_likelihood: np.ndarray, n_variables: int) -> float:
+    """Mean negative log-likelihood converted from nats to bits, per variable.
+
+    Raises
+    ------
+    DataError
+        No rows, or no variables: there is nothing to average.
+    """
+    if len(log_likelihood) == 0 or n_variables == 0:
+        raise DataError("bits per variable needs at least one row and one variable")
+    return float(-np.mean(log_likelihood) / np.log(2) / n_variables)

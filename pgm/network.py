@@ -15,7 +15,7 @@ import networkx as nx
 import numpy as np
 
 from pgm.cpds.base import CPD
-from pgm.errors import CPDError, NodeError
+from pgm.errors import CPDError, DataError, NodeError, StructureError
 from pgm.graph import DAG
 
 __all__ = ["BayesianNetwork"]
@@ -120,6 +120,14 @@ class BayesianNetwork:
             self._cpds[node] = self._bind(node, cpds[node])
         self._cpds = {node: self._cpds[node] for node in cpds}  # keep the caller's order
         self._dag = dag
+
+    @classmethod
+    def _from_bound(cls, cpds: Mapping[str, CPD], *, name: str) -> "BayesianNetwork":
+        """A network from CPDs already bound against each other (e.g. fitted ones), without binding again."""
+        network = cls(name=name)
+        network._cpds = dict(cpds)
+        network._dag = DAG({node: cpd.parents for node, cpd in network._cpds.items()})
+        return network
 
     @classmethod
     def from_edges(cls, edges: Iterable[tuple[str, str]], cpds: Mapping[str, CPD], *, name: str = "network") -> "BayesianNetwork":
@@ -253,7 +261,7 @@ class BayesianNetwork:
         """
         cpd = self[node]
         if not cpd.is_discrete:
-            raise NodeError(f"node {node!r} is continuous and has no states")
+            raise StructureError(f"node {node!r} is continuous and has no states")
         return cpd.domain
 
     @property
@@ -281,7 +289,15 @@ class BayesianNetwork:
             raise NodeError(self.dag._unknown_node_message(node))
         cpds = dict(self._cpds)
         cpds[node] = cpd
-        return BayesianNetwork(cpds, name=self.name)
+        if set(cpd.parents) != set(self._cpds[node].parents):
+            return BayesianNetwork(cpds, name=self.name)  # the graph changes: check it all again
+        # Same parents: only the node and its children (whose tables use its states) need binding.
+        domains = {p: cpds[p].domain for p in cpd.parents}
+        cpds[node] = cpd.bind(node, domains)
+        for child in self.children(node):
+            child_cpd = cpds[child]
+            cpds[child] = child_cpd.bind(child, {p: cpds[p].domain for p in child_cpd.parents})
+        return BayesianNetwork._from_bound(cpds, name=self.name)
 
     # ------------------------------------------------------------------ graph queries (see pgm.graph)
     parents = _delegate_to_dag("parents")
@@ -292,6 +308,7 @@ class BayesianNetwork:
     markov_blanket = _delegate_to_dag("markov_blanket")
     moral_graph = _delegate_to_dag("moral_graph")
     v_structures = _delegate_to_dag("v_structures")
+    skeleton = _delegate_to_dag("skeleton")
     local_independencies = _delegate_to_dag("local_independencies")
     is_i_equivalent = _delegate_to_dag("is_i_equivalent")
     is_d_separated = _delegate_to_dag("is_d_separated")
@@ -347,7 +364,10 @@ class BayesianNetwork:
         >>> net.score(net.sample(10_000, seed=0)) < 0
         True
         """
-        return float(np.mean(self.log_likelihood(data)))
+        log_likelihood = self.log_likelihood(data)
+        if len(log_likelihood) == 0:
+            raise DataError("score needs at least one row")
+        return float(np.mean(log_likelihood))
 
     def bits_per_variable(self, data) -> float:
         """Mean negative log-likelihood in bits, per row and per variable.
@@ -359,7 +379,9 @@ class BayesianNetwork:
         >>> 0 < net.bits_per_variable(net.sample(10_000, seed=0)) < 1
         True
         """
-        return float(-np.mean(self.log_likelihood(data)) / np.log(2) / len(self))
+        from pgm.likelihood import bits_per_variable
+
+        return bits_per_variable(self.log_likelihood(data), len(self))
 
     def statistics(self, data, *, weights=None):
         """Additive sufficient statistics of ``data``; see :func:`pgm.learning.statistics`."""

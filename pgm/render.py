@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from pgm.errors import NodeError
+
 __all__ = ["to_graphviz", "render"]
 
 _HIGHLIGHT = "#d62728"
@@ -70,7 +72,7 @@ def to_graphviz(
     observed, latent = _as_set(observed), _as_set(latent)
     for node in observed | latent | set(trail or ()):
         if node not in dag:
-            raise KeyError(dag._unknown_node_message(node))
+            raise NodeError(dag._unknown_node_message(node))
     trail = list(trail or ())
     trail_edges = {frozenset(pair) for pair in zip(trail, trail[1:])}
     graph = graphviz.Digraph(name=getattr(network, "name", "dag"), graph_attr={"rankdir": rankdir})

@@ -79,4 +79,4 @@ def sample(network, n: int, *, seed=None) -> pd.DataFrame:
     ['yes', 'no']
     """
     columns = sample_columns(network, n, seed=seed)
-    return to_frame(columns, network.domains)
+    return to_frame(columns, network.domains, int(n))

@@ -99,3 +99,11 @@ def test_render_writes_an_svg(capsys, tmp_path):
 def test_module_entry_point_runs_as_a_subprocess():
     result = subprocess.run([sys.executable, "-m", "pgm", "info", "cancer"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and "p(Pollution, Smoker, Cancer, Xray, Dyspnoea)" in result.stdout
+
+
+def test_a_state_named_none_survives_the_csv_round_trip(capsys, tmp_path):
+    rows = tmp_path / "child.csv"
+    assert run(capsys, "sample", "child", "-n", "300", "--seed", "0", "-o", str(rows))[0] == 0
+    status, out, err = run(capsys, "score", "child", str(rows))
+    assert status == 0, err
+    assert "rows: 300" in out

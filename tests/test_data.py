@@ -118,3 +118,36 @@ def test_numeric_object_columns_with_missing_values_convert():
     column = pd.Series([1, None, 2.5, pd.NA], dtype=object)
     dataset = to_dataset({"colour": ["red"] * 4, "size": column}, DOMAINS)
     np.testing.assert_array_equal(dataset["size"], [1.0, np.nan, 2.5, np.nan])
+
+
+def test_read_csv_keeps_state_names_that_look_missing_or_numeric(tmp_path):
+    from pgm.data import read_csv
+
+    path = tmp_path / "rows.csv"
+    path.write_text("flow,level,x\nNone,1,0.5\nLow,10,NA\n,1,2\n")
+    domains = {"flow": ("None", "Low"), "level": ("1", "10"), "x": None}
+    frame = read_csv(path, domains)
+    dataset = to_dataset(frame, domains)
+    np.testing.assert_array_equal(dataset["flow"], [0, 1, -1])
+    np.testing.assert_array_equal(dataset["level"], [0, 1, 0])
+    np.testing.assert_array_equal(dataset.missing("x"), [False, True, False])
+
+
+def test_read_csv_names_the_line_of_a_bad_number(tmp_path):
+    from pgm.data import read_csv
+
+    path = tmp_path / "rows.csv"
+    path.write_text("x\n1.5\n2.5\nabc\n")
+    with pytest.raises(DataError, match=r"rows.csv, line 4, column 'x': 'abc' is not a number"):
+        read_csv(path, {"x": None})
+
+
+def test_a_single_value_instead_of_a_column_is_refused():
+    with pytest.raises(DataError, match="column 'colour' must be a sequence of values, not the single value 'red'"):
+        to_dataset({"colour": "red", "size": [1.0]}, DOMAINS)
+
+
+def test_row_labels_in_messages_are_plain_values():
+    frame = pd.DataFrame({"colour": ["red", "purple"], "size": [1.0, 2.0]}, index=np.array([10, 20]))
+    with pytest.raises(DataError, match=r"row 1 \(index 20\)"):
+        to_dataset(frame, DOMAINS)

@@ -207,3 +207,9 @@ def test_the_unseen_configuration_warning_points_at_the_callers_line():
     with pytest.warns(UnseenConfigurationWarning) as record:
         small_network().fit(data)
     assert record[0].filename == __file__
+
+
+@pytest.mark.parametrize("prior", [Dirichlet({"aa": 1.0}), {"aa": Dirichlet(1.0)}, [BDeu(1.0), {"bb": Dirichlet(2.0)}]])
+def test_a_prior_naming_an_unknown_node_is_an_error_not_ignored(prior):
+    with pytest.raises(pgm.errors.NodeError, match=r"the prior names '(aa|bb)', which is not a node"):
+        small_network().fit(SMALL_DATA, prior=prior)

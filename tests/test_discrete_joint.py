@@ -144,3 +144,24 @@ def test_bad_sample_sizes_are_refused():
         pgm.load("asia").sample(-1)
     with pytest.raises(TypeError, match="seed must be"):
         pgm.load("asia").sample(3, seed="abc")
+
+
+def test_nodes_with_many_states_sample_their_rows_by_bisection():
+    rng = np.random.default_rng(4)
+    k = 40
+    table = rng.dirichlet(np.ones(k) * 0.5, size=3)
+    table[1, 5:] = 0.0  # a row with trailing impossible states
+    table[1, :5] /= table[1, :5].sum()
+    net = pgm.BayesianNetwork({
+        "parent": pgm.Categorical(["p0", "p1", "p2"], table=[0.3, 0.4, 0.3]),
+        "many": pgm.Categorical([f"s{i}" for i in range(k)], parents=["parent"], table=table),
+    })
+    n = 300_000
+    rows = net.sample(n, seed=8)
+    for p, parent_state in enumerate(["p0", "p1", "p2"]):
+        block = rows.loc[rows["parent"] == parent_state, "many"]
+        counts = block.value_counts().reindex(net.states("many"), fill_value=0).to_numpy()
+        m = len(block)
+        expected = table[p]
+        assert np.all(counts[expected == 0] == 0)
+        assert np.all(np.abs(counts / m - expected) <= 4 * np.sqrt(expected * (1 - expected) / m) + 1e-12)

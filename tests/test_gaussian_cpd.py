@@ -644,8 +644,15 @@ def test_invalid_feature_declarations_are_rejected():
 def test_a_feature_undefined_for_the_data_names_the_feature():
     net = BayesianNetwork({"x": Gaussian(), "y": LinearGaussian(parents=["x"], features=[Function("log", "x")])})
     data = pd.DataFrame({"x": [1.0, 2.0, -1.0, 3.0], "y": [0.0, 1.0, 2.0, 3.0]})
-    with pytest.raises(CPDError, match=r"feature log\(x\) is undefined for some values of 'x'"):
+    with pytest.raises(DataError, match=r"feature log\(x\) is not finite at x = -1.0"):
         net.fit(data)
+
+
+def test_a_feature_that_overflows_names_the_value():
+    net = BayesianNetwork({"x": Gaussian(), "y": LinearGaussian(parents=["x"], features=[Function("exp", "x")])})
+    data = pd.DataFrame({"x": [1.0, 800.0], "y": [0.0, 1.0]})
+    with pytest.raises(DataError, match=r"feature exp\(x\) is not finite at x = 800.0"):
+        net.log_likelihood(data)
 
 
 def test_collinear_parents_raise_singular_design_error_naming_the_node():
@@ -675,7 +682,7 @@ def test_a_constant_feature_cannot_be_told_apart_from_the_intercept(value):
 def test_a_constant_continuous_node_has_no_density():
     rng = np.random.default_rng(29)
     data = pd.DataFrame({"x1": np.full(30, 3.0), "x2": rng.normal(size=30), "y": rng.normal(size=30)})
-    with pytest.raises(SingularDesignError, match=r"node 'x1' takes a single value, so its variance is zero"):
+    with pytest.raises(SingularDesignError, match=r"node 'x1' takes a single value \(total weight 30\), so its variance is zero"):
         two_parent_network(LinearGaussian(parents=["x1", "x2"])).fit(data)
 
 
@@ -741,3 +748,38 @@ def test_negative_or_infinite_weights_are_refused_naming_the_row(weights, culpri
     net = two_parent_network(LinearGaussian(parents=["x1", "x2"]))
     with pytest.raises(DataError, match=culprit):
         net.fit(two_parent_data(n=6, seed=34), weights=weights)
+
+
+@pytest.mark.parametrize("value, n", [(0.1, 3), (0.1, 1000), (1 / 3, 1000), (123.456, 100_003)])
+def test_a_constant_node_is_detected_despite_rounding(value, n):
+    net = BayesianNetwork({"x": Gaussian()})
+    with pytest.raises(SingularDesignError, match="'x' takes a single value"):
+        net.fit(pd.DataFrame({"x": np.full(n, value)}))
+
+
+def test_a_constant_parent_is_detected_despite_rounding():
+    rng = np.random.default_rng(3)
+    data = pd.DataFrame({"x1": np.full(1000, 1 / 3), "x2": rng.normal(size=1000), "y": rng.normal(size=1000)})
+    with pytest.raises(SingularDesignError, match="feature x1 of node 'y' is constant"):
+        fit_only_y(LinearGaussian(parents=["x1", "x2"]), data)
+
+
+def test_small_spread_far_from_zero_is_not_mistaken_for_a_constant():
+    values = 1e5 + np.random.default_rng(0).normal(0, 0.01, 1000)
+    fitted = BayesianNetwork({"x": Gaussian()}).fit(pd.DataFrame({"x": values}))
+    assert float(fitted["x"].variance) == pytest.approx(values.var(), rel=1e-9)
+
+
+def test_clg_parameters_may_be_given_one_per_configuration_flattened():
+    net = BayesianNetwork({
+        "a": pgm.Bernoulli(0.5), "b": pgm.Bernoulli(0.5),
+        "y": LinearGaussian(parents=["a", "b"], intercept=[1.0, 2.0, 3.0, 4.0], variance=[1.0, 2.0, 3.0, 4.0]),
+    })
+    np.testing.assert_array_equal(net["y"].intercept, [[1.0, 2.0], [3.0, 4.0]])
+
+
+def test_equal_features_hash_equally_whatever_the_order_of_their_powers():
+    from pgm.cpds.features import Monomial
+
+    first, second = Monomial({"x": 1, "y": 2}), Monomial({"y": 2, "x": 1})
+    assert first == second and hash(first) == hash(second) and len({first, second}) == 1

@@ -247,3 +247,46 @@ def test_bnlearn_gaussian_json_reads_coefficients_and_variances():
         assert float(cpd.variance) == spec["variance"][0]
         for parent, weight in zip(cpd.continuous_parents, cpd.weights):
             assert weight == spec["coefficients"][parent][0]
+
+
+def test_default_fills_only_rows_not_given_whatever_the_order():
+    net = parse_bif(
+        """variable a { type discrete [ 3 ] { p, q, r }; }
+        variable b { type discrete [ 2 ] { n, y }; }
+        probability ( a ) { table 0.2, 0.3, 0.5; }
+        probability ( b | a ) { (q) 0.9, 0.1; default 0.5, 0.5; (r) 0.3, 0.7; }"""
+    )
+    np.testing.assert_array_equal(net["b"].table, [[0.5, 0.5], [0.9, 0.1], [0.3, 0.7]])
+
+
+def test_a_row_given_twice_is_an_error():
+    error = syntax_error(
+        "variable a { type discrete [ 2 ] { x, y }; }\nvariable b { type discrete [ 2 ] { n, m }; }\n"
+        "probability ( a ) { table 0.5, 0.5; }\nprobability ( b | a ) {\n  (x) 0.1, 0.9;\n  (x) 0.2, 0.8;\n  (y) 0.5, 0.5;\n}"
+    )
+    assert (error.line, error.column) == (6, 3) and "gives the row ('x',) twice" in str(error)
+
+
+def test_a_variable_with_no_states_is_refused_at_its_declaration():
+    error = syntax_error("variable a {\n  type discrete [ 0 ] { };\n}")
+    assert error.line == 2 and "positive number of states" in str(error)
+
+
+def test_malformed_json_names_the_file_and_node(tmp_path):
+    path = tmp_path / "net.json"
+    path.write_text(json.dumps({"format": "pgm-network", "version": 1, "nodes": {"a": [1, 2]}}))
+    with pytest.raises(CPDError, match=r"net.json: node 'a': a CPD must be a JSON object"):
+        pgm.read(path)
+
+
+def test_read_json_name_overrides_the_stored_name(tmp_path):
+    pgm.load("cancer").write(tmp_path / "c.json")
+    assert pgm.io.read_json(tmp_path / "c.json", name="custom").name == "custom"
+    assert pgm.io.read_json(tmp_path / "c.json").name == "cancer"
+
+
+def test_written_files_get_the_usual_permissions(tmp_path):
+    umask = os.umask(0)
+    os.umask(umask)
+    pgm.load("cancer").write(tmp_path / "c.bif")
+    assert (tmp_path / "c.bif").stat().st_mode & 0o777 == 0o666 & ~umask

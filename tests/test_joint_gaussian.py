@@ -391,3 +391,32 @@ def test_joint_gaussian_of_a_network_with_a_nonlinear_feature_names_the_node(fea
         net.joint_gaussian()
     with pytest.raises(StructureError, match=r"node 'y'"):
         kl_divergence(net, net)
+
+
+def test_conditioning_on_deterministically_related_variables_is_a_clear_error():
+    from pgm.inference.gaussian import MultivariateNormal
+
+    mvn = MultivariateNormal(["a", "b", "c"], [0, 0, 0], [[1, 1, 0], [1, 1, 0], [0, 0, 1]])
+    with pytest.raises(ValueError, match=r"observed variables \['a', 'b'\] is singular"):
+        mvn.condition({"a": 1.0, "b": 1.0})
+
+
+def test_an_asymmetric_covariance_is_refused():
+    from pgm.inference.gaussian import MultivariateNormal
+
+    with pytest.raises(ValueError, match="not symmetric"):
+        MultivariateNormal(["a", "b"], [0, 0], [[1, 0.9], [0, 1]])
+
+
+def test_a_single_variable_reads_a_flat_array_as_one_value_per_row():
+    from scipy import stats as scipy_stats
+
+    from pgm.inference.gaussian import MultivariateNormal
+
+    mvn = MultivariateNormal(["x"], [1.0], [[4.0]])
+    np.testing.assert_allclose(mvn.logpdf([0.0, 1.0, 2.0]), scipy_stats.norm(1.0, 2.0).logpdf([0.0, 1.0, 2.0]))
+
+
+def test_the_joint_of_an_empty_network_is_empty():
+    joint = pgm.BayesianNetwork().joint_gaussian()
+    assert joint.mean.shape == (0,) and joint.covariance.shape == (0, 0)

@@ -301,3 +301,84 @@ def test_with_cpd_replaces_one_node_and_revalidates():
     assert net["Smoker"].table.tolist() == [0.3, 0.7]
     with pytest.raises(CPDError):
         net.with_cpd("Smoker", Categorical(["True", "False", "Maybe"], table=[0.2, 0.3, 0.5]))
+
+
+# ---------------------------------------------------------------- review fixes
+
+
+def test_unbound_categoricals_compare_their_tables():
+    assert Categorical(["a", "b"], table=[0.3, 0.7]) == Categorical(["a", "b"], table=[0.3, 0.7])
+    assert Categorical(["a", "b"], table=[0.3, 0.7]) != Categorical(["a", "b"], table=[0.9, 0.1])
+
+
+def test_an_unbound_cpd_says_it_must_be_added_first():
+    with pytest.raises(CPDError, match="not attached to a node yet; add it to a BayesianNetwork before calling table"):
+        Categorical(["a", "b"], table=[0.3, 0.7]).table
+    with pytest.raises(CPDError, match="before calling describe"):
+        Categorical(["a", "b"], table=[0.3, 0.7]).describe()
+
+
+def test_dict_table_giving_a_row_twice_is_refused():
+    with pytest.raises(CPDError, match=r"gives the row \('true',\) twice"):
+        BayesianNetwork({"a": Bernoulli(0.5), "b": Categorical(
+            ["x", "y"], parents=["a"], table={"true": [0.5, 0.5], ("true",): [0.1, 0.9], "false": [1, 0]})})
+
+
+def test_dict_table_with_nan_names_the_bad_probability_not_a_missing_row():
+    with pytest.raises(CPDError, match=r"has probability nan for state 'x' at a=false"):
+        BayesianNetwork({"a": Bernoulli(0.5), "b": Categorical(
+            ["x", "y"], parents=["a"], table={"false": [float("nan"), 1.0], "true": [0.5, 0.5]})})
+
+
+def test_a_root_node_with_a_dict_table_is_told_to_use_a_list():
+    with pytest.raises(CPDError, match="a node without parents takes its probabilities as a list"):
+        BayesianNetwork({"a": Categorical(["x", "y"], table={"x": 0.3, "y": 0.7})})
+
+
+def test_to_frame_labels_rows_by_parent_states():
+    frame = pgm.load("asia")["either"].to_frame()
+    assert frame.index.names == ["lung", "tub"] and list(frame.columns) == ["yes", "no"]
+    assert frame.loc[("no", "no"), "no"] == 1.0
+
+
+def test_with_cpd_rebinds_the_children_of_the_replaced_node():
+    asia = pgm.load("asia")
+    changed = asia.with_cpd("smoke", Categorical(["yes", "no"], table=[0.2, 0.8]))
+    assert changed["lung"] == asia["lung"] and changed["smoke"].table.tolist() == [0.2, 0.8]
+    with pytest.raises(CPDError, match="table of 'lung' has shape"):
+        asia.with_cpd("smoke", Categorical(["yes", "no", "sometimes"], table=[0.2, 0.3, 0.5]))
+
+
+def test_states_of_a_continuous_node_is_a_structure_error():
+    with pytest.raises(StructureError, match="'x' is continuous and has no states"):
+        BayesianNetwork({"x": Gaussian(0, 1)}).states("x")
+
+
+def test_network_exposes_the_skeleton():
+    assert pgm.load("cancer").skeleton() == pgm.load("cancer").dag.skeleton()
+
+
+def test_scores_of_no_rows_are_errors_not_nan():
+    net = pgm.load("cancer")
+    with pytest.raises(pgm.errors.DataError, match="at least one row"):
+        net.score(net.sample(0))
+    with pytest.raises(pgm.errors.DataError, match="at least one row"):
+        net.bits_per_variable(net.sample(0))
+
+
+def test_an_empty_network_samples_rows_without_columns():
+    assert BayesianNetwork().sample(3).shape == (3, 0)
+
+
+def test_parents_given_as_one_string_are_refused():
+    with pytest.raises(NodeError, match="must be a sequence of names, not the string 'ab'"):
+        pgm.DAG({"a": [], "b": [], "c": "ab"})
+
+
+def test_latex_escapes_special_characters_in_node_names():
+    from pgm.graph import _latex_name
+
+    assert _latex_name("a_b") == r"\mathrm{a\_b}"
+    assert _latex_name("x^2") == r"\mathrm{x\hat{}2}"
+    assert _latex_name("a\\b") == r"\mathrm{a\backslash{}b}"
+    assert _latex_name("x") == "x"

@@ -42,7 +42,7 @@ def test_a_dag_without_distributions_can_be_drawn():
 
 
 def test_unknown_nodes_are_refused():
-    with pytest.raises(KeyError, match="'dyspnoea' is not a node"):
+    with pytest.raises(pgm.errors.NodeError, match="'dyspnoea' is not a node"):
         to_graphviz(pgm.load("asia"), observed=["dyspnoea"])
 
 

@@ -22,6 +22,9 @@ Every family answers the same verbs, vectorised over rows:
 
 ``parents`` above is a mapping from parent name to its column: integer codes
 for discrete parents, float64 values for continuous ones (see :mod:`pgm.data`).
+These verbs work on complete columns: codes must be valid states (not the
+``-1`` that marks a missing value) and values finite.  The network checks
+that before it calls them.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ import numpy as np
 
 from pgm.errors import CPDError
 
-__all__ = ["CPD", "discrete_configuration_index", "configuration_labels"]
+__all__ = ["CPD", "discrete_configuration_index", "configuration_label"]
 
 
 class CPD(abc.ABC):
@@ -103,7 +106,7 @@ class CPD(abc.ABC):
 
     @abc.abstractmethod
     def to_dict(self) -> dict:
-        """A JSON-compatible description that :func:`pgm.cpds.from_dict` turns back into this CPD."""
+        """A JSON-compatible description that :func:`pgm.cpds.cpd_from_dict` turns back into this CPD."""
 
     @abc.abstractmethod
     def describe(self) -> str:
@@ -114,7 +117,7 @@ class CPD(abc.ABC):
         """The distribution in LaTeX."""
 
 
-def discrete_configuration_index(parents: Mapping[str, np.ndarray], names, cardinalities, n: int):
+def discrete_configuration_index(parents: Mapping[str, np.ndarray], names, cardinalities):
     """Row-major index of each row's configuration of the discrete parents ``names``.
 
     Returns None when there are no such parents (every row is configuration 0).
@@ -128,20 +131,8 @@ def discrete_configuration_index(parents: Mapping[str, np.ndarray], names, cardi
     return index
 
 
-def configuration_labels(names, domains) -> list[str]:
-    """Human-readable labels ``a=x, b=y`` of every configuration, in row-major order."""
-    if not names:
-        return ["(no parents)"]
-    grids = np.meshgrid(*[np.arange(len(d)) for d in domains], indexing="ij")
-    flat = [g.ravel() for g in grids]
-    return [
-        ", ".join(f"{name}={domain[codes[k]]}" for k, (name, domain) in enumerate(zip(names, domains)))
-        for codes in zip(*flat)
-    ]
-
-
 def configuration_label(names, domains, config: int) -> str:
-    """The label of one configuration, without listing them all."""
+    """The label ``a=x, b=y`` of one configuration of the parents ``names``."""
     if not names:
         return "(no parents)"
     codes = np.unravel_index(config, [len(d) for d in domains])

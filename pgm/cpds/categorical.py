@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from pgm.cpds.base import CPD, configuration_label, discrete_configuration_index
+from pgm.data import code_dtype
 from pgm.errors import CPDError, StructureError
 
 __all__ = ["Categorical", "Bernoulli", "ROW_SUM_TOLERANCE"]
@@ -77,7 +78,7 @@ class Categorical(CPD):
         self.parents = _as_names(parents, "parents")
         self.variable = None
         self._spec = table
-        self.table = None  # set when bound
+        self._table = None  # checked and set when the CPD is bound to a node
 
     # ------------------------------------------------------------------ binding
     @property
@@ -85,9 +86,10 @@ class Categorical(CPD):
         return self.states
 
     @property
-    def cardinality(self) -> int:
-        """Number of states."""
-        return len(self.states)
+    def table(self) -> np.ndarray:
+        """The probabilities, shape ``(*parent_cardinalities, n_states)``, read-only."""
+        self._require_bound("table")
+        return self._table
 
     def bind(self, variable: str, parent_domains: Mapping[str, tuple | None]) -> "Categorical":
         domains = []
@@ -107,20 +109,20 @@ class Categorical(CPD):
         bound.parent_states = tuple(domains)
         table = np.array(table, dtype=np.float64)  # private copy
         table.setflags(write=False)
-        bound.table = table
+        bound._table = table
         bound._spec = table  # so that a bound CPD can be bound again, e.g. in another network
         k = len(self.states)
         flat = table.reshape(-1, k)
         with np.errstate(divide="ignore"):
             bound._log_flat = np.log(flat).ravel()
-        # Thresholds for inverse-CDF sampling.  A state after which no mass
-        # remains gets threshold 1 so that u in [0, 1) never passes it, which
-        # keeps zero-probability states impossible despite rounding.
+        # Thresholds for inverse-CDF sampling (each row drawn from its normalised
+        # row).  A state after which no mass remains gets threshold 1 so that
+        # u in [0, 1) never passes it: zero-probability states stay impossible
+        # despite rounding.
         cumulative = np.cumsum(flat, axis=1)
         cumulative /= cumulative[:, -1:]
         remaining = flat[:, ::-1].cumsum(axis=1)[:, ::-1]  # mass at or after each state
-        thresholds = np.where(remaining[:, 1:] > 0, cumulative[:, :-1], 1.0)
-        bound._thresholds = [np.ascontiguousarray(thresholds[:, j]) for j in range(k - 1)]
+        bound._thresholds = np.ascontiguousarray(np.where(remaining[:, 1:] > 0, cumulative[:, :-1], 1.0))
         return bound
 
     def _table_from_spec(self, variable: str, domains) -> np.ndarray:
@@ -148,7 +150,13 @@ class Categorical(CPD):
         return table
 
     def _table_from_mapping(self, variable, spec, domains, expected) -> np.ndarray:
-        table = np.full(expected, np.nan)
+        if not domains:
+            raise CPDError(
+                f"table of {variable!r}: a node without parents takes its probabilities as a list, "
+                f"one per state {list(self.states)}, not a dict"
+            )
+        table = np.zeros(expected)
+        assigned = np.zeros(expected[:-1], dtype=bool)
         index = [{s: i for i, s in enumerate(d)} for d in domains]
         for key, row in spec.items():
             key_tuple = key if isinstance(key, tuple) else (key,)
@@ -169,10 +177,12 @@ class Categorical(CPD):
                 raise CPDError(
                     f"table of {variable!r}: row {key!r} has {row.size} probabilities for {len(self.states)} states"
                 )
+            if assigned[tuple(position)]:
+                raise CPDError(f"table of {variable!r} gives the row {key!r} twice")
             table[tuple(position)] = row
-        unset = np.isnan(table[..., 0])
-        if unset.any():
-            config = int(np.flatnonzero(unset.ravel())[0])
+            assigned[tuple(position)] = True
+        if not assigned.all():
+            config = int(np.flatnonzero(~assigned.ravel())[0])
             raise CPDError(
                 f"table of {variable!r} has no row for parent configuration "
                 f"{configuration_label(self.parents, domains, config)}"
@@ -200,8 +210,8 @@ class Categorical(CPD):
             )
 
     # ------------------------------------------------------------------ the protocol
-    def _configurations(self, parents: Mapping[str, np.ndarray], n: int):
-        return discrete_configuration_index(parents, self.parents, [len(d) for d in self.parent_states], n)
+    def _configurations(self, parents: Mapping[str, np.ndarray]):
+        return discrete_configuration_index(parents, self.parents, [len(d) for d in self.parent_states])
 
     @property
     def n_configurations(self) -> int:
@@ -209,9 +219,9 @@ class Categorical(CPD):
         self._require_bound("n_configurations")
         return self.table.size // len(self.states)
 
-    def log_prob(self, values, parents, *, _configs=None):
+    def log_prob(self, values, parents):
         self._require_bound("log_prob")
-        configs = self._configurations(parents, len(values)) if _configs is None else _configs
+        configs = self._configurations(parents)
         if configs is None:
             return self._log_flat.take(values)
         flat = configs * len(self.states)
@@ -220,19 +230,33 @@ class Categorical(CPD):
 
     def sample(self, parents, n, rng):
         self._require_bound("sample")
-        dtype = np.int8 if len(self.states) < 128 else np.int32
         u = rng.random(n)
-        configs = self._configurations(parents, n)
-        codes = np.zeros(n, dtype=dtype)
-        for thresholds in self._thresholds:
-            limit = thresholds[0] if configs is None else thresholds.take(configs)
-            codes += u >= limit
-        return codes
+        configs = self._configurations(parents)
+        thresholds = self._thresholds  # (n_configurations, k - 1), increasing along each row
+        k = len(self.states)
+        if configs is None:
+            return np.searchsorted(thresholds[0], u, side="right").astype(code_dtype(k))
+        if k <= 8:
+            # the state is the number of thresholds at or below u: one pass per threshold
+            codes = np.zeros(n, dtype=code_dtype(k))
+            for j in range(k - 1):
+                codes += u >= thresholds[:, j].take(configs)
+            return codes
+        # many states: bisection over each row's thresholds, log2(k) passes
+        flat, low, high = thresholds.ravel(), np.zeros(n, dtype=np.intp), np.full(n, k - 1, dtype=np.intp)
+        offset = configs * (k - 1)
+        for _ in range(int(np.ceil(np.log2(k)))):
+            middle = (low + high) // 2
+            right = u >= flat.take(offset + np.minimum(middle, k - 2))
+            right &= middle < high
+            low = np.where(right, middle + 1, low)
+            high = np.where(right, high, middle)
+        return low.astype(code_dtype(k))
 
     def statistics(self, values, parents, weights=None):
         self._require_bound("statistics")
         k = len(self.states)
-        configs = self._configurations(parents, len(values))
+        configs = self._configurations(parents)
         flat = values.astype(np.intp) if configs is None else configs * k + values
         counts = np.bincount(flat, weights=weights, minlength=self.table.size)
         return counts.astype(np.float64, copy=False).reshape(self.table.shape)
@@ -275,13 +299,38 @@ class Categorical(CPD):
         """Inverse of :meth:`to_dict` (unbound; bind by adding to a network)."""
         return cls(data["states"], parents=data.get("parents", ()), table=data["table"])
 
+    def to_frame(self):
+        """The table as a DataFrame: one row per parent configuration (labelled by parent states), one column per state.
+
+        Examples
+        --------
+        >>> import pgm
+        >>> print(pgm.load("cancer")["Xray"].to_frame())
+        Xray    positive  negative
+        Cancer                    
+        True         0.9       0.1
+        False        0.2       0.8
+        """
+        import pandas as pd
+
+        self._require_bound("to_frame")
+        k = len(self.states)
+        if self.parents:
+            index = pd.MultiIndex.from_product(self.parent_states, names=list(self.parents))
+        else:
+            index = pd.Index([""], name="(no parents)")
+        columns = pd.Index(self.states, name=self.variable)
+        return pd.DataFrame(self.table.reshape(-1, k), index=index, columns=columns)
+
     def describe(self) -> str:
+        self._require_bound("describe")
         if not self.parents:
             probs = ", ".join(f"{s}: {p:.4g}" for s, p in zip(self.states, self.table))
             return f"Categorical({probs})"
         return f"Categorical table, {self.n_configurations} rows x {len(self.states)} states"
 
     def describe_latex(self) -> str:
+        self._require_bound("describe_latex")
         if not self.parents:
             probs = ", ".join(f"{p:.4g}" for p in self.table)
             return f"\\mathrm{{Cat}}({probs})"
@@ -291,9 +340,11 @@ class Categorical(CPD):
         if not isinstance(other, Categorical):
             return NotImplemented
         same = (self.states, self.parents, self.variable) == (other.states, other.parents, other.variable)
-        if not same or (self.table is None) != (other.table is None):
+        if not same or self.is_bound != other.is_bound:
             return False
-        return self.table is None or np.array_equal(self.table, other.table)
+        if self.is_bound:
+            return np.array_equal(self._table, other._table)
+        return _same_spec(self._spec, other._spec)
 
     __hash__ = None
 
@@ -339,3 +390,15 @@ def _bernoulli_row(p) -> list[float]:
     if not 0.0 <= p <= 1.0:
         raise CPDError(f"Bernoulli probability {p!r} is not in [0, 1]")
     return [1.0 - p, p]
+
+
+def _same_spec(first, second) -> bool:
+    """Whether two table specifications (arrays or dicts of rows) hold the same numbers."""
+    if isinstance(first, Mapping) or isinstance(second, Mapping):
+        if not (isinstance(first, Mapping) and isinstance(second, Mapping)) or first.keys() != second.keys():
+            return False
+        return all(np.array_equal(np.asarray(first[key]), np.asarray(second[key])) for key in first)
+    try:
+        return np.array_equal(np.asarray(first, dtype=np.float64), np.asarray(second, dtype=np.float64))
+    except (TypeError, ValueError):
+        return False

@@ -26,7 +26,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from pgm.errors import CPDError
+from pgm.errors import CPDError, DataError
 
 __all__ = ["Feature", "Monomial", "Function", "RadialBasis", "polynomial", "as_feature", "feature_from_dict"]
 
@@ -57,7 +57,9 @@ class Feature(abc.ABC):
         return type(self) is type(other) and self.to_dict() == other.to_dict()
 
     def __hash__(self) -> int:
-        return hash(repr(self.to_dict()))
+        import json
+
+        return hash(json.dumps(self.to_dict(), sort_keys=True))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self})"
@@ -131,13 +133,17 @@ class Function(Feature):
         self.parents = (_name(parent),)
 
     def evaluate(self, columns):
-        with np.errstate(invalid="raise", divide="raise"):
-            try:
-                return _FUNCTIONS[self.name](columns[self.parents[0]])
-            except FloatingPointError:
-                raise CPDError(
-                    f"feature {self} is undefined for some values of {self.parents[0]!r}"
-                ) from None
+        values = columns[self.parents[0]]
+        with np.errstate(all="ignore"):
+            result = _FUNCTIONS[self.name](values)
+        bad = ~np.isfinite(result)
+        if bad.any():
+            value = float(np.asarray(values)[np.argmax(bad)])
+            raise DataError(
+                f"feature {self} is not finite at {self.parents[0]} = {value!r}; choose a feature "
+                f"defined for every value of {self.parents[0]!r}"
+            )
+        return result
 
     def to_dict(self) -> dict:
         return {"kind": "function", "name": self.name, "parent": self.parents[0]}

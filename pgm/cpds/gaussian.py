@@ -41,6 +41,10 @@ __all__ = ["LinearGaussian", "Gaussian", "VARIANCE_FLOOR"]
 #: density infinite.  A node that is constant in a configuration is an error.
 VARIANCE_FLOOR = 1e-12
 
+#: A column whose standard deviation is below ``CONSTANT_TOLERANCE`` times
+#: its mean is constant to within floating-point rounding.
+CONSTANT_TOLERANCE = 1e-13
+
 #: A design whose column-scaled Gram matrix has a smallest-to-largest
 #: eigenvalue ratio below this is treated as rank deficient.
 RANK_TOLERANCE = 1e-12
@@ -126,7 +130,7 @@ class LinearGaussian(CPD):
         if isinstance(weights, Mapping):
             weights = self._weights_from_mapping(variable, weights, features, cards)
         b0 = self._shaped(variable, "intercept", intercept, cards)
-        w = self._shaped(variable, "weights", np.zeros(cards + (d,)) if weights is None else weights, cards + (d,))
+        w = self._shaped(variable, "weights", np.zeros(cards + (d,)) if weights is None else weights, cards + (d,), rows=d)
         var = self._shaped(variable, "variance", variance, cards)
         bad = ~(var > 0)
         if bad.any():
@@ -153,13 +157,18 @@ class LinearGaussian(CPD):
         return np.stack(columns, axis=-1) if columns else np.zeros(cards + (0,))
 
     @staticmethod
-    def _shaped(variable, what, value, shape) -> np.ndarray:
+    def _shaped(variable, what, value, shape, rows: int | None = None) -> np.ndarray:
+        """``value`` as an array of ``shape``: scalars broadcast, and configurations may come flattened."""
         try:
             array = np.asarray(value, dtype=np.float64)
         except (TypeError, ValueError) as exc:
             raise CPDError(f"{what} of {variable!r} is not numeric: {exc}") from None
         if array.ndim == 0:
             array = np.broadcast_to(array, shape)
+        configuration_axes = shape if rows is None else shape[:-1]
+        flat = (int(np.prod(configuration_axes, dtype=np.int64)),) + (() if rows is None else (rows,))
+        if array.shape != shape and len(configuration_axes) > 1 and array.shape == flat:
+            array = array.reshape(shape)  # one entry per configuration, in row-major order
         if array.shape != shape:
             raise CPDError(f"{what} of {variable!r} has shape {array.shape}, expected {shape}")
         if not np.isfinite(array).all():
@@ -189,6 +198,7 @@ class LinearGaussian(CPD):
     @property
     def n_features(self) -> int:
         """Number of features (columns of the design besides the intercept)."""
+        self._require_bound("n_features")
         return len(self.features)
 
     @property
@@ -200,26 +210,17 @@ class LinearGaussian(CPD):
     @property
     def is_linear(self) -> bool:
         """Whether the mean is linear in the parents, with no discrete parents (joint Gaussian)."""
+        self._require_bound("is_linear")
         return not self.discrete_parents and all(f.is_identity for f in self.features)
 
-    def design(self, parents: Mapping[str, np.ndarray], n: int) -> np.ndarray:
-        """The ``(n, n_features)`` feature matrix (without the intercept column)."""
-        self._require_bound("design")
-        out = np.empty((n, len(self.features)))
-        for j, feature in enumerate(self.features):
-            out[:, j] = feature.evaluate(parents)
-        return out
+    def _configurations(self, parents):
+        return discrete_configuration_index(parents, self.discrete_parents, [len(d) for d in self.parent_states])
 
-    def _configurations(self, parents, n):
-        return discrete_configuration_index(parents, self.discrete_parents, [len(d) for d in self.parent_states], n)
-
-    def _add_mean(self, parents, out: np.ndarray) -> np.ndarray:
+    def _add_mean(self, parents, configs, out: np.ndarray) -> np.ndarray:
         """``out += b0 + w . phi(parents)`` in place (avoiding row-sized temporaries), and return ``out``."""
-        n = len(out)
-        configs = self._configurations(parents, n)
         if configs is None:
             out += self._b0[0]
-            scratch = np.empty(n) if self.features else None
+            scratch = np.empty(len(out)) if self.features else None
             for j, feature in enumerate(self.features):
                 np.multiply(feature.evaluate(parents), self._w[0, j], out=scratch)
                 out += scratch
@@ -230,22 +231,30 @@ class LinearGaussian(CPD):
         return out
 
     def conditional_mean(self, parents: Mapping[str, np.ndarray], n: int) -> np.ndarray:
-        """``b0 + w . phi(parents)`` for every row."""
-        self._require_bound("conditional_mean")
-        return self._add_mean(parents, np.zeros(n))
+        """``b0 + w . phi(parents)`` for each of ``n`` rows: the node's expected value given its parents.
 
-    def _variance_rows(self, parents, n):
-        configs = self._configurations(parents, n)
+        Examples
+        --------
+        >>> import numpy as np, pgm
+        >>> net = pgm.BayesianNetwork({"x": pgm.Gaussian(), "y": pgm.LinearGaussian(
+        ...     parents=["x"], intercept=1.0, weights={"x": 2.0})})
+        >>> net["y"].conditional_mean({"x": np.array([0.0, 1.5])}, 2)
+        array([1., 4.])
+        """
+        self._require_bound("conditional_mean")
+        return self._add_mean(parents, self._configurations(parents), np.zeros(n))
+
+    def _variance_rows(self, configs):
         if configs is None:
             return self._var[0], self._log_norm[0]
         return self._var.take(configs), self._log_norm.take(configs)
 
     def log_prob(self, values, parents):
         self._require_bound("log_prob")
-        n = len(values)
+        configs = self._configurations(parents)
         residual = np.negative(values)
-        self._add_mean(parents, residual)  # mean - value; squared below, so the sign does not matter
-        variance, log_norm = self._variance_rows(parents, n)
+        self._add_mean(parents, configs, residual)  # mean - value; squared below, so the sign does not matter
+        variance, log_norm = self._variance_rows(configs)
         residual *= residual
         residual /= variance
         residual += log_norm
@@ -259,9 +268,10 @@ class LinearGaussian(CPD):
     def sample_with_noise(self, parents, noise: np.ndarray) -> np.ndarray:
         """Draws ``mean + sigma * noise`` given standard normal ``noise``, computed in place in ``noise``."""
         self._require_bound("sample_with_noise")
-        variance, _ = self._variance_rows(parents, len(noise))
+        configs = self._configurations(parents)
+        variance, _ = self._variance_rows(configs)
         noise *= np.sqrt(variance)
-        return self._add_mean(parents, noise)
+        return self._add_mean(parents, configs, noise)
 
     def statistics(self, values, parents, weights=None):
         """Weight, means and centred co-moments of ``z = [features, x]`` per discrete configuration.
@@ -280,7 +290,7 @@ class LinearGaussian(CPD):
         for j, feature in enumerate(self.features):
             z[:, j] = feature.evaluate(parents)
         z[:, d] = values
-        configs = self._configurations(parents, n)
+        configs = self._configurations(parents)
         k = self._b0.size
         out = np.zeros((k, d + 2, d + 2))
         if configs is None:
@@ -352,42 +362,47 @@ class LinearGaussian(CPD):
         d = m.shape[0] - 2
         weight, mean = m[0, 0], m[0, 1:]
         covariance = m[1:, 1:]  # centred co-moments of [features, x]
-        suffix = "" if not self.discrete_parents else (
+        where = "" if not self.discrete_parents else (
             f" at {configuration_label(self.discrete_parents, self.parent_states, config)}"
         )
         if not weight > 0:
             raise SingularDesignError(
-                f"node {self.variable!r} has no data{suffix}; its coefficients cannot be estimated "
+                f"node {self.variable!r} has no data{where}; its coefficients cannot be estimated "
                 "(merge or drop that configuration, or fit with more data)"
             )
-        gram, cross, spread = covariance[:d, :d], covariance[:d, d], covariance[d, d]
+        spread = np.diag(covariance)
+        # A column whose spread is within rounding of its mean is constant: centring a
+        # constant leaves noise of order (eps * mean)^2 per row, never exactly zero.
+        constant = spread <= weight * (CONSTANT_TOLERANCE * mean) ** 2
+        if constant[d]:
+            raise SingularDesignError(
+                f"node {self.variable!r} takes a single value{where} (total weight {weight:g}), so its "
+                "variance is zero and it has no density; is it really continuous, and is there enough data?"
+            )
         weights = np.zeros(d)
         if d:
-            scale = np.sqrt(np.diag(gram))
-            constant = np.flatnonzero(~(scale > 0))
-            if constant.size:
+            if constant[:d].any():
+                feature = self.features[int(np.flatnonzero(constant[:d])[0])]
                 raise SingularDesignError(
-                    f"feature {self.features[constant[0]]} of node {self.variable!r} is constant{suffix}, "
-                    "so it cannot be told apart from the intercept"
+                    f"feature {feature} of node {self.variable!r} is constant{where} (total weight "
+                    f"{weight:g}), so it cannot be told apart from the intercept"
                 )
+            gram, cross = covariance[:d, :d], covariance[:d, d]
+            scale = np.sqrt(spread[:d])
             scaled = gram / np.outer(scale, scale)
             eigenvalues = np.linalg.eigvalsh(scaled)
             if eigenvalues[0] <= RANK_TOLERANCE * eigenvalues[-1]:
                 names = ["intercept"] + [str(f) for f in self.features]
                 raise SingularDesignError(
-                    f"the design of node {self.variable!r}{suffix} is rank deficient (columns {names} are "
-                    f"collinear, or there are fewer than {d + 1} rows, weight {weight:g}); drop a parent or "
-                    "feature, add data, or fit with a Ridge prior"
+                    f"the design of node {self.variable!r}{where} is rank deficient (columns {names} are "
+                    f"collinear, or there are fewer than {d + 1} rows; total weight {weight:g}); drop a "
+                    "parent or feature, add data, or fit with a Ridge prior"
                 )
             factor = scipy.linalg.cho_factor(scaled, lower=True, check_finite=False)
             weights = scipy.linalg.cho_solve(factor, cross / scale, check_finite=False) / scale
         intercept = mean[d] - weights @ mean[:d]
-        variance = max((spread - weights @ cross) / weight, VARIANCE_FLOOR * spread / weight)
-        if not variance > 0:
-            raise SingularDesignError(
-                f"node {self.variable!r} takes a single value{suffix}, so its variance is zero "
-                "and it has no density; is it really continuous?"
-            )
+        residual = spread[d] - (weights @ covariance[:d, d] if d else 0.0)
+        variance = max(residual / weight, VARIANCE_FLOOR * spread[d] / weight)
         return intercept, weights, variance
 
     def empty_configurations(self, statistics):
@@ -430,7 +445,7 @@ class LinearGaussian(CPD):
         for coefficient, feature in zip(self._w[config], self.features):
             name = feature.latex() if latex else str(feature)
             sign = "-" if coefficient < 0 else "+"
-            terms.append(f"{sign} {abs(coefficient):.4g}{' ' if not latex else ' '}{name}")
+            terms.append(f"{sign} {abs(coefficient):.4g} {name}")
         return " ".join(terms)
 
     def describe(self) -> str:

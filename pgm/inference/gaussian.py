@@ -61,6 +61,8 @@ class MultivariateNormal:
                 f"{k} variables need a mean of shape ({k},) and a covariance of shape ({k}, {k}); "
                 f"got {self.mean.shape} and {self.covariance.shape}"
             )
+        if not np.allclose(self.covariance, self.covariance.T, rtol=1e-12, atol=0):
+            raise ValueError("the covariance matrix is not symmetric")
         self._index = {name: i for i, name in enumerate(self.names)}
         self._cholesky = None
 
@@ -131,7 +133,14 @@ class MultivariateNormal:
         s = self.covariance
         s_bb = s[np.ix_(observed, observed)]
         s_ab = s[np.ix_(rest, observed)]
-        factor = scipy.linalg.cho_factor(s_bb, lower=True)
+        try:
+            factor = scipy.linalg.cho_factor(s_bb, lower=True)
+        except np.linalg.LinAlgError:
+            names = [self.names[i] for i in observed]
+            raise ValueError(
+                f"the covariance of the observed variables {names} is singular, so conditioning on them "
+                "is not defined (some are deterministic functions of the others)"
+            ) from None
         gain = scipy.linalg.cho_solve(factor, s_ab.T).T  # S_AB S_BB^-1
         schur = s[np.ix_(rest, rest)] - gain @ s_ab.T
         return gain, (schur + schur.T) / 2
@@ -140,7 +149,9 @@ class MultivariateNormal:
         if isinstance(x, Mapping) or hasattr(x, "columns"):
             return np.column_stack([np.asarray(x[name], dtype=np.float64) for name in self.names])
         x = np.asarray(x, dtype=np.float64)
-        return x[None, :] if x.ndim == 1 else x
+        if x.ndim == 1:  # one row, or -- with a single variable -- one value per row
+            return x[:, None] if len(self.names) == 1 else x[None, :]
+        return x
 
     def mahalanobis(self, x) -> np.ndarray:
         """Mahalanobis distance ``sqrt((x - mean)^T S^-1 (x - mean))`` of each row.
@@ -216,7 +227,7 @@ def joint_gaussian(network) -> MultivariateNormal:
     mean = scipy.linalg.solve_triangular(unit_lower, intercept, lower=True, unit_diagonal=True)
     inverse_scaled = scipy.linalg.solve_triangular(unit_lower, np.diag(np.sqrt(variance)), lower=True, unit_diagonal=True)
     covariance = inverse_scaled @ inverse_scaled.T
-    back = np.asarray([position[node] for node in network.nodes])
+    back = np.asarray([position[node] for node in network.nodes], dtype=np.intp)
     return MultivariateNormal(network.nodes, mean[back], covariance[np.ix_(back, back)])
 
 

@@ -250,8 +250,8 @@ class _Parser:
             raise self.error(f"only discrete variables are supported, found type {kind.describe()}", kind)
         self.expect("[", "after 'discrete'")
         count_token = self.next()
-        if not re.fullmatch(r"\d+", count_token.text):
-            raise self.error(f"expected the number of states, found {count_token.describe()}", count_token)
+        if not re.fullmatch(r"\d+", count_token.text) or int(count_token.text) == 0:
+            raise self.error(f"expected a positive number of states, found {count_token.describe()}", count_token)
         self.expect("]", "after the number of states")
         self.expect("{", "before the list of states")
         states = []
@@ -328,15 +328,13 @@ def _table(block: _Probability, variables: dict, parser: _Parser) -> np.ndarray:
         if len(values) != expected:
             raise parser.error(f"{what} of {block.child!r} has {len(values)} values, expected {expected}", token)
 
+    assigned = np.zeros(tuple(cards), dtype=bool)
     if block.table is not None:
         values, token = block.table
         check_length(values, token, "table")
         # child axis first, parents after: move the child axis to the end
         table[...] = np.moveaxis(np.asarray(values).reshape((k,) + tuple(cards)), 0, -1)
-    if block.default is not None:
-        values, token = block.default
-        check_length(values, token, "the default row")
-        table[...] = values
+        assigned[...] = True
     for states, values, token in block.rows:
         if len(states) != len(parents):
             raise parser.error(
@@ -349,8 +347,16 @@ def _table(block: _Probability, variables: dict, parser: _Parser) -> np.ndarray:
                 raise parser.error(f"{state!r} is not a state of {parent.name!r} (states {parent.states})", token)
             position.append(parent.states.index(state))
         check_length(values, token, f"row {tuple(states)}")
+        if assigned[tuple(position)]:
+            raise parser.error(f"the probability block of {block.child!r} gives the row {tuple(states)} twice", token)
         table[tuple(position)] = values
-    missing = np.isnan(table[..., 0])
+        assigned[tuple(position)] = True
+    if block.default is not None:
+        values, token = block.default
+        check_length(values, token, "the default row")
+        table[~assigned] = values  # default fills only the rows not given
+        assigned[...] = True
+    missing = ~assigned
     if missing.any():
         config = np.unravel_index(int(np.flatnonzero(missing.ravel())[0]), missing.shape)
         label = ", ".join(f"{p.name}={p.states[c]}" for p, c in zip(parents, config))
@@ -394,7 +400,7 @@ def parse_bif(text: str, *, source: str | None = None):
             cpds[variable.name] = cpd.bind(variable.name, parent_domains)  # validate here, to locate errors
         except (CPDError, NodeError) as exc:
             raise ParseError(str(exc), block.token.line, block.token.column, source) from None
-    return BayesianNetwork(cpds, name=name or "network")
+    return BayesianNetwork._from_bound(cpds, name=name or "network")
 
 
 def read_bif(path) -> "BayesianNetwork":  # noqa: F821

@@ -35,7 +35,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from pgm.errors import CPDError, DataError
+from pgm.errors import CPDError, DataError, NodeError, StructureError
 
 __all__ = ["read_json", "write_json", "network_to_dict", "network_from_dict", "bnlearn_from_dict"]
 
@@ -67,10 +67,14 @@ def network_from_dict(data: Mapping):
         raise DataError("a pgm network needs a 'nodes' object mapping node names to their CPDs")
     cpds = {}
     for node, spec in nodes.items():
+        if not isinstance(spec, Mapping):
+            raise CPDError(f"node {node!r}: a CPD must be a JSON object, got {type(spec).__name__}")
         try:
             cpds[node] = cpd_from_dict(spec)
-        except (KeyError, TypeError) as exc:
-            raise CPDError(f"node {node!r}: malformed CPD ({exc!r})") from None
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+            if isinstance(exc, CPDError):
+                raise CPDError(f"node {node!r}: {exc}") from None
+            raise CPDError(f"node {node!r}: malformed CPD ({type(exc).__name__}: {exc})") from None
     return BayesianNetwork(cpds, name=data.get("name", "network"))
 
 
@@ -114,6 +118,9 @@ def _single(value, node, what) -> float:
 def read_json(path, *, name: str | None = None):
     """Read a network from pgm's JSON format, or from bnlearn's Gaussian JSON.
 
+    ``name`` overrides the network's name (by default the one stored in the
+    file, or the file's stem for bnlearn's JSON, which stores none).
+
     Examples
     --------
     >>> import pgm
@@ -131,11 +138,18 @@ def read_json(path, *, name: str | None = None):
             from pgm.errors import ParseError
 
             raise ParseError(exc.msg, exc.lineno, exc.colno, str(path)) from None
-    if isinstance(data, Mapping) and data.get("format") == FORMAT_NAME:
-        return network_from_dict(data)
-    if isinstance(data, Mapping) and "cpds" in data:
-        return bnlearn_from_dict(data, name=name or Path(path).stem)
-    raise DataError(f"{path}: neither pgm's JSON network format nor bnlearn's (no 'format' or 'cpds' key)")
+    try:
+        if isinstance(data, Mapping) and data.get("format") == FORMAT_NAME:
+            network = network_from_dict(data)
+        elif isinstance(data, Mapping) and "cpds" in data:
+            network = bnlearn_from_dict(data, name=Path(path).stem)
+        else:
+            raise DataError("neither pgm's JSON network format nor bnlearn's (no 'format' or 'cpds' key)")
+    except (CPDError, DataError, NodeError, StructureError) as exc:  # one-message errors: prefix the file
+        raise type(exc)(f"{path}: {exc}") from None
+    if name is not None:
+        network.name = name
+    return network
 
 
 def write_json(network, path) -> None:

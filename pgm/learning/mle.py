@@ -22,7 +22,7 @@ import numpy as np
 from pgm._chunks import map_chunks, row_chunks
 from pgm.data import to_dataset
 from pgm.errors import DataError, UnseenConfigurationWarning, caller_stacklevel
-from pgm.learning.priors import pseudo_statistics
+from pgm.learning.priors import check_prior_nodes, pseudo_statistics
 
 __all__ = ["Statistics", "statistics", "from_statistics", "fit"]
 
@@ -63,7 +63,13 @@ class Statistics(Mapping):
         if not isinstance(other, Statistics):
             return NotImplemented
         if set(self._arrays) != set(other._arrays):
-            raise ValueError("statistics of different networks cannot be added")
+            differ = sorted(set(self._arrays) ^ set(other._arrays))
+            raise DataError(f"statistics of different networks cannot be added: only one has {differ[:5]}")
+        for node, array in self._arrays.items():
+            if np.shape(array) != np.shape(other._arrays[node]):
+                raise DataError(
+                    f"statistics of node {node!r} have shapes {np.shape(array)} and {np.shape(other._arrays[node])}"
+                )
         merged = {}
         for node, array in self._arrays.items():
             merge = self._mergers.get(node)
@@ -138,6 +144,7 @@ def from_statistics(network, stats: Mapping[str, np.ndarray], *, prior=None):
     """
     from pgm.network import BayesianNetwork
 
+    check_prior_nodes(prior, network.nodes)
     fitted, unseen = {}, []
     for node in network.nodes:
         cpd = network[node]
@@ -159,7 +166,7 @@ def from_statistics(network, stats: Mapping[str, np.ndarray], *, prior=None):
             UnseenConfigurationWarning,
             stacklevel=caller_stacklevel(),
         )
-    return BayesianNetwork(fitted, name=network.name)
+    return BayesianNetwork._from_bound(fitted, name=network.name)
 
 
 def fit(network, data, *, prior=None, weights=None):

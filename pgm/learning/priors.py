@@ -149,3 +149,31 @@ def pseudo_statistics(prior, cpd) -> np.ndarray | None:
         parts = [p for p in (pseudo_statistics(q, cpd) for q in prior) if p is not None]
         return sum(parts[1:], parts[0]) if parts else None
     raise TypeError(f"prior must be a Prior, a list of Priors or a dict of node to Prior, not {prior!r}")
+
+
+def check_prior_nodes(prior, nodes) -> None:
+    """Raise :class:`~pgm.errors.NodeError` if ``prior`` names a node that is not in ``nodes``.
+
+    A misspelt node in a per-node prior would otherwise be silently ignored.
+    """
+    import difflib
+
+    from pgm.errors import NodeError
+
+    def named(p):
+        if isinstance(p, Mapping):
+            yield from p.keys()
+            for inner in p.values():
+                yield from named(inner)
+        elif isinstance(p, (list, tuple)):
+            for inner in p:
+                yield from named(inner)
+        elif isinstance(p, Dirichlet) and isinstance(p.alpha, Mapping):
+            yield from p.alpha.keys()
+
+    known = set(nodes)
+    for name in named(prior):
+        if name not in known:
+            close = difflib.get_close_matches(str(name), list(known), n=3)
+            hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+            raise NodeError(f"the prior names {name!r}, which is not a node of the network{hint}")
