@@ -44,8 +44,7 @@ def sample_columns(network, n: int, *, seed=None) -> dict[str, np.ndarray]:
         block: dict[str, np.ndarray] = {}
         for node, cpd in order:
             parents = {p: block[p] for p in cpd.parents}
-            block[node] = columns[node][rows]
-            block[node][...] = cpd.sample(parents, size, generator)
+            block[node] = cpd.sample(parents, size, generator, out=columns[node][rows])
 
     map_chunks(draw, chunks)
     return columns

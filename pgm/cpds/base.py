@@ -9,8 +9,8 @@ Every family answers the same verbs, vectorised over rows:
 
 ``log_prob(values, parents)``
     log p(value | parent values) per row, in nats.
-``sample(parents, n, rng)``
-    one draw per row.
+``sample(parents, n, rng, out=None)``
+    one draw per row (into ``out`` if given).
 ``statistics(values, parents, weights)``
     sufficient statistics of a set of rows, and ``merge_statistics(a, b)``
     the statistics of the union of two sets of rows.  For tables merging is
@@ -80,8 +80,8 @@ class CPD(abc.ABC):
         """log p(value | parents) for every row, in nats."""
 
     @abc.abstractmethod
-    def sample(self, parents: Mapping[str, np.ndarray], n: int, rng: np.random.Generator) -> np.ndarray:
-        """One draw per row given the parents' columns."""
+    def sample(self, parents: Mapping[str, np.ndarray], n: int, rng: np.random.Generator, *, out=None) -> np.ndarray:
+        """One draw per row given the parents' columns (written into ``out`` when given)."""
 
     @abc.abstractmethod
     def statistics(self, values: np.ndarray, parents: Mapping[str, np.ndarray], weights: np.ndarray | None = None) -> np.ndarray:

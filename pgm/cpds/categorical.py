@@ -228,7 +228,10 @@ class Categorical(CPD):
         flat += values
         return self._log_flat.take(flat)
 
-    def sample(self, parents, n, rng):
+    def sample(self, parents, n, rng, *, out=None):
+        if out is not None:
+            out[...] = self.sample(parents, n, rng)
+            return out
         self._require_bound("sample")
         u = rng.random(n)
         configs = self._configurations(parents)

@@ -261,9 +261,10 @@ class LinearGaussian(CPD):
         residual *= -0.5
         return residual
 
-    def sample(self, parents, n, rng):
+    def sample(self, parents, n, rng, *, out=None):
         self._require_bound("sample")
-        return self.sample_with_noise(parents, rng.standard_normal(n))
+        noise = rng.standard_normal(n) if out is None else rng.standard_normal(out=out)
+        return self.sample_with_noise(parents, noise)
 
     def sample_with_noise(self, parents, noise: np.ndarray) -> np.ndarray:
         """Draws ``mean + sigma * noise`` given standard normal ``noise``, computed in place in ``noise``."""
