@@ -444,6 +444,8 @@ def bench_gaussian(sizes, repeat, peer_repeat, checks) -> list[Row]:
     sample.pgm, data = measure(lambda: net.sample(n, seed=0), repeat)
     fit.pgm, ours = measure(lambda: net.fit(data), repeat)
     score.pgm, log_p = measure(lambda: net.log_likelihood(data), repeat)
+    for row, what, limit in ((sample, "sample", 0.5), (score, "log-likelihood of", 0.3), (fit, "fit", 0.5)):
+        checks.append(target_line(f"ecoli70: {what} {n:,} rows", row.pgm, limit))
     if model is None:
         return [sample, fit, score]
 
