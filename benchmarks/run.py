@@ -156,6 +156,14 @@ def target_line(what: str, seconds: float, limit: float) -> str:
     return f"target: {what} in < {format_seconds(limit)}: {format_seconds(seconds)} -> {verdict}"
 
 
+def pgm_only_target(task: str, what: str, n: int, work, limit: float, repeat: int, checks: list) -> Row:
+    """A pgm-only row at the issue's target size, with its target verdict added to ``checks``."""
+    row = Row(f"{task} (pgm only)", f"{n:,}", 0.0)
+    row.pgm, _ = measure(work, repeat)
+    checks.append(target_line(f"{what} {n:,} rows", row.pgm, limit))
+    return row
+
+
 # ---------------------------------------------------------------------------- the peers' models
 def pgmpy_discrete(name: str):
     from pgmpy.models import DiscreteBayesianNetwork
@@ -226,9 +234,8 @@ def bench_sample(net, pgmpy_model, sizes, repeat, peer_repeat, checks) -> list[R
         row.peers["pyAgrum"], theirs = measure(draw, peer_repeat)
         checks.append(f"sampling, pyAgrum vs pgm: max |state frequency difference| = {marginal_gap(ours, theirs):.4f}")
 
-    big = Row("alarm: ancestral sampling (pgm only)", f"{sizes.rows_big:,}", 0.0)
-    big.pgm, _ = measure(lambda: net.sample(sizes.rows_big, seed=0), repeat)
-    checks.append(target_line(f"sample {sizes.rows_big:,} rows", big.pgm, 1.0))
+    big = pgm_only_target("alarm: ancestral sampling", "sample", sizes.rows_big,
+                          lambda: net.sample(sizes.rows_big, seed=0), 1.0, repeat, checks)
     return [row, big]
 
 
@@ -277,9 +284,8 @@ def bench_log_likelihood(net, pgmpy_model, sizes, repeat, peer_repeat, checks) -
             f"{gap:.2e} nats ({seconds / k * 1e6:.1f} µs/row)"
         )
 
-    big = Row("alarm: per-row log-likelihood (pgm only)", f"{sizes.rows_big:,}", 0.0)
-    big.pgm, _ = measure(lambda: net.log_likelihood(data), repeat)
-    checks.append(target_line(f"log-likelihood of {sizes.rows_big:,} rows", big.pgm, 0.5))
+    big = pgm_only_target("alarm: per-row log-likelihood", "log-likelihood of", sizes.rows_big,
+                          lambda: net.log_likelihood(data), 0.5, repeat, checks)
     return [row, big]
 
 
@@ -330,9 +336,8 @@ def bench_fit(net, pgmpy_model, sizes, repeat, peer_repeat, checks) -> list[Row]
             gap = max(np.max(np.abs(pyagrum_table(fitted, v, net[v].parents) - ours[v].table)) for v in net.nodes)
             checks.append(f"fit, pyAgrum BNLearner.learnParameters vs pgm: max |table difference| = {gap:.2e}")
 
-    big = Row("alarm: maximum-likelihood fit (pgm only)", f"{sizes.rows_big:,}", 0.0)
-    big.pgm, _ = measure(lambda: fit(data), repeat)
-    checks.append(target_line(f"fit {sizes.rows_big:,} rows", big.pgm, 0.5))
+    big = pgm_only_target("alarm: maximum-likelihood fit", "fit", sizes.rows_big,
+                          lambda: fit(data), 0.5, repeat, checks)
     return [row, big]
 
 
