@@ -26,6 +26,7 @@ from pgm.cpds import (
 )
 from pgm.datasets import load
 from pgm.graph import DAG, Independence
+from pgm.inference import MPE, DiscreteDistribution, GaussianMixture, InferencePlan, MultivariateNormal
 from pgm.io import read, write
 from pgm.learning import BDeu, Dirichlet, Ridge, Statistics
 from pgm.network import BayesianNetwork
@@ -37,5 +38,6 @@ __all__ = [
     "CPD", "Categorical", "Bernoulli", "LinearGaussian", "Gaussian",
     "Feature", "Monomial", "Function", "RadialBasis", "polynomial",
     "Dirichlet", "BDeu", "Ridge", "Statistics",
+    "DiscreteDistribution", "GaussianMixture", "MultivariateNormal", "MPE", "InferencePlan",
     "load", "read", "write", "datasets",
 ]

@@ -98,6 +98,57 @@ def _cmd_score(args) -> None:
     print(f"bits per variable: {bits_per_variable(log_likelihood, len(network)):.6f}")
 
 
+def _evidence(network, pairs) -> dict:
+    """``["X=a", "Y=1.5"]`` -> ``{"X": "a", "Y": 1.5}`` (numbers for continuous nodes)."""
+    evidence = {}
+    for pair in pairs or ():
+        node, sep, value = pair.partition("=")
+        if not sep or not node:
+            raise ValueError(f"bad evidence {pair!r}: write NODE=STATE (or NODE=NUMBER for a continuous node)")
+        if node in network and not network[node].is_discrete:
+            try:
+                evidence[node] = float(value)
+            except ValueError:
+                raise ValueError(f"evidence {pair!r}: {node!r} is continuous, so its value must be a number") from None
+        else:
+            evidence[node] = value
+    return evidence
+
+
+def _cmd_query(args) -> None:
+    network = _load(args.network)
+    targets = args.target[0] if len(args.target) == 1 else args.target
+    options = {}
+    if args.method == "likelihood_weighting":
+        options = {"method": "likelihood_weighting", "n_samples": args.samples, "seed": args.seed}
+    if args.data:
+        if args.evidence:
+            raise ValueError("give either --evidence (one case) or --data (one case per row), not both")
+        result = network.query(targets, evidence=_read_data(network, args.data), **options)
+        if isinstance(result.columns, pd.MultiIndex):
+            result.columns = ["|".join(map(str, c)) for c in result.columns]
+        if args.output:
+            _write_frame(result, args.output)
+            print(f"wrote {args.output}")
+        else:
+            result.to_csv(sys.stdout, index=False)
+        return
+    result = network.query(targets, evidence=_evidence(network, args.evidence), **options)
+    print(result)
+    if args.evidence and hasattr(result, "log_evidence"):
+        print(f"log p(evidence) = {result.log_evidence:.6f}")
+
+
+def _cmd_mpe(args) -> None:
+    network = _load(args.network)
+    best = network.mpe(_evidence(network, args.evidence))
+    width = max(map(len, best.assignment))
+    for node, state in best.assignment.items():
+        print(f"{node:<{width}}  {state}")
+    print(f"log p(assignment, evidence) = {best.log_probability:.6f}")
+    print(f"log p(assignment | evidence) = {best.log_probability - best.log_evidence:.6f}")
+
+
 def _cmd_fit(args) -> None:
     network = _load(args.network)
     fitted = network.fit(_read_data(network, args.data), prior=_prior(args.prior))
@@ -146,8 +197,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("-n", type=int, required=True, help="number of rows")
     sub.add_argument("--seed", type=int, default=None)
     sub.add_argument("-o", "--output", help="CSV file (default: standard output)")
-    sub = command("score", _cmd_score, "log-likelihood of a CSV data set")
-    sub.add_argument("data", help="CSV with a column per node")
+    sub = command("query", _cmd_query, "posterior of target nodes given evidence (one case, or per row of a CSV)")
+    sub.add_argument("target", nargs="+", help="node(s) to query; several give their joint")
+    sub.add_argument("--evidence", "-e", nargs="*", default=[], metavar="NODE=VALUE", help="observed values")
+    sub.add_argument("--data", metavar="CSV", help="one case per row (empty cell = unobserved); prints a CSV of posteriors")
+    sub.add_argument("-o", "--output", help="with --data: write the posteriors here instead of standard output")
+    sub.add_argument("--method", choices=["exact", "likelihood_weighting"], default="exact")
+    sub.add_argument("--samples", type=int, default=100_000, help="samples for likelihood weighting")
+    sub.add_argument("--seed", type=int, default=None, help="seed for likelihood weighting")
+    sub = command("mpe", _cmd_mpe, "most probable joint state of the unobserved discrete nodes")
+    sub.add_argument("--evidence", "-e", nargs="*", default=[], metavar="NODE=VALUE", help="observed values")
+    sub = command("score", _cmd_score, "log-likelihood of a CSV data set (empty cells are summed out)")
+    sub.add_argument("data", help="CSV with a column per observed node; empty cells are missing values")
     sub.add_argument("--per-row", metavar="CSV", help="also write each row's log-likelihood here")
     sub = command("fit", _cmd_fit, "fit the network's CPDs to a CSV data set")
     sub.add_argument("data", help="CSV with a column per node")

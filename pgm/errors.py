@@ -83,6 +83,10 @@ class SingularDesignError(PGMError, ValueError):
     """
 
 
+class ImpossibleEvidenceError(PGMError, ValueError):
+    """The evidence has probability zero under the network (p(e) = 0), so no posterior exists."""
+
+
 class InferenceTooLarge(PGMError, MemoryError):
     """A computation would need more memory than allowed; the message says how much."""
 

@@ -106,6 +106,7 @@ class BayesianNetwork:
                 )
         self._cpds[node] = self._bind(node, cpd)
         self._dag = None
+        self._inference_cache = None  # compiled inference plans belong to the old graph
 
     def _bind(self, node: str, cpd: CPD) -> CPD:
         domains = {p: self._cpds[p].domain for p in cpd.parents}
@@ -408,6 +409,176 @@ class BayesianNetwork:
         from pgm.learning.mle import fit
 
         return fit(self, data, prior=prior, weights=weights)
+
+    # ------------------------------------------------------------------ inference (see pgm.inference)
+    def query(self, targets, evidence=None, *, method: str = "exact", n_samples: int = 100_000, seed=None,
+              memory_budget: int | None = None):
+        """The posterior distribution of ``targets`` given ``evidence``.
+
+        Parameters
+        ----------
+        targets : str or sequence of str
+            One node (its marginal) or several (their joint).
+        evidence : dict, pandas.Series, pandas.DataFrame or dict of columns, optional
+            One case: ``{node: state or value}``; ``None`` or NaN means not
+            observed, and ``{node: {state: weight, ...}}`` is soft (virtual)
+            evidence, a likelihood vector over every state of a discrete
+            node.  Many cases: a DataFrame (or dict of equal-length columns),
+            one case per row, NaN / None / absent column = not observed.
+        method : {"exact", "likelihood_weighting"}
+            ``"likelihood_weighting"`` estimates one case's posterior of
+            discrete targets by weighted sampling, with standard errors.
+        n_samples, seed
+            For likelihood weighting.
+        memory_budget : int, optional
+            Bytes exact inference may use (default
+            :data:`pgm.inference.DEFAULT_MEMORY_BUDGET`, 1 GiB); a plan that
+            needs more is refused with :class:`~pgm.errors.InferenceTooLarge`.
+
+        Returns
+        -------
+        One case: a :class:`~pgm.inference.DiscreteDistribution` for discrete
+        targets; a :class:`~pgm.inference.MultivariateNormal` for continuous
+        targets of a linear Gaussian network, a
+        :class:`~pgm.inference.GaussianMixture` in a hybrid network.  Many
+        cases: a DataFrame with the evidence's index -- one column per state
+        (or per joint configuration) for discrete targets, ``mean`` and
+        ``std`` for a continuous one.
+
+        Raises
+        ------
+        NodeError
+            An unknown target or evidence node.
+        DataError
+            A value that is not one of the node's states, or bad soft evidence.
+        ImpossibleEvidenceError
+            Evidence of probability zero.
+        InferenceTooLarge
+            The plan exceeds ``memory_budget`` (the message gives both sizes).
+
+        Examples
+        --------
+        >>> import pgm
+        >>> asia = pgm.load("asia")
+        >>> post = asia.query("lung", evidence={"xray": "yes", "smoke": "no"})
+        >>> post.probabilities.round(4).tolist()
+        [0.1004, 0.8996]
+        >>> rows = asia.sample(3, seed=0)[["xray", "smoke"]]
+        >>> asia.query("lung", evidence=rows).shape
+        (3, 2)
+        """
+        from pgm.inference.api import query
+
+        return query(self, targets, evidence, method=method, n_samples=n_samples, seed=seed,
+                     memory_budget=memory_budget)
+
+    def posteriors(self, evidence=None, *, memory_budget: int | None = None) -> dict:
+        """Every node's posterior marginal, from one calibration of the junction tree.
+
+        For one case, a dict from each node not observed (hard evidence) to
+        its posterior (as :meth:`query` returns it); for many cases, a dict
+        from every node to a DataFrame with one row per case.
+
+        Examples
+        --------
+        >>> import pgm
+        >>> marginals = pgm.load("asia").posteriors({"xray": "yes", "smoke": "no"})
+        >>> sorted(marginals)
+        ['asia', 'bronc', 'dysp', 'either', 'lung', 'tub']
+        >>> round(float(marginals["tub"].probabilities[0]), 4)
+        0.0762
+        """
+        from pgm.inference.api import posteriors
+
+        return posteriors(self, evidence, memory_budget=memory_budget)
+
+    def predict(self, data, target, *, memory_budget: int | None = None):
+        """The most probable state (discrete) or posterior mean (continuous) of ``target`` for every row.
+
+        ``target`` may be a list, giving a DataFrame with one column per target.
+
+        Examples
+        --------
+        >>> import pgm
+        >>> cancer = pgm.load("cancer")
+        >>> rows = cancer.sample(4, seed=1).drop(columns="Cancer")
+        >>> cancer.predict(rows, "Cancer").tolist()
+        ['False', 'False', 'False', 'False']
+        """
+        from pgm.inference.api import predict
+
+        return predict(self, data, target, memory_budget=memory_budget)
+
+    def impute(self, data, *, memory_budget: int | None = None):
+        """A copy of ``data`` with every missing value filled, and columns added for absent nodes.
+
+        Each missing value becomes the most probable state of its posterior
+        marginal (discrete) or its posterior mean (continuous), given the
+        row's observed values.
+
+        Examples
+        --------
+        >>> import numpy as np, pgm
+        >>> net = pgm.load("asia")
+        >>> rows = net.sample(5, seed=0)
+        >>> rows.loc[2, "lung"] = np.nan
+        >>> filled = net.impute(rows)
+        >>> int(filled.isna().sum().sum())
+        0
+        """
+        from pgm.inference.api import impute
+
+        return impute(self, data, memory_budget=memory_budget)
+
+    def mpe(self, evidence=None, *, memory_budget: int | None = None):
+        """The most probable explanation: the most probable joint state of the unobserved discrete nodes.
+
+        Returns an :class:`~pgm.inference.MPE`: ``assignment`` (every discrete
+        node's state, observed ones included; a DataFrame for many cases),
+        ``log_probability`` (log p(assignment, evidence)) and ``log_evidence``.
+        Continuous nodes are integrated out.  Ties go to the first state.
+
+        Examples
+        --------
+        >>> import pgm
+        >>> best = pgm.load("asia").mpe({"dysp": "yes"})
+        >>> best.assignment["bronc"]
+        'yes'
+        """
+        from pgm.inference.api import mpe
+
+        return mpe(self, evidence, memory_budget=memory_budget)
+
+    def log_evidence(self, evidence, *, memory_budget: int | None = None):
+        """log p(evidence) in nats: a float for one case, an array for many (as :meth:`log_likelihood`).
+
+        Examples
+        --------
+        >>> import math, pgm
+        >>> net = pgm.load("earthquake")
+        >>> math.isclose(math.exp(net.log_evidence({"Burglary": "True"})), 0.01)
+        True
+        """
+        from pgm.inference.api import log_evidence
+
+        return log_evidence(self, evidence, memory_budget=memory_budget)
+
+    def inference_plan(self, targets=None, evidence=None, *, memory_budget: int | None = None):
+        """The plan exact inference would follow for ``targets`` (None: every node) and this evidence pattern.
+
+        Shows the elimination order, the junction tree's cliques and the
+        largest table, without running anything or allocating the tables.
+
+        Examples
+        --------
+        >>> import pgm
+        >>> plan = pgm.load("alarm").inference_plan()
+        >>> plan.largest_table_entries
+        432
+        """
+        from pgm.inference.api import inference_plan
+
+        return inference_plan(self, targets, evidence, memory_budget=memory_budget)
 
     def joint_gaussian(self):
         """The joint normal distribution of a linear Gaussian network; see :mod:`pgm.inference.gaussian`.

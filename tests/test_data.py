@@ -87,12 +87,25 @@ def test_duplicate_column_names():
         to_dataset(frame, DOMAINS)
 
 
-def test_log_likelihood_refuses_missing_values_and_names_the_row():
+def test_log_likelihood_of_a_row_with_a_missing_value_sums_it_out():
     net = pgm.load("cancer")
     rows = net.sample(10, seed=0)
+    complete = net.log_likelihood(rows)
     rows.loc[4, "Xray"] = np.nan
-    with pytest.raises(DataError, match=r"column 'Xray' has 1 missing value\(s\), the first at row 4; log_likelihood needs complete rows"):
-        net.log_likelihood(rows)
+    # the complete-row path, once per state of Xray, summed
+    by_state = []
+    for state in net.states("Xray"):
+        filled = rows.copy()
+        filled.loc[4, "Xray"] = state
+        by_state.append(net.log_likelihood(filled)[4])
+    scores = net.log_likelihood(rows)
+    assert scores[4] == pytest.approx(np.logaddexp.reduce(by_state), rel=1e-13)
+    np.testing.assert_allclose(np.delete(scores, 4), np.delete(complete, 4), rtol=1e-13)
+
+
+def test_log_likelihood_needs_a_column_for_at_least_one_node():
+    with pytest.raises(DataError, match="no column for node"):
+        pgm.load("cancer").log_likelihood({"smoker": ["True"]})
 
 
 def test_code_dtype_is_the_smallest_that_fits():

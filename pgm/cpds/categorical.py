@@ -108,6 +108,13 @@ class Categorical(CPD):
         bound.states, bound.parents, bound.variable = self.states, self.parents, variable
         bound.parent_states = tuple(domains)
         table = np.array(table, dtype=np.float64)  # private copy
+        # Published networks round their rows (sums 1 +- 1e-7).  Such rows are
+        # stored divided by their sum, so that the network is a distribution
+        # and marginals computed by summing out nodes agree with the joint;
+        # rows that already sum to 1 up to rounding are kept bit for bit.
+        sums = table.sum(axis=-1, keepdims=True)
+        if table.size and np.any(np.abs(sums - 1.0) > 1e-12):
+            table = np.where(np.abs(sums - 1.0) > 1e-12, table / np.where(sums > 0, sums, 1.0), table)
         table.setflags(write=False)
         bound._table = table
         bound._spec = table  # so that a bound CPD can be bound again, e.g. in another network

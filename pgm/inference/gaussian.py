@@ -69,6 +69,16 @@ class MultivariateNormal:
     def __repr__(self) -> str:
         return f"MultivariateNormal({len(self.names)} variables: {', '.join(self.names[:5])}{', ...' if len(self.names) > 5 else ''})"
 
+    def __str__(self) -> str:
+        lines = [f"normal distribution over {', '.join(self.names)}"]
+        width = max(len(n) for n in self.names) if self.names else 0
+        for name, mean, sd in zip(self.names, self.mean, self.std()):
+            lines.append(f"  {name:<{width}}  mean {mean:.6g}  sd {sd:.6g}")
+        if len(self.names) > 1:
+            lines.append("  correlation:\n" + "\n".join(
+                "    " + " ".join(f"{v:7.3f}" for v in row) for row in self.correlation()))
+        return "\n".join(lines)
+
     def _positions(self, names) -> np.ndarray:
         if isinstance(names, str):
             names = [names]

@@ -1,0 +1,430 @@
+"""Exact inference for discrete, linear Gaussian and conditional linear Gaussian networks.
+
+One computation serves every question -- posteriors, p(evidence), MPE --
+for one case or for many rows with their own missing values:
+
+1. *Prune.*  Only the targets, the observed nodes and their ancestors matter:
+   every other node is barren and sums to one.
+2. *Split.*  Discrete nodes whose state is the same in every row are sliced
+   out of the tables (for one case: all of them).  The remaining discrete
+   nodes go into a junction tree (:mod:`pgm.inference.junction_tree`);
+   disconnected parts of its moral graph -- the nodes d-separated from the
+   targets by the evidence -- become separate trees and never widen the
+   targets' cliques.
+3. *Continuous nodes.*  Given the configuration of the discrete nodes they
+   depend on, the continuous nodes are one Gaussian; for every row and every
+   such configuration, :mod:`pgm.inference.gaussian_elimination` computes
+   log p(observed continuous values | configuration) and the posterior
+   moments.  The first enters the junction tree as one more per-row factor
+   over those discrete nodes; the posterior over them weighs the moments
+   into a Gaussian mixture.  Their number of configurations is bounded by
+   the memory budget.
+4. *Rows in chunks* sized so that one chunk's tables fit the memory budget,
+   shared between the cores.
+
+The plan for a network, a set of targets and a pattern of evidence is
+compiled once and reused.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from pgm._chunks import map_chunks, row_chunks
+from pgm.errors import ImpossibleEvidenceError, InferenceTooLarge, NodeError
+from pgm.inference.evidence import Evidence, as_evidence, likelihood_vectors
+from pgm.inference.gaussian_elimination import GaussianElimination
+from pgm.inference.junction_tree import JunctionTree, compile_junction_tree, format_bytes
+from pgm.inference.results import DiscreteDistribution, GaussianMixture, InferencePlan, MPE
+
+__all__ = ["DEFAULT_MEMORY_BUDGET", "ImpossibleEvidenceError", "Problem", "prepare"]
+
+#: Default memory budget of one inference call, in bytes.
+DEFAULT_MEMORY_BUDGET = 1 << 30
+
+#: Rows per chunk are capped so that a chunk's tables stay near the CPU caches.
+_CHUNK_ENTRIES = 1 << 19
+
+
+def _budget(memory_budget) -> int:
+    if memory_budget is None:
+        return DEFAULT_MEMORY_BUDGET
+    if isinstance(memory_budget, bool) or not isinstance(memory_budget, (int, np.integer)) or memory_budget <= 0:
+        raise ValueError(f"memory_budget must be a positive number of bytes, got {memory_budget!r}")
+    return int(memory_budget)
+
+
+@dataclass
+class Problem:
+    """A compiled inference problem: which nodes, which tree, which Gaussians."""
+
+    network: object
+    variables: tuple            # discrete nodes in the junction tree; position = variable id
+    constant: dict              # discrete nodes with the same observed state in every row: node -> code
+    tree: JunctionTree | None
+    base: list | None           # static clique potentials
+    constant_log: float         # log of the static factors with nothing left to vary
+    lambda_nodes: list          # (node, id): per-row likelihood vectors, in row-factor order
+    continuous: tuple           # continuous nodes kept
+    keys: tuple                 # discrete nodes (in the tree) that continuous CPDs depend on
+    fixed_keys: dict            # such nodes with a constant state
+    gauss: GaussianElimination | None
+    pruned: tuple
+    bytes_per_row: int
+    chunk_rows: int
+    id_of: dict = field(default_factory=dict)
+
+    @property
+    def key_ids(self) -> tuple:
+        return tuple(self.id_of[k] for k in self.keys)
+
+    def plan(self) -> InferencePlan:
+        tree = self.tree
+        names = self.variables
+        cliques = tuple(tuple(names[v] for v in c.variables) for c in tree.cliques) if tree else ()
+        return InferencePlan(
+            order=tuple(names[v] for v in tree.order) if tree else (),
+            cliques=cliques,
+            largest_table_entries=tree.largest_table_entries if tree else 0,
+            largest_table_bytes=8 * tree.largest_table_entries if tree else 0,
+            total_table_entries=tree.total_table_entries if tree else 0,
+            pruned=self.pruned,
+            gaussian_configurations=self.gauss.n_configurations if self.gauss else (1 if self.continuous else 0),
+            bytes_per_row=self.bytes_per_row,
+        )
+
+
+class _Cache:
+    """Compiled trees and Gaussian eliminations of one network, keyed by structure."""
+
+    def __init__(self):
+        self.trees: dict = {}
+        self.gaussians: dict = {}
+        self.lock = threading.Lock()
+
+
+def _cache(network) -> _Cache:
+    cache = getattr(network, "_inference_cache", None)
+    if cache is None:
+        cache = _Cache()
+        network._inference_cache = cache
+    return cache
+
+
+def prepare(network, evidence: Evidence, targets=None, *, joint: tuple = (), root=None, memory_budget=None,
+            prune: bool = True, plan_only: bool = False) -> Problem:
+    """Compile the problem for ``targets`` (None: every node) under the pattern of ``evidence``.
+
+    ``joint`` is a set of discrete targets that must share a clique; ``root``
+    the same for the root of the tree (the clique read after a collect pass).
+    """
+    budget = _budget(memory_budget) if not plan_only else float("inf")
+    observed = evidence.observed_somewhere()
+    if targets is None or not prune:
+        relevant = set(network.nodes)
+    else:
+        wanted = set(targets) | observed
+        relevant = wanted | (network.ancestors(wanted) if wanted else set())
+    order = [n for n in network.nodes if n in relevant]
+    pruned = tuple(n for n in network.nodes if n not in relevant)
+    discrete = [n for n in order if network[n].is_discrete]
+    continuous = tuple(n for n in network.topological_order() if n in relevant and not network[n].is_discrete)
+    constant = {n: c for n, c in evidence.constant_codes().items() if n in relevant}
+    variables = tuple(n for n in discrete if n not in constant)
+    id_of = {n: i for i, n in enumerate(variables)}
+    cards = [len(network.states(n)) for n in variables]
+
+    static, constant_log = [], 0.0
+    for node in discrete:
+        cpd = network[node]
+        scope = list(cpd.parents) + [node]
+        table = np.asarray(cpd.table)
+        for axis in range(len(scope) - 1, -1, -1):
+            if scope[axis] in constant:
+                table = table.take(constant[scope[axis]], axis=axis)
+                del scope[axis]
+        if scope:
+            static.append((tuple(id_of[s] for s in scope), table))
+        else:
+            with np.errstate(divide="ignore"):
+                constant_log += float(np.log(table))
+    for node, vector in evidence.soft.items():
+        if node in id_of:
+            static.append(((id_of[node],), vector))
+    lambda_nodes = [(n, id_of[n]) for n in variables if n in evidence.codes and n not in constant
+                    and (evidence.codes[n] >= 0).any()]
+    row_scopes = [(i,) for _, i in lambda_nodes]
+
+    key_set = {p for c in continuous for p in network[c].parents if network[p].is_discrete}
+    keys = tuple(sorted((k for k in key_set if k in id_of), key=id_of.__getitem__))
+    fixed_keys = {k: constant[k] for k in key_set if k in constant}
+    if continuous and keys:
+        row_scopes.append(tuple(id_of[k] for k in keys))
+    forced = []
+    if root == "keys":
+        forced.append(tuple(id_of[k] for k in keys))
+    elif root:
+        forced.append(tuple(id_of[t] for t in root if t in id_of))
+    if joint:
+        forced.append(tuple(id_of[t] for t in joint if t in id_of))
+    forced = [f for f in forced if f]
+
+    gauss = None
+    if continuous:
+        key = (continuous, keys, tuple(sorted(fixed_keys.items())))
+        cache = _cache(network)
+        with cache.lock:
+            gauss = cache.gaussians.get(key)
+        if gauss is None:
+            n_configurations = math.prod(len(network.states(k)) for k in keys)
+            per_row = 8 * n_configurations * (3 * len(continuous) ** 2 + 8 * len(continuous) + 4)
+            if per_row > budget:
+                raise InferenceTooLarge(
+                    f"the continuous nodes depend on {len(keys)} discrete nodes ({', '.join(keys)}) with "
+                    f"{n_configurations:,} joint configurations, one Gaussian each; one row would need about "
+                    f"{format_bytes(per_row)}, above the memory budget of {format_bytes(budget)}; raise "
+                    "memory_budget=, observe some of them, or use method='likelihood_weighting'"
+                )
+            gauss = GaussianElimination(network, continuous, keys, fixed_keys)
+            with cache.lock:
+                cache.gaussians[key] = gauss
+
+    tree = base = None
+    if variables:
+        structure = (variables, tuple(s for s, _ in static), tuple(row_scopes), tuple(forced))
+        cache = _cache(network)
+        with cache.lock:
+            tree = cache.trees.get(structure)
+        if tree is None:
+            tree = compile_junction_tree(cards, [s for s, _ in static], row_scopes, forced,
+                                         memory_budget=None if plan_only else budget, what="exact inference")
+            with cache.lock:
+                cache.trees[structure] = tree
+        if tree.largest_table_entries * 8 > budget:
+            raise InferenceTooLarge(
+                f"exact inference would need a table of {tree.largest_table_entries:,} entries "
+                f"({format_bytes(8 * tree.largest_table_entries)}), above the memory budget of "
+                f"{format_bytes(budget)}; raise memory_budget=, add evidence, or use method='likelihood_weighting'"
+            )
+        base = None if plan_only else tree.static_potentials(static)
+
+    per_row = 8 * (tree.entries_per_row() + sum(cards) if tree else 1)
+    per_row += gauss.bytes_per_row(covariances=True) if gauss else 0
+    per_row += 8 * 4
+    if per_row > budget and not plan_only:
+        raise InferenceTooLarge(
+            f"exact inference needs {format_bytes(per_row)} per row, above the memory budget of "
+            f"{format_bytes(budget)}; raise memory_budget= or use method='likelihood_weighting'"
+        )
+    workers = max(1, os.cpu_count() or 1)
+    entries = per_row // 8
+    chunk_rows = 1 if plan_only else int(max(1, min(budget // (per_row * workers), max(64, _CHUNK_ENTRIES // entries))))
+    return Problem(network, variables, constant, tree, base, constant_log, lambda_nodes, continuous, keys,
+                   fixed_keys, gauss, pruned, per_row, chunk_rows, id_of)
+
+
+# ---------------------------------------------------------------------------- one chunk of rows
+@dataclass
+class _Inputs:
+    row_factors: list
+    log_offset: np.ndarray          # per row: log of what is outside the tree (constants, Gaussian shifts)
+    gauss: tuple | None             # (log density, mean, covariance) from the Gaussian elimination
+
+
+def _inputs(problem: Problem, evidence: Evidence, rows: slice, *, moments: bool) -> _Inputs:
+    chunk = evidence.rows(rows)
+    n = chunk.n_rows
+    network = problem.network
+    factors = [likelihood_vectors(chunk.codes[node], len(network.states(node))) for node, _ in problem.lambda_nodes]
+    offset = np.full(n, problem.constant_log)
+    gauss_out = None
+    if problem.gauss is not None:
+        values = np.full((len(problem.continuous), n), np.nan)
+        for i, node in enumerate(problem.continuous):
+            if node in chunk.values:
+                values[i] = chunk.values[node]
+        start = rows.start or 0
+
+        def describe(position: int) -> str:
+            return evidence.describe_row(start + position)
+
+        log_density, mean, cov = problem.gauss.run(values, means=moments, covariances=moments, describe_row=describe)
+        gauss_out = (log_density, mean, cov)
+        if problem.keys:
+            shift = log_density.max(axis=0)
+            shift = np.where(np.isfinite(shift), shift, 0.0)
+            factors.append(np.exp(log_density - shift))
+            offset += shift
+        else:
+            offset += log_density[0]
+    return _Inputs(factors, offset, gauss_out)
+
+
+def _run(problem: Problem, evidence: Evidence, work, *, moments: bool = False) -> None:
+    """Call ``work(rows, inputs)`` for every chunk of rows, spread over the cores."""
+    chunks = row_chunks(evidence.n_rows, problem.chunk_rows)
+
+    def one(_, rows):
+        work(rows, _inputs(problem, evidence, rows, moments=moments))
+
+    map_chunks(one, chunks)
+
+
+# ---------------------------------------------------------------------------- the questions
+def log_evidence(network, evidence, *, memory_budget=None) -> np.ndarray:
+    """log p(evidence) per row (log p(observed part of the row)); -inf where it is zero."""
+    ev = evidence if isinstance(evidence, Evidence) else as_evidence(network, evidence)
+    problem = prepare(network, ev, targets=(), memory_budget=memory_budget)
+    out = np.empty(ev.n_rows)
+
+    def work(rows, inputs: _Inputs):
+        n = inputs.log_offset.shape[0]
+        total = inputs.log_offset.copy()
+        if problem.tree is not None:
+            beliefs, _, log_scale = problem.tree.collect(problem.base, inputs.row_factors, n)
+            total += problem.tree.log_partition(beliefs, log_scale, n)
+        out[rows] = total
+
+    _run(problem, ev, work)
+    return out
+
+
+def _targets(network, targets) -> tuple[tuple, bool]:
+    single = isinstance(targets, str)
+    names = (targets,) if single else tuple(targets)
+    if not names:
+        raise ValueError("query needs at least one target node")
+    for name in names:
+        if name not in network:
+            raise NodeError(network.dag._unknown_node_message(name))
+    if len(set(names)) != len(names):
+        raise ValueError(f"the targets {list(names)} name a node more than once")
+    return names, single
+
+
+def _raise_impossible(evidence: Evidence, log_ev: np.ndarray) -> None:
+    impossible = np.isneginf(log_ev)
+    if impossible.any():
+        if not evidence.batched:
+            raise ImpossibleEvidenceError(
+                "the evidence has probability zero under the network (p(e) = 0), so the posterior is undefined"
+            )
+        first = int(np.argmax(impossible))
+        raise ImpossibleEvidenceError(
+            f"{evidence.describe_row(first)} has probability zero under the network (p(e) = 0), so its "
+            f"posterior is undefined ({int(impossible.sum())} such row(s)); net.log_likelihood gives -inf for them"
+        )
+
+
+def discrete_marginals(problem: Problem, evidence: Evidence, groups, *, calibrate: bool):
+    """Posterior tables for each group of discrete nodes (each a tuple), plus log p(e).
+
+    Returns ``({group: ndarray (*cards, n_rows)}, log_evidence, gaussian)``
+    where ``gaussian`` holds, when there are continuous nodes, the mixture
+    weights over the key configurations and the Gaussian moments.
+    """
+    network = problem.network
+    n_rows = evidence.n_rows
+    out = {g: np.empty(tuple(len(network.states(v)) for v in g) + (n_rows,)) for g in groups}
+    log_ev = np.empty(n_rows)
+    gaussian = None
+    if problem.gauss is not None:
+        g = problem.gauss
+        gaussian = {
+            "weights": np.empty((g.n_configurations, n_rows)),
+            "mean": np.empty((len(problem.continuous), g.n_configurations, n_rows)),
+            "cov": np.empty((g.n_slots, g.n_configurations, n_rows)),
+        }
+
+    def work(rows, inputs: _Inputs):
+        n = inputs.log_offset.shape[0]
+        total = inputs.log_offset.copy()
+        tree = problem.tree
+        beliefs = None
+        if tree is not None:
+            if calibrate:
+                beliefs, log_z = tree.calibrate(problem.base, inputs.row_factors, n)
+            else:
+                beliefs, _, log_scale = tree.collect(problem.base, inputs.row_factors, n)
+                log_z = tree.log_partition(beliefs, log_scale, n)
+                for r in tree.roots:
+                    _normalise_rows(beliefs[r], n)
+            total += log_z
+        log_ev[rows] = total
+        for group, table in out.items():
+            table[..., rows] = _group_marginal(problem, beliefs, group, evidence, rows, n)
+        if gaussian is not None:
+            log_density, mean, cov = inputs.gauss
+            gaussian["mean"][..., rows] = mean
+            gaussian["cov"][..., rows] = cov
+            if problem.keys:
+                gaussian["weights"][:, rows] = tree.marginal(beliefs, problem.key_ids, n).reshape(-1, n)
+            else:
+                gaussian["weights"][:, rows] = 1.0
+
+    _run(problem, evidence, work, moments=problem.gauss is not None)
+    if not evidence.observed_somewhere():
+        log_ev[:] = 0.0  # p(no evidence) = 1, exactly; the sum over the joint is 1 only up to rounding
+    return out, log_ev, gaussian
+
+
+def _normalise_rows(belief: np.ndarray, n: int) -> None:
+    total = belief.reshape(-1, n).sum(axis=0)
+    belief /= np.where(total > 0, total, 1.0)
+
+
+def _group_marginal(problem: Problem, beliefs, group, evidence: Evidence, rows: slice, n: int) -> np.ndarray:
+    """The joint posterior of ``group`` for a chunk: tree nodes from the beliefs, constant ones as point masses."""
+    network = problem.network
+    in_tree = [v for v in group if v in problem.id_of]
+    if in_tree:
+        table = problem.tree.marginal(beliefs, [problem.id_of[v] for v in in_tree], n)
+    else:
+        table = np.ones((n,))
+    # put constant (observed) nodes back as one-hot axes, in the group's order
+    shape = []
+    for v in group:
+        k = len(network.states(v))
+        shape.append(k)
+    result = np.zeros(tuple(shape) + (n,))
+    index = []
+    tree_axes = []
+    for axis, v in enumerate(group):
+        if v in problem.constant:
+            index.append(problem.constant[v])
+        else:
+            index.append(slice(None))
+            tree_axes.append(axis)
+    result[tuple(index)] = table
+    return result
+
+
+def mixture_moments(problem: Problem, gaussian: dict, node: str):
+    """Per row: the posterior mean and variance of continuous ``node`` (mixed over key configurations)."""
+    g = problem.gauss
+    i = g.index[node]
+    weights = gaussian["weights"]
+    means = gaussian["mean"][i]
+    variances = gaussian["cov"][i]
+    mean = np.einsum("kr,kr->r", weights, means)
+    second = np.einsum("kr,kr->r", weights, variances + means**2)
+    variance = np.maximum(second - mean**2, 0.0)
+    return mean, variance
+
+
+def key_labels(problem: Problem) -> list[str]:
+    network = problem.network
+    if not problem.keys:
+        return [", ".join(f"{k}={network.states(k)[c]}" for k, c in problem.fixed_keys.items()) or "(all rows)"]
+    labels = []
+    cards = [len(network.states(k)) for k in problem.keys]
+    for config in range(math.prod(cards)):
+        codes = np.unravel_index(config, cards)
+        labels.append(", ".join(f"{k}={network.states(k)[int(c)]}" for k, c in zip(problem.keys, codes)))
+    return labels

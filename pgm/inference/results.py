@@ -1,0 +1,278 @@
+"""What inference returns: discrete posteriors, Gaussian mixtures, MPE assignments, plans."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from pgm.errors import DataError, NodeError
+from pgm.inference.gaussian import MultivariateNormal
+
+__all__ = ["DiscreteDistribution", "GaussianMixture", "MPE", "InferencePlan"]
+
+
+class DiscreteDistribution:
+    """A distribution over one or more discrete variables, as a table.
+
+    Parameters
+    ----------
+    variables : sequence of str
+    states : mapping of str to sequence of str
+        Each variable's states.
+    probabilities : array-like
+        One axis per variable, in the order of ``variables``; normalised on creation.
+    log_evidence : float, optional
+        log p(evidence) of the query that produced it (0 without evidence).
+
+    Attributes
+    ----------
+    standard_errors : ndarray or None
+        Monte Carlo standard errors, when estimated by likelihood weighting.
+
+    Examples
+    --------
+    >>> import pgm
+    >>> post = pgm.load("asia").query("lung", evidence={"xray": "yes", "smoke": "no"})
+    >>> print(post)
+    p(lung | evidence)
+      yes  0.1004
+      no   0.8996
+    >>> post.mode()
+    'no'
+    >>> round(float(post.to_series()["yes"]), 4)
+    0.1004
+    """
+
+    def __init__(self, variables: Sequence[str], states: Mapping[str, Sequence[str]], probabilities,
+                 *, log_evidence: float = 0.0, standard_errors=None):
+        self.variables = tuple(variables)
+        self.states = {v: tuple(states[v]) for v in self.variables}
+        table = np.array(probabilities, dtype=np.float64)
+        shape = tuple(len(self.states[v]) for v in self.variables)
+        if table.shape != shape:
+            raise ValueError(f"probabilities have shape {table.shape}, expected {shape}")
+        total = table.sum()
+        if not total > 0:
+            raise DataError("a distribution needs a positive total probability")
+        self.probabilities = table / total
+        self.log_evidence = float(log_evidence)
+        self.standard_errors = None if standard_errors is None else np.asarray(standard_errors, dtype=np.float64)
+
+    def _axis(self, variable: str) -> int:
+        if variable not in self.variables:
+            raise NodeError(f"{variable!r} is not a variable of this distribution (variables: {list(self.variables)})")
+        return self.variables.index(variable)
+
+    def marginal(self, variables) -> "DiscreteDistribution":
+        """The distribution of ``variables`` (a name or a list), summing out the rest."""
+        variables = [variables] if isinstance(variables, str) else list(variables)
+        axes = [self._axis(v) for v in variables]
+        drop = tuple(i for i in range(len(self.variables)) if i not in axes)
+        table = self.probabilities.sum(axis=drop) if drop else self.probabilities
+        kept = [v for v in self.variables if v in variables]
+        table = np.transpose(table, [kept.index(v) for v in variables])
+        return DiscreteDistribution(variables, self.states, table, log_evidence=self.log_evidence)
+
+    def condition(self, evidence: Mapping[str, str]) -> "DiscreteDistribution":
+        """The distribution of the other variables given ``evidence`` (variable -> state)."""
+        table = self.probabilities
+        index: list = [slice(None)] * len(self.variables)
+        for variable, state in evidence.items():
+            axis = self._axis(variable)
+            if state not in self.states[variable]:
+                raise DataError(f"{state!r} is not a state of {variable!r}; its states are {list(self.states[variable])}")
+            index[axis] = self.states[variable].index(state)
+        rest = [v for v in self.variables if v not in evidence]
+        if not rest:
+            raise ValueError("condition() needs at least one variable left unconditioned")
+        table = table[tuple(index)]
+        total = float(table.sum())
+        if total <= 0:
+            raise DataError(f"the conditioning event {dict(evidence)} has probability zero under this distribution")
+        return DiscreteDistribution(rest, self.states, table / total, log_evidence=self.log_evidence + np.log(total))
+
+    def mode(self):
+        """The most probable state (a tuple of states for several variables); ties go to the first."""
+        best = np.unravel_index(int(np.argmax(self.probabilities)), self.probabilities.shape)
+        states = tuple(self.states[v][int(i)] for v, i in zip(self.variables, best))
+        return states[0] if len(states) == 1 else states
+
+    def to_series(self) -> pd.Series:
+        """One variable: probabilities indexed by state."""
+        if len(self.variables) != 1:
+            raise ValueError("to_series() is for one variable; use to_frame() for a joint table")
+        variable = self.variables[0]
+        return pd.Series(self.probabilities, index=pd.Index(self.states[variable], name=variable), name="probability")
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per joint configuration (a MultiIndex of states) with its probability."""
+        index = pd.MultiIndex.from_product([self.states[v] for v in self.variables], names=list(self.variables))
+        return pd.DataFrame({"probability": self.probabilities.ravel()}, index=index)
+
+    def entropy(self) -> float:
+        """Shannon entropy in nats."""
+        p = self.probabilities[self.probabilities > 0]
+        return float(-(p * np.log(p)).sum())
+
+    def __repr__(self) -> str:
+        return f"DiscreteDistribution({', '.join(self.variables)}: {self.probabilities.size} entries)"
+
+    def __str__(self) -> str:
+        head = f"p({', '.join(self.variables)} | evidence)"
+        frame = self.to_frame()
+        width = max(len(" ".join(map(str, key if isinstance(key, tuple) else (key,)))) for key in frame.index)
+        lines = [head]
+        for key, p in zip(frame.index, frame["probability"]):
+            label = " ".join(map(str, key if isinstance(key, tuple) else (key,)))
+            se = ""
+            lines.append(f"  {label:<{width}}  {p:.4f}{se}")
+        if self.standard_errors is not None:
+            lines = [head] + [
+                f"{line}  (± {se:.4f})" for line, se in zip(lines[1:], self.standard_errors.ravel())
+            ]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        return self.to_frame().to_html()
+
+
+class GaussianMixture:
+    """A mixture of multivariate normals over the same variables.
+
+    The posterior of continuous nodes in a hybrid network: one Gaussian for
+    each configuration of the discrete nodes they depend on, weighted by that
+    configuration's posterior probability.
+
+    Attributes
+    ----------
+    names : tuple of str
+    weights : ndarray (m,)
+    means : ndarray (m, k)
+    covariances : ndarray (m, k, k)
+    labels : list of str
+        The configuration behind each component, e.g. ``"component=a"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from pgm.inference.results import GaussianMixture
+    >>> mix = GaussianMixture(["x"], [0.5, 0.5], [[-1.0], [1.0]], [[[1.0]], [[1.0]]])
+    >>> float(mix.mean[0]), float(mix.covariance[0, 0])
+    (0.0, 2.0)
+    """
+
+    def __init__(self, names, weights, means, covariances, labels=None):
+        self.names = tuple(names)
+        self.weights = np.asarray(weights, dtype=np.float64)
+        self.means = np.asarray(means, dtype=np.float64).reshape(len(self.weights), len(self.names))
+        self.covariances = np.asarray(covariances, dtype=np.float64).reshape(
+            len(self.weights), len(self.names), len(self.names))
+        self.labels = list(labels) if labels is not None else [str(i) for i in range(len(self.weights))]
+
+    @property
+    def mean(self) -> np.ndarray:
+        """The mixture's mean."""
+        return self.weights @ self.means
+
+    @property
+    def covariance(self) -> np.ndarray:
+        """The mixture's covariance (law of total covariance)."""
+        centred = self.means - self.mean
+        within = np.einsum("m,mij->ij", self.weights, self.covariances)
+        between = np.einsum("m,mi,mj->ij", self.weights, centred, centred)
+        return within + between
+
+    def std(self) -> np.ndarray:
+        """Marginal standard deviations of the mixture."""
+        return np.sqrt(np.diag(self.covariance))
+
+    def components(self) -> list[MultivariateNormal]:
+        """Each component as a :class:`MultivariateNormal`."""
+        return [MultivariateNormal(self.names, m, c) for m, c in zip(self.means, self.covariances)]
+
+    def logpdf(self, x) -> np.ndarray:
+        """Log density of each row of ``x`` (shape (n, k), or (n,) for one variable)."""
+        x = np.asarray(x, dtype=np.float64)
+        if x.ndim == 1:
+            x = x[:, None] if len(self.names) == 1 else x[None, :]
+        terms = []
+        for w, component in zip(self.weights, self.components()):
+            if w > 0:
+                terms.append(np.log(w) + component.logpdf(x))
+        stacked = np.vstack(terms)
+        top = stacked.max(axis=0)
+        return top + np.log(np.exp(stacked - top).sum(axis=0))
+
+    def __repr__(self) -> str:
+        return f"GaussianMixture({', '.join(self.names)}: {len(self.weights)} components)"
+
+    def __str__(self) -> str:
+        lines = [f"mixture of {len(self.weights)} Gaussians over {', '.join(self.names)}"]
+        for w, m, c, label in zip(self.weights, self.means, self.covariances, self.labels):
+            sd = ", ".join(f"{s:.4g}" for s in np.sqrt(np.diag(c)))
+            lines.append(f"  {w:.4f}  {label}: mean {', '.join(f'{v:.4g}' for v in m)}, sd {sd}")
+        return "\n".join(lines)
+
+
+class MPE(NamedTuple):
+    """The most probable explanation: a joint assignment of the discrete nodes and its log-probability.
+
+    For one case ``assignment`` is a dict (node -> state) and
+    ``log_probability`` a float; for many cases ``assignment`` is a DataFrame
+    (one row per case) and ``log_probability`` an array.
+    ``log_probability`` is log p(assignment, evidence): the joint of the
+    assignment together with the evidence (continuous nodes integrated out);
+    subtract ``log_evidence`` for log p(assignment | evidence).
+    """
+
+    assignment: object
+    log_probability: object
+    log_evidence: object
+
+
+@dataclass(frozen=True)
+class InferencePlan:
+    """How exact inference will run: the elimination order, the cliques, and the size of their tables.
+
+    Attributes
+    ----------
+    order : tuple of str
+        Elimination order of the discrete variables (min-fill, weighted ties).
+    cliques : tuple of tuple of str
+        The junction tree's cliques.
+    largest_table_entries, largest_table_bytes : int
+        The largest clique table, for one row.
+    total_table_entries : int
+        All clique tables together, for one row.
+    pruned : tuple of str
+        Nodes left out: barren (no evidence or target below them).
+    gaussian_configurations : int
+        Configurations of the discrete nodes that continuous nodes depend on
+        (the number of Gaussians per row; 1 without such nodes).
+    bytes_per_row : int
+        Working memory for one row of evidence.
+    """
+
+    order: tuple
+    cliques: tuple
+    largest_table_entries: int
+    largest_table_bytes: int
+    total_table_entries: int
+    pruned: tuple
+    gaussian_configurations: int
+    bytes_per_row: int
+
+    def __str__(self) -> str:
+        from pgm.inference.junction_tree import format_bytes
+
+        widest = max(self.cliques, key=len) if self.cliques else ()
+        return (
+            f"inference plan: {len(self.cliques)} cliques, largest {len(widest)} variables "
+            f"({self.largest_table_entries:,} entries, {format_bytes(self.largest_table_bytes)}), "
+            f"{self.total_table_entries:,} entries in all; {self.gaussian_configurations} Gaussian "
+            f"configuration(s); {format_bytes(self.bytes_per_row)} per row; pruned {len(self.pruned)} node(s)"
+        )
