@@ -107,3 +107,64 @@ def test_a_state_named_none_survives_the_csv_round_trip(capsys, tmp_path):
     status, out, err = run(capsys, "score", "child", str(rows))
     assert status == 0, err
     assert "rows: 300" in out
+
+
+def test_query_prints_the_posterior_and_log_evidence(capsys):
+    status, out, _ = run(capsys, "query", "asia", "lung", "--evidence", "xray=yes", "smoke=no")
+    assert status == 0
+    expected = pgm.load("asia").query("lung", evidence={"xray": "yes", "smoke": "no"})
+    assert f"yes  {expected.probabilities[0]:.4f}" in out
+    assert f"log p(evidence) = {expected.log_evidence:.6f}" in out
+
+
+def test_query_of_a_continuous_node_takes_numbers(capsys):
+    status, out, _ = run(capsys, "query", "ecoli70", "aceB", "-e", "lacA=1.0")
+    assert status == 0
+    expected = pgm.load("ecoli70").query("aceB", evidence={"lacA": 1.0})
+    assert f"mean {expected.mean[0]:.6g}" in out
+
+
+def test_query_per_row_writes_a_csv_of_posteriors(capsys, tmp_path):
+    net = pgm.load("asia")
+    rows = net.sample(20, seed=4).astype(object)
+    rows.loc[::3, "lung"] = None
+    data, output = tmp_path / "rows.csv", tmp_path / "posteriors.csv"
+    rows.to_csv(data, index=False)
+    status, out, _ = run(capsys, "query", "asia", "lung", "--data", str(data), "-o", str(output))
+    assert status == 0 and "wrote" in out
+    written = pd.read_csv(output)
+    expected = net.query("lung", evidence=rows)
+    assert list(written.columns) == ["yes", "no"]
+    pd.testing.assert_frame_equal(written, expected.reset_index(drop=True), check_names=False, atol=1e-12)
+
+
+def test_score_accepts_incomplete_rows(capsys, tmp_path):
+    net = pgm.load("cancer")
+    rows = net.sample(50, seed=1).astype(object)
+    rows.loc[::2, "Xray"] = None
+    path = tmp_path / "rows.csv"
+    rows.to_csv(path, index=False)
+    status, out, _ = run(capsys, "score", "cancer", str(path))
+    assert status == 0
+    assert f"mean log-likelihood: {net.log_likelihood(rows).mean():.6f}" in out
+
+
+def test_mpe_prints_the_assignment(capsys):
+    status, out, _ = run(capsys, "mpe", "asia", "-e", "dysp=yes")
+    best = pgm.load("asia").mpe({"dysp": "yes"})
+    assert status == 0
+    assert f"log p(assignment, evidence) = {best.log_probability:.6f}" in out
+    assert all(f"{node}" in out and state in out for node, state in best.assignment.items())
+
+
+@pytest.mark.parametrize("argv, culprit", [
+    (["query", "asia", "lng"], "'lng'"),
+    (["query", "asia", "lung", "-e", "xray=maybe"], "'maybe'"),
+    (["query", "asia", "lung", "-e", "xray"], "NODE=STATE"),
+    (["query", "asia", "lung", "-e", "tub=yes", "either=no"], "p(e) = 0"),
+    (["query", "ecoli70", "aceB", "-e", "lacA=high"], "must be a number"),
+])
+def test_query_errors_are_one_line_and_name_the_culprit(capsys, argv, culprit):
+    status, _, err = run(capsys, *argv)
+    assert status == 1
+    assert err.startswith("pgm: error:") and culprit in err and err.count("\n") == 1

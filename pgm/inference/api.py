@@ -47,9 +47,18 @@ def query(network, targets, evidence=None, *, method="exact", n_samples=100_000,
         from pgm.inference.likelihood_weighting import likelihood_weighting
 
         return likelihood_weighting(network, names, evidence, n_samples=n_samples, seed=seed)
+    if method == "variable_elimination":
+        from pgm.inference.elimination import variable_elimination
+
+        return variable_elimination(network, names, evidence, memory_budget=memory_budget)
     if method != "exact":
-        raise ValueError(f"method must be 'exact' or 'likelihood_weighting', got {method!r}")
-    ev = as_evidence(network, evidence)
+        raise ValueError(
+            f"method must be 'exact', 'variable_elimination' or 'likelihood_weighting', got {method!r}"
+        )
+    return _exact_query(network, names, as_evidence(network, evidence), memory_budget)
+
+
+def _exact_query(network, names, ev: Evidence, memory_budget):
     discrete = [network[t].is_discrete for t in names]
     if all(discrete):
         return _discrete_query(network, names, ev, memory_budget)
@@ -174,7 +183,8 @@ def predict(network, data, target, *, memory_budget=None):
     ev = as_evidence(network, data)
     if not ev.batched:
         raise TypeError("predict() takes many cases (a DataFrame or a dict of columns); for one case use query()")
-    result = query(network, target, data, memory_budget=memory_budget)
+    names, _ = _targets(network, target)
+    result = _exact_query(network, names, ev, memory_budget)
     if network[target].is_discrete:
         states = network.states(target)
         codes = np.argmax(result.to_numpy(), axis=1)

@@ -39,12 +39,12 @@ class DiscreteDistribution:
     >>> post = pgm.load("asia").query("lung", evidence={"xray": "yes", "smoke": "no"})
     >>> print(post)
     p(lung | evidence)
-      yes  0.1004
-      no   0.8996
+      yes  0.1423
+      no   0.8577
     >>> post.mode()
     'no'
     >>> round(float(post.to_series()["yes"]), 4)
-    0.1004
+    0.1423
     """
 
     def __init__(self, variables: Sequence[str], states: Mapping[str, Sequence[str]], probabilities,
@@ -270,9 +270,15 @@ class InferencePlan:
         from pgm.inference.junction_tree import format_bytes
 
         widest = max(self.cliques, key=len) if self.cliques else ()
+        gaussians = (f"; {self.gaussian_configurations:,} Gaussian(s) per row"
+                     if self.gaussian_configurations else "")
+        pruned = f"; {len(self.pruned)} barren node(s) pruned" if self.pruned else ""
         return (
-            f"inference plan: {len(self.cliques)} cliques, largest {len(widest)} variables "
+            f"inference plan: {len(self.cliques)} cliques, the largest over {len(widest)} variables "
             f"({self.largest_table_entries:,} entries, {format_bytes(self.largest_table_bytes)}), "
-            f"{self.total_table_entries:,} entries in all; {self.gaussian_configurations} Gaussian "
-            f"configuration(s); {format_bytes(self.bytes_per_row)} per row; pruned {len(self.pruned)} node(s)"
+            f"{self.total_table_entries:,} entries in all{gaussians}; {format_bytes(self.bytes_per_row)} "
+            f"per row of evidence{pruned}"
         )
+
+    def __repr__(self) -> str:
+        return str(self)
