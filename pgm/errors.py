@@ -47,6 +47,10 @@ class CPDError(PGMError, ValueError):
     """A conditional distribution whose parameters are invalid for its node."""
 
 
+class NotFittedError(PGMError, ValueError):
+    """A CPD (or a network with such a CPD) that has no parameters yet was asked to sample, score or infer."""
+
+
 class StructureError(PGMError, ValueError):
     """A structure pgm does not support, e.g. a discrete node with a continuous parent."""
 

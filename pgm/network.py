@@ -217,9 +217,14 @@ class BayesianNetwork:
 
     def __repr__(self) -> str:
         kinds = sum(cpd.is_discrete for cpd in self._cpds.values())
+        extra = ""
+        if self.latent_nodes:
+            extra += f", {len(self.latent_nodes)} latent"
+        if self.unfitted_nodes:
+            extra += f", {len(self.unfitted_nodes)} not fitted"
         return (
-            f"BayesianNetwork({self.name!r}: {len(self)} nodes ({kinds} discrete, {len(self) - kinds} continuous), "
-            f"{len(self.dag.edges)} edges)"
+            f"BayesianNetwork({self.name!r}: {len(self)} nodes ({kinds} discrete, {len(self) - kinds} continuous"
+            f"{extra}), {len(self.dag.edges)} edges)"
         )
 
     @property
@@ -264,6 +269,32 @@ class BayesianNetwork:
         if not cpd.is_discrete:
             raise StructureError(f"node {node!r} is continuous and has no states")
         return cpd.domain
+
+    @property
+    def latent_nodes(self) -> tuple[str, ...]:
+        """Nodes declared latent (never observed; see :meth:`pgm.Categorical.latent`)."""
+        return tuple(n for n, cpd in self._cpds.items() if cpd.latent)
+
+    @property
+    def unfitted_nodes(self) -> tuple[str, ...]:
+        """Nodes declared without parameters, which :meth:`fit` will estimate."""
+        return tuple(n for n, cpd in self._cpds.items() if not cpd.is_fitted)
+
+    @property
+    def is_fitted(self) -> bool:
+        """Whether every node has parameters, so the network can be sampled, scored and queried."""
+        return not self.unfitted_nodes
+
+    def _require_fitted(self, verb: str) -> None:
+        unfitted = self.unfitted_nodes
+        if unfitted:
+            from pgm.errors import NotFittedError
+
+            listed = ", ".join(map(repr, unfitted[:5])) + (", ..." if len(unfitted) > 5 else "")
+            raise NotFittedError(
+                f"the network cannot be {verb} yet: {len(unfitted)} node(s) have no parameters ({listed}); "
+                "fit it to data first (net.fit(data) runs EM when values are missing or nodes are latent)"
+            )
 
     @property
     def is_discrete(self) -> bool:
@@ -336,6 +367,7 @@ class BayesianNetwork:
         """
         from pgm.sampling import sample
 
+        self._require_fitted("sampled")
         return sample(self, n, seed=seed)
 
     def log_likelihood(self, data) -> np.ndarray:
@@ -353,6 +385,7 @@ class BayesianNetwork:
         """
         from pgm.likelihood import log_likelihood
 
+        self._require_fitted("scored")
         return log_likelihood(self, data)
 
     def score(self, data) -> float:
@@ -404,11 +437,29 @@ class BayesianNetwork:
 
         return from_statistics(self, statistics, prior=prior)
 
-    def fit(self, data, *, prior=None, weights=None) -> "BayesianNetwork":
-        """Fit every CPD to ``data``; returns a new network.  See :func:`pgm.learning.fit`."""
+    def fit(self, data, *, prior=None, weights=None, max_iter: int = 100, tol: float = 1e-6, n_init: int = 1,
+            init="random", seed=None, progress: bool = False, callback=None,
+            memory_budget: int | None = None) -> "BayesianNetwork":
+        """Fit every CPD to ``data``; returns a new network.
+
+        Complete data: maximum likelihood (or MAP with ``prior``) in closed
+        form.  Missing values or latent nodes: EM, with the options below;
+        the result has a ``fit_report_``.  See :func:`pgm.learning.mle.fit`.
+
+        Examples
+        --------
+        >>> import numpy as np, pgm
+        >>> truth = pgm.load("cancer")
+        >>> rows = truth.sample(5_000, seed=0)
+        >>> rows.loc[rows.index % 3 == 0, "Smoker"] = np.nan      # a third of one column missing
+        >>> fitted = truth.fit(rows, seed=0)
+        >>> fitted.fit_report_.converged
+        True
+        """
         from pgm.learning.mle import fit
 
-        return fit(self, data, prior=prior, weights=weights)
+        return fit(self, data, prior=prior, weights=weights, max_iter=max_iter, tol=tol, n_init=n_init, init=init,
+                   seed=seed, progress=progress, callback=callback, memory_budget=memory_budget)
 
     # ------------------------------------------------------------------ inference (see pgm.inference)
     def query(self, targets, evidence=None, *, method: str = "exact", n_samples: int = 100_000, seed=None,
@@ -598,6 +649,7 @@ class BayesianNetwork:
         """
         from pgm.inference.gaussian import joint_gaussian
 
+        self._require_fitted("turned into a joint Gaussian")
         return joint_gaussian(self)
 
     def to_graphviz(self, **options):

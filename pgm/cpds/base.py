@@ -49,6 +49,23 @@ class CPD(abc.ABC):
 
     variable: str | None
     parents: tuple[str, ...]
+    #: Whether the node is latent: never observed, its values are inferred (EM).
+    latent: bool = False
+
+    @property
+    def is_fitted(self) -> bool:
+        """Whether the CPD has parameters (declared without them, it must be fitted first)."""
+        return True
+
+    def _require_fitted(self, verb: str) -> None:
+        if not self.is_fitted:
+            from pgm.errors import NotFittedError
+
+            kind = "latent node" if self.latent else "node"
+            raise NotFittedError(
+                f"{kind} {self.variable!r} has no parameters yet, so {verb} is not possible; fit the network "
+                "to data first (net.fit(data) runs EM when values are missing)"
+            )
 
     @property
     def is_bound(self) -> bool:

@@ -49,8 +49,10 @@ class Categorical(CPD):
         The node's states, in order.
     parents : sequence of str, optional
         Parent node names; their order is the order of the table's axes.
-    table : array-like or dict
-        Either an array of shape ``(*parent_cardinalities, len(states))`` (or
+    table : array-like or dict, optional
+        Omitted: the node has no parameters yet and must be fitted (see
+        :meth:`pgm.BayesianNetwork.fit`); :meth:`latent` declares a node that
+        is never observed.  Otherwise either an array of shape ``(*parent_cardinalities, len(states))`` (or
         ``(n_configurations, len(states))``, configurations in row-major order),
         or a dict mapping each parent configuration -- a tuple of parent states,
         or one state when there is a single parent -- to the probabilities of
@@ -71,14 +73,42 @@ class Categorical(CPD):
     family = "categorical"
     is_discrete = True
 
-    def __init__(self, states: Sequence[str], *, parents: Sequence[str] = (), table):
+    def __init__(self, states: Sequence[str], *, parents: Sequence[str] = (), table=None):
         self.states = _as_names(states, "states")
         if not self.states:
             raise CPDError("a categorical node needs at least one state")
         self.parents = _as_names(parents, "parents")
         self.variable = None
+        self.latent = False
         self._spec = table
         self._table = None  # checked and set when the CPD is bound to a node
+
+    @classmethod
+    def latent(cls, states: Sequence[str], *, parents: Sequence[str] = ()) -> "Categorical":
+        """A latent (never observed) discrete node with these states and no table yet.
+
+        Fitting the network runs EM to estimate its table and its children's.
+
+        Examples
+        --------
+        >>> import pgm
+        >>> z = pgm.Categorical.latent(["a", "b"])
+        >>> z.latent, z.is_fitted
+        (True, False)
+        """
+        cpd = cls(states, parents=parents)
+        cpd.latent = True
+        return cpd
+
+    @property
+    def is_fitted(self) -> bool:
+        return self._spec is not None if self.variable is None else self._table is not None
+
+    @property
+    def table_shape(self) -> tuple[int, ...]:
+        """``(*parent_cardinalities, n_states)``: the shape of the table and of the count statistics."""
+        self._require_bound("table_shape")
+        return tuple(len(d) for d in self.parent_states) + (len(self.states),)
 
     # ------------------------------------------------------------------ binding
     @property
@@ -89,6 +119,7 @@ class Categorical(CPD):
     def table(self) -> np.ndarray:
         """The probabilities, shape ``(*parent_cardinalities, n_states)``, read-only."""
         self._require_bound("table")
+        self._require_fitted("reading its table")
         return self._table
 
     def bind(self, variable: str, parent_domains: Mapping[str, tuple | None]) -> "Categorical":
@@ -100,13 +131,17 @@ class Categorical(CPD):
                     "discrete nodes with discrete parents, and continuous nodes with any parents"
                 )
             domains.append(tuple(parent_domains[p]))
-        table = self._table_from_spec(variable, domains)
+        table = None if self._spec is None else self._table_from_spec(variable, domains)
         return self._bound_copy(variable, domains, table)
 
     def _bound_copy(self, variable: str, domains, table: np.ndarray) -> "Categorical":
         bound = object.__new__(type(self))
         bound.states, bound.parents, bound.variable = self.states, self.parents, variable
         bound.parent_states = tuple(domains)
+        bound.latent = self.latent
+        if table is None:  # declared without parameters: structure only, until fitted
+            bound._table = bound._spec = None
+            return bound
         table = np.array(table, dtype=np.float64)  # private copy
         # Published networks round their rows (sums 1 +- 1e-7).  Such rows are
         # stored divided by their sum, so that the network is a distribution
@@ -224,10 +259,11 @@ class Categorical(CPD):
     def n_configurations(self) -> int:
         """Number of parent configurations (rows of the table)."""
         self._require_bound("n_configurations")
-        return self.table.size // len(self.states)
+        return int(np.prod(self.table_shape[:-1], dtype=np.int64))
 
     def log_prob(self, values, parents):
         self._require_bound("log_prob")
+        self._require_fitted("scoring")
         configs = self._configurations(parents)
         if configs is None:
             return self._log_flat.take(values)
@@ -240,6 +276,7 @@ class Categorical(CPD):
             out[...] = self.sample(parents, n, rng)
             return out
         self._require_bound("sample")
+        self._require_fitted("sampling")
         u = rng.random(n)
         configs = self._configurations(parents)
         thresholds = self._thresholds  # (n_configurations, k - 1), increasing along each row
@@ -268,15 +305,16 @@ class Categorical(CPD):
         k = len(self.states)
         configs = self._configurations(parents)
         flat = values.astype(np.intp) if configs is None else configs * k + values
-        counts = np.bincount(flat, weights=weights, minlength=self.table.size)
-        return counts.astype(np.float64, copy=False).reshape(self.table.shape)
+        shape = self.table_shape
+        counts = np.bincount(flat, weights=weights, minlength=int(np.prod(shape)))
+        return counts.astype(np.float64, copy=False).reshape(shape)
 
     def from_statistics(self, statistics):
         self._require_bound("from_statistics")
         counts = np.asarray(statistics, dtype=np.float64)
-        if counts.shape != self.table.shape:
+        if counts.shape != self.table_shape:
             raise CPDError(
-                f"statistics of {self.variable!r} have shape {counts.shape}, expected {self.table.shape}"
+                f"statistics of {self.variable!r} have shape {counts.shape}, expected {self.table_shape}"
             )
         totals = counts.sum(axis=-1, keepdims=True)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -297,17 +335,22 @@ class Categorical(CPD):
     # ------------------------------------------------------------------ presentation
     def to_dict(self) -> dict:
         self._require_bound("to_dict")
-        return {
+        out = {
             "type": self.family,
             "states": list(self.states),
             "parents": list(self.parents),
-            "table": self.table.tolist(),
+            "table": self._table.tolist() if self.is_fitted else None,
         }
+        if self.latent:
+            out["latent"] = True
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping) -> "Categorical":
         """Inverse of :meth:`to_dict` (unbound; bind by adding to a network)."""
-        return cls(data["states"], parents=data.get("parents", ()), table=data["table"])
+        cpd = cls(data["states"], parents=data.get("parents", ()), table=data.get("table"))
+        cpd.latent = bool(data.get("latent", False))
+        return cpd
 
     def to_frame(self):
         """The table as a DataFrame: one row per parent configuration (labelled by parent states), one column per state.
@@ -334,6 +377,8 @@ class Categorical(CPD):
 
     def describe(self) -> str:
         self._require_bound("describe")
+        if not self.is_fitted:
+            return f"Categorical over {len(self.states)} states, {'latent, ' if self.latent else ''}not fitted yet"
         if not self.parents:
             probs = ", ".join(f"{s}: {p:.4g}" for s, p in zip(self.states, self.table))
             return f"Categorical({probs})"
@@ -341,6 +386,8 @@ class Categorical(CPD):
 
     def describe_latex(self) -> str:
         self._require_bound("describe_latex")
+        if not self.is_fitted:
+            return "\\text{not fitted}"
         if not self.parents:
             probs = ", ".join(f"{p:.4g}" for p in self.table)
             return f"\\mathrm{{Cat}}({probs})"
@@ -349,9 +396,12 @@ class Categorical(CPD):
     def __eq__(self, other) -> bool:
         if not isinstance(other, Categorical):
             return NotImplemented
-        same = (self.states, self.parents, self.variable) == (other.states, other.parents, other.variable)
-        if not same or self.is_bound != other.is_bound:
+        same = (self.states, self.parents, self.variable, self.latent) == (
+            other.states, other.parents, other.variable, other.latent)
+        if not same or self.is_bound != other.is_bound or self.is_fitted != other.is_fitted:
             return False
+        if not self.is_fitted:
+            return True
         if self.is_bound:
             return np.array_equal(self._table, other._table)
         return _same_spec(self._spec, other._spec)
@@ -361,7 +411,9 @@ class Categorical(CPD):
     def __repr__(self) -> str:
         head = f"{self.variable!r}, " if self.variable else ""
         parents = f", parents={list(self.parents)}" if self.parents else ""
-        return f"Categorical({head}states={list(self.states)}{parents})"
+        status = ", latent" if self.latent else ""
+        status += "" if self.is_fitted else ", not fitted"
+        return f"Categorical({head}states={list(self.states)}{parents}{status})"
 
 
 def Bernoulli(p, *, states: Sequence[str] = ("false", "true"), parents: Sequence[str] = ()) -> Categorical:

@@ -97,11 +97,49 @@ class LinearGaussian(CPD):
     ):
         self.parents = _as_names(parents, "parents")
         self.variable = None
+        self.latent = False
         self._given_features = None if features is None else tuple(as_feature(f) for f in features)
         self._spec = (intercept, weights, variance)
         self.features = self._given_features
         self.discrete_parents = self.continuous_parents = None
         self.intercept = self.weights = self.variance = None
+
+    @classmethod
+    def unfitted(cls, *, parents: Sequence[str] = (), features: Sequence[Feature | str] | None = None) -> "LinearGaussian":
+        """An observed continuous node with its parents and features but no parameters yet (fit it to data).
+
+        Examples
+        --------
+        >>> import pgm
+        >>> pgm.LinearGaussian.unfitted(parents=["x"]).is_fitted
+        False
+        """
+        cpd = cls(parents=parents, features=features)
+        cpd._spec = None
+        return cpd
+
+    @classmethod
+    def latent(cls, *, parents: Sequence[str] = (), features: Sequence[Feature | str] | None = None) -> "LinearGaussian":
+        """A latent (never observed) continuous node with no parameters yet; EM estimates them.
+
+        A latent root is the factor of factor analysis; its scale is not
+        identified by data, so EM fixes nothing and a fitted latent root may
+        have any mean and variance.
+
+        Examples
+        --------
+        >>> import pgm
+        >>> factor = pgm.LinearGaussian.latent()
+        >>> factor.latent, factor.is_fitted
+        (True, False)
+        """
+        cpd = cls.unfitted(parents=parents, features=features)
+        cpd.latent = True
+        return cpd
+
+    @property
+    def is_fitted(self) -> bool:
+        return self._spec is not None if self.variable is None else self.intercept is not None
 
     # ------------------------------------------------------------------ binding
     def bind(self, variable: str, parent_domains: Mapping[str, tuple | None]) -> "LinearGaussian":
@@ -124,6 +162,8 @@ class LinearGaussian(CPD):
         unused = [p for p in continuous if p not in used]
         if unused:
             raise CPDError(f"continuous parent {unused[0]!r} of {variable!r} is used by none of its features")
+        if self._spec is None:  # declared without parameters: structure only, until fitted
+            return self._bound_copy(variable, discrete, continuous, domains, features, None, None, None)
         intercept, weights, variance = self._spec
         cards = tuple(len(dm) for dm in domains)
         d = len(features)
@@ -182,6 +222,12 @@ class LinearGaussian(CPD):
         bound.features = tuple(features)
         bound.discrete_parents, bound.continuous_parents = discrete, continuous
         bound.parent_states = domains
+        bound.latent = self.latent
+        if b0 is None:
+            bound.intercept = bound.weights = bound.variance = None
+            bound._spec = None
+            bound._b0 = bound._w = bound._var = bound._log_norm = None
+            return bound
         for name, array in (("intercept", b0), ("weights", w), ("variance", var)):
             array = np.array(array, dtype=np.float64)
             array.setflags(write=False)
@@ -205,7 +251,7 @@ class LinearGaussian(CPD):
     def n_configurations(self) -> int:
         """Number of configurations of the discrete parents (1 without any)."""
         self._require_bound("n_configurations")
-        return self._b0.size
+        return int(np.prod([len(d) for d in self.parent_states], dtype=np.int64))
 
     @property
     def is_linear(self) -> bool:
@@ -242,6 +288,7 @@ class LinearGaussian(CPD):
         array([1., 4.])
         """
         self._require_bound("conditional_mean")
+        self._require_fitted("computing its mean")
         return self._add_mean(parents, self._configurations(parents), np.zeros(n))
 
     def _variance_rows(self, configs):
@@ -251,6 +298,7 @@ class LinearGaussian(CPD):
 
     def log_prob(self, values, parents):
         self._require_bound("log_prob")
+        self._require_fitted("scoring")
         configs = self._configurations(parents)
         residual = np.negative(values)
         self._add_mean(parents, configs, residual)  # mean - value; squared below, so the sign does not matter
@@ -263,6 +311,7 @@ class LinearGaussian(CPD):
 
     def sample(self, parents, n, rng, *, out=None):
         self._require_bound("sample")
+        self._require_fitted("sampling")
         noise = rng.standard_normal(n) if out is None else rng.standard_normal(out=out)
         return self.sample_with_noise(parents, noise)
 
@@ -292,7 +341,7 @@ class LinearGaussian(CPD):
             z[:, j] = feature.evaluate(parents)
         z[:, d] = values
         configs = self._configurations(parents)
-        k = self._b0.size
+        k = self.n_configurations
         out = np.zeros((k, d + 2, d + 2))
         if configs is None:
             w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
@@ -345,8 +394,10 @@ class LinearGaussian(CPD):
         self._require_bound("from_statistics")
         d = len(self.features)
         moments = np.asarray(statistics, dtype=np.float64).reshape(-1, d + 2, d + 2)
-        if moments.shape[0] != self._b0.size:
-            raise CPDError(f"statistics of {self.variable!r} have {moments.shape[0]} configurations, expected {self._b0.size}")
+        if moments.shape[0] != self.n_configurations:
+            raise CPDError(
+                f"statistics of {self.variable!r} have {moments.shape[0]} configurations, expected {self.n_configurations}"
+            )
         b0 = np.empty(moments.shape[0])
         w = np.empty((moments.shape[0], d))
         var = np.empty(moments.shape[0])
@@ -416,30 +467,40 @@ class LinearGaussian(CPD):
     @property
     def n_free_parameters(self) -> int:
         self._require_bound("n_free_parameters")
-        return self._b0.size * (len(self.features) + 2)
+        return self.n_configurations * (len(self.features) + 2)
 
     # ------------------------------------------------------------------ presentation
     def to_dict(self) -> dict:
         self._require_bound("to_dict")
-        return {
+        fitted = self.is_fitted
+        out = {
             "type": self.family,
             "parents": list(self.parents),
             "features": [f.to_dict() for f in self.features],
-            "intercept": self.intercept.tolist(),
-            "weights": self.weights.tolist(),
-            "variance": self.variance.tolist(),
+            "intercept": self.intercept.tolist() if fitted else None,
+            "weights": self.weights.tolist() if fitted else None,
+            "variance": self.variance.tolist() if fitted else None,
         }
+        if self.latent:
+            out["latent"] = True
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping) -> "LinearGaussian":
         """Inverse of :meth:`to_dict` (unbound; bind by adding to a network)."""
-        return cls(
-            parents=data.get("parents", ()),
-            intercept=data["intercept"],
-            weights=data.get("weights"),
-            variance=data["variance"],
-            features=[feature_from_dict(f) for f in data.get("features", ())],
-        )
+        features = [feature_from_dict(f) for f in data.get("features", ())]
+        if data.get("intercept") is None and data.get("variance") is None:
+            cpd = cls.unfitted(parents=data.get("parents", ()), features=features)
+        else:
+            cpd = cls(
+                parents=data.get("parents", ()),
+                intercept=data["intercept"],
+                weights=data.get("weights"),
+                variance=data["variance"],
+                features=features,
+            )
+        cpd.latent = bool(data.get("latent", False))
+        return cpd
 
     def _mean_text(self, config: int, latex: bool) -> str:
         terms = [f"{self._b0[config]:.4g}"]
@@ -451,6 +512,8 @@ class LinearGaussian(CPD):
 
     def describe(self) -> str:
         self._require_bound("describe")
+        if not self.is_fitted:
+            return f"linear Gaussian, {'latent, ' if self.latent else ''}not fitted yet"
         if self._b0.size == 1:
             return f"N({self._mean_text(0, False)}, {self._var[0]:.4g})"
         return (
@@ -460,6 +523,8 @@ class LinearGaussian(CPD):
 
     def describe_latex(self) -> str:
         self._require_bound("describe_latex")
+        if not self.is_fitted:
+            return "\\text{not fitted}"
         if self._b0.size == 1:
             return f"\\mathcal{{N}}({self._mean_text(0, True)},\\ {self._var[0]:.4g})"
         return f"\\mathcal{{N}}\\text{{ for each of {self._b0.size} configurations}}"
@@ -467,10 +532,12 @@ class LinearGaussian(CPD):
     def __eq__(self, other) -> bool:
         if not isinstance(other, LinearGaussian):
             return NotImplemented
-        if (self.parents, self.variable) != (other.parents, other.variable):
+        if (self.parents, self.variable, self.latent) != (other.parents, other.variable, other.latent):
             return False
         if not self.is_bound or not other.is_bound:
             return self is other
+        if not (self.is_fitted and other.is_fitted):
+            return self.is_fitted == other.is_fitted and self.features == other.features
         return (
             self.features == other.features
             and np.array_equal(self.intercept, other.intercept)

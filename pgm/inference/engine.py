@@ -124,6 +124,7 @@ def prepare(network, evidence: Evidence, targets=None, *, joint: tuple = (), roo
     ``joint`` is a set of discrete targets that must share a clique; ``root``
     the same for the root of the tree (the clique read after a collect pass).
     """
+    network._require_fitted("queried")
     budget = _budget(memory_budget) if not plan_only else float("inf")
     observed = evidence.observed_somewhere()
     if targets is None or not prune:

@@ -72,6 +72,7 @@ class GaussianElimination:
         key_codes = dict(zip(self.keys, np.unravel_index(np.arange(m), self.key_cards))) if self.keys else {}
         for node, code in (fixed or {}).items():
             key_codes[node] = np.full(m, code, dtype=np.intp)
+        self.key_codes = key_codes  # each discrete parent's state in every key configuration
         self.intercept = np.empty((n, m))
         self.variance = np.empty((n, m))
         linear: dict[int, dict[int, np.ndarray]] = {}

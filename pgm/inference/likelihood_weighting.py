@@ -50,6 +50,7 @@ def likelihood_weighting(network, targets, evidence, *, n_samples: int = 100_000
                 f"likelihood weighting here estimates discrete targets; {target!r} is continuous "
                 "(exact inference handles linear Gaussian targets)"
             )
+    network._require_fitted("queried")
     ev = as_evidence(network, evidence)
     if ev.batched:
         raise TypeError("likelihood weighting takes one case of evidence (a dict), not many rows")

@@ -135,7 +135,7 @@ def statistics(network, data, *, weights=None) -> Statistics:
     return Statistics(arrays, total, {node: cpd.merge_statistics for cpd, node in cpds})
 
 
-def from_statistics(network, stats: Mapping[str, np.ndarray], *, prior=None):
+def from_statistics(network, stats: Mapping[str, np.ndarray], *, prior=None, quiet: bool = False):
     """A network with ``network``'s structure and CPDs fitted to ``stats``.
 
     Table rows whose parent configuration has no weight (no data and no
@@ -157,7 +157,7 @@ def from_statistics(network, stats: Mapping[str, np.ndarray], *, prior=None):
         if cpd.is_discrete:
             unseen += [f"{node} | {label}" for label in cpd.empty_configurations(node_stats)]
         fitted[node] = cpd.from_statistics(node_stats)
-    if unseen:
+    if unseen and not quiet:
         listed = "; ".join(unseen[:_LISTED_CONFIGURATIONS])
         more = f"; and {len(unseen) - _LISTED_CONFIGURATIONS} more" if len(unseen) > _LISTED_CONFIGURATIONS else ""
         warnings.warn(
@@ -169,26 +169,42 @@ def from_statistics(network, stats: Mapping[str, np.ndarray], *, prior=None):
     return BayesianNetwork._from_bound(fitted, name=network.name)
 
 
-def fit(network, data, *, prior=None, weights=None):
+def fit(network, data, *, prior=None, weights=None, max_iter: int = 100, tol: float = 1e-6, n_init: int = 1,
+        init="random", seed=None, progress: bool = False, callback=None, memory_budget=None):
     """Fit every CPD of ``network`` to ``data``; the structure and states are kept.
+
+    Complete data gives the closed form (counts; least squares).  Missing
+    values -- NaN or None in a cell, or no column at all for a node, as for a
+    latent node -- are handled by EM (:mod:`pgm.learning.em`): nothing is
+    dropped, every observed value is used.
 
     Parameters
     ----------
     network : BayesianNetwork
         Supplies the structure, the states of discrete nodes and the features
-        of continuous ones; its current parameters are not used.
+        of continuous ones; its current parameters are used only with
+        ``init="current"``.
     data : pandas.DataFrame or mapping of str to array-like
-        Complete rows.
+        One column per observed node.
     prior : Prior, list of Prior, or dict of node to Prior, optional
         Pseudo-statistics added to the data's (see :mod:`pgm.learning.priors`).
         Without one, the fit is maximum likelihood.
     weights : array-like, optional
         A non-negative weight per row.
+    max_iter, tol, n_init, init, seed, progress, callback, memory_budget
+        EM's options (ignored for complete data): at most ``max_iter``
+        iterations, stopping when the mean log-likelihood per row gains less
+        than ``tol``; ``n_init`` random starts, keeping the best; ``init`` is
+        ``"random"``, ``"kmeans++"`` (Gaussian mixtures), ``"current"`` (this
+        network's parameters) or a fitted network; ``progress=True`` shows a
+        progress bar (tqdm); ``callback(iteration, log_likelihood, network)``
+        is called after every E-step.
 
     Returns
     -------
     BayesianNetwork
-        A new network; ``network`` is unchanged.
+        A new network; ``network`` is unchanged.  After EM it carries
+        ``fit_report_`` (:class:`pgm.learning.em.FitReport`).
 
     Examples
     --------
@@ -198,4 +214,36 @@ def fit(network, data, *, prior=None, weights=None):
     >>> round(float(fitted["smoke"].table[0]), 2)
     0.5
     """
-    return from_statistics(network, statistics(network, data, weights=weights), prior=prior)
+    dataset = _observed_dataset(network, data)
+    weights = _check_weights(weights, dataset.n_rows)
+    from pgm.learning.em import _split, em
+
+    _, incomplete = _split(dataset, network.nodes)
+    if not incomplete:
+        return from_statistics(network, statistics(network, dataset, weights=weights), prior=prior)
+    return em(network, dataset, weights=weights, prior=prior, max_iter=max_iter, tol=tol, n_init=n_init,
+              init=init, seed=seed, progress=progress, callback=callback, memory_budget=memory_budget)
+
+
+def _observed_dataset(network, data):
+    """The data's columns for the network's nodes; latent nodes must not carry values."""
+    from pgm.data import Dataset
+
+    if isinstance(data, Dataset):
+        dataset = data
+    else:
+        names = list(data.columns) if hasattr(data, "columns") else list(data.keys()) if hasattr(data, "keys") else None
+        if names is None:
+            return to_dataset(data, network.domains)  # raises the usual TypeError
+        present = [n for n in network.nodes if n in names]
+        if not present and len(network):
+            return to_dataset(data, network.domains)  # names the first node without a column
+        dataset = to_dataset(data, {n: network[n].domain for n in present})
+    for node in network.latent_nodes:
+        if node in dataset.columns and (~dataset.missing(node)).any():
+            first = int(np.argmax(~dataset.missing(node)))
+            raise DataError(
+                f"node {node!r} is declared latent but the data has values for it (first at "
+                f"{dataset.describe_row(first)}); declare it observed (without .latent) or drop the column"
+            )
+    return dataset

@@ -68,11 +68,11 @@ class Dirichlet(Prior):
         else:
             value = np.asarray(self.alpha, dtype=np.float64)
         try:
-            return np.broadcast_to(value, cpd.table.shape).copy()
+            return np.broadcast_to(value, cpd.table_shape).copy()
         except ValueError:
             raise CPDError(
                 f"Dirichlet pseudo-counts for {cpd.variable!r} have shape {value.shape}, which does not "
-                f"broadcast to its table shape {cpd.table.shape}"
+                f"broadcast to its table shape {cpd.table_shape}"
             ) from None
 
     def __repr__(self) -> str:
@@ -96,7 +96,7 @@ class BDeu(Prior):
     def pseudo_statistics(self, cpd):
         if not cpd.is_discrete:
             return None
-        return np.full(cpd.table.shape, self.equivalent_sample_size / cpd.table.size)
+        return np.full(cpd.table_shape, self.equivalent_sample_size / int(np.prod(cpd.table_shape)))
 
     def __repr__(self) -> str:
         return f"BDeu({self.equivalent_sample_size!r})"

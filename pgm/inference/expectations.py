@@ -1,0 +1,140 @@
+"""Expected sufficient statistics of every family given incomplete rows: EM's E-step.
+
+For each row, exact inference gives the posterior of the row's unobserved
+values; each CPD's statistics are then their expectation under it, shaped
+exactly like the complete-data statistics (:meth:`pgm.cpds.base.CPD.statistics`),
+so the M-step is the complete-data ``from_statistics``:
+
+- a table's expected counts are its family's posterior (node and parents, one
+  clique of the calibrated junction tree) summed over rows;
+- a linear Gaussian node's expected weight, means and centred co-moments of
+  ``z = [features, x]`` come from each row's posterior means and covariances
+  of the family (on the filled pattern of the Gaussian elimination), mixed
+  over the configurations of the discrete nodes with their posterior
+  probabilities: ``E[(z - m)(z - m)^T] = Cov[z] + (E[z] - m)(E[z] - m)^T``.
+
+The same pass returns log p(observed part of each row), EM's objective.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from pgm._chunks import map_chunks, row_chunks
+from pgm.errors import ImpossibleEvidenceError
+from pgm.inference.engine import _group_marginal, _inputs, prepare
+from pgm.inference.evidence import Evidence
+
+__all__ = ["expected_statistics"]
+
+
+def expected_statistics(network, evidence: Evidence, weights: np.ndarray | None = None, *, memory_budget=None):
+    """Expected statistics of every node's CPD over the rows of ``evidence``, and log p(e) per row.
+
+    Returns ``(statistics, log_evidence)``: a dict from node to an array
+    shaped like ``network[node].statistics(...)``, and an array with one
+    value per row.  Raises :class:`ImpossibleEvidenceError` for a row of
+    probability zero (EM cannot continue from parameters that rule a row out).
+    """
+    problem = prepare(network, evidence, targets=None, memory_budget=memory_budget, prune=False)
+    nodes = list(network.nodes)
+    chunks = row_chunks(evidence.n_rows, problem.chunk_rows)
+    log_ev = np.empty(evidence.n_rows)
+    moments = problem.gauss is not None
+
+    def one(_, rows: slice):
+        inputs = _inputs(problem, evidence, rows, moments=moments)
+        n = inputs.log_offset.shape[0]
+        w = None if weights is None else weights[rows]
+        total = inputs.log_offset.copy()
+        beliefs = None
+        tree = problem.tree
+        if tree is not None:
+            beliefs, log_z = tree.calibrate(problem.base, inputs.row_factors, n)
+            total += log_z
+        log_ev[rows] = total
+        key_weights = None
+        if moments:
+            key_weights = tree.marginal(beliefs, problem.key_ids, n).reshape(-1, n) if problem.keys else np.ones((1, n))
+        out = {}
+        for node in nodes:
+            cpd = network[node]
+            if cpd.is_discrete:
+                family = tuple(cpd.parents) + (node,)
+                table = _group_marginal(problem, beliefs, family, evidence, rows, n)
+                out[node] = table.sum(axis=-1) if w is None else table @ w
+            else:
+                out[node] = _gaussian_statistics(problem, cpd, node, inputs.gauss, key_weights, evidence, rows, w)
+        return out
+
+    per_chunk = map_chunks(one, chunks)
+    impossible = np.isneginf(log_ev)
+    if impossible.any():
+        first = int(np.argmax(impossible))
+        raise ImpossibleEvidenceError(
+            f"{evidence.describe_row(first)} has probability zero under the current parameters (p(e) = 0), "
+            "so EM cannot weigh it; start from parameters without zeros (e.g. a Dirichlet prior or init='random')"
+        )
+    statistics = {}
+    for node in nodes:
+        merge = network[node].merge_statistics
+        statistics[node] = functools.reduce(merge, [chunk[node] for chunk in per_chunk])
+    return statistics, log_ev
+
+
+def _gaussian_statistics(problem, cpd, node, gaussian, key_weights, evidence: Evidence, rows: slice, w):
+    """Expected weight, means and centred co-moments of ``[features, x]`` per discrete-parent configuration."""
+    g = problem.gauss
+    _, mean, cov = gaussian
+    n_keys, n = key_weights.shape
+    chunk_values = {c: evidence.values[c][rows] for c in problem.continuous if c in evidence.values}
+    # z = [features, x]: posterior means (n_keys, n) and covariances between components
+    names: list[str | None] = []
+    means = []
+    for feature in cpd.features:
+        if feature.is_identity:
+            parent = feature.parents[0]
+            names.append(parent)
+            means.append(mean[g.index[parent]])
+        else:  # a nonlinear feature of observed parents: known exactly given the row
+            names.append(None)
+            columns = {p: chunk_values[p] for p in feature.parents}
+            means.append(np.broadcast_to(feature.evaluate(columns), (n_keys, n)))
+    names.append(node)
+    means.append(mean[g.index[node]])
+    mu = np.stack(means)  # (d + 1, n_keys, n)
+    d1 = len(names)
+    sigma = np.zeros((d1, d1, n_keys, n))
+    for a, name_a in enumerate(names):
+        for b in range(a, d1):
+            name_b = names[b]
+            if name_a is None or name_b is None:
+                continue
+            slot = g.covariance_slot(name_a, name_b)
+            sigma[a, b] = sigma[b, a] = cov[slot]
+    omega = key_weights if w is None else key_weights * w[None, :]
+    # each key configuration belongs to one configuration of the node's own discrete parents
+    if cpd.discrete_parents:
+        config_of_key = np.ravel_multi_index([g.key_codes[p] for p in cpd.discrete_parents],
+                                             [len(d) for d in cpd.parent_states])
+    else:
+        config_of_key = np.zeros(n_keys, dtype=np.intp)
+    n_configs = cpd.n_configurations
+    weight_key = omega.sum(axis=1)                               # (n_keys,)
+    first_key = np.einsum("akr,kr->ak", mu, omega)               # (d1, n_keys)
+    weight = np.bincount(config_of_key, weights=weight_key, minlength=n_configs)
+    first = np.zeros((d1, n_configs))
+    np.add.at(first.T, config_of_key, first_key.T)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        centre = np.where(weight > 0, first / np.where(weight > 0, weight, 1.0), 0.0)  # (d1, n_configs)
+    deviation = mu - centre[:, config_of_key][:, :, None]
+    second_key = np.einsum("akr,bkr,kr->abk", deviation, deviation, omega) + np.einsum("abkr,kr->abk", sigma, omega)
+    second = np.zeros((d1, d1, n_configs))
+    np.add.at(np.moveaxis(second, 2, 0), config_of_key, np.moveaxis(second_key, 2, 0))
+    out = np.zeros((n_configs, d1 + 1, d1 + 1))
+    out[:, 0, 0] = weight
+    out[:, 0, 1:] = out[:, 1:, 0] = centre.T
+    out[:, 1:, 1:] = np.moveaxis(second, 2, 0)
+    return out.reshape(tuple(len(dm) for dm in cpd.parent_states) + (d1 + 1, d1 + 1))

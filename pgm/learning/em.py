@@ -1,0 +1,303 @@
+"""Expectation-maximisation: fitting with latent nodes and missing values.
+
+Maximum likelihood for the parameters, Bayes for the unobserved values.  Each
+iteration
+
+- **E-step**: exact inference gives every row's posterior over what it does
+  not observe, and every CPD's *expected* sufficient statistics under it
+  (:mod:`pgm.inference.expectations`); complete rows contribute their plain
+  statistics, merged in exactly;
+- **M-step**: the complete-data ``from_statistics``, priors included --
+  the same code as maximum likelihood, chunked and distributed fitting.
+
+The observed-data log-likelihood ``sum_rows log p(observed part of the
+row)`` never decreases (Dempster, Laird & Rubin, 1977); with a prior it is
+the log posterior that never decreases.  Iteration stops when the mean
+log-likelihood per row changes by less than ``tol``.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from pgm._random import as_generator
+from pgm.data import Dataset
+from pgm.errors import DataError, PGMWarning, caller_stacklevel
+
+__all__ = ["FitReport", "ConvergenceWarning", "em"]
+
+
+class ConvergenceWarning(PGMWarning):
+    """EM stopped at ``max_iter`` before the log-likelihood settled."""
+
+
+@dataclass
+class FitReport:
+    """What EM did: the log-likelihood trace, iterations, convergence, restarts.
+
+    Attributes
+    ----------
+    log_likelihood : list of float
+        Mean observed-data log-likelihood per row (nats), for the starting
+        parameters and after every iteration of the winning run.
+    n_iter : int
+        Iterations (M-steps) of the winning run.
+    converged : bool
+    best_init : int
+        Which restart won (0-based).
+    restarts : list of float
+        Final mean log-likelihood of every restart.
+    seconds_per_iteration : list of float
+    init : str
+    n_rows : int
+    """
+
+    log_likelihood: list = field(default_factory=list)
+    n_iter: int = 0
+    converged: bool = False
+    best_init: int = 0
+    restarts: list = field(default_factory=list)
+    seconds_per_iteration: list = field(default_factory=list)
+    init: str = "random"
+    n_rows: int = 0
+
+    def __repr__(self) -> str:
+        state = "converged" if self.converged else "did not converge"
+        trace = self.log_likelihood
+        head = f"EM on {self.n_rows:,} rows: {state} after {self.n_iter} iteration(s)"
+        if trace:
+            head += f"; mean log-likelihood per row {trace[0]:.6f} -> {trace[-1]:.6f}"
+        if len(self.restarts) > 1:
+            head += f"; best of {len(self.restarts)} starts ({self.init}): #{self.best_init}"
+        if self.seconds_per_iteration:
+            head += f"; {1000 * float(np.mean(self.seconds_per_iteration)):.1f} ms per iteration"
+        return head
+
+    def plot(self, ax=None):
+        """Draw the log-likelihood trace with matplotlib (an optional extra); returns the axes."""
+        try:
+            import matplotlib.pyplot as plt
+        except ImportError:
+            raise ImportError("plotting needs matplotlib: pip install 'pgm-engine[plot]'") from None
+        if ax is None:
+            _, ax = plt.subplots(figsize=(5, 3.2))
+        ax.plot(range(len(self.log_likelihood)), self.log_likelihood, marker="o", markersize=3)
+        ax.set_xlabel("iteration")
+        ax.set_ylabel("mean log-likelihood per row (nats)")
+        ax.set_title("EM" + (" (converged)" if self.converged else ""))
+        return ax
+
+
+def _progress(enabled: bool, total: int):
+    if not enabled:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        raise ImportError("progress=True needs tqdm: pip install 'pgm-engine[progress]'") from None
+    return tqdm(total=total, desc="EM", unit="it")
+
+
+def _split(dataset: Dataset, nodes) -> tuple[np.ndarray, bool]:
+    """Mask of complete rows, and whether any row is incomplete."""
+    complete = np.ones(dataset.n_rows, dtype=bool)
+    for node in nodes:
+        if node not in dataset.columns:
+            complete[:] = False
+            break
+        complete &= ~dataset.missing(node)
+    return complete, not complete.all()
+
+
+def _subset(dataset: Dataset, mask: np.ndarray) -> Dataset:
+    labels = None if dataset.row_labels is None else dataset.row_labels[mask]
+    return Dataset({k: v[mask] for k, v in dataset.columns.items()}, int(mask.sum()), labels)
+
+
+def _evidence(network, dataset: Dataset):
+    from pgm.inference.evidence import Evidence
+
+    evidence = Evidence(dataset.n_rows, True, index=dataset.row_labels)
+    for node, column in dataset.columns.items():
+        (evidence.codes if network[node].is_discrete else evidence.values)[node] = column
+    return evidence
+
+
+class _Objective:
+    """One E-step over the data: expected statistics and the mean observed-data log-likelihood."""
+
+    def __init__(self, network, dataset: Dataset, weights, memory_budget):
+        self.nodes = network.nodes
+        complete, _ = _split(dataset, self.nodes)
+        self.complete = _subset(dataset, complete) if complete.any() else None
+        self.incomplete = _evidence(network, _subset(dataset, ~complete)) if (~complete).any() else None
+        self.w_complete = None if weights is None else weights[complete]
+        self.w_incomplete = None if weights is None else weights[~complete]
+        self.total_weight = float(dataset.n_rows if weights is None else weights.sum())
+        self.memory_budget = memory_budget
+
+    def __call__(self, network):
+        from pgm.inference.expectations import expected_statistics
+        from pgm.learning.mle import Statistics, statistics
+
+        parts = []
+        log_likelihood = 0.0
+        if self.complete is not None:
+            parts.append(statistics(network, self.complete, weights=self.w_complete))
+            scores = network.log_likelihood(self.complete)
+            log_likelihood += float(scores @ self.w_complete if self.w_complete is not None else scores.sum())
+        if self.incomplete is not None:
+            arrays, log_ev = expected_statistics(network, self.incomplete, self.w_incomplete,
+                                                 memory_budget=self.memory_budget)
+            weight = float(self.incomplete.n_rows if self.w_incomplete is None else self.w_incomplete.sum())
+            parts.append(Statistics(arrays, weight, {n: network[n].merge_statistics for n in self.nodes}))
+            log_likelihood += float(log_ev @ self.w_incomplete if self.w_incomplete is not None else log_ev.sum())
+        return sum(parts), log_likelihood / self.total_weight
+
+
+# ---------------------------------------------------------------------------- starting points
+def _random_start(network, dataset: Dataset, rng, *, kmeans: bool, prior):
+    """Parameters from one M-step on a random completion of the data.
+
+    Latent discrete nodes get uniformly random states (or, with ``kmeans``,
+    the nearest of k centres chosen by k-means++ among their continuous
+    children), latent continuous nodes standard normal values, and missing
+    observed values a random draw from the values observed in their column.
+    """
+    from pgm.learning.mle import from_statistics, statistics
+
+    n = dataset.n_rows
+    columns = {}
+    for node in network.nodes:
+        cpd = network[node]
+        column = dataset.columns.get(node)
+        if column is None or cpd.latent:
+            if cpd.is_discrete:
+                codes = None
+                if kmeans:
+                    codes = _kmeans_plus_plus(network, node, dataset, rng)
+                columns[node] = rng.integers(len(cpd.domain), size=n) if codes is None else codes
+            else:
+                columns[node] = rng.standard_normal(n)
+            continue
+        missing = dataset.missing(node)
+        column = column.copy() if cpd.is_discrete else column.astype(np.float64, copy=True)
+        if missing.any():
+            seen = column[~missing]
+            if len(seen) == 0:
+                raise DataError(
+                    f"column {node!r} has no observed value at all; declare {node!r} latent "
+                    "(Categorical.latent / LinearGaussian.latent) or drop the column"
+                )
+            column[missing] = rng.choice(seen, size=int(missing.sum()))
+        columns[node] = column
+    completed = Dataset(columns, n, dataset.row_labels)
+    return from_statistics(network, statistics(network, completed), prior=prior, quiet=True)
+
+
+def _kmeans_plus_plus(network, node, dataset: Dataset, rng):
+    """k-means++ centres (Arthur & Vassilvitskii, 2007) on the continuous children of ``node``; nearest-centre codes."""
+    children = [c for c in network.children(node) if not network[c].is_discrete and c in dataset.columns]
+    if not children:
+        return None
+    points = np.column_stack([dataset.columns[c] for c in children])
+    points = np.where(np.isnan(points), np.nanmean(points, axis=0), points)
+    scale = points.std(axis=0)
+    points = points / np.where(scale > 0, scale, 1.0)
+    k = len(network.states(node))
+    centres = [points[rng.integers(len(points))]]
+    distance = ((points - centres[0]) ** 2).sum(axis=1)
+    for _ in range(1, k):
+        total = distance.sum()
+        pick = rng.integers(len(points)) if not total > 0 else rng.choice(len(points), p=distance / total)
+        centres.append(points[pick])
+        distance = np.minimum(distance, ((points - centres[-1]) ** 2).sum(axis=1))
+    centres = np.array(centres)
+    squared = (points**2).sum(axis=1)[:, None] - 2 * points @ centres.T + (centres**2).sum(axis=1)[None, :]
+    return np.argmin(squared, axis=1)
+
+
+# ---------------------------------------------------------------------------- the loop
+def em(network, dataset: Dataset, *, weights=None, prior=None, max_iter: int = 100, tol: float = 1e-6,
+       n_init: int = 1, init="random", seed=None, progress: bool = False, callback=None, memory_budget=None):
+    """Fit ``network`` to incomplete ``dataset`` by EM; returns the fitted network with ``fit_report_``.
+
+    See :meth:`pgm.BayesianNetwork.fit` for the options.
+    """
+    from pgm.learning.mle import from_statistics
+    from pgm.network import BayesianNetwork
+
+    if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 0:
+        raise ValueError(f"max_iter must be a non-negative integer, got {max_iter!r}")
+    if isinstance(n_init, bool) or not isinstance(n_init, (int, np.integer)) or n_init < 1:
+        raise ValueError(f"n_init must be a positive integer, got {n_init!r}")
+    if not (isinstance(tol, (int, float)) and tol >= 0):
+        raise ValueError(f"tol must be a non-negative number, got {tol!r}")
+    if dataset.n_rows == 0:
+        raise DataError("fitting needs at least one row")
+    starts = []
+    if isinstance(init, BayesianNetwork):
+        if init.nodes != network.nodes and set(init.nodes) != set(network.nodes):
+            raise ValueError("init= network must have the same nodes as the network being fitted")
+        init._require_fitted("used as a starting point")
+        starts, label = [init], "given"
+    elif init == "current":
+        network._require_fitted("started from its current parameters (init='current')")
+        starts, label = [network], "current"
+    elif init in ("random", "kmeans++"):
+        label = init
+    else:
+        raise ValueError(f"init must be 'random', 'kmeans++', 'current' or a BayesianNetwork, got {init!r}")
+    rng = as_generator(seed)
+    objective = _Objective(network, dataset, weights, memory_budget)
+    runs = []
+    bar = _progress(progress, max_iter * (n_init if not starts else 1))
+    try:
+        for restart in range(n_init if not starts else 1):
+            start = starts[0] if starts else _random_start(network, dataset, rng, kmeans=label == "kmeans++", prior=prior)
+            runs.append(_run(start, objective, prior, max_iter, tol, callback, bar, from_statistics))
+    finally:
+        if bar is not None:
+            bar.close()
+    finals = [run[1].log_likelihood[-1] for run in runs]
+    best = int(np.argmax(finals))
+    fitted, report = runs[best]
+    report.best_init, report.restarts, report.init, report.n_rows = best, finals, label, dataset.n_rows
+    if not report.converged and max_iter > 0:
+        warnings.warn(
+            f"EM did not converge in {max_iter} iterations (last change in mean log-likelihood per row "
+            f"{report.log_likelihood[-1] - report.log_likelihood[-2]:.3g} > tol={tol:g}); raise max_iter or tol",
+            ConvergenceWarning,
+            stacklevel=caller_stacklevel(),
+        )
+    fitted.fit_report_ = report
+    return fitted
+
+
+def _run(network, objective, prior, max_iter, tol, callback, bar, from_statistics):
+    report = FitReport()
+    current = network
+    previous = None
+    for iteration in range(max_iter + 1):
+        started = time.perf_counter()
+        stats, log_likelihood = objective(current)
+        report.log_likelihood.append(log_likelihood)
+        if callback is not None:
+            callback(iteration, log_likelihood, current)
+        if previous is not None and log_likelihood - previous < tol:
+            report.converged = True
+            break
+        if iteration == max_iter:
+            break
+        current = from_statistics(current, stats, prior=prior, quiet=True)
+        report.n_iter = iteration + 1
+        report.seconds_per_iteration.append(time.perf_counter() - started)
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(loglik=f"{log_likelihood:.6f}")
+        previous = log_likelihood
+    return current, report
