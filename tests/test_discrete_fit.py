@@ -129,11 +129,17 @@ def test_unknown_state_in_data_names_column_value_and_row():
         small_network().fit(data)
 
 
-def test_missing_values_are_not_silently_dropped():
+def test_missing_values_are_used_not_dropped():
     data = SMALL_DATA.copy()
     data.loc[3, "a"] = None
-    with pytest.raises(DataError, match=r"column 'a' has 1 missing value\(s\), the first at row 3"):
-        small_network().fit(data)
+    fitted = small_network().fit(data, seed=0, tol=1e-12, max_iter=1000)
+    assert fitted.fit_report_.n_rows == 8  # EM kept the incomplete row
+    dropped = small_network().fit(data.dropna())
+    # EM maximises the likelihood of everything observed, so it beats the fit that ignored row 3's b
+    assert fitted.score(data) > dropped.score(data)
+    # at the optimum, p(b=hi) matches the observed frequency of b over all 8 rows (5 of 8)
+    p_hi = float(fitted["a"].table @ fitted["b"].table[:, 1])
+    assert p_hi == pytest.approx(5 / 8, abs=1e-6)
 
 
 @pytest.fixture(scope="module")

@@ -735,12 +735,19 @@ def test_non_numeric_value_in_a_continuous_column_names_column_and_row():
         net.fit(labelled)
 
 
-def test_missing_values_in_a_continuous_column_are_refused_by_fit():
+def test_a_missing_child_value_leaves_the_complete_rows_least_squares():
+    # y missing where its parents are observed: the row says nothing about y's regression,
+    # so EM's fixed point is least squares on the other rows
     net = two_parent_network(LinearGaussian(parents=["x1", "x2"]))
-    data = two_parent_data(n=6, seed=33)
+    data = two_parent_data(n=12, seed=33)
     data.loc[3, "y"] = np.nan
-    with pytest.raises(DataError, match=r"column 'y' has 1 missing value\(s\), the first at row 3"):
-        net.fit(data)
+    fitted = net.fit(data, tol=1e-15, max_iter=2000, seed=0)
+    kept = data.dropna()
+    design = np.column_stack([np.ones(len(kept)), kept["x1"], kept["x2"]])
+    theta, *_ = np.linalg.lstsq(design, kept["y"].to_numpy(), rcond=None)
+    assert fitted["y"].intercept == pytest.approx(theta[0], rel=1e-6)
+    np.testing.assert_allclose(fitted["y"].weights, theta[1:], rtol=1e-6)
+    assert fitted.fit_report_.n_rows == 12
 
 
 @pytest.mark.parametrize("weights, culprit", [([1, 1, -1, 1, 1, 1], "row 2"), ([1, 1, 1, np.inf, 1, 1], "row 3")])
