@@ -47,9 +47,9 @@ def _prior(text: str | None):
         number = float(value) if value else 1.0
     except ValueError:
         raise ValueError(f"bad prior {text!r}: the part after ':' must be a number") from None
-    priors = {"dirichlet": pgm.Dirichlet, "bdeu": pgm.BDeu, "ridge": pgm.Ridge}
+    priors = {"dirichlet": pgm.Dirichlet, "bdeu": pgm.BDeu, "ridge": pgm.Ridge, "invgamma": pgm.InverseGamma}
     if kind.lower() not in priors:
-        raise ValueError(f"unknown prior {kind!r}; use dirichlet:ALPHA, bdeu:ESS or ridge:ALPHA")
+        raise ValueError(f"unknown prior {kind!r}; use dirichlet:ALPHA, bdeu:ESS, ridge:ALPHA or invgamma:SCALE")
     return priors[kind.lower()](number)
 
 
@@ -149,9 +149,40 @@ def _cmd_mpe(args) -> None:
     print(f"log p(assignment | evidence) = {best.log_probability - best.log_evidence:.6f}")
 
 
+def _declare_latent(network, nodes):
+    """``network`` with ``nodes`` declared latent (their parameters dropped; EM estimates them)."""
+    for node in nodes:
+        cpd = network[node]
+        if cpd.is_discrete:
+            latent = pgm.Categorical.latent(cpd.states, parents=cpd.parents)
+        else:
+            latent = pgm.LinearGaussian.latent(parents=cpd.parents, features=cpd.features)
+        network = network.with_cpd(node, latent)
+    return network
+
+
 def _cmd_fit(args) -> None:
-    network = _load(args.network)
-    fitted = network.fit(_read_data(network, args.data), prior=_prior(args.prior))
+    network = _declare_latent(_load(args.network), args.latent or ())
+    data = _read_data(network, args.data)
+    bar = args.progress if args.progress is not None else sys.stderr.isatty()
+    progress = False
+    if bar:
+        try:
+            import tqdm  # noqa: F401
+
+            progress = True
+        except ImportError:
+            progress = False
+
+    def trace(iteration, log_likelihood, _network):
+        if not progress:
+            print(f"EM iteration {iteration}: mean log-likelihood {log_likelihood:.6f} nats per row", file=sys.stderr)
+
+    fitted = network.fit(data, prior=_prior(args.prior), max_iter=args.max_iter, tol=args.tol, n_init=args.n_init,
+                         init=args.init, seed=args.seed, progress=progress, callback=trace)
+    report = getattr(fitted, "fit_report_", None)
+    if report is not None:
+        print(repr(report))
     fitted.write(args.output)
     print(f"wrote {args.output}")
 
@@ -213,7 +244,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command("fit", _cmd_fit, "fit the network's CPDs to a CSV data set")
     sub.add_argument("data", help="CSV with a column per node")
     sub.add_argument("-o", "--output", required=True, help="where to write the fitted network (.bif or .json)")
-    sub.add_argument("--prior", help="dirichlet:ALPHA, bdeu:ESS or ridge:ALPHA")
+    sub.add_argument("--prior", help="dirichlet:ALPHA, bdeu:ESS, ridge:ALPHA or invgamma:SCALE")
+    sub.add_argument("--latent", nargs="*", default=[], metavar="NODE", help="nodes to treat as latent (never observed)")
+    sub.add_argument("--max-iter", type=int, default=100, help="EM iterations at most (default 100)")
+    sub.add_argument("--tol", type=float, default=1e-6, help="EM stops when the mean log-likelihood gains less")
+    sub.add_argument("--n-init", type=int, default=1, help="EM random starts; the best is kept")
+    sub.add_argument("--init", choices=["random", "kmeans++", "current"], default="random", help="EM starting point")
+    sub.add_argument("--seed", type=int, default=None, help="seed for EM's random starts")
+    sub.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                     help="progress bar (default: on a terminal, when tqdm is installed)")
     sub = command("convert", _cmd_convert, "write the network in another format (by extension)")
     sub.add_argument("output")
     sub = command("render", _cmd_render, "draw the network with Graphviz (svg, png, pdf)")

@@ -635,6 +635,29 @@ class BayesianNetwork:
 
         return inference_plan(self, targets, evidence, memory_budget=memory_budget)
 
+    def align_to(self, reference: "BayesianNetwork", node: str) -> "BayesianNetwork":
+        """This network with latent ``node``'s states permuted to best match ``reference`` (label switching).
+
+        A latent node's states are defined only up to a permutation; this
+        moves the parameters of ``node`` and its children so that each state
+        matches the reference's closest one (Hungarian method on the
+        parameters).  See :mod:`pgm.learning.alignment`.
+
+        Examples
+        --------
+        >>> import pgm
+        >>> truth = pgm.BayesianNetwork({
+        ...     "z": pgm.Categorical(["a", "b"], table=[0.3, 0.7]),
+        ...     "x": pgm.Categorical(["no", "yes"], parents=["z"], table=[[0.9, 0.1], [0.2, 0.8]])})
+        >>> from pgm.learning.alignment import permute_states
+        >>> swapped = permute_states(truth, "z", [1, 0])
+        >>> swapped.align_to(truth, "z") == truth
+        True
+        """
+        from pgm.learning.alignment import align_to
+
+        return align_to(self, reference, node)[0]
+
     def joint_gaussian(self):
         """The joint normal distribution of a linear Gaussian network; see :mod:`pgm.inference.gaussian`.
 

@@ -390,7 +390,8 @@ class LinearGaussian(CPD):
         out[..., 1:, 1:] += (wa * share)[..., None, None] * delta[..., :, None] * delta[..., None, :]
         return out
 
-    def from_statistics(self, statistics):
+    def from_statistics(self, statistics, *, variance_prior=None):
+        """Least-squares parameters; ``variance_prior=(a, b)`` takes the inverse-gamma posterior mode of the variance."""
         self._require_bound("from_statistics")
         d = len(self.features)
         moments = np.asarray(statistics, dtype=np.float64).reshape(-1, d + 2, d + 2)
@@ -402,14 +403,14 @@ class LinearGaussian(CPD):
         w = np.empty((moments.shape[0], d))
         var = np.empty(moments.shape[0])
         for config, m in enumerate(moments):
-            b0[config], w[config], var[config] = self._solve(m, config)
+            b0[config], w[config], var[config] = self._solve(m, config, variance_prior)
         cards = tuple(len(dm) for dm in self.parent_states)
         return self._bound_copy(
             self.variable, self.discrete_parents, self.continuous_parents, self.parent_states, self.features,
             b0.reshape(cards), w.reshape(cards + (d,)), var.reshape(cards),
         )
 
-    def _solve(self, m: np.ndarray, config: int):
+    def _solve(self, m: np.ndarray, config: int, variance_prior=None):
         """Least squares from one configuration's statistics: (intercept, weights, variance)."""
         d = m.shape[0] - 2
         weight, mean = m[0, 0], m[0, 1:]
@@ -426,7 +427,7 @@ class LinearGaussian(CPD):
         # A column whose spread is within rounding of its mean is constant: centring a
         # constant leaves noise of order (eps * mean)^2 per row, never exactly zero.
         constant = spread <= weight * (CONSTANT_TOLERANCE * mean) ** 2
-        if constant[d]:
+        if constant[d] and variance_prior is None:
             raise SingularDesignError(
                 f"node {self.variable!r} takes a single value{where} (total weight {weight:g}), so its "
                 "variance is zero and it has no density; is it really continuous, and is there enough data?"
@@ -454,6 +455,9 @@ class LinearGaussian(CPD):
             weights = scipy.linalg.cho_solve(factor, cross / scale, check_finite=False) / scale
         intercept = mean[d] - weights @ mean[:d]
         residual = spread[d] - (weights @ covariance[:d, d] if d else 0.0)
+        if variance_prior is not None:
+            shape, scale = variance_prior
+            return intercept, weights, (max(residual, 0.0) + 2 * scale) / (weight + 2 * shape + 2)
         variance = max(residual / weight, VARIANCE_FLOOR * spread[d] / weight)
         return intercept, weights, variance
 

@@ -245,6 +245,8 @@ def mpe(network, evidence=None, *, memory_budget=None) -> MPE:
                 codes[node][rows] = assignment[i]
         for node, code in problem.constant.items():
             codes[node][rows] = code
+        for node in problem.gathered:
+            codes[node][rows] = ev.codes[node][rows]
         log_max[rows] = total
         log_ev[rows] = evidence_total
 

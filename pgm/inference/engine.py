@@ -49,7 +49,7 @@ __all__ = ["DEFAULT_MEMORY_BUDGET", "ImpossibleEvidenceError", "Problem", "prepa
 DEFAULT_MEMORY_BUDGET = 1 << 30
 
 #: Rows per chunk are capped so that a chunk's tables stay near the CPU caches.
-_CHUNK_ENTRIES = 1 << 19
+_CHUNK_ENTRIES = 1 << 22
 
 
 def _budget(memory_budget) -> int:
@@ -79,6 +79,8 @@ class Problem:
     bytes_per_row: int
     chunk_rows: int
     id_of: dict = field(default_factory=dict)
+    gathered: tuple = ()        # discrete nodes observed in every row: conditioned on by indexing
+    gathered_factors: list = field(default_factory=list)
 
     @property
     def key_ids(self) -> tuple:
@@ -137,11 +139,17 @@ def prepare(network, evidence: Evidence, targets=None, *, joint: tuple = (), roo
     discrete = [n for n in order if network[n].is_discrete]
     continuous = tuple(n for n in network.topological_order() if n in relevant and not network[n].is_discrete)
     constant = {n: c for n, c in evidence.constant_codes().items() if n in relevant}
-    variables = tuple(n for n in discrete if n not in constant)
+    key_set = {p for c in continuous for p in network[c].parents if network[p].is_discrete}
+    # Nodes observed in every row (with states that vary) are conditioned on by indexing each row's
+    # CPD entries, not carried through the tree with one-hot likelihoods: the tree then spans only
+    # what some row does not observe -- for a latent-variable model, the latent nodes alone.
+    gathered = tuple(n for n in discrete if n not in constant and n not in key_set and n not in evidence.soft
+                     and n in evidence.codes and len(evidence.codes[n]) and (evidence.codes[n] >= 0).all())
+    variables = tuple(n for n in discrete if n not in constant and n not in gathered)
     id_of = {n: i for i, n in enumerate(variables)}
     cards = [len(network.states(n)) for n in variables]
 
-    static, constant_log = [], 0.0
+    static, constant_log, gathered_factors = [], 0.0, []
     for node in discrete:
         cpd = network[node]
         scope = list(cpd.parents) + [node]
@@ -150,7 +158,9 @@ def prepare(network, evidence: Evidence, targets=None, *, joint: tuple = (), roo
             if scope[axis] in constant:
                 table = table.take(constant[scope[axis]], axis=axis)
                 del scope[axis]
-        if scope:
+        if any(v in gathered for v in scope):
+            gathered_factors.append(_GatheredFactor(table, scope, id_of))
+        elif scope:
             static.append((tuple(id_of[s] for s in scope), table))
         else:
             with np.errstate(divide="ignore"):
@@ -161,8 +171,7 @@ def prepare(network, evidence: Evidence, targets=None, *, joint: tuple = (), roo
     lambda_nodes = [(n, id_of[n]) for n in variables if n in evidence.codes and n not in constant
                     and (evidence.codes[n] >= 0).any()]
     row_scopes = [(i,) for _, i in lambda_nodes]
-
-    key_set = {p for c in continuous for p in network[c].parents if network[p].is_discrete}
+    row_scopes += [g.scope for g in gathered_factors if g.scope]
     keys = tuple(sorted((k for k in key_set if k in id_of), key=id_of.__getitem__))
     fixed_keys = {k: constant[k] for k in key_set if k in constant}
     if continuous and keys:
@@ -227,7 +236,37 @@ def prepare(network, evidence: Evidence, targets=None, *, joint: tuple = (), roo
     entries = per_row // 8
     chunk_rows = 1 if plan_only else int(max(1, min(budget // (per_row * workers), max(64, _CHUNK_ENTRIES // entries))))
     return Problem(network, variables, constant, tree, base, constant_log, lambda_nodes, continuous, keys,
-                   fixed_keys, gauss, pruned, per_row, chunk_rows, id_of)
+                   fixed_keys, gauss, pruned, per_row, chunk_rows, id_of, gathered, gathered_factors)
+
+
+class _GatheredFactor:
+    """A CPD table some of whose variables are observed in every row: each row's slice, by indexing.
+
+    The result is a per-row factor over the table's other variables (axes
+    in tree-variable order), or, when there are none, one number per row.
+    """
+
+    def __init__(self, table: np.ndarray, scope: list, id_of: dict):
+        self.flat = np.ascontiguousarray(table).ravel()
+        strides = [1] * len(scope)
+        for axis in range(len(scope) - 2, -1, -1):
+            strides[axis] = strides[axis + 1] * table.shape[axis + 1]
+        self.observed = [(name, strides[axis]) for axis, name in enumerate(scope) if name not in id_of]
+        hidden = sorted((id_of[name], axis) for axis, name in enumerate(scope) if name in id_of)
+        self.scope = tuple(i for i, _ in hidden)
+        grid = np.zeros(1, dtype=np.intp)
+        for _, axis in hidden:
+            grid = (grid[:, None] + np.arange(table.shape[axis]) * strides[axis]).ravel()
+        self.grid = grid
+        self.shape = tuple(table.shape[axis] for _, axis in hidden)
+
+    def values(self, codes: dict, n: int) -> np.ndarray:
+        offset = np.zeros(n, dtype=np.intp)
+        for name, stride in self.observed:
+            offset += codes[name].astype(np.intp) * stride
+        if not self.scope:
+            return self.flat[offset]
+        return self.flat[self.grid[:, None] + offset[None, :]].reshape(self.shape + (n,))
 
 
 # ---------------------------------------------------------------------------- one chunk of rows
@@ -244,6 +283,13 @@ def _inputs(problem: Problem, evidence: Evidence, rows: slice, *, moments: bool)
     network = problem.network
     factors = [likelihood_vectors(chunk.codes[node], len(network.states(node))) for node, _ in problem.lambda_nodes]
     offset = np.full(n, problem.constant_log)
+    for gathered in problem.gathered_factors:
+        values = gathered.values(chunk.codes, n)
+        if gathered.scope:
+            factors.append(values)
+        else:
+            with np.errstate(divide="ignore"):
+                offset += np.log(values)
     gauss_out = None
     if problem.gauss is not None:
         values = np.full((len(problem.continuous), n), np.nan)
@@ -381,29 +427,30 @@ def _normalise_rows(belief: np.ndarray, n: int) -> None:
 
 
 def _group_marginal(problem: Problem, beliefs, group, evidence: Evidence, rows: slice, n: int) -> np.ndarray:
-    """The joint posterior of ``group`` for a chunk: tree nodes from the beliefs, constant ones as point masses."""
+    """The joint posterior of ``group`` for a chunk, shape (*cards, n) in the group's order.
+
+    Nodes in the tree come from the calibrated beliefs; nodes observed in
+    every row (constant or not) are point masses, one-hot per row.
+    """
     network = problem.network
     in_tree = [v for v in group if v in problem.id_of]
+    shape = tuple(len(network.states(v)) for v in group)
     if in_tree:
         table = problem.tree.marginal(beliefs, [problem.id_of[v] for v in in_tree], n)
+        result = table.reshape(tuple(k if v in problem.id_of else 1 for v, k in zip(group, shape)) + (n,))
     else:
-        table = np.ones((n,))
-    # put constant (observed) nodes back as one-hot axes, in the group's order
-    shape = []
-    for v in group:
-        k = len(network.states(v))
-        shape.append(k)
-    result = np.zeros(tuple(shape) + (n,))
-    index = []
-    tree_axes = []
+        result = np.ones((1,) * len(group) + (n,))
     for axis, v in enumerate(group):
+        if v in problem.id_of:
+            continue
         if v in problem.constant:
-            index.append(problem.constant[v])
+            one_hot = np.zeros((shape[axis], 1))
+            one_hot[problem.constant[v]] = 1.0
         else:
-            index.append(slice(None))
-            tree_axes.append(axis)
-    result[tuple(index)] = table
-    return result
+            one_hot = likelihood_vectors(evidence.codes[v][rows], shape[axis])
+        result = result * one_hot.reshape(tuple(shape[axis] if a == axis else 1 for a in range(len(group)))
+                                          + (one_hot.shape[-1],))
+    return np.broadcast_to(result, shape + (n,))
 
 
 def mixture_moments(problem: Problem, gaussian: dict, node: str):

@@ -59,12 +59,13 @@ def expected_statistics(network, evidence: Evidence, weights: np.ndarray | None 
         if moments:
             key_weights = tree.marginal(beliefs, problem.key_ids, n).reshape(-1, n) if problem.keys else np.ones((1, n))
         out = {}
+        # Expected counts are linear in the beliefs: sum each clique over the rows once, then
+        # every family whose members the tree holds is a small sum of its clique's total.
+        totals = {}
         for node in nodes:
             cpd = network[node]
             if cpd.is_discrete:
-                family = tuple(cpd.parents) + (node,)
-                table = _group_marginal(problem, beliefs, family, evidence, rows, n)
-                out[node] = table.sum(axis=-1) if w is None else table @ w
+                out[node] = _expected_counts(problem, cpd, node, beliefs, totals, evidence, rows, n, w)
             else:
                 out[node] = _gaussian_statistics(problem, cpd, node, inputs.gauss, key_weights, evidence, rows, w)
         return out
@@ -82,6 +83,35 @@ def expected_statistics(network, evidence: Evidence, weights: np.ndarray | None 
         merge = network[node].merge_statistics
         statistics[node] = functools.reduce(merge, [chunk[node] for chunk in per_chunk])
     return statistics, log_ev
+
+
+def _expected_counts(problem, cpd, node, beliefs, totals, evidence: Evidence, rows: slice, n: int, w):
+    """Expected count table of ``node``'s family, shape (*parent_cards, k)."""
+    family = tuple(cpd.parents) + (node,)
+    if any(v in problem.gathered for v in family):
+        table = _group_marginal(problem, beliefs, family, evidence, rows, n)
+        return table.sum(axis=-1) if w is None else table @ w
+    network = problem.network
+    shape = tuple(len(network.states(v)) for v in family)
+    in_tree = [v for v in family if v in problem.id_of]
+    if in_tree:
+        tree = problem.tree
+        ids = [problem.id_of[v] for v in in_tree]
+        c = tree.clique_containing(ids)
+        if c not in totals:
+            flat = beliefs[c].reshape(-1, n)
+            totals[c] = (flat.sum(axis=1) if w is None else flat @ w).reshape(tree.cliques[c].shape)
+        clique = tree.cliques[c]
+        keep = set(ids)
+        summed = totals[c].sum(axis=tuple(i for i, v in enumerate(clique.variables) if v not in keep))
+        present = [v for v in clique.variables if v in keep]
+        table = np.transpose(summed, [present.index(i) for i in ids])
+    else:
+        table = np.asarray(float(n if w is None else w.sum()))
+    out = np.zeros(shape)
+    index = tuple(problem.constant[v] if v in problem.constant else slice(None) for v in family)
+    out[index] = table
+    return out
 
 
 def _gaussian_statistics(problem, cpd, node, gaussian, key_weights, evidence: Evidence, rows: slice, w):

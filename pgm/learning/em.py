@@ -26,7 +26,7 @@ import numpy as np
 
 from pgm._random import as_generator
 from pgm.data import Dataset
-from pgm.errors import DataError, PGMWarning, caller_stacklevel
+from pgm.errors import DataError, PGMWarning, SingularDesignError, caller_stacklevel
 
 __all__ = ["FitReport", "ConvergenceWarning", "em"]
 
@@ -44,6 +44,11 @@ class FitReport:
     log_likelihood : list of float
         Mean observed-data log-likelihood per row (nats), for the starting
         parameters and after every iteration of the winning run.
+    objective : list of float
+        What EM maximises, per row: the log-likelihood plus, with a prior,
+        the log prior density of the parameters
+        (:func:`pgm.learning.priors.log_prior`) divided by the total weight.
+        It never decreases; without a prior it equals ``log_likelihood``.
     n_iter : int
         Iterations (M-steps) of the winning run.
     converged : bool
@@ -57,6 +62,7 @@ class FitReport:
     """
 
     log_likelihood: list = field(default_factory=list)
+    objective: list = field(default_factory=list)
     n_iter: int = 0
     converged: bool = False
     best_init: int = 0
@@ -263,14 +269,14 @@ def em(network, dataset: Dataset, *, weights=None, prior=None, max_iter: int = 1
     finally:
         if bar is not None:
             bar.close()
-    finals = [run[1].log_likelihood[-1] for run in runs]
+    finals = [run[1].objective[-1] for run in runs]
     best = int(np.argmax(finals))
     fitted, report = runs[best]
     report.best_init, report.restarts, report.init, report.n_rows = best, finals, label, dataset.n_rows
     if not report.converged and max_iter > 0:
         warnings.warn(
             f"EM did not converge in {max_iter} iterations (last change in mean log-likelihood per row "
-            f"{report.log_likelihood[-1] - report.log_likelihood[-2]:.3g} > tol={tol:g}); raise max_iter or tol",
+            f"{report.objective[-1] - report.objective[-2]:.3g} > tol={tol:g}); raise max_iter or tol",
             ConvergenceWarning,
             stacklevel=caller_stacklevel(),
         )
@@ -279,25 +285,36 @@ def em(network, dataset: Dataset, *, weights=None, prior=None, max_iter: int = 1
 
 
 def _run(network, objective, prior, max_iter, tol, callback, bar, from_statistics):
+    from pgm.learning.priors import log_prior
+
     report = FitReport()
     current = network
     previous = None
     for iteration in range(max_iter + 1):
         started = time.perf_counter()
         stats, log_likelihood = objective(current)
+        target = log_likelihood + log_prior(current, prior) / objective.total_weight
         report.log_likelihood.append(log_likelihood)
+        report.objective.append(target)
         if callback is not None:
             callback(iteration, log_likelihood, current)
-        if previous is not None and log_likelihood - previous < tol:
+        if previous is not None and target - previous < tol:
             report.converged = True
             break
         if iteration == max_iter:
             break
-        current = from_statistics(current, stats, prior=prior, quiet=True)
+        try:
+            current = from_statistics(current, stats, prior=prior, quiet=True)
+        except SingularDesignError as error:
+            raise SingularDesignError(
+                f"EM's M-step {iteration + 1} failed: {error}. In EM this usually means a component "
+                "collapsed onto too few rows; a prior keeps it alive (e.g. prior=[pgm.Dirichlet(1), "
+                "pgm.InverseGamma(scale=...)]), or try another init/seed"
+            ) from None
         report.n_iter = iteration + 1
         report.seconds_per_iteration.append(time.perf_counter() - started)
         if bar is not None:
             bar.update(1)
             bar.set_postfix(loglik=f"{log_likelihood:.6f}")
-        previous = log_likelihood
+        previous = target
     return current, report

@@ -22,7 +22,7 @@ import numpy as np
 from pgm._chunks import map_chunks, row_chunks
 from pgm.data import to_dataset
 from pgm.errors import DataError, UnseenConfigurationWarning, caller_stacklevel
-from pgm.learning.priors import check_prior_nodes, pseudo_statistics
+from pgm.learning.priors import check_prior_nodes, pseudo_statistics, variance_prior
 
 __all__ = ["Statistics", "statistics", "from_statistics", "fit"]
 
@@ -156,7 +156,9 @@ def from_statistics(network, stats: Mapping[str, np.ndarray], *, prior=None, qui
             node_stats = cpd.merge_statistics(node_stats, pseudo)
         if cpd.is_discrete:
             unseen += [f"{node} | {label}" for label in cpd.empty_configurations(node_stats)]
-        fitted[node] = cpd.from_statistics(node_stats)
+        shape_scale = variance_prior(prior, cpd)
+        fitted[node] = (cpd.from_statistics(node_stats) if shape_scale is None
+                        else cpd.from_statistics(node_stats, variance_prior=shape_scale))
     if unseen and not quiet:
         listed = "; ".join(unseen[:_LISTED_CONFIGURATIONS])
         more = f"; and {len(unseen) - _LISTED_CONFIGURATIONS} more" if len(unseen) > _LISTED_CONFIGURATIONS else ""
