@@ -2,35 +2,54 @@
 
 A NETWORK argument is a file (``.bif`` or ``.json``) or the name of a bundled
 network (``pgm info asia``).  Run ``pgm --help`` or ``pgm COMMAND --help``.
+
+Whatever the input, the command either does its work or prints one line,
+``pgm: error: ...``, naming the culprit (a file and line, a node, an option)
+and exits with status 1; it never prints a Python traceback.  Warnings are
+printed as ``pgm: warning: ...``.  Set ``PGM_TRACEBACK=1`` to see the
+traceback of an unexpected error.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import warnings
 from pathlib import Path
 
 import pandas as pd
 
 import pgm
-from pgm.errors import PGMError
+from pgm.errors import DataError, PGMError
 from pgm.likelihood import bits_per_variable
 
 __all__ = ["main"]
 
 
 def _load(spec: str):
-    if Path(spec).exists():
-        return pgm.read(spec)
-    if spec in pgm.datasets.names():
+    path = Path(spec)
+    bundled = spec in pgm.datasets.names()
+    # A bundled name wins over a directory or an extension-less file of the same name in the
+    # current folder (./alarm/ must not shadow `pgm info alarm`); anything else is a path.
+    if bundled and (not path.suffix or path.is_dir()):
         return pgm.load(spec)
+    if path.is_dir():
+        raise IsADirectoryError(21, "cannot read a network from a directory", spec)
+    if path.exists():
+        return pgm.read(spec)
+    if path.suffix or os.sep in spec:
+        raise FileNotFoundError(2, "no such network file", spec)
     raise FileNotFoundError(f"{spec!r} is neither a network file nor a bundled network ({', '.join(pgm.datasets.names())})")
 
 
 def _read_data(network, path: str) -> pd.DataFrame:
     from pgm.data import read_csv
 
-    return read_csv(path, network.domains)
+    frame = read_csv(path, network.domains)
+    if len(frame) == 0:
+        raise DataError(f"{path} has a header line but no rows of data")
+    return frame
 
 
 def _write_frame(frame: pd.DataFrame, path: str) -> None:
@@ -199,6 +218,10 @@ def _cmd_render(args) -> None:
     trail = None
     if args.trail:
         trail = network.active_trail(args.trail[0], args.trail[1], given=args.observed or ())
+        if trail is None:
+            given = f" given {{{', '.join(args.observed)}}}" if args.observed else ""
+            warnings.warn(f"{args.trail[0]} and {args.trail[1]} are d-separated{given}: there is no active "
+                          "trail to highlight", pgm.errors.PGMWarning, stacklevel=1)
     render(network, args.output, observed=args.observed, latent=args.latent, trail=trail,
            show_distributions=args.distributions)
     print(f"wrote {args.output}")
@@ -264,14 +287,57 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line(text: str, limit: int = 600) -> str:
+    """A message as one line of at most ``limit`` characters."""
+    text = " ".join(part.strip() for part in str(text).splitlines() if part.strip())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, OSError) and error.filename is not None and error.strerror:
+        return f"{error.filename}: {error.strerror}"
+    if isinstance(error, MemoryError) and not isinstance(error, PGMError):
+        return "out of memory" + (f" ({error})" if str(error) else "")
+    return str(error) or type(error).__name__
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"pgm: warning: {_one_line(message)}", file=sys.stderr)
+
+
 def main(argv=None) -> int:
-    """Entry point of the ``pgm`` command; returns the exit status."""
+    """Entry point of the ``pgm`` command; returns the exit status.
+
+    0 on success; 1 for an error in the input, a file or an option (one line
+    on standard error); 2 for a usage error (from argparse) or an unexpected
+    error in pgm itself; 130 when interrupted.
+    """
     args = build_parser().parse_args(argv)
-    try:
-        args.function(args)
-    except (PGMError, FileNotFoundError, ValueError) as exc:
-        print(f"pgm: error: {exc}", file=sys.stderr)
-        return 1
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        try:
+            args.function(args)
+        except BrokenPipeError:  # `pgm sample ... | head`: the reader left; that is not an error
+            try:
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, sys.stdout.fileno())
+            except (OSError, ValueError, AttributeError):
+                pass
+            return 0
+        except KeyboardInterrupt:
+            print("pgm: interrupted", file=sys.stderr)
+            return 130
+        except (PGMError, OSError, ValueError, MemoryError, RuntimeError) as error:
+            if os.environ.get("PGM_TRACEBACK"):
+                raise
+            print(f"pgm: error: {_one_line(_describe(error))}", file=sys.stderr)
+            return 1
+        except Exception as error:  # noqa: BLE001 - the command must never end in a traceback
+            if os.environ.get("PGM_TRACEBACK"):
+                raise
+            print(f"pgm: error: internal error ({type(error).__name__}: {_one_line(str(error), 300)}); "
+                  "please report it, with PGM_TRACEBACK=1 set for the details", file=sys.stderr)
+            return 2
     return 0
 
 

@@ -232,12 +232,19 @@ CONTINUOUS_MISSING_TEXT = ("", "NA", "NaN", "nan")
 
 
 def read_csv(path, domains: Mapping[str, tuple | None], **options) -> pd.DataFrame:
-    """Read a CSV for the nodes in ``domains``: discrete columns as text, continuous ones as numbers.
+    """Read a CSV for the nodes in ``domains``: discrete columns as categoricals of the node's states,
+    continuous ones as numbers.
 
     Values are not guessed from their look: a state named ``"1"`` stays the
-    string ``"1"``, and a field in a continuous column that is not a number
-    is an error naming the column, the value and its line in the file.
-    ``options`` go to :func:`pandas.read_csv`.
+    string ``"1"``.  An empty field is a missing value (and, in a continuous
+    column, ``NA`` and ``NaN``).  The file is UTF-8, with or without a
+    byte-order mark (or UTF-16 with one).  Blank lines are skipped.
+
+    Every problem is a :class:`~pgm.errors.DataError` that names the file, the
+    line as a text editor counts it, the column and the value: a value that is
+    not a state or not a number, a row with more or fewer fields than the
+    header, bytes that are not UTF-8, an empty file.  ``options`` go to
+    :func:`pandas.read_csv`.
 
     Examples
     --------
@@ -249,25 +256,138 @@ def read_csv(path, domains: Mapping[str, tuple | None], **options) -> pd.DataFra
     >>> net.log_likelihood(rows).shape  # "None", a state of DuctFlow, was not read as missing
     (100,)
     """
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False, **options)
+    options.setdefault("encoding", "utf-8-sig")  # a byte-order mark is not part of the first column's name
+    frame = _read_csv_text(path, options)
+    lines = _LineNumbers(path, options)
+    _refuse_short_rows(frame, path, lines)
     for name, states in domains.items():
         if name not in frame.columns:
             continue  # to_dataset will name the missing column
-        if states is not None:
-            frame[name] = frame[name].replace("", None)
-            continue
         text = frame[name]
+        if states is not None:
+            codes = pd.Index(list(states), dtype=object).get_indexer(text.to_numpy())
+            bad = (codes < 0) & (text != "").to_numpy()
+            if bad.any():
+                first = int(np.argmax(bad))
+                raise DataError(
+                    f"{path}, line {lines[first]}, column {name!r}: {text.iloc[first]!r} is not a state of "
+                    f"{name!r}; its states are {list(states)}"
+                )
+            frame[name] = pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(list(states)))
+            continue
         missing = text.str.strip().isin(CONTINUOUS_MISSING_TEXT)
         numbers = pd.to_numeric(text.where(~missing, None), errors="coerce")
-        bad = numbers.isna() & ~missing
+        bad = (numbers.isna() & ~missing).to_numpy() | np.isinf(numbers.to_numpy(dtype=np.float64, na_value=np.nan))
         if bad.any():
-            first = int(np.argmax(bad.to_numpy()))
+            first = int(np.argmax(bad))
+            reason = "is not a finite number" if np.isinf(numbers.iloc[first]) else "is not a number"
             raise DataError(
-                f"{path}, line {first + 2}, column {name!r}: {text.iloc[first]!r} is not a number, "
+                f"{path}, line {lines[first]}, column {name!r}: {text.iloc[first]!r} {reason}, "
                 f"but {name!r} is a continuous node"
             )
         frame[name] = numbers.astype(np.float64)
     return frame
+
+
+def _read_csv_text(path, options: dict) -> pd.DataFrame:
+    """Every field as text; pandas' and the file system's errors reworded to name the file and line."""
+    from pgm.io._files import _reworded, decode_error_position
+
+    import warnings
+
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", pd.errors.ParserWarning)
+            # index_col=False: a row with an extra field must not turn the first column into row labels
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, **{"index_col": False, **options})
+        if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
+            raise _ragged_row_error(path, options, Exception("a row has more fields than the header"))
+        return frame
+    except UnicodeDecodeError as error:
+        data = _raw_bytes(path)
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")) and options.get("encoding") == "utf-8-sig":
+            return _read_csv_text(path, {**options, "encoding": "utf-16"})
+        if data is None or error.start >= len(data):
+            raise DataError(f"{path}: the file is not UTF-8 text ({error.reason})") from None
+        line, column = decode_error_position(data, error.start)
+        raise DataError(
+            f"{path}, line {line}, column {column}: the file is not UTF-8 text: byte 0x{data[error.start]:02x} "
+            "cannot be decoded (a binary file? save the file as UTF-8)"
+        ) from None
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path}: the file is empty; a CSV needs a header line naming its columns") from None
+    except pd.errors.ParserError as error:
+        raise _ragged_row_error(path, options, error) from None
+    except OSError as error:
+        raise _reworded(error, path, "read") from None
+
+
+def _raw_bytes(path) -> bytes | None:
+    try:
+        with open(path, "rb") as stream:
+            return stream.read()
+    except OSError:
+        return None
+
+
+class _LineNumbers:
+    """The line on which each data row of a CSV starts, as a text editor counts lines.
+
+    Worked out only when asked (for an error message): quoted fields may span
+    lines, and blank lines are skipped by the reader but counted by editors.
+    """
+
+    def __init__(self, path, options: dict):
+        self.path, self.options = path, options
+        self._starts = None
+
+    def __getitem__(self, row: int) -> int | str:
+        if self._starts is None:
+            self._starts = [start for start, _ in _records(self.path, self.options)][1:]  # after the header
+        return self._starts[row] if row < len(self._starts) else "?"
+
+
+def _records(path, options: dict):
+    """``(first line, number of fields)`` of every non-blank record of the CSV, header included."""
+    import csv
+
+    with open(path, encoding=options.get("encoding", "utf-8-sig"), newline="") as stream:
+        reader = csv.reader(stream, delimiter=options.get("sep", options.get("delimiter", ",")) or ",")
+        previous = 0
+        for fields in reader:
+            start, previous = previous + 1, reader.line_num
+            if not fields or (len(fields) == 1 and not fields[0].strip()):
+                continue  # a blank line: pandas skips it too
+            yield start, len(fields)
+
+
+def _ragged_row_error(path, options: dict, error: Exception) -> DataError:
+    try:
+        records = iter(_records(path, options))
+        _, expected = next(records)
+        for line, count in records:
+            if count != expected:
+                return DataError(f"{path}, line {line}: {count} fields, but the header has {expected}")
+    except Exception:  # noqa: BLE001 - fall back to pandas' own words below
+        pass
+    return DataError(f"{path}: cannot read the CSV: {str(error).strip().splitlines()[-1]}")
+
+
+def _refuse_short_rows(frame: pd.DataFrame, path, lines: _LineNumbers) -> None:
+    """A row with fewer fields than the header is an error, not missing values.
+
+    pandas fills a short row's last fields with empty text.  A short row
+    shows up as an empty last column, so the file is re-read to count
+    fields only when that column has empty fields.
+    """
+    if frame.empty or not len(frame.columns) > 1 or not (frame.iloc[:, -1] == "").any():
+        return
+    records = iter(_records(lines.path, lines.options))
+    _, expected = next(records)
+    for line, count in records:
+        if count < expected:
+            raise DataError(f"{path}, line {line}: {count} field(s), but the header has {expected}; "
+                            "leave a field empty (a,,c) to mark a missing value")
 
 
 def to_frame(columns: Mapping[str, np.ndarray], domains: Mapping[str, tuple | None], n_rows: int) -> pd.DataFrame:

@@ -27,6 +27,19 @@ synchronous over integer-indexed arrays (compressed sparse rows), so each level
 is a handful of NumPy operations; level-synchronous breadth-first search also
 means the predecessor links give a shortest, hence simple, active trail.
 
+That pays a fixed cost per level, which is cheap on wide, shallow graphs but
+not on deep ones (a 100,000-node DAG whose parents lie among the previous 200
+nodes needs hundreds of levels).  So the level-synchronous search is given a
+budget of levels; a question that needs more is answered by one breadth-first
+search in compiled code (:func:`scipy.sparse.csgraph.breadth_first_order`)
+over the ball's states, using Shachter's rules, which need no ancestor sets:
+an observed node reached from a parent sends the ball back up to its parents,
+so a collider with an observed descendant is passed by going down to that
+descendant and back.  Ancestor sets beyond the level budget are finished the
+same way.  Once a graph has needed the compiled search, its yes/no questions
+go there directly.  A witness trail (:meth:`DAG.active_trail`) always comes
+from the level-synchronous search, which gives a shortest one.
+
 Functions of one DAG are methods of :class:`DAG`; a Bayesian network answers
 the same questions by delegating to its DAG.
 """
@@ -48,6 +61,11 @@ __all__ = ["DAG", "Independence"]
 
 _UP, _DOWN = 0, 1
 _UNVISITED, _SOURCE = -2, -1
+
+# Levels the level-synchronous searches may take before handing over to one
+# breadth-first search in compiled code (see the module docstring).
+_CLOSURE_LEVELS = 16
+_BALL_LEVELS = 48
 
 
 @dataclass(frozen=True)
@@ -130,6 +148,44 @@ def _expand_positions(indptr: np.ndarray, indices: np.ndarray, frontier: np.ndar
     edges = np.arange(total, dtype=np.intp)
     edges += (starts - (ends - counts))[origin]
     return indices[edges], origin
+
+
+def _ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """The concatenation of ``arange(start, end)`` for each pair, without a Python loop."""
+    starts, ends = np.asarray(starts, dtype=np.intp), np.asarray(ends, dtype=np.intp)
+    counts = ends - starts
+    total = int(counts.sum())
+    if total == 0:
+        return np.empty(0, dtype=np.intp)
+    offsets = np.cumsum(counts) - counts
+    return np.arange(total, dtype=np.intp) + np.repeat(starts - offsets, counts)
+
+
+_ONES = np.ones(0)
+
+
+def _ones(size: int) -> np.ndarray:
+    """A read-only array of ``size`` ones (edge weights the compiled search ignores), shared between calls."""
+    global _ONES
+    if len(_ONES) < size:
+        ones = np.ones(max(size, 2 * len(_ONES)))
+        ones.setflags(write=False)
+        _ONES = ones
+    return _ONES[:size]
+
+
+def _compiled_reach(indptr: np.ndarray, indices: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """The nodes reachable from ``start`` along the CSR graph, by one breadth-first search in compiled code."""
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import breadth_first_order
+
+    n = len(indptr) - 1
+    size = len(indices) + len(start)
+    all_indices = np.concatenate((indices, start)).astype(np.int32, copy=False)
+    all_indptr = np.concatenate((indptr, [size])).astype(np.int32, copy=False)  # row n: a source to ``start``
+    graph = csr_matrix((_ones(size), all_indices, all_indptr), shape=(n + 1, n + 1))
+    order = breadth_first_order(graph, n, directed=True, return_predecessors=False)
+    return order[order < n]
 
 
 def _expand(indptr: np.ndarray, indices: np.ndarray, frontier: np.ndarray):
@@ -347,11 +403,15 @@ class DAG:
         start = start[~mask[start]]
         mask[start] = True
         frontier = start
-        while frontier.size:
+        for _ in range(_CLOSURE_LEVELS):
+            if not frontier.size:
+                return mask
             nbrs, _ = _expand(*csr, frontier)
             nbrs = nbrs[~mask[nbrs]]
             mask[nbrs] = True
             frontier = np.unique(nbrs) if nbrs.size < 64 else np.flatnonzero(np.bincount(nbrs, minlength=1))
+        if frontier.size:  # a deep graph: finish in compiled code
+            mask[_compiled_reach(*csr, frontier)] = True
         return mask
 
     def ancestors(self, nodes) -> set[str]:
@@ -484,8 +544,11 @@ class DAG:
         return statements
 
     # ------------------------------------------------------------------ d-separation
-    def _reach(self, sources: np.ndarray, given: np.ndarray, targets: np.ndarray | None = None):
+    def _reach(self, sources: np.ndarray, given: np.ndarray, targets: np.ndarray | None = None,
+               max_levels: int | None = None):
         """Bayes-ball from ``sources`` given ``given``; stop early once a target is reached.
+
+        With ``max_levels``, give up (return None) when the search needs more levels.
 
         With ``targets``, the ball is confined to the ancestors of sources,
         targets and observed nodes: a trail that leaves that set can never come
@@ -513,8 +576,11 @@ class DAG:
         predecessor = np.full(2 * n, _UNVISITED, dtype=np.intp)
         predecessor[_UP * n + sources] = _SOURCE
         up, down = sources, np.empty(0, dtype=np.intp)
-        hit = -1
+        hit, levels = -1, 0
         while up.size or down.size:
+            levels += 1
+            if max_levels is not None and levels > max_levels:
+                return None
             up_open = up[~observed[up]]
             down_open = down[~observed[down]]
             down_bounce = down[opens_collider[down]]
@@ -588,7 +654,12 @@ class DAG:
         ['b']
         """
         xs, _, zs = self._prepare(x, None, given)
-        reached, _, _ = self._reach(xs, zs)
+        reached = None if self._deep else self._reach(xs, zs, max_levels=_BALL_LEVELS)
+        if reached is None:
+            self._deep = True
+            reached = self._compiled_ball(xs, zs)
+        else:
+            reached = reached[0]
         reached[xs] = False
         return self._names(reached)
 
@@ -643,4 +714,77 @@ class DAG:
         >>> dag.is_d_separated("smoke", "xray", given="lung")
         True
         """
-        return self.active_trail(x, y, given) is None
+        xs, ys, zs = self._prepare(x, y, given)
+        if not self._deep:
+            found = self._reach(xs, zs, targets=ys, max_levels=_BALL_LEVELS)
+            if found is not None:
+                return found[2] < 0
+            self._deep = True  # this graph needs many levels: ask the compiled search from now on
+        return not self._compiled_ball(xs, zs)[ys].any()
+
+    # A graph's yes/no questions go to the compiled search once one has needed it.
+    _deep = False
+
+    @cached_property
+    def _ball_graph(self):
+        """The ball's moves as compressed sparse rows over states, for no observed node.
+
+        State ``v`` is "arrived at v from a child" (up), state ``n + v`` "arrived
+        from a parent" (down).  Up moves to every parent (up) and child (down);
+        down moves to every child (down).  A node without children keeps one
+        slot in its down row, so that observing it can turn the row into a
+        bounce (see :meth:`_compiled_ball`).
+        """
+        n = len(self._nodes)
+        parent_ptr, parent_idx = self._parent_csr
+        child_ptr, child_idx = self._child_csr
+        n_parents, n_children = np.diff(parent_ptr), np.diff(child_ptr)
+        lengths = np.concatenate((n_parents + n_children, np.maximum(n_children, 1)))
+        indptr = np.zeros(2 * n + 1, dtype=np.int64)
+        np.cumsum(lengths, out=indptr[1:])
+        indices = np.full(int(indptr[-1]), 2 * n, dtype=np.int32)  # 2n: a dead end
+        nodes = np.arange(n)
+        up_parents = _ranges(indptr[:n], indptr[:n] + n_parents)
+        indices[up_parents] = parent_idx
+        indices[_ranges(indptr[:n] + n_parents, indptr[1:n + 1])] = n + child_idx
+        indices[_ranges(indptr[n:2 * n], indptr[n:2 * n] + n_children)] = n + child_idx
+        del nodes
+        return indptr.astype(np.int32), indices
+
+    def _compiled_ball(self, sources: np.ndarray, given: np.ndarray) -> np.ndarray:
+        """Mask of the nodes d-connected to ``sources`` given ``given`` (observed nodes excluded).
+
+        One breadth-first search in compiled code over the ball's states with
+        Shachter's rules: the rows of each observed node are changed (up: no
+        move; down: back up to its parents, through one extra row) and a
+        source row points at the sources.
+        """
+        from scipy.sparse import csr_matrix
+        from scipy.sparse.csgraph import breadth_first_order
+
+        n = len(self._nodes)
+        indptr, static = self._ball_graph
+        parent_ptr, parent_idx = self._parent_csr
+        dead, source = 2 * n, 2 * n + 1
+        bounce_targets = parent_idx[_ranges(parent_ptr[given], parent_ptr[given + 1])]
+        size = len(static) + len(sources) + len(bounce_targets)
+        indices = np.empty(size, dtype=np.int32)
+        indices[:len(static)] = static
+        indices[_ranges(indptr[given], indptr[given + 1])] = dead  # observed, reached from a child: blocked
+        indices[_ranges(indptr[n + given], indptr[n + given + 1])] = dead
+        indices[indptr[n + given]] = 2 * n + 2 + np.arange(len(given))  # from a parent: bounce to the parents
+        indices[len(static):len(static) + len(sources)] = sources
+        indices[len(static) + len(sources):] = bounce_targets
+        row_ends = np.concatenate((
+            [len(static), len(static) + len(sources)],  # the dead end's row (empty), the source row
+            len(static) + len(sources) + np.cumsum(np.diff(parent_ptr)[given]),
+        ))
+        full_indptr = np.concatenate((indptr, row_ends)).astype(np.int32)
+        states = len(full_indptr) - 1
+        graph = csr_matrix((_ones(size), indices, full_indptr), shape=(states, states))
+        order = breadth_first_order(graph, source, directed=True, return_predecessors=False)
+        visited = np.zeros(states, dtype=bool)
+        visited[order] = True
+        reached = visited[:n] | visited[n:2 * n]
+        reached[given] = False
+        return reached

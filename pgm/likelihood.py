@@ -96,4 +96,4 @@ def bits_per_variable(log_likelihood: np.ndarray, n_variables: int) -> float:
     """
     if len(log_likelihood) == 0 or n_variables == 0:
         raise DataError("bits per variable needs at least one row and one variable")
-    return float(-np.mean(log_likelihood) / np.log(2) / n_variables)
+    return float(-np.mean(log_likelihood) / np.log(2) / n_variables) + 0.0  # + 0.0: never print -0.000000

@@ -32,6 +32,7 @@ def sample_columns(network, n: int, *, seed=None) -> dict[str, np.ndarray]:
     n = int(n)
     rng = as_generator(seed)
     order = [(node, network[node]) for node in network.topological_order()]
+    _refuse_if_too_large(n, order)
     columns = {
         node: np.empty(n, dtype=code_dtype(len(cpd.domain)) if cpd.is_discrete else np.float64)
         for node, cpd in order
@@ -48,6 +49,23 @@ def sample_columns(network, n: int, *, seed=None) -> dict[str, np.ndarray]:
 
     map_chunks(draw, chunks)
     return columns
+
+
+def _refuse_if_too_large(n: int, order) -> None:
+    """Refuse, before allocating anything, a sample that cannot fit in this machine's memory."""
+    from pgm._memory import physical_memory
+
+    row_bytes = sum(code_dtype(len(cpd.domain)).itemsize if cpd.is_discrete else 8 for _, cpd in order)
+    needed = n * row_bytes
+    available = physical_memory()
+    if needed > available:
+        from pgm.errors import InferenceTooLarge
+        from pgm.inference.junction_tree import format_bytes
+
+        raise InferenceTooLarge(
+            f"sampling {n:,} rows of {len(order)} nodes needs {format_bytes(needed)}, more than this machine's "
+            f"{format_bytes(available)} of memory; draw fewer rows at a time (each call with its own seed)"
+        )
 
 
 def sample(network, n: int, *, seed=None) -> pd.DataFrame:

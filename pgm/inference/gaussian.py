@@ -23,7 +23,7 @@ import numpy as np
 import scipy.linalg
 
 from pgm._random import as_generator
-from pgm.errors import NodeError, StructureError
+from pgm.errors import DataError, NodeError, StructureError
 
 __all__ = ["MultivariateNormal", "joint_gaussian", "kl_divergence"]
 
@@ -114,10 +114,23 @@ class MultivariateNormal:
         return MultivariateNormal([self.names[i] for i in idx], self.mean[idx], self.covariance[np.ix_(idx, idx)])
 
     def condition(self, evidence: Mapping[str, float]) -> "MultivariateNormal":
-        """The distribution of the other variables given ``evidence`` (variable -> observed value)."""
+        """The distribution of the other variables given ``evidence`` (variable -> observed value).
+
+        Raises
+        ------
+        NodeError
+            An unknown variable.
+        DataError
+            An observed value that is not a finite number.
+        """
         observed = self._positions(list(evidence))
-        values = np.array([float(evidence[self.names[i]]) for i in observed])
+        values = np.array([self._observed_value(self.names[i], evidence[self.names[i]]) for i in observed],
+                          dtype=np.float64)
         rest = np.setdiff1d(np.arange(len(self.names)), observed)
+        if observed.size == 0:  # nothing observed: the distribution itself (LAPACK may refuse empty matrices)
+            return MultivariateNormal(self.names, self.mean, self.covariance)
+        if rest.size == 0:  # everything observed: nothing is left to be uncertain about
+            return MultivariateNormal([], np.empty(0), np.empty((0, 0)))
         gain, schur = self._conditioning(rest, observed)
         mean = self.mean[rest] + gain @ (values - self.mean[observed])
         return MultivariateNormal([self.names[i] for i in rest], mean, schur)
@@ -133,7 +146,17 @@ class MultivariateNormal:
         if not evidence:
             raise ValueError("conditional_means needs at least one observed variable (without evidence the mean is .mean)")
         observed = self._positions(list(evidence))
-        values = np.column_stack([np.asarray(evidence[self.names[i]], dtype=np.float64) for i in observed])
+        columns = []
+        for i in observed:
+            column = self._numbers(evidence[self.names[i]], self.names[i])
+            if column.ndim != 1:
+                raise DataError(f"the values of {self.names[i]!r} must be one-dimensional, got shape {column.shape}")
+            columns.append(column)
+        if len({len(c) for c in columns}) > 1:
+            raise DataError(f"the observed columns have different lengths: "
+                            f"{ {self.names[i]: len(c) for i, c in zip(observed, columns)} }")
+        values = np.column_stack(columns)
+        self._refuse_non_finite(values, [self.names[i] for i in observed])
         rest = np.setdiff1d(np.arange(len(self.names)), observed)
         gain, _ = self._conditioning(rest, observed)
         means = self.mean[rest] + (values - self.mean[observed]) @ gain.T
@@ -155,13 +178,56 @@ class MultivariateNormal:
         schur = s[np.ix_(rest, rest)] - gain @ s_ab.T
         return gain, (schur + schur.T) / 2
 
+    @staticmethod
+    def _observed_value(name: str, value) -> float:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise DataError(f"the observed value of {name!r} must be a number, got {value!r}") from None
+        if not np.isfinite(number):
+            raise DataError(f"the observed value of {name!r} is {number}; evidence must be finite numbers")
+        return number
+
+    @staticmethod
+    def _numbers(values, what: str) -> np.ndarray:
+        try:
+            return np.asarray(values, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise DataError(f"the values of {what!r} must be numbers") from None
+
+    def _refuse_non_finite(self, rows: np.ndarray, names) -> None:
+        bad = ~np.isfinite(rows)
+        if bad.any():
+            row, column = (int(i) for i in np.argwhere(bad)[0])
+            raise DataError(
+                f"row {row}: the value of {names[column]!r} is {rows[row, column]}; the density needs finite "
+                "values in every column (for rows with missing values use the network's log_likelihood)"
+            )
+
     def _rows(self, x) -> np.ndarray:
+        """``x`` as a finite float array of shape (n, k) in :attr:`names` order, or a clear error."""
+        k = len(self.names)
         if isinstance(x, Mapping) or hasattr(x, "columns"):
-            return np.column_stack([np.asarray(x[name], dtype=np.float64) for name in self.names])
-        x = np.asarray(x, dtype=np.float64)
-        if x.ndim == 1:  # one row, or -- with a single variable -- one value per row
-            return x[:, None] if len(self.names) == 1 else x[None, :]
-        return x
+            available = list(x.keys()) if isinstance(x, Mapping) else list(x.columns)
+            missing = [name for name in self.names if name not in available]
+            if missing:
+                raise DataError(f"the data has no column for variable {missing[0]!r} "
+                                f"(the distribution is over {list(self.names)})")
+            columns = [self._numbers(x[name], name) for name in self.names]
+            if any(c.ndim != 1 for c in columns) or len({len(c) for c in columns}) > 1:
+                raise DataError("every variable's column must be one-dimensional and of the same length")
+            rows = np.column_stack(columns) if columns else np.empty((0, 0))
+        else:
+            rows = self._numbers(x, "x")
+            if rows.ndim == 1:  # one row, or -- with a single variable -- one value per row
+                rows = rows[:, None] if k == 1 else rows[None, :]
+            if rows.ndim != 2 or rows.shape[1] != k:
+                raise DataError(
+                    f"x must have one column per variable ({k}: {', '.join(self.names[:5])}"
+                    f"{', ...' if k > 5 else ''}), got an array of shape {np.shape(x)}"
+                )
+        self._refuse_non_finite(rows, self.names)
+        return rows
 
     def mahalanobis(self, x) -> np.ndarray:
         """Mahalanobis distance ``sqrt((x - mean)^T S^-1 (x - mean))`` of each row.
@@ -181,6 +247,8 @@ class MultivariateNormal:
 
     def sample(self, n: int, *, seed=None) -> np.ndarray:
         """``n`` draws, shape ``(n, k)`` in :attr:`names` order."""
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+            raise ValueError(f"the number of draws must be a non-negative integer, got {n!r}")
         rng = as_generator(seed)
         return self.mean + rng.standard_normal((n, len(self.names))) @ self.cholesky.T
 

@@ -148,8 +148,9 @@ def write_bytes_atomically(path, data: bytes) -> None:
         raise PermissionError(
             errno.EACCES, f"cannot write (no permission to create files in {str(directory)!r})", str(shown)
         ) from None
-    except OSError as error:
-        raise _reworded(error, shown, "write") from None
+    except OSError as error:  # e.g. a read-only file system, or one where files cannot be created at all
+        raise type(error)(error.errno, f"cannot write (cannot create files in {str(directory)!r}: "
+                          f"{(error.strerror or 'unknown error').lower()})", str(shown)) from None
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)

@@ -28,7 +28,7 @@ from pgm._random import as_generator
 from pgm.data import Dataset
 from pgm.errors import DataError, PGMWarning, SingularDesignError, caller_stacklevel
 
-__all__ = ["FitReport", "ConvergenceWarning", "em"]
+__all__ = ["FitReport", "ConvergenceWarning", "UnidentifiableWarning", "em"]
 
 
 class ConvergenceWarning(PGMWarning):
@@ -145,11 +145,16 @@ class _Objective:
         self.w_incomplete = None if weights is None else weights[~complete]
         self.total_weight = float(dataset.n_rows if weights is None else weights.sum())
         self.memory_budget = memory_budget
+        self.moments = _SharedPattern.build(network, self.incomplete, self.w_incomplete)
 
     def __call__(self, network):
         from pgm.inference.expectations import expected_statistics
         from pgm.learning.mle import Statistics, statistics
 
+        if self.moments is not None and self.complete is None:
+            arrays, log_likelihood = self.moments.expected_statistics(network)
+            stats = Statistics(arrays, self.total_weight, {n: network[n].merge_statistics for n in self.nodes})
+            return stats, log_likelihood / self.total_weight
         parts = []
         log_likelihood = 0.0
         if self.complete is not None:
@@ -163,6 +168,92 @@ class _Objective:
             parts.append(Statistics(arrays, weight, {n: network[n].merge_statistics for n in self.nodes}))
             log_likelihood += float(log_ev @ self.w_incomplete if self.w_incomplete is not None else log_ev.sum())
         return sum(parts), log_likelihood / self.total_weight
+
+
+class _SharedPattern:
+    """Linear Gaussian networks whose incomplete rows all observe the same nodes (factor analysis, PPCA).
+
+    The posterior of the hidden nodes is then the same Gaussian for every
+    row up to a mean that is linear in the row's observed values, so the
+    expected statistics depend on the data only through the weighted mean
+    ``xbar`` and centred scatter ``S`` of the observed columns: with ``K =
+    Sigma_HO Sigma_OO^-1`` and ``P = Sigma_HH - K Sigma_OH``, the hidden
+    means are ``mu_H + K (xbar - mu_O)``, and the co-moments are ``S``,
+    ``K S`` and ``K S K^T + W P``.  Each iteration costs O(d^3), whatever
+    the number of rows.
+    """
+
+    def __init__(self, observed: list[str], weight: float, mean: np.ndarray, scatter: np.ndarray):
+        self.observed, self.weight, self.mean, self.scatter = observed, weight, mean, scatter
+
+    @classmethod
+    def build(cls, network, evidence, weights):
+        if evidence is None or evidence.codes:
+            return None
+        if any(network[n].is_discrete for n in network.nodes):
+            return None
+        for node in network.nodes:
+            cpd = network[node]
+            if cpd.discrete_parents or not all(f.is_identity for f in cpd.features):
+                return None
+        observed = []
+        for node in network.nodes:
+            column = evidence.values.get(node)
+            if column is None:
+                continue
+            seen = ~np.isnan(column)
+            if seen.all():
+                observed.append(node)
+            elif seen.any():
+                return None  # rows differ in what they observe
+        x = np.column_stack([evidence.values[n] for n in observed]) if observed else np.zeros((evidence.n_rows, 0))
+        w = np.ones(evidence.n_rows) if weights is None else weights
+        weight = float(w.sum())
+        mean = (w @ x) / weight
+        centred = x - mean
+        scatter = centred.T @ (centred * w[:, None])
+        return cls(observed, weight, mean, scatter)
+
+    def expected_statistics(self, network):
+        from pgm.inference.gaussian import joint_gaussian
+
+        joint = joint_gaussian(network)
+        names = list(joint.names)
+        o = np.array([names.index(n) for n in self.observed], dtype=np.intp)
+        h = np.array([i for i in range(len(names)) if i not in set(o.tolist())], dtype=np.intp)
+        mu, sigma = joint.mean, joint.covariance
+        s_oo = sigma[np.ix_(o, o)]
+        gain = np.linalg.solve(s_oo, sigma[np.ix_(o, h)]).T if len(o) else np.zeros((len(h), 0))
+        posterior = sigma[np.ix_(h, h)] - gain @ sigma[np.ix_(o, h)]
+        mean = np.empty(len(names))
+        mean[o] = self.mean
+        mean[h] = mu[h] + gain @ (self.mean - mu[o])
+        comoment = np.empty((len(names), len(names)))
+        comoment[np.ix_(o, o)] = self.scatter
+        cross = gain @ self.scatter
+        comoment[np.ix_(h, o)] = cross
+        comoment[np.ix_(o, h)] = cross.T
+        comoment[np.ix_(h, h)] = cross @ gain.T + self.weight * posterior
+        arrays = {}
+        for node in network.nodes:
+            cpd = network[node]
+            members = [names.index(f.parents[0]) for f in cpd.features] + [names.index(node)]
+            d1 = len(members)
+            out = np.zeros((1, d1 + 1, d1 + 1))
+            out[0, 0, 0] = self.weight
+            out[0, 0, 1:] = out[0, 1:, 0] = mean[members]
+            out[0, 1:, 1:] = comoment[np.ix_(members, members)]
+            arrays[node] = out.reshape(cpd.statistics(np.zeros(0), {p: np.zeros(0) for p in cpd.parents}).shape)
+        if len(o):
+            factor = np.linalg.cholesky(s_oo)
+            log_det = 2.0 * np.log(np.diag(factor)).sum()
+            centred = self.mean - mu[o]
+            inverse = np.linalg.inv(s_oo)
+            quadratic = np.sum(inverse * self.scatter) + self.weight * centred @ inverse @ centred
+            log_likelihood = -0.5 * (self.weight * (len(o) * np.log(2 * np.pi) + log_det) + quadratic)
+        else:
+            log_likelihood = 0.0
+        return arrays, float(log_likelihood)
 
 
 # ---------------------------------------------------------------------------- starting points
@@ -227,6 +318,22 @@ def _kmeans_plus_plus(network, node, dataset: Dataset, rng):
     return np.argmin(squared, axis=1)
 
 
+class UnidentifiableWarning(PGMWarning):
+    """A latent node that no observed value depends on: the data say nothing about it."""
+
+
+def _warn_unidentifiable(network, dataset: Dataset) -> None:
+    observed = {n for n, column in dataset.columns.items() if (~dataset.missing(n)).any()}
+    for node in network.latent_nodes:
+        if not (network.descendants(node) & observed):
+            warnings.warn(
+                f"latent node {node!r} has no observed descendant, so the data carry no information about it "
+                "and EM leaves it where it starts (unidentifiable); give it observed children or drop it",
+                UnidentifiableWarning,
+                stacklevel=caller_stacklevel(),
+            )
+
+
 # ---------------------------------------------------------------------------- the loop
 def em(network, dataset: Dataset, *, weights=None, prior=None, max_iter: int = 100, tol: float = 1e-6,
        n_init: int = 1, init="random", seed=None, progress: bool = False, callback=None, memory_budget=None):
@@ -245,6 +352,7 @@ def em(network, dataset: Dataset, *, weights=None, prior=None, max_iter: int = 1
         raise ValueError(f"tol must be a non-negative number, got {tol!r}")
     if dataset.n_rows == 0:
         raise DataError("fitting needs at least one row")
+    _warn_unidentifiable(network, dataset)
     starts = []
     if isinstance(init, BayesianNetwork):
         if init.nodes != network.nodes and set(init.nodes) != set(network.nodes):

@@ -217,6 +217,8 @@ def fit(network, data, *, prior=None, weights=None, max_iter: int = 100, tol: fl
     0.5
     """
     dataset = _observed_dataset(network, data)
+    if dataset.n_rows == 0:
+        raise DataError("fitting needs at least one row, and the data has none")
     weights = _check_weights(weights, dataset.n_rows)
     from pgm.learning.em import _split, em
 
