@@ -1,5 +1,6 @@
 """A short tour of pgm: load a network, read its factorisation, ask an
-independence question, sample, score, fit, and write the result.
+independence question, sample, score, fit, write the result, ask for
+posteriors given evidence, and fit a latent node by EM.
 
     python examples/tour.py [OUTPUT_DIR]
 """
@@ -52,3 +53,20 @@ fitted.write(output / "asia-fitted.bif")
 fitted.write(output / "asia-fitted.json")
 assert pgm.read(output / "asia-fitted.bif") == pgm.read(output / "asia-fitted.json")
 print(f"\nwrote {output / 'asia-fitted.bif'} and {output / 'asia-fitted.json'}")
+
+# 8. Inference: Bayes' rule given evidence, for one case or for every row of a table.
+print("\np(lung | xray = yes, smoke = no):", asia.query("lung", evidence={"xray": "yes", "smoke": "no"}).probabilities.round(4))
+best = asia.mpe({"xray": "yes", "dysp": "yes"})
+print("most probable explanation of xray = yes, dysp = yes:",
+      {k: v for k, v in best.assignment.items() if k not in ("xray", "dysp")})
+incomplete = rows.drop(columns="bronc").head(10_000)
+start = time.perf_counter()
+posterior = asia.query("bronc", evidence=incomplete)
+print(f"p(bronc | the rest) for {len(incomplete):,} rows in {time.perf_counter() - start:.3f} s:")
+print(posterior.head(3).round(4))
+
+# 9. EM: declare a node latent, drop its column, and fit; the trace never goes down.
+cpd = asia["either"]
+latent = asia.with_cpd("either", pgm.Categorical.latent(cpd.states, parents=cpd.parents))
+em = latent.fit(rows.drop(columns="either"), seed=0, prior=pgm.Dirichlet(0.1))
+print("\n" + repr(em.fit_report_))

@@ -156,3 +156,17 @@ def test_min_fill_finds_no_fill_on_a_chordal_graph():
     order, cliques = elimination_order(adjacency, [2] * 5)
     assert max(len(c) for c in cliques) == 3
     assert sorted(order) == [0, 1, 2, 3, 4]
+
+
+def test_hybrid_refusal_names_the_number_of_gaussians():
+    parents = [f"d{k}" for k in range(12)]
+    cpds = {p: pgm.Bernoulli(0.5) for p in parents}
+    cpds["y"] = pgm.LinearGaussian(parents=parents, intercept=np.zeros((2,) * 12), variance=np.ones((2,) * 12))
+    net = pgm.BayesianNetwork(cpds)
+    with pytest.raises(pgm.errors.InferenceTooLarge, match=r"12 discrete nodes .* 4,096 joint configurations"):
+        net.query("y", evidence={}, memory_budget=1 << 16)
+    # within the budget the same query is exact: a mixture of 4,096 equal Gaussians N(0, 1)
+    mixture = net.query("y", evidence={})
+    assert len(mixture.weights) == 4096
+    assert float(mixture.mean[0]) == pytest.approx(0.0, abs=1e-12)
+    assert float(mixture.covariance[0, 0]) == pytest.approx(1.0, rel=1e-12)

@@ -34,14 +34,13 @@ import threading
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
 from pgm._chunks import map_chunks, row_chunks
 from pgm.errors import ImpossibleEvidenceError, InferenceTooLarge, NodeError
 from pgm.inference.evidence import Evidence, as_evidence, likelihood_vectors
 from pgm.inference.gaussian_elimination import GaussianElimination
 from pgm.inference.junction_tree import JunctionTree, compile_junction_tree, format_bytes
-from pgm.inference.results import DiscreteDistribution, GaussianMixture, InferencePlan, MPE
+from pgm.inference.results import InferencePlan
 
 __all__ = ["DEFAULT_MEMORY_BUDGET", "ImpossibleEvidenceError", "Problem", "prepare"]
 

@@ -519,9 +519,10 @@ def read_bif(path) -> "BayesianNetwork":  # noqa: F821
 
 
 _PLAIN_NAME = re.compile(r"[^\s{}\[\]();,|\"]+")
-# Characters that end a line for some reader (str.splitlines), or that no text
-# editor shows: a name holding one cannot be written so that it reads back.
-_UNWRITABLE = re.compile(r'["\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]')
+# A quote, characters that end a line for some reader (str.splitlines), control
+# characters no editor shows, and lone surrogates (not encodable as UTF-8): a
+# name holding one cannot be written so that it reads back.
+_UNWRITABLE = re.compile('["\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029\ud800-\udfff]')
 
 
 def _quote(name) -> str:
@@ -531,7 +532,7 @@ def _quote(name) -> str:
     if match:
         raise CPDError(
             f"the name {name!r} cannot be written to BIF: it contains {match.group()!r} "
-            "(a quote, a line break or a control character)"
+            "(a quote, a line break, a control character or a lone surrogate)"
         )
     if name and _PLAIN_NAME.fullmatch(name) and "//" not in name and "/*" not in name:
         return name
