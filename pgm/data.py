@@ -302,6 +302,7 @@ def _read_csv_text(path, options: dict) -> pd.DataFrame:
             frame = pd.read_csv(path, dtype=str, keep_default_na=False, **{"index_col": False, **options})
         if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
             raise _ragged_row_error(path, options, Exception("a row has more fields than the header"))
+        _refuse_repeated_columns(frame, path, options)
         return frame
     except UnicodeDecodeError as error:
         data = _raw_bytes(path)
@@ -320,6 +321,21 @@ def _read_csv_text(path, options: dict) -> pd.DataFrame:
         raise _ragged_row_error(path, options, error) from None
     except OSError as error:
         raise _reworded(error, path, "read") from None
+
+
+def _refuse_repeated_columns(frame: pd.DataFrame, path, options: dict) -> None:
+    """pandas renames a repeated column ``x`` to ``x.1``; a repeated name is an error instead."""
+    import re
+
+    columns = set(map(str, frame.columns))
+    if not any(re.fullmatch(r".+\.[0-9]+", c) and c.rsplit(".", 1)[0] in columns for c in columns):
+        return
+    header = next(_records(path, options, fields=True))[1]
+    seen = set()
+    for name in header:
+        if name in seen:
+            raise DataError(f"{path}, line 1: the header names the column {name!r} twice")
+        seen.add(name)
 
 
 def _raw_bytes(path) -> bytes | None:
@@ -347,18 +363,19 @@ class _LineNumbers:
         return self._starts[row] if row < len(self._starts) else "?"
 
 
-def _records(path, options: dict):
-    """``(first line, number of fields)`` of every non-blank record of the CSV, header included."""
+def _records(path, options: dict, *, fields: bool = False):
+    """``(first line, number of fields)`` of every non-blank record of the CSV, header included
+    (``(first line, fields)`` with ``fields=True``)."""
     import csv
 
     with open(path, encoding=options.get("encoding", "utf-8-sig"), newline="") as stream:
         reader = csv.reader(stream, delimiter=options.get("sep", options.get("delimiter", ",")) or ",")
         previous = 0
-        for fields in reader:
+        for values in reader:
             start, previous = previous + 1, reader.line_num
-            if not fields or (len(fields) == 1 and not fields[0].strip()):
+            if not values or (len(values) == 1 and not values[0].strip()):
                 continue  # a blank line: pandas skips it too
-            yield start, len(fields)
+            yield start, (values if fields else len(values))
 
 
 def _ragged_row_error(path, options: dict, error: Exception) -> DataError:

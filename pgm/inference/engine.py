@@ -47,6 +47,8 @@ __all__ = ["DEFAULT_MEMORY_BUDGET", "ImpossibleEvidenceError", "Problem", "prepa
 #: Default memory budget of one inference call, in bytes.
 DEFAULT_MEMORY_BUDGET = 1 << 30
 
+_WORKERS = max(1, os.cpu_count() or 1)
+
 #: Rows per chunk are capped so that a chunk's tables stay near the CPU caches.
 _CHUNK_ENTRIES = 1 << 22
 
@@ -148,7 +150,7 @@ def prepare(network, evidence: Evidence, targets=None, *, joint: tuple = (), roo
     id_of = {n: i for i, n in enumerate(variables)}
     cards = [len(network.states(n)) for n in variables]
 
-    static, constant_log, gathered_factors = [], 0.0, []
+    static, fixed, constant_log, gathered_factors = [], [], 0.0, []
     for node in discrete:
         cpd = network[node]
         scope = list(cpd.parents) + [node]
@@ -161,12 +163,14 @@ def prepare(network, evidence: Evidence, targets=None, *, joint: tuple = (), roo
             gathered_factors.append(_GatheredFactor(table, scope, id_of))
         elif scope:
             static.append((tuple(id_of[s] for s in scope), table))
+            fixed.append(len(scope) == len(cpd.parents) + 1)  # untouched by evidence: the same every call
         else:
             with np.errstate(divide="ignore"):
                 constant_log += float(np.log(table))
     for node, vector in evidence.soft.items():
         if node in id_of:
             static.append(((id_of[node],), vector))
+            fixed.append(False)
     lambda_nodes = [(n, id_of[n]) for n in variables if n in evidence.codes and n not in constant
                     and (evidence.codes[n] >= 0).any()]
     row_scopes = [(i,) for _, i in lambda_nodes]
@@ -221,7 +225,7 @@ def prepare(network, evidence: Evidence, targets=None, *, joint: tuple = (), roo
                 f"({format_bytes(8 * tree.largest_table_entries)}), above the memory budget of "
                 f"{format_bytes(budget)}; raise memory_budget=, add evidence, or use method='likelihood_weighting'"
             )
-        base = None if plan_only else tree.static_potentials(static)
+        base = None if plan_only else tree.static_potentials(static, fixed)
 
     per_row = 8 * (tree.entries_per_row() + sum(cards) if tree else 1)
     per_row += gauss.bytes_per_row(covariances=True) if gauss else 0
@@ -231,7 +235,7 @@ def prepare(network, evidence: Evidence, targets=None, *, joint: tuple = (), roo
             f"exact inference needs {format_bytes(per_row)} per row, above the memory budget of "
             f"{format_bytes(budget)}; raise memory_budget= or use method='likelihood_weighting'"
         )
-    workers = max(1, os.cpu_count() or 1)
+    workers = _WORKERS
     entries = per_row // 8
     chunk_rows = 1 if plan_only else int(max(1, min(budget // (per_row * workers), max(64, _CHUNK_ENTRIES // entries))))
     return Problem(network, variables, constant, tree, base, constant_log, lambda_nodes, continuous, keys,
@@ -433,6 +437,8 @@ def _group_marginal(problem: Problem, beliefs, group, evidence: Evidence, rows: 
     """
     network = problem.network
     in_tree = [v for v in group if v in problem.id_of]
+    if len(in_tree) == len(group):
+        return problem.tree.marginal(beliefs, [problem.id_of[v] for v in group], n)
     shape = tuple(len(network.states(v)) for v in group)
     if in_tree:
         table = problem.tree.marginal(beliefs, [problem.id_of[v] for v in in_tree], n)

@@ -152,6 +152,8 @@ class JunctionTree:
         self.row_scopes = row_scopes
         self.postorder = self._postorder()
         self.home_of_variable = self._smallest_home()
+        self._fixed_base: list[np.ndarray] | None = None
+        self._fixed_flags: list[bool] = []
         self._rows_of: list[list[int]] = [[] for _ in cliques]
         for index, home in enumerate(row_home):
             self._rows_of[home].append(index)
@@ -202,14 +204,31 @@ class JunctionTree:
         separators = sum(math.prod(self.cards[v] for v in c.separator) for c in self.cliques)
         return self.total_table_entries + separators + self.largest_table_entries
 
-    def static_potentials(self, factors: Sequence[tuple[tuple[int, ...], np.ndarray]]) -> list[np.ndarray]:
-        """Each clique's base potential: the product of its static factors (scope, table with axes in scope order)."""
-        base = [np.ones(c.shape + (1,)) for c in self.cliques]
-        for (scope, table), home in zip(factors, self.static_home):
+    def static_potentials(self, factors: Sequence[tuple[tuple[int, ...], np.ndarray]],
+                          fixed: Sequence[bool] | None = None) -> list[np.ndarray]:
+        """Each clique's base potential: the product of its static factors (scope, table with axes in scope order).
+
+        Factors flagged ``fixed`` are the same at every call on this tree (CPD
+        tables untouched by evidence); their product is computed once and
+        kept, and only the others -- tables sliced by evidence, soft
+        evidence -- are multiplied in per call.
+        """
+        fixed = [False] * len(factors) if fixed is None else list(fixed)
+        if self._fixed_base is None or len(self._fixed_flags) != len(fixed) or self._fixed_flags != fixed:
+            self._fixed_base = self._product([f for f, keep in zip(factors, fixed) if keep],
+                                             [h for h, keep in zip(self.static_home, fixed) if keep],
+                                             [np.ones(c.shape + (1,)) for c in self.cliques])
+            self._fixed_flags = fixed
+        varying = [(f, h) for f, h, keep in zip(factors, self.static_home, fixed) if not keep]
+        return self._product([f for f, _ in varying], [h for _, h in varying], list(self._fixed_base))
+
+    def _product(self, factors, homes, base: list[np.ndarray]) -> list[np.ndarray]:
+        for (scope, table), home in zip(factors, homes):
             clique = self.cliques[home]
             order = np.argsort(scope)
             sorted_scope = [scope[i] for i in order]
-            aligned = np.transpose(np.asarray(table, dtype=np.float64), order) if len(scope) > 1 else np.asarray(table, dtype=np.float64)
+            table = np.asarray(table, dtype=np.float64)
+            aligned = np.transpose(table, order) if len(scope) > 1 else table
             base[home] = base[home] * aligned.reshape(_expand_shape(sorted_scope, clique.variables, self.cards) + (1,))
         return base
 
@@ -349,11 +368,10 @@ def _strides(shape) -> list[int]:
 
 def _rescale(message: np.ndarray, scale: np.ndarray, log_scale: np.ndarray) -> None:
     """Divide ``message`` by ``scale`` per row (rows with scale 0 stay 0) and add log(scale) to ``log_scale``."""
-    positive = scale > 0
-    safe = np.where(positive, scale, 1.0)
-    message /= safe
     with np.errstate(divide="ignore"):
-        log_scale += np.where(positive, np.log(safe), -np.inf)
+        log_scale += np.log(scale)  # -inf marks a row of probability zero
+    scale[scale == 0] = 1.0
+    message /= scale
 
 
 def _normalise(belief: np.ndarray, n: int) -> None:

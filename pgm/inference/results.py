@@ -122,18 +122,13 @@ class DiscreteDistribution:
         return f"DiscreteDistribution({', '.join(self.variables)}: {self.probabilities.size} entries)"
 
     def __str__(self) -> str:
-        head = f"p({', '.join(self.variables)} | evidence)"
         frame = self.to_frame()
-        width = max(len(" ".join(map(str, key if isinstance(key, tuple) else (key,)))) for key in frame.index)
-        lines = [head]
-        for key, p in zip(frame.index, frame["probability"]):
-            label = " ".join(map(str, key if isinstance(key, tuple) else (key,)))
-            se = ""
-            lines.append(f"  {label:<{width}}  {p:.4f}{se}")
-        if self.standard_errors is not None:
-            lines = [head] + [
-                f"{line}  (± {se:.4f})" for line, se in zip(lines[1:], self.standard_errors.ravel())
-            ]
+        labels = [" ".join(map(str, key if isinstance(key, tuple) else (key,))) for key in frame.index]
+        width = max(map(len, labels))
+        errors = [None] * len(labels) if self.standard_errors is None else self.standard_errors.ravel()
+        lines = [f"p({', '.join(self.variables)} | evidence)"]
+        for label, p, se in zip(labels, frame["probability"], errors):
+            lines.append(f"  {label:<{width}}  {p:.4f}" + ("" if se is None else f"  (± {se:.4f})"))
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:

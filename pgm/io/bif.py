@@ -109,8 +109,8 @@ class _Parser:
         for k, match in enumerate(_TOKEN.finditer(self.text)):
             if k == index:
                 offset = match.start(1)
-                if inner:
-                    found = self.text.find(inner, offset, match.end(1))
+                if inner:  # the first occurrence from this token on (the token may be the block's keyword)
+                    found = self.text.find(inner, offset)
                     offset = found if found >= 0 else offset
                 break
         else:  # pragma: no cover - every token index comes from the same expression
