@@ -58,7 +58,7 @@ def _write_frame(frame: pd.DataFrame, path: str) -> None:
     write_text_atomically(path, frame.to_csv(index=False))
 
 
-def _prior(text: str | None):
+def _prior(text: str | None, network=None):
     if text is None:
         return None
     kind, _, value = text.partition(":")
@@ -69,7 +69,20 @@ def _prior(text: str | None):
     priors = {"dirichlet": pgm.Dirichlet, "bdeu": pgm.BDeu, "ridge": pgm.Ridge, "invgamma": pgm.InverseGamma}
     if kind.lower() not in priors:
         raise ValueError(f"unknown prior {kind!r}; use dirichlet:ALPHA, bdeu:ESS, ridge:ALPHA or invgamma:SCALE")
+    _refuse_prior_for_no_node(kind.lower(), network)
     return priors[kind.lower()](number)
+
+
+def _refuse_prior_for_no_node(kind: str, network) -> None:
+    """A prior that applies to no node of the network would silently give plain maximum likelihood."""
+    if network is None:
+        return
+    continuous = kind in ("ridge", "invgamma")
+    if not any(network[node].is_discrete != continuous for node in network.nodes):
+        applies = "continuous (Gaussian)" if continuous else "discrete"
+        other = "dirichlet:ALPHA or bdeu:ESS" if continuous else "ridge:ALPHA or invgamma:SCALE"
+        raise ValueError(f"the {kind} prior applies to {applies} nodes, and {network.name!r} has none; "
+                         f"use {other}, or no --prior")
 
 
 def _cmd_info(args) -> None:
@@ -197,7 +210,7 @@ def _cmd_fit(args) -> None:
         if not progress:
             print(f"EM iteration {iteration}: mean log-likelihood {log_likelihood:.6f} nats per row", file=sys.stderr)
 
-    fitted = network.fit(data, prior=_prior(args.prior), max_iter=args.max_iter, tol=args.tol, n_init=args.n_init,
+    fitted = network.fit(data, prior=_prior(args.prior, network), max_iter=args.max_iter, tol=args.tol, n_init=args.n_init,
                          init=args.init, seed=args.seed, progress=progress, callback=trace)
     report = getattr(fitted, "fit_report_", None)
     if report is not None:
@@ -227,6 +240,17 @@ def _cmd_render(args) -> None:
     print(f"wrote {args.output}")
 
 
+def _count(text: str) -> int:
+    """A non-negative integer option (a row count, a seed); argparse reports anything else as a usage error."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative whole number, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pgm", description="Bayesian networks: inspect, query, sample, score, fit.")
     parser.add_argument("--version", action="version", version=f"pgm {pgm.__version__}")
@@ -248,8 +272,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command("blanket", _cmd_blanket, "print a node's Markov blanket")
     sub.add_argument("node")
     sub = command("sample", _cmd_sample, "draw rows by ancestral sampling (CSV)")
-    sub.add_argument("-n", type=int, required=True, help="number of rows")
-    sub.add_argument("--seed", type=int, default=None)
+    sub.add_argument("-n", type=_count, required=True, help="number of rows")
+    sub.add_argument("--seed", type=_count, default=None)
     sub.add_argument("-o", "--output", help="CSV file (default: standard output)")
     sub = command("query", _cmd_query, "posterior of target nodes given evidence (one case, or per row of a CSV)")
     sub.add_argument("target", nargs="+", help="node(s) to query; several give their joint")
@@ -257,8 +281,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--data", metavar="CSV", help="one case per row (empty cell = unobserved); prints a CSV of posteriors")
     sub.add_argument("-o", "--output", help="with --data: write the posteriors here instead of standard output")
     sub.add_argument("--method", choices=["exact", "likelihood_weighting"], default="exact")
-    sub.add_argument("--samples", type=int, default=100_000, help="samples for likelihood weighting")
-    sub.add_argument("--seed", type=int, default=None, help="seed for likelihood weighting")
+    sub.add_argument("--samples", type=_count, default=100_000, help="samples for likelihood weighting")
+    sub.add_argument("--seed", type=_count, default=None, help="seed for likelihood weighting")
     sub = command("mpe", _cmd_mpe, "most probable joint state of the unobserved discrete nodes")
     sub.add_argument("--evidence", "-e", nargs="*", default=[], metavar="NODE=VALUE", help="observed values")
     sub = command("score", _cmd_score, "log-likelihood of a CSV data set (empty cells are summed out)")
@@ -330,7 +354,11 @@ def main(argv=None) -> int:
         except (PGMError, OSError, ValueError, MemoryError, RuntimeError) as error:
             if os.environ.get("PGM_TRACEBACK"):
                 raise
-            print(f"pgm: error: {_one_line(_describe(error))}", file=sys.stderr)
+            message = _describe(error)
+            data = getattr(args, "data", None)
+            if isinstance(error, DataError) and data and str(data) not in message:
+                message = f"{data}: {message}"  # a problem found in the data after reading it: name the file
+            print(f"pgm: error: {_one_line(message)}", file=sys.stderr)
             return 1
         except Exception as error:  # noqa: BLE001 - the command must never end in a traceback
             if os.environ.get("PGM_TRACEBACK"):

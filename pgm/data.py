@@ -298,9 +298,12 @@ def _read_csv_text(path, options: dict) -> pd.DataFrame:
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", pd.errors.ParserWarning)
-            # index_col=False: a row with an extra field must not turn the first column into row labels
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, **{"index_col": False, **options})
-        if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, **options)
+        # pandas turns the first column into row labels when the first row has an extra field
+        # (and, in some versions, drops a trailing extra field with a warning): both are errors here
+        implicit_index = "index_col" not in options and not (
+            isinstance(frame.index, pd.RangeIndex) and frame.index.start == 0 and frame.index.step == 1)
+        if implicit_index or any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
             raise _ragged_row_error(path, options, Exception("a row has more fields than the header"))
         _refuse_repeated_columns(frame, path, options)
         return frame

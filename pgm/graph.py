@@ -743,12 +743,9 @@ class DAG:
         indptr = np.zeros(2 * n + 1, dtype=np.int64)
         np.cumsum(lengths, out=indptr[1:])
         indices = np.full(int(indptr[-1]), 2 * n, dtype=np.int32)  # 2n: a dead end
-        nodes = np.arange(n)
-        up_parents = _ranges(indptr[:n], indptr[:n] + n_parents)
-        indices[up_parents] = parent_idx
-        indices[_ranges(indptr[:n] + n_parents, indptr[1:n + 1])] = n + child_idx
-        indices[_ranges(indptr[n:2 * n], indptr[n:2 * n] + n_children)] = n + child_idx
-        del nodes
+        indices[_ranges(indptr[:n], indptr[:n] + n_parents)] = parent_idx  # up: to each parent, up
+        indices[_ranges(indptr[:n] + n_parents, indptr[1:n + 1])] = n + child_idx  # up: to each child, down
+        indices[_ranges(indptr[n:2 * n], indptr[n:2 * n] + n_children)] = n + child_idx  # down: to each child
         return indptr.astype(np.int32), indices
 
     def _compiled_ball(self, sources: np.ndarray, given: np.ndarray) -> np.ndarray:

@@ -136,7 +136,7 @@ def _html_label(lines: Sequence[str]) -> str:
 
     def text(line: str) -> str:
         line = _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", line.replace("\t", " "))
-        return html.escape(line, quote=False)
+        return html.escape(line, quote=False).replace("]", "&#93;")  # dot's HTML parser fails on a leading ]
 
     return "<" + "<br/>".join(text(line) for line in lines) + ">"
 

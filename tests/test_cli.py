@@ -3,6 +3,7 @@
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -68,6 +69,15 @@ def test_states_that_look_like_numbers_stay_strings(capsys, tmp_path):
     assert run(capsys, "sample", str(tmp_path / "levels.json"), "-n", "100", "--seed", "1", "-o", str(rows))[0] == 0
     status, out, err = run(capsys, "score", str(tmp_path / "levels.json"), str(rows))
     assert status == 0, err
+    text = pd.read_csv(rows, dtype=str)["level"]
+    assert set(text) <= {"1", "2", "10"} and "10" in set(text)  # "10" was not read back as the number 10
+    counts = text.value_counts()
+    expected = sum(counts.get(state, 0) * np.log(p) for state, p in (("1", 0.2), ("2", 0.3), ("10", 0.5))) / 100
+    assert "rows: 100" in out and f"mean log-likelihood: {expected:.6f} nats per row" in out
+    fitted = tmp_path / "fitted.json"
+    assert run(capsys, "fit", str(tmp_path / "levels.json"), str(rows), "-o", str(fitted))[0] == 0
+    table = pgm.read(fitted)["level"].table
+    np.testing.assert_allclose(table, [counts.get("1", 0) / 100, counts.get("2", 0) / 100, counts.get("10", 0) / 100])
 
 
 def test_errors_are_reported_without_a_traceback(capsys, tmp_path):
@@ -168,3 +178,40 @@ def test_query_errors_are_one_line_and_name_the_culprit(capsys, argv, culprit):
     status, _, err = run(capsys, *argv)
     assert status == 1
     assert err.startswith("pgm: error:") and culprit in err and err.count("\n") == 1
+
+
+# ---------------------------------------------------------------- issue 9: more error paths, each one line
+
+
+@pytest.mark.parametrize("argv, culprit", [
+    (["info", "{tmp}/missing.bif"], "missing.bif: no such network file"),
+    (["info", "{tmp}"], "cannot read a network from a directory"),
+    (["score", "asia", "{tmp}/missing.csv"], "missing.csv: cannot read (no such file)"),
+    (["sample", "asia", "-n", "5", "-o", "{tmp}/no/such/dir/rows.csv"], "cannot write (the directory"),
+    (["convert", "ecoli70", "{tmp}/ecoli.bif"], "node 'aceB' is continuous"),
+    (["render", "asia", "{tmp}/asia.txt"], "'txt' is not an image format"),
+    (["render", "asia", "{tmp}/asia.svg", "--observed", "dyspnoea"], "'dyspnoea' is not a node"),
+    (["dsep", "asia", "-x", "asia", "-y", "smoke", "--given", "asia"], "must be disjoint"),
+    (["fit", "asia", "{tmp}/rows.csv", "-o", "{tmp}/out.bif", "--prior", "ridge:1"], "the ridge prior applies to"),
+    (["score", "asia", "{tmp}/bad-state.csv"], "line 3, column 'smoke': 'maybe' is not a state of 'smoke'"),
+])
+def test_more_errors_are_one_line_and_name_the_culprit(capsys, tmp_path, argv, culprit):
+    pgm.load("asia").sample(20, seed=1).to_csv(tmp_path / "rows.csv", index=False)
+    (tmp_path / "bad-state.csv").write_text("smoke,lung\nyes,no\nmaybe,no\n")
+    status, _, err = run(capsys, *[a.replace("{tmp}", str(tmp_path)) for a in argv])
+    assert status == 1 and err.startswith("pgm: error: ") and err.count("\n") == 1, err
+    assert culprit in err and "Traceback" not in err
+
+
+def test_sample_then_score_agrees_with_the_library_to_the_printed_digits(capsys, tmp_path):
+    rows = tmp_path / "rows.csv"
+    assert run(capsys, "sample", "child", "-n", "400", "--seed", "11", "-o", str(rows))[0] == 0
+    status, out, _ = run(capsys, "score", "child", str(rows))
+    log_likelihood = pgm.load("child").log_likelihood(pgm.load("child").sample(400, seed=11))
+    assert status == 0
+    assert out.splitlines() == [
+        "rows: 400",
+        f"mean log-likelihood: {log_likelihood.mean():.6f} nats per row",
+        f"bits per variable: {-log_likelihood.mean() / np.log(2) / 20:.6f}",
+    ]
+

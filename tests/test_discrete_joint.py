@@ -1,13 +1,14 @@
 """The joint distribution of discrete networks, checked by brute-force enumeration.
 
 For small networks every joint configuration is enumerated and its
-probability computed directly as the product of table entries (pure Python,
-no pgm code on the scoring path).  That joint is the reference for the
+probability computed directly as the product of the numbers in the BIF file
+(read by a regular expression; pure Python, no pgm code on the scoring path).  That joint is the reference for the
 log-likelihood and for the frequencies of samples.
 """
 
 import itertools
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -18,17 +19,47 @@ import pgm
 SMALL_NETWORKS = ["asia", "cancer", "earthquake", "survey"]
 
 
+def declared_tables(name):
+    """Each node's parents and rows straight from the bnlearn BIF text, by regular expression.
+
+    Returns ``{node: (states, parents, {parent states: probabilities})}``; each row is divided
+    by its sum (files round their numbers; pgm stores such rows normalised, as documented).
+    """
+    text = pgm.datasets.path(name).read_text()
+    states = {m.group(1): [s.strip() for s in m.group(2).split(",")]
+              for m in re.finditer(r"variable (\S+) \{\s*type discrete \[ \d+ \] \{ ([^}]*) \};", text)}
+    tables = {}
+    for block in re.finditer(r"probability \( (\S+?)(?: \| ([^)]*))? \) \{(.*?)\}", text, flags=re.DOTALL):
+        child, parents, body = block.group(1), block.group(2), block.group(3)
+        parents = [p.strip() for p in parents.split(",")] if parents else []
+        rows = {tuple(s.strip() for s in row.group(1).split(",")): row.group(2)
+                for row in re.finditer(r"\(([^)]*)\) ([^;]*);", body)}
+        table = re.search(r"table ([^;]*);", body)
+        if table:
+            rows[()] = table.group(1)
+        tables[child] = (states[child], parents, {
+            config: [float(v) / math.fsum(map(float, numbers.split(","))) for v in numbers.split(",")]
+            for config, numbers in rows.items()
+        })
+    assert set(tables) == set(states)
+    return tables
+
+
 def enumerate_joint(net):
-    """Every configuration (as a dict of state names) with its probability, by the chain rule."""
+    """Every configuration (as a dict of state names) with its probability, by the chain rule.
+
+    The probabilities come from the file's own numbers (:func:`declared_tables`), not from pgm's
+    tables, so a table that pgm bound in the wrong order would not agree.
+    """
+    tables = declared_tables(net.name)
     nodes = net.nodes
     configurations, probabilities = [], []
-    for states in itertools.product(*(net.states(n) for n in nodes)):
+    for states in itertools.product(*(tables[n][0] for n in nodes)):
         assignment = dict(zip(nodes, states))
         p = 1.0
         for node in nodes:
-            cpd = net[node]
-            index = tuple(cpd.parent_states[k].index(assignment[parent]) for k, parent in enumerate(cpd.parents))
-            p *= float(cpd.table[index + (cpd.states.index(assignment[node]),)])
+            node_states, parents, rows = tables[node]
+            p *= rows[tuple(assignment[parent] for parent in parents)][node_states.index(assignment[node])]
         configurations.append(assignment)
         probabilities.append(p)
     return pd.DataFrame(configurations, columns=list(nodes)), np.array(probabilities)

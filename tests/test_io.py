@@ -40,8 +40,7 @@ def test_write_then_read_is_exact(name, tmp_path):
     path = tmp_path / f"{name}.bif"
     net.write(path)
     again = pgm.read(path)
-    again.name = net.name
-    assert again == net
+    assert again == net and again.name == name  # __eq__ ignores names: check the name on its own
     for node in net.nodes:
         assert np.array_equal(again[node].table, net[node].table)  # bit for bit
 
@@ -74,7 +73,8 @@ def test_names_that_need_quotes_round_trip(tmp_path):
     path = tmp_path / "quoted.bif"
     write_bif(net, path)
     assert '"blood pressure"' in path.read_text()
-    assert read_bif(path) == net
+    again = read_bif(path)
+    assert again == net and again.name == "quoted names"
 
 
 JAVABAYES = """
@@ -208,7 +208,8 @@ def test_unknown_extension_is_an_error(tmp_path):
 def test_json_round_trip_of_a_discrete_network_is_exact(tmp_path):
     net = pgm.load("alarm")
     net.write(tmp_path / "alarm.json")
-    assert pgm.read(tmp_path / "alarm.json") == net
+    again = pgm.read(tmp_path / "alarm.json")
+    assert again == net and again.name == "alarm"
 
 
 def test_json_schema_is_the_documented_one(tmp_path):

@@ -355,7 +355,11 @@ def test_states_of_a_continuous_node_is_a_structure_error():
 
 
 def test_network_exposes_the_skeleton():
-    assert pgm.load("cancer").skeleton() == pgm.load("cancer").dag.skeleton()
+    # cancer.bif: Pollution -> Cancer <- Smoker, Cancer -> Xray, Cancer -> Dyspnoea (from the file)
+    expected = {frozenset(pair) for pair in [("Pollution", "Cancer"), ("Smoker", "Cancer"),
+                                             ("Cancer", "Xray"), ("Cancer", "Dyspnoea")]}
+    assert pgm.load("cancer").skeleton() == expected
+    assert pgm.load("asia").skeleton() == {frozenset(edge) for edge in pgm.load("asia").edges} != set()
 
 
 def test_scores_of_no_rows_are_errors_not_nan():

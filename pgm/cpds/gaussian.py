@@ -31,7 +31,7 @@ import scipy.linalg
 from pgm.cpds.base import CPD, configuration_label, discrete_configuration_index
 from pgm.cpds.categorical import _as_names
 from pgm.cpds.features import Feature, as_feature, feature_from_dict
-from pgm.errors import CPDError, SingularDesignError
+from pgm.errors import CPDError, DataError, SingularDesignError
 
 __all__ = ["LinearGaussian", "Gaussian", "VARIANCE_FLOOR"]
 
@@ -40,6 +40,11 @@ __all__ = ["LinearGaussian", "Gaussian", "VARIANCE_FLOOR"]
 #: equations cannot resolve the residual, and a zero variance would make the
 #: density infinite.  A node that is constant in a configuration is an error.
 VARIANCE_FLOOR = 1e-12
+
+#: Feature and node values are refused beyond these magnitudes: least squares
+#: sums their squares, which must stay inside float64's range (about 1e+-308).
+LARGEST_VALUE = 1e150
+SMALLEST_VALUE = 1e-150
 
 #: A column whose standard deviation is below ``CONSTANT_TOLERANCE`` times
 #: its mean is constant to within floating-point rounding.
@@ -340,6 +345,7 @@ class LinearGaussian(CPD):
         for j, feature in enumerate(self.features):
             z[:, j] = feature.evaluate(parents)
         z[:, d] = values
+        self._check_magnitudes(z)
         configs = self._configurations(parents)
         k = self.n_configurations
         out = np.zeros((k, d + 2, d + 2))
@@ -369,6 +375,30 @@ class LinearGaussian(CPD):
                         configs, weights=weighted * centred[:, b], minlength=k
                     )
         return out.reshape(tuple(len(dm) for dm in self.parent_states) + (d + 2, d + 2))
+
+    def _check_magnitudes(self, z: np.ndarray) -> None:
+        """Refuse values whose squares leave float64's range: sums of squares would overflow or vanish."""
+        if not z.size:
+            return
+        magnitude = np.abs(z)
+        names = [str(f) for f in self.features] + [self.variable]
+        largest = magnitude.max(axis=0)
+        if (largest > LARGEST_VALUE).any() or not np.isfinite(largest).all():
+            j = int(np.argmax(~(largest <= LARGEST_VALUE)))
+            raise DataError(
+                f"node {self.variable!r}: {'its values' if j == len(names) - 1 else f'its feature {names[j]}'} "
+                f"reach {float(largest[j]):.3g}, beyond {LARGEST_VALUE:.0e}, so the sums of squares of least "
+                "squares overflow float64; rescale the column (e.g. change its units) before fitting"
+            )
+        nonzero = np.where(magnitude > 0, magnitude, np.inf).min(axis=0)
+        tiny = (largest > 0) & (largest < SMALLEST_VALUE)
+        if tiny.any():
+            j = int(np.argmax(tiny))
+            raise DataError(
+                f"node {self.variable!r}: {'its values' if j == len(names) - 1 else f'its feature {names[j]}'} "
+                f"are all below {SMALLEST_VALUE:.0e} in magnitude (largest {float(largest[j]):.3g}, smallest "
+                f"non-zero {float(nonzero[j]):.3g}), so their squares underflow float64; rescale the column before fitting"
+            )
 
     def merge_statistics(self, first: np.ndarray, second: np.ndarray) -> np.ndarray:
         """The statistics of the union of two data sets (see :meth:`statistics`)."""
@@ -404,6 +434,13 @@ class LinearGaussian(CPD):
         var = np.empty(moments.shape[0])
         for config, m in enumerate(moments):
             b0[config], w[config], var[config] = self._solve(m, config, variance_prior)
+            if not (np.isfinite(b0[config]) and np.isfinite(w[config]).all() and np.isfinite(var[config]) and var[config] > 0):
+                where = "" if not self.discrete_parents else (
+                    f" at {configuration_label(self.discrete_parents, self.parent_states, config)}")
+                raise SingularDesignError(
+                    f"least squares for node {self.variable!r}{where} gave a non-finite or zero result "
+                    "(values too large, too small or too close together for float64); rescale the data"
+                )
         cards = tuple(len(dm) for dm in self.parent_states)
         return self._bound_copy(
             self.variable, self.discrete_parents, self.continuous_parents, self.parent_states, self.features,

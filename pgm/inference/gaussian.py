@@ -236,6 +236,8 @@ class MultivariateNormal:
         DataFrame / mapping with a column per variable.
         """
         centred = self._rows(x) - self.mean
+        if not self.names:  # no variables: every row is at distance 0 (and LAPACK may refuse empty matrices)
+            return np.zeros(len(centred))
         whitened = scipy.linalg.solve_triangular(self.cholesky, centred.T, lower=True)
         return np.sqrt(np.einsum("ij,ij->j", whitened, whitened))
 
@@ -258,6 +260,8 @@ class MultivariateNormal:
             raise NodeError(f"KL divergence needs the same variables; got {list(self.names)} and {list(other.names)}")
         other = other.marginal(self.names)  # align the order
         k = len(self.names)
+        if k == 0:
+            return 0.0
         l_other = other.cholesky
         m = scipy.linalg.solve_triangular(l_other, self.cholesky, lower=True)
         trace = np.sum(m * m)
@@ -292,6 +296,8 @@ def joint_gaussian(network) -> MultivariateNormal:
     order = list(network.topological_order())
     position = {node: i for i, node in enumerate(order)}
     k = len(order)
+    if k == 0:  # LAPACK in older SciPy refuses empty matrices
+        return MultivariateNormal([], np.empty(0), np.empty((0, 0)))
     weights = np.zeros((k, k))
     intercept = np.empty(k)
     variance = np.empty(k)

@@ -76,6 +76,11 @@ def tokenize(text: str) -> list[str]:
     return tokens
 
 
+def _shown(text: str, limit: int = 60) -> str:
+    """``repr(text)``, cut short: an error message stays one short line whatever the file holds."""
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + "..."
+
+
 @dataclass
 class _Variable:
     name: str
@@ -127,8 +132,8 @@ class _Parser:
         if token == _EOF:
             return "end of file"
         if token[0] == '"':
-            return repr(token[1:-1])
-        return repr(_HAS_SPACE_OR_COMMA.split(token, 1)[0])  # a run of numbers: its first
+            return _shown(token[1:-1])
+        return _shown(_HAS_SPACE_OR_COMMA.split(token, 1)[0])  # a run of numbers: its first
 
     def _check_unterminated(self) -> None:
         tokens = self.tokens
@@ -193,7 +198,7 @@ class _Parser:
                 parts = token.replace(",", " ").split()
             else:
                 if not _NUMBER.fullmatch(token):
-                    raise self.error(f"{token!r} is not a number {context}")
+                    raise self.error(f"{_shown(token)} is not a number {context}")
                 parts = [token]
             into.extend(parts)
             count += len(parts)

@@ -82,9 +82,10 @@ class Statistics(Mapping):
         return f"Statistics({len(self)} nodes, total weight {self.total_weight:g})"
 
 
-def _check_weights(weights, n_rows: int) -> np.ndarray | None:
+def _check_weights(weights, n_rows: int, row_labels=None) -> np.ndarray | None:
     if weights is None:
         return None
+    weights = _align_weights(weights, n_rows, row_labels)
     weights = np.asarray(weights, dtype=np.float64)
     if weights.shape != (n_rows,):
         raise DataError(f"weights must have one value per row: shape ({n_rows},), got {weights.shape}")
@@ -93,6 +94,32 @@ def _check_weights(weights, n_rows: int) -> np.ndarray | None:
         first = int(np.argmax(bad))
         raise DataError(f"weight {float(weights[first])!r} of row {first} is not a finite non-negative number")
     return weights
+
+
+def _plain(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _align_weights(weights, n_rows: int, row_labels):
+    """A pandas Series of weights is matched to the data's rows by index label, never by position."""
+    import pandas as pd
+
+    if not isinstance(weights, pd.Series):
+        return weights
+    labels = row_labels if row_labels is not None else pd.RangeIndex(n_rows)
+    if weights.index.equals(labels):
+        return weights.to_numpy()
+    if not weights.index.is_unique:
+        raise DataError("the weights' index has repeated labels, so they cannot be matched to rows")
+    missing = labels.difference(weights.index, sort=False)
+    if len(missing):
+        raise DataError(
+            f"weights have no entry for the data's row labelled {_plain(missing[0])!r} (weights are matched by index)"
+        )
+    extra = weights.index.difference(labels, sort=False)
+    if len(extra):
+        raise DataError(f"weights have an entry for row label {_plain(extra[0])!r}, which is not in the data")
+    return weights.reindex(labels).to_numpy()
 
 
 def statistics(network, data, *, weights=None) -> Statistics:
@@ -120,7 +147,7 @@ def statistics(network, data, *, weights=None) -> Statistics:
         network.nodes,
         "fitting (drop incomplete rows explicitly, e.g. with DataFrame.dropna(), if that is intended)",
     )
-    weights = _check_weights(weights, dataset.n_rows)
+    weights = _check_weights(weights, dataset.n_rows, dataset.row_labels)
     cpds = [(network[node], node) for node in network.nodes]
 
     def chunk_statistics(_, rows: slice) -> list[np.ndarray]:
@@ -219,7 +246,7 @@ def fit(network, data, *, prior=None, weights=None, max_iter: int = 100, tol: fl
     dataset = _observed_dataset(network, data)
     if dataset.n_rows == 0:
         raise DataError("fitting needs at least one row, and the data has none")
-    weights = _check_weights(weights, dataset.n_rows)
+    weights = _check_weights(weights, dataset.n_rows, dataset.row_labels)
     from pgm.learning.em import _split, em
 
     _, incomplete = _split(dataset, network.nodes)
