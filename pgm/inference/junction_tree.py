@@ -241,9 +241,12 @@ class JunctionTree:
         if not factors:
             potential[...] = base[c]
             return potential
-        np.multiply(base[c], factors[0], out=potential)  # fill and first product in one pass
+        # Multiply the per-row factors among themselves first: their product spans only their own
+        # variables, usually far fewer entries than the clique, which is then written once.
+        product = factors[0]
         for factor in factors[1:]:
-            potential *= factor
+            product = product * factor
+        np.multiply(base[c], product, out=potential)
         return potential
 
     def _separator_axes(self, c: int) -> tuple[int, ...]:
@@ -254,7 +257,8 @@ class JunctionTree:
     def _into(self, message: np.ndarray, separator, clique: Clique, n: int) -> np.ndarray:
         return message.reshape(_expand_shape(separator, clique.variables, self.cards) + (n,))
 
-    def collect(self, base, row_factors: Sequence[np.ndarray], n: int, *, max_product: bool = False):
+    def collect(self, base, row_factors: Sequence[np.ndarray], n: int, *, max_product: bool = False,
+                scales: dict | None = None):
         """Pass messages towards the roots.
 
         Returns ``(beliefs, up_messages, log_scale)``: each clique's potential
@@ -264,6 +268,7 @@ class JunctionTree:
         """
         beliefs: dict[int, np.ndarray] = {}
         up: dict[int, np.ndarray] = {}
+        scales = {} if scales is None else scales
         log_scale = np.zeros(n)
         reduce = np.max if max_product else np.sum
         for c in self.postorder:
@@ -280,6 +285,7 @@ class JunctionTree:
             flat = message.reshape(-1, n)
             scale = flat.max(axis=0) if max_product else flat.sum(axis=0)
             _rescale(message, scale, log_scale)
+            scales[c] = scale
         return beliefs, up, log_scale
 
     def log_partition(self, beliefs, log_scale: np.ndarray, n: int, *, max_product: bool = False) -> np.ndarray:
@@ -297,7 +303,8 @@ class JunctionTree:
         Returns ``(beliefs, log_evidence)``.  Rows whose evidence has
         probability zero get all-zero beliefs and ``-inf``.
         """
-        beliefs, up, log_scale = self.collect(base, row_factors, n)
+        scales: dict[int, np.ndarray] = {}
+        beliefs, up, log_scale = self.collect(base, row_factors, n, scales=scales)
         log_evidence = self.log_partition(beliefs, log_scale, n)
         for root in self.roots:
             _normalise(beliefs[root], n)
@@ -308,11 +315,13 @@ class JunctionTree:
                 axes = tuple(i for i, v in enumerate(clique.variables) if v not in set(child_clique.separator))
                 marginal = beliefs[c].sum(axis=axes) if axes else beliefs[c].copy()
                 sent = up[child]
-                # Hugin update: divide out what the child sent; 0/0 is 0 (that separator state is impossible)
+                # Hugin update: divide out what the child sent; 0/0 is 0 (that separator state is impossible).
+                # The child's collect belief sums to the scale its message was divided by, so dividing the
+                # small separator ratio by that scale leaves the child's belief normalised.
                 np.divide(marginal, sent, out=marginal, where=sent > 0)
                 marginal[sent <= 0] = 0.0
+                marginal /= scales[child]
                 beliefs[child] *= self._into(marginal, child_clique.separator, child_clique, n)
-                _normalise(beliefs[child], n)
         return beliefs, log_evidence
 
     def max_product(self, base, row_factors: Sequence[np.ndarray], n: int):
