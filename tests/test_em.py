@@ -837,3 +837,41 @@ def test_convergence_warning_when_max_iter_is_hit():
         fitted = unfitted_copy(truth, latent=[HIDDEN]).fit(data, seed=0, max_iter=2, tol=1e-10)
     report = fitted.fit_report_
     assert not report.converged and report.n_iter == 2 and len(report.log_likelihood) == 3
+
+
+def test_fit_report_reads_plots_and_shows_progress(tmp_path, capsys):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    net = pgm.BayesianNetwork({
+        "z": pgm.Categorical.latent(["a", "b"]),
+        "x": pgm.LinearGaussian.unfitted(parents=["z"]),
+    })
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(-2, 1, 300), rng.normal(2, 1, 200)])
+    fitted = net.fit({"x": x}, seed=1, progress=True, max_iter=500)
+    report = fitted.fit_report_
+    text = repr(report)
+    assert "EM on 500 rows" in text and f"{report.n_iter} iteration" in text
+    assert "EM" in capsys.readouterr().err  # the tqdm bar went to standard error
+    axes = report.plot()
+    line = axes.get_lines()[0]
+    np.testing.assert_array_equal(line.get_ydata(), report.log_likelihood)
+    axes.figure.savefig(tmp_path / "trace.png")
+    assert (tmp_path / "trace.png").stat().st_size > 0
+
+
+def test_cli_fit_runs_em_with_a_latent_node_and_prints_the_trace(tmp_path, capsys):
+    from pgm.cli import main
+
+    truth = pgm.load("asia")
+    path = tmp_path / "rows.csv"
+    truth.sample(3_000, seed=2).drop(columns="either").to_csv(path, index=False)
+    output = tmp_path / "fitted.json"
+    status = main(["fit", "asia", str(path), "-o", str(output), "--latent", "either", "--seed", "0",
+                   "--max-iter", "15", "--prior", "dirichlet:0.1", "--no-progress"])
+    out, err = capsys.readouterr()
+    assert status == 0, err
+    assert "EM iteration 0: mean log-likelihood" in err and "EM on 3,000 rows" in out
+    fitted = pgm.read(output)
+    assert fitted.latent_nodes == ("either",) and fitted.is_fitted
