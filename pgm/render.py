@@ -103,7 +103,7 @@ def to_graphviz(
         if node in observed:
             styles.append("filled")
             attributes["fillcolor"] = "#d9d9d9"
-        if node in latent:
+        if node in latent or (cpd is not None and cpd.latent):  # declared latent nodes are always dashed
             styles.append("dashed")
         if node in trail:
             attributes.update(color=_HIGHLIGHT, penwidth="2")

@@ -875,3 +875,18 @@ def test_cli_fit_runs_em_with_a_latent_node_and_prints_the_trace(tmp_path, capsy
     assert "EM iteration 0: mean log-likelihood" in err and "EM on 3,000 rows" in out
     fitted = pgm.read(output)
     assert fitted.latent_nodes == ("either",) and fitted.is_fitted
+
+
+def test_declared_latent_nodes_are_drawn_dashed_and_kept_in_json(tmp_path):
+    from pgm.render import to_graphviz
+
+    net = pgm.BayesianNetwork({
+        "z": pgm.Categorical.latent(["a", "b"]),
+        "x": pgm.LinearGaussian.unfitted(parents=["z"]),
+    })
+    source = to_graphviz(net).source
+    z_line = next(line for line in source.splitlines() if line.strip().startswith("z ") or line.strip().startswith('"z"'))
+    assert "dashed" in z_line
+    net.write(tmp_path / "model.json")
+    back = pgm.read(tmp_path / "model.json")
+    assert back == net and back.latent_nodes == ("z",) and back.unfitted_nodes == ("z", "x")
