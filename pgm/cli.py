@@ -13,6 +13,7 @@ traceback of an unexpected error.
 from __future__ import annotations
 
 import argparse
+import csv
 import os
 import sys
 import warnings
@@ -318,6 +319,8 @@ def _one_line(text: str, limit: int = 600) -> str:
 
 
 def _describe(error: BaseException) -> str:
+    if isinstance(error, csv.Error):  # e.g. a NUL character, which Python 3.10's csv module cannot write
+        return f"cannot write the rows as CSV: {error}"
     if isinstance(error, OSError) and error.filename is not None and error.strerror:
         return f"{error.filename}: {error.strerror}"
     if isinstance(error, MemoryError) and not isinstance(error, PGMError):
@@ -351,7 +354,7 @@ def main(argv=None) -> int:
         except KeyboardInterrupt:
             print("pgm: interrupted", file=sys.stderr)
             return 130
-        except (PGMError, OSError, ValueError, MemoryError, RuntimeError) as error:
+        except (PGMError, OSError, ValueError, MemoryError, RuntimeError, csv.Error) as error:
             if os.environ.get("PGM_TRACEBACK"):
                 raise
             message = _describe(error)

@@ -372,7 +372,8 @@ def _records(path, options: dict, *, fields: bool = False):
     import csv
 
     with open(path, encoding=options.get("encoding", "utf-8-sig"), newline="") as stream:
-        reader = csv.reader(stream, delimiter=options.get("sep", options.get("delimiter", ",")) or ",")
+        lines = (line.replace("\x00", "\ufffd") for line in stream)  # the csv module of Python 3.10 stops at NUL
+        reader = csv.reader(lines, delimiter=options.get("sep", options.get("delimiter", ",")) or ",")
         previous = 0
         for values in reader:
             start, previous = previous + 1, reader.line_num

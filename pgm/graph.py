@@ -46,8 +46,10 @@ the same questions by delegating to its DAG.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -720,7 +722,7 @@ class DAG:
             if found is not None:
                 return found[2] < 0
             self._deep = True  # this graph needs many levels: ask the compiled search from now on
-        return not self._compiled_ball(xs, zs)[ys].any()
+        return not self._compiled_ball(xs, zs, targets=ys)
 
     # A graph's yes/no questions go to the compiled search once one has needed it.
     _deep = False
@@ -730,8 +732,8 @@ class DAG:
         """The ball's moves as compressed sparse rows over states, for no observed node.
 
         State ``v`` is "arrived at v from a child" (up), state ``n + v`` "arrived
-        from a parent" (down).  Up moves to every parent (up) and child (down);
-        down moves to every child (down).  A node without children keeps one
+        from a parent" (down).  Up moves to every parent (up) and to the node's
+        own down state; down moves to every child (down).  A node without children keeps one
         slot in its down row, so that observing it can turn the row into a
         bounce (see :meth:`_compiled_ball`).
         """
@@ -739,17 +741,21 @@ class DAG:
         parent_ptr, parent_idx = self._parent_csr
         child_ptr, child_idx = self._child_csr
         n_parents, n_children = np.diff(parent_ptr), np.diff(child_ptr)
-        lengths = np.concatenate((n_parents + n_children, np.maximum(n_children, 1)))
+        # An unobserved node reached from a child moves on to its parents and to its children; the
+        # second is exactly what it does when reached from a parent, so "up" lists its own "down"
+        # state once instead of every child.
+        lengths = np.concatenate((n_parents + 1, np.maximum(n_children, 1)))
         indptr = np.zeros(2 * n + 1, dtype=np.int64)
         np.cumsum(lengths, out=indptr[1:])
         indices = np.full(int(indptr[-1]), 2 * n, dtype=np.int32)  # 2n: a dead end
         indices[_ranges(indptr[:n], indptr[:n] + n_parents)] = parent_idx  # up: to each parent, up
-        indices[_ranges(indptr[:n] + n_parents, indptr[1:n + 1])] = n + child_idx  # up: to each child, down
+        indices[indptr[1:n + 1] - 1] = n + np.arange(n)  # up: and on down, as from a parent
         indices[_ranges(indptr[n:2 * n], indptr[n:2 * n] + n_children)] = n + child_idx  # down: to each child
         return indptr.astype(np.int32), indices
 
-    def _compiled_ball(self, sources: np.ndarray, given: np.ndarray) -> np.ndarray:
-        """Mask of the nodes d-connected to ``sources`` given ``given`` (observed nodes excluded).
+    def _compiled_ball(self, sources: np.ndarray, given: np.ndarray, targets: np.ndarray | None = None):
+        """The nodes d-connected to ``sources`` given ``given``: a mask (observed nodes excluded), or with
+        ``targets``, whether any target is d-connected.
 
         One breadth-first search in compiled code over the ball's states with
         Shachter's rules: the rows of each observed node are changed (up: no
@@ -764,24 +770,50 @@ class DAG:
         parent_ptr, parent_idx = self._parent_csr
         dead, source = 2 * n, 2 * n + 1
         bounce_targets = parent_idx[_ranges(parent_ptr[given], parent_ptr[given + 1])]
-        size = len(static) + len(sources) + len(bounce_targets)
-        indices = np.empty(size, dtype=np.int32)
-        indices[:len(static)] = static
-        indices[_ranges(indptr[given], indptr[given + 1])] = dead  # observed, reached from a child: blocked
-        indices[_ranges(indptr[n + given], indptr[n + given + 1])] = dead
-        indices[indptr[n + given]] = 2 * n + 2 + np.arange(len(given))  # from a parent: bounce to the parents
-        indices[len(static):len(static) + len(sources)] = sources
-        indices[len(static) + len(sources):] = bounce_targets
-        row_ends = np.concatenate((
-            [len(static), len(static) + len(sources)],  # the dead end's row (empty), the source row
-            len(static) + len(sources) + np.cumsum(np.diff(parent_ptr)[given]),
-        ))
-        full_indptr = np.concatenate((indptr, row_ends)).astype(np.int32)
-        states = len(full_indptr) - 1
-        graph = csr_matrix((_ones(size), indices, full_indptr), shape=(states, states))
-        order = breadth_first_order(graph, source, directed=True, return_predecessors=False)
+        blocked = np.concatenate((_ranges(indptr[given], indptr[given + 1]),
+                                  _ranges(indptr[n + given], indptr[n + given + 1])))
+        extra = np.concatenate((sources, bounce_targets)).astype(np.int32)
+        size = len(static) + len(extra)
+        with self._ball_buffer(size) as indices:
+            indices[blocked] = dead  # observed, reached from a child: blocked
+            indices[indptr[n + given]] = 2 * n + 2 + np.arange(len(given))  # from a parent: back up to the parents
+            indices[len(static):size] = extra
+            row_ends = len(static) + np.concatenate(([0, len(sources)], len(sources) + np.cumsum(np.diff(parent_ptr)[given])))
+            full_indptr = np.concatenate((indptr, row_ends.astype(np.int32)))
+            states = len(full_indptr) - 1
+            try:
+                graph = csr_matrix((_ones(size), indices[:size], full_indptr), shape=(states, states))
+                order = breadth_first_order(graph, source, directed=True, return_predecessors=False)
+            finally:
+                indices[blocked] = static[blocked]  # leave the buffer as it was
+        if targets is not None and len(targets) <= 8:  # a few comparisons beat building a mask
+            return any(bool((order == t).any() or (order == n + t).any()) for t in targets.tolist())
         visited = np.zeros(states, dtype=bool)
         visited[order] = True
         reached = visited[:n] | visited[n:2 * n]
         reached[given] = False
-        return reached
+        return reached if targets is None else bool(reached[targets].any())
+
+    @contextlib.contextmanager
+    def _ball_buffer(self, size: int):
+        """A copy of the ball's static moves with room for ``size`` entries, reused between queries.
+
+        Reuse saves copying every move on every query; a query that finds the
+        buffer in use (another thread) works on a fresh copy instead.
+        """
+        static = self._ball_graph[1]
+        lock = self.__dict__.setdefault("_ball_lock", threading.Lock())
+        if not lock.acquire(blocking=False):
+            fresh = np.empty(size, dtype=np.int32)
+            fresh[:len(static)] = static
+            yield fresh
+            return
+        try:
+            buffer = self.__dict__.get("_ball_buffer_array")
+            if buffer is None or len(buffer) < size:
+                buffer = np.empty(max(size, len(static) + 64), dtype=np.int32)
+                buffer[:len(static)] = static
+                self.__dict__["_ball_buffer_array"] = buffer
+            yield buffer
+        finally:
+            lock.release()

@@ -126,6 +126,7 @@ def read_or_clean_error(path: Path):
 
 @FUZZ
 @given(mutated_file())
+@example(("cancer.json", SOURCES["cancer.json"].replace(b'"table"', b'"able"')))  # found by a long run
 def test_mutated_network_files_give_a_network_or_one_clean_error(case):
     name, data = case
     with tempfile.TemporaryDirectory() as folder:
@@ -137,8 +138,8 @@ def test_mutated_network_files_give_a_network_or_one_clean_error(case):
                 target = Path(folder) / f"again.{suffix}"
                 try:
                     network.write(target)
-                except PGMError as refusal:  # BIF holds discrete networks and some names only
-                    assert suffix == "bif" and ("BIF" in str(refusal) or "no table" in str(refusal))
+                except PGMError as refusal:  # BIF holds discrete, fitted networks and some names only
+                    assert suffix == "bif" and "BIF" in str(refusal), str(refusal)
                     continue
                 again = pgm.read(target)
                 assert again == network and again.name == network.name
@@ -166,6 +167,7 @@ def junk_csv(draw):
 
 @FUZZ
 @given(junk_csv())
+@example(b"asia,tub,smoke,lung,bronc,either,xray,dysp\n\x00\n")  # found on Python 3.10: csv stops at NUL
 def test_csvs_with_junk_give_data_or_one_clean_error(data):
     net = pgm.load("asia")
     with tempfile.TemporaryDirectory() as folder:
@@ -198,6 +200,7 @@ NAMES = st.one_of(
 @given(st.lists(NAMES, min_size=1, max_size=5, unique=True), st.lists(NAMES, min_size=2, max_size=3, unique=True),
        NAMES)
 @example(["\x1f", "]"], ["0", "1"], "0")  # found by a long run: dot refused a label starting with ]
+@example(["0"], ["a:b", "\x00"], "a:b")  # found on Python 3.10: its csv module cannot write NUL
 def test_random_names_round_trip_render_and_pass_through_the_cli(nodes, states, network_name):
     cpds = {}
     for k, node in enumerate(nodes):
@@ -225,9 +228,11 @@ def test_random_names_round_trip_render_and_pass_through_the_cli(nodes, states, 
             svg = graph.pipe(format="svg").decode("utf-8")
             assert len(re.findall(r'class="node"', svg)) == len(nodes)  # one node per name, no phantoms
             assert len(re.findall(r'class="edge"', svg)) == len(nodes) - 1
-        for argv in (["info", json_path], ["sample", json_path, "-n", "3"], ["blanket", json_path, nodes[0]]):
+        # "--": a name may start with "-", which argparse would read as an option
+        for argv in (["info", json_path], ["sample", json_path, "-n", "3"], ["blanket", json_path, "--", nodes[0]]):
             status, _, err = run_cli(*argv)
-            assert status == 0, err
+            nul = any("\x00" in name for name in [*nodes, *states])  # Python 3.10's csv module cannot write NUL
+            assert status == 0 or (nul and argv[0] == "sample" and "cannot write the rows as CSV" in err), err
 
 
 @FUZZ

@@ -437,3 +437,24 @@ def test_comments_and_odd_layout_between_numbers_are_read():
     assert net["a"].table.tolist() == [0.2, 0.3, 0.5]
     net = parse_bif("variable a { type discrete [ 2 ] { x, y }; }\nprobability ( a ) { table 0.5 | 0.5 ; }")
     assert net["a"].table.tolist() == [0.5, 0.5]
+
+
+def test_absurdly_long_integers_are_clean_errors(tmp_path):
+    (tmp_path / "long.json").write_text('{"format": "pgm-network", "version": ' + "9" * 5000 + "}")
+    with pytest.raises(ParseError, match="long.json:1:1: not valid JSON"):
+        pgm.read(tmp_path / "long.json")
+    error = parse_error("variable a { type discrete [ " + "9" * 5000 + " ] { x }; }")
+    assert (error.line, error.column) == (1, 30) and "positive number of states" in str(error)
+    assert len(str(error)) < 200  # the token is cut short in the message
+
+
+def test_a_network_can_be_read_from_a_pipe(tmp_path):
+    import threading
+
+    fifo = tmp_path / "net.bif"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=lambda: fifo.write_bytes(pgm.datasets.path("asia").read_bytes()))
+    writer.start()
+    net = pgm.read(fifo)
+    writer.join()
+    assert net.nodes == pgm.load("asia").nodes

@@ -51,25 +51,35 @@ def _reworded(error: OSError, path, action: str) -> OSError:
         reason = "permission denied"
     elif isinstance(error, NotADirectoryError):
         reason = "a part of the path is not a directory"
-    kind = type(error) if type(error) is not OSError else OSError
-    return kind(error.errno or errno.EIO, f"cannot {action} ({reason[0].lower() + reason[1:]})", str(path))
+    reason = (reason[:1].lower() + reason[1:]) or "unknown error"
+    return type(error)(error.errno or errno.EIO, f"cannot {action} ({reason})", str(path))
 
 
 # ---------------------------------------------------------------------------- reading
 def read_text(path) -> str:
     """The text of the file at ``path`` (see the module docstring for encodings and errors)."""
+    too_large = OSError(errno.EFBIG, f"cannot read (larger than {MAX_READ_BYTES >> 30} GiB)", str(path))
     try:
         with open(path, "rb") as stream:
             info = os.fstat(stream.fileno())
             if stat.S_ISDIR(info.st_mode):  # open() succeeds on directories on some systems
                 raise IsADirectoryError(errno.EISDIR, "Is a directory", str(path))
-            if stat.S_ISREG(info.st_mode) and info.st_size > MAX_READ_BYTES:
-                raise OSError(errno.EFBIG, f"larger than {MAX_READ_BYTES >> 30} GiB", str(path))
-            data = stream.read(MAX_READ_BYTES + 1)
+            if stat.S_ISREG(info.st_mode):
+                if info.st_size > MAX_READ_BYTES:
+                    raise too_large
+                data = stream.read()
+            else:  # a pipe or a device: read in pieces, and stop at the limit (think of /dev/zero)
+                pieces, total = [], 0
+                while piece := stream.read(1 << 20):
+                    total += len(piece)
+                    if total > MAX_READ_BYTES:
+                        raise too_large
+                    pieces.append(piece)
+                data = b"".join(pieces)
     except OSError as error:
+        if error is too_large:
+            raise
         raise _reworded(error, path, "read") from None
-    if len(data) > MAX_READ_BYTES:
-        raise OSError(errno.EFBIG, f"cannot read (larger than {MAX_READ_BYTES >> 30} GiB)", str(path))
     return decode_text(data, str(path))
 
 

@@ -291,7 +291,7 @@ class _Parser:
         self.expect("[", "after 'discrete'")
         count_index = self.i
         count = self.next()
-        if not re.fullmatch(r"[0-9]+", count) or int(count) == 0:
+        if not re.fullmatch(r"[0-9]{1,9}", count) or int(count) == 0:  # 9 digits: int() of any length is slow
             raise self.error(f"expected a positive number of states, found {self.describe(count_index)}", count_index)
         self.expect("]", "after the number of states")
         self.expect("{", "before the list of states")
@@ -383,14 +383,14 @@ def _check_size(block: _Probability, cards: list[int], k: int, parser: _Parser) 
     entries = k
     for c in cards:
         entries *= c
-    if entries * 8 > physical_memory():
+    if entries * 8 * 4 > physical_memory():  # the table is built, checked and copied into its CPD
         from pgm.inference.junction_tree import format_bytes
 
         line, column = parser.location(block.token)
         where = f"{parser.source}:" if parser.source else "line "
         raise InferenceTooLarge(
             f"{where}{line}:{column}: the table of {block.child!r} would have {entries:,} entries "
-            f"({format_bytes(entries * 8)}), more than this machine's memory; a node with "
+            f"({format_bytes(entries * 8)}), more than this machine's memory can build; a node with "
             f"{len(cards)} parent(s) of {', '.join(map(str, cards))} states cannot be held as one table"
         )
 
@@ -557,8 +557,9 @@ def format_bif(network) -> str:
             raise CPDError(
                 f"node {node!r} is continuous; BIF holds discrete networks only -- write JSON instead"
             )
-        if network[node].table is None:
-            raise CPDError(f"node {node!r} has no table yet (a latent node that was never fitted); fit it first")
+        if not getattr(network[node], "is_fitted", True):
+            raise CPDError(f"node {node!r} has no table yet (it was never fitted), and BIF cannot hold a node "
+                           "without one; fit the network first, or write JSON")
     lines = [f"network {_quote(network.name)} {{", "}"]
     for node in network.nodes:
         states = ", ".join(_quote(s) for s in network[node].states)

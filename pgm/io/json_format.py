@@ -199,6 +199,8 @@ def read_json(path, *, name: str | None = None):
         raise ParseError(exc.msg, exc.lineno, exc.colno, str(path)) from None
     except RecursionError:
         raise ParseError("the JSON is nested too deeply", 1, 1, str(path)) from None
+    except ValueError as exc:  # e.g. an integer too long to convert
+        raise ParseError(f"not valid JSON ({exc})", 1, 1, str(path)) from None
     try:
         if isinstance(data, Mapping) and data.get("format") == FORMAT_NAME:
             network = network_from_dict(data)
