@@ -20,7 +20,7 @@ import string
 import numpy as np
 
 from pgm.errors import ImpossibleEvidenceError, InferenceTooLarge
-from pgm.inference.evidence import as_evidence
+from pgm.inference.evidence import as_evidence, restricted_table
 from pgm.inference.junction_tree import elimination_order, format_bytes
 from pgm.inference.results import DiscreteDistribution
 
@@ -67,13 +67,7 @@ def variable_elimination(network, targets, evidence=None, *, memory_budget=None)
     for node in network.nodes:
         if node not in relevant:
             continue
-        cpd = network[node]
-        scope = list(cpd.parents) + [node]
-        table = np.asarray(cpd.table)
-        for axis in range(len(scope) - 1, -1, -1):
-            if scope[axis] in hard:
-                table = table.take(hard[scope[axis]], axis=axis)
-                del scope[axis]
+        scope, table = restricted_table(network[node], node, hard)
         factors.append((tuple(scope), table))
     for node, vector in ev.soft.items():
         factors.append(((node,), vector))

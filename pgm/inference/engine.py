@@ -37,7 +37,7 @@ import numpy as np
 
 from pgm._chunks import map_chunks, row_chunks
 from pgm.errors import ImpossibleEvidenceError, InferenceTooLarge, NodeError
-from pgm.inference.evidence import Evidence, as_evidence, likelihood_vectors
+from pgm.inference.evidence import Evidence, as_evidence, likelihood_vectors, restricted_table
 from pgm.inference.gaussian_elimination import GaussianElimination
 from pgm.inference.junction_tree import JunctionTree, compile_junction_tree, format_bytes
 from pgm.inference.results import InferencePlan
@@ -153,12 +153,7 @@ def prepare(network, evidence: Evidence, targets=None, *, joint: tuple = (), roo
     static, fixed, constant_log, gathered_factors = [], [], 0.0, []
     for node in discrete:
         cpd = network[node]
-        scope = list(cpd.parents) + [node]
-        table = np.asarray(cpd.table)
-        for axis in range(len(scope) - 1, -1, -1):
-            if scope[axis] in constant:
-                table = table.take(constant[scope[axis]], axis=axis)
-                del scope[axis]
+        scope, table = restricted_table(cpd, node, constant)
         if any(v in gathered for v in scope):
             gathered_factors.append(_GatheredFactor(table, scope, id_of))
         elif scope:

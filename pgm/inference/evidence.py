@@ -210,6 +210,17 @@ def _many_cases(network, evidence) -> Evidence:
     return result
 
 
+def restricted_table(cpd, node: str, observed: dict) -> tuple[list, np.ndarray]:
+    """A discrete CPD as a factor with the ``observed`` variables (node -> code) fixed: (scope, table)."""
+    scope = list(cpd.parents) + [node]
+    table = np.asarray(cpd.table)
+    for axis in range(len(scope) - 1, -1, -1):
+        if scope[axis] in observed:
+            table = table.take(observed[scope[axis]], axis=axis)
+            del scope[axis]
+    return scope, table
+
+
 def likelihood_vectors(codes: np.ndarray, n_states: int) -> np.ndarray:
     """Per-row likelihood vectors, shape (n_states, n_rows): one-hot where observed, ones where missing."""
     states = np.arange(n_states, dtype=code_dtype(n_states))[:, None]
