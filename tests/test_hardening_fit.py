@@ -1,8 +1,8 @@
 """Issue 9, items 2 and 3: fitting must never silently give a wrong answer.
 
-The fixes belong to pgm/learning and pgm/cpds; these tests state the expected
-behaviour and are marked xfail until they land (strict=False: they start
-passing without a change here).
+Series weights are matched by index label; Gaussian values whose squares
+leave float64's range are refused naming the node, and representable extremes
+fit correctly.
 """
 
 import warnings
@@ -15,10 +15,6 @@ import pgm
 from pgm import BayesianNetwork, Gaussian, LinearGaussian
 from pgm.errors import DataError, PGMError
 
-pending_item_2 = pytest.mark.xfail(reason="issue 9 item 2: pending fix in pgm/learning", strict=False)
-pending_item_3 = pytest.mark.xfail(reason="issue 9 item 3: pending fix in pgm/learning", strict=False)
-
-
 def tables(network):
     return {node: network[node].table for node in network.nodes}
 
@@ -26,7 +22,6 @@ def tables(network):
 # ---------------------------------------------------------------- item 2: weights as a pandas Series
 
 
-@pending_item_2
 def test_series_weights_are_matched_to_rows_by_index_not_position():
     net = pgm.load("asia")
     rows = net.sample(400, seed=1)
@@ -43,7 +38,6 @@ def test_series_weights_are_matched_to_rows_by_index_not_position():
         np.testing.assert_allclose(fitted[node].table, expected[node].table, rtol=1e-12)
 
 
-@pending_item_2
 def test_series_weights_with_other_labels_are_refused_naming_the_first_mismatch():
     net = pgm.load("cancer")
     rows = net.sample(50, seed=4)
@@ -79,7 +73,6 @@ def scaled_rows(scale: float) -> pd.DataFrame:
     return pd.DataFrame({"x": x * scale, "y": y * scale})
 
 
-@pending_item_3
 @pytest.mark.parametrize("scale", [1e160, 1e-170, 1e200, 1e150, 1e-150])
 def test_gaussian_fits_at_extreme_scales_are_right_or_refused(scale, tmp_path):
     reference = STRUCTURE.fit(scaled_rows(1.0))
@@ -101,7 +94,6 @@ def test_gaussian_fits_at_extreme_scales_are_right_or_refused(scale, tmp_path):
     assert pgm.read(tmp_path / "fitted.json") == fitted
 
 
-@pending_item_3
 def test_a_huge_but_varying_column_is_not_said_to_take_a_single_value():
     with warnings.catch_warnings():
         warnings.simplefilter("error")

@@ -380,24 +380,26 @@ class LinearGaussian(CPD):
         """Refuse values whose squares leave float64's range: sums of squares would overflow or vanish."""
         if not z.size:
             return
-        magnitude = np.abs(z)
+        largest = np.maximum(np.abs(z.max(axis=0)), np.abs(z.min(axis=0)))  # no row-sized temporary
         names = [str(f) for f in self.features] + [self.variable]
-        largest = magnitude.max(axis=0)
-        if (largest > LARGEST_VALUE).any() or not np.isfinite(largest).all():
-            j = int(np.argmax(~(largest <= LARGEST_VALUE)))
+
+        def what(j: int) -> str:
+            return "its values" if j == len(names) - 1 else f"its feature {names[j]}"
+
+        bad = ~(largest <= LARGEST_VALUE)
+        if bad.any():
+            j = int(np.argmax(bad))
             raise DataError(
-                f"node {self.variable!r}: {'its values' if j == len(names) - 1 else f'its feature {names[j]}'} "
-                f"reach {float(largest[j]):.3g}, beyond {LARGEST_VALUE:.0e}, so the sums of squares of least "
-                "squares overflow float64; rescale the column (e.g. change its units) before fitting"
+                f"node {self.variable!r}: {what(j)} reach {float(largest[j]):.3g}, beyond {LARGEST_VALUE:.0e}, so "
+                "the sums of squares of least squares overflow float64; rescale the column (e.g. change its "
+                "units) before fitting"
             )
-        nonzero = np.where(magnitude > 0, magnitude, np.inf).min(axis=0)
         tiny = (largest > 0) & (largest < SMALLEST_VALUE)
         if tiny.any():
             j = int(np.argmax(tiny))
             raise DataError(
-                f"node {self.variable!r}: {'its values' if j == len(names) - 1 else f'its feature {names[j]}'} "
-                f"are all below {SMALLEST_VALUE:.0e} in magnitude (largest {float(largest[j]):.3g}, smallest "
-                f"non-zero {float(nonzero[j]):.3g}), so their squares underflow float64; rescale the column before fitting"
+                f"node {self.variable!r}: {what(j)} are all below {SMALLEST_VALUE:.0e} in magnitude (largest "
+                f"{float(largest[j]):.3g}), so their squares underflow float64; rescale the column before fitting"
             )
 
     def merge_statistics(self, first: np.ndarray, second: np.ndarray) -> np.ndarray:
