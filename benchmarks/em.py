@@ -15,12 +15,11 @@ See the EM section of benchmarks/README.md for what each row measures.
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import statistics
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -30,9 +29,11 @@ import pgm
 from pgm.errors import UnseenConfigurationWarning
 from pgm.learning.em import ConvergenceWarning
 
+# run.py silences the peers while importing them and holds the table helpers shared by the benchmarks
+from run import MISSING, NA, Row, format_ratio, format_seconds, gum, optional_import, peer_status, pgmpy  # noqa: E402,F401
+from run import print_table as _print_table  # noqa: E402
+
 PEERS = ("pgmpy", "pyAgrum", "scikit-learn")
-NA = "—"  # the peer has no counterpart for this row
-MISSING = "not installed"
 SLOW_PEER = 20.0  # seconds: a peer run longer than this is not repeated
 SEED = 0  # pgm's init="random" seed; peers start from the same parameters
 ITERATIONS = 10  # EM iterations of the discrete rows
@@ -40,16 +41,6 @@ PYAGRUM_SMOOTHING = 1e-9  # pyAgrum refuses unseen parent configurations without
 
 
 # ---------------------------------------------------------------------------- set-up
-def optional_import(*names):
-    """The first of ``names`` that imports, or None."""
-    for name in names:
-        try:
-            return importlib.import_module(name)
-        except ImportError:
-            continue
-    return None
-
-
 def quiet() -> None:
     """Silence the peers' deprecation warnings and logging, and pgm's expected EM warnings."""
     warnings.filterwarnings("ignore", category=FutureWarning)
@@ -61,13 +52,7 @@ def quiet() -> None:
 
 
 quiet()  # before the imports: pgmpy warns while importing
-gum = optional_import("pyagrum", "pyAgrum")
-pgmpy = optional_import("pgmpy")
 sklearn = optional_import("sklearn")
-if pgmpy is not None:
-    from pgmpy import config as _pgmpy_config
-
-    _pgmpy_config.set_show_progress(False)
 if sklearn is not None:
     from sklearn.exceptions import ConvergenceWarning as SklearnConvergenceWarning
 
@@ -108,66 +93,8 @@ def measure(function, repeat: int, setup=None, slow: float | None = None):
     return statistics.median(times), times, result
 
 
-@dataclass
-class Row:
-    task: str
-    n: str
-    pgm: float
-    first: float | None = None  # pgm's first (cold) call, shown when it is > 1.5x the median
-    peers: dict = field(default_factory=dict)  # peer -> seconds, or a note such as NA / MISSING
-    estimated: set = field(default_factory=set)  # peers whose time is extrapolated
-
-    def pgm_cell(self) -> str:
-        cell = format_seconds(self.pgm)
-        if self.first is not None and self.first > 1.5 * self.pgm:
-            cell += f" (first {format_seconds(self.first)})"
-        return cell
-
-    def cell(self, peer: str) -> str:
-        value = self.peers.get(peer, NA)
-        if isinstance(value, str):
-            return value
-        return ("~" if peer in self.estimated else "") + format_seconds(value)
-
-    def ratio(self, peer: str) -> str:
-        value = self.peers.get(peer)
-        if not isinstance(value, float) or not self.pgm:
-            return NA
-        return ("~" if peer in self.estimated else "") + format_ratio(value / self.pgm)
-
-
-def format_seconds(seconds: float) -> str:
-    if seconds < 1e-3:
-        return f"{seconds * 1e6:.0f} µs"
-    if seconds < 1:
-        return f"{seconds * 1e3:.1f} ms"
-    if seconds < 100:
-        return f"{seconds:.2f} s"
-    return f"{seconds:,.0f} s"
-
-
-def format_ratio(ratio: float) -> str:
-    if ratio >= 100:
-        return f"{ratio:,.0f}×"
-    if ratio >= 10:
-        return f"{ratio:.1f}×"
-    return f"{ratio:.2f}×"
-
-
-def peer_status(**modules) -> dict:
-    """MISSING for every named peer whose module is None (keys use the table's spelling)."""
-    return {name.replace("_", "-"): MISSING for name, module in modules.items() if module is None}
-
-
 def print_table(rows: list[Row]) -> None:
-    peers = [p for p in PEERS if any(p in row.peers for row in rows)]
-    header = ["task", "N", "pgm"] + peers + [f"{p}/pgm" for p in peers]
-    print("| " + " | ".join(header) + " |")
-    print("|" + "|".join("---" for _ in header) + "|")
-    for row in rows:
-        cells = [row.task, row.n, row.pgm_cell()]
-        cells += [row.cell(p) for p in peers] + [row.ratio(p) for p in peers]
-        print("| " + " | ".join(cells) + " |")
+    _print_table(rows, PEERS)
 
 
 def verdict(what: str, value: float, limit: float, shown=format_seconds) -> str:

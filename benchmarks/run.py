@@ -106,6 +106,13 @@ class Row:
     pgm: float
     peers: dict = field(default_factory=dict)  # peer -> seconds, or a note such as NA / MISSING
     estimated: set = field(default_factory=set)  # peers whose time is extrapolated from a subset
+    first: float | None = None  # pgm's first (cold) call, shown when it is > 1.5x the median
+
+    def pgm_cell(self) -> str:
+        cell = format_seconds(self.pgm)
+        if self.first is not None and self.first > 1.5 * self.pgm:
+            cell += f" (first {format_seconds(self.first)})"
+        return cell
 
     def cell(self, peer: str) -> str:
         value = self.peers.get(peer, NA)
@@ -139,17 +146,17 @@ def format_ratio(ratio: float) -> str:
 
 
 def peer_status(**modules) -> dict:
-    """MISSING for every named peer whose module is None."""
-    return {name: MISSING for name, module in modules.items() if module is None}
+    """MISSING for every named peer whose module is None (``scikit_learn`` is spelt ``scikit-learn``)."""
+    return {name.replace("_", "-"): MISSING for name, module in modules.items() if module is None}
 
 
-def print_table(rows: list[Row]) -> None:
-    peers = [p for p in PEERS if any(p in row.peers for row in rows)]
+def print_table(rows: list[Row], all_peers=PEERS) -> None:
+    peers = [p for p in all_peers if any(p in row.peers for row in rows)]
     header = ["task", "N", "pgm"] + peers + [f"{p}/pgm" for p in peers]
     print("| " + " | ".join(header) + " |")
     print("|" + "|".join("---" for _ in header) + "|")
     for row in rows:
-        cells = [row.task, row.n, format_seconds(row.pgm)]
+        cells = [row.task, row.n, row.pgm_cell()]
         cells += [row.cell(p) for p in peers] + [row.ratio(p) for p in peers]
         print("| " + " | ".join(cells) + " |")
 
