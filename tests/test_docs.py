@@ -12,7 +12,10 @@ def python_blocks(path: Path) -> list[str]:
     return re.findall(r"```python\n(.*?)```", path.read_text(encoding="utf-8"), flags=re.DOTALL)
 
 
-@pytest.mark.parametrize("document", ["docs/guide.md", "README.md"])
+DOCUMENTS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "docs").glob("*.md")) + ["README.md"]
+
+
+@pytest.mark.parametrize("document", DOCUMENTS)
 def test_every_python_block_runs_in_order(document, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     blocks = python_blocks(ROOT / document)
