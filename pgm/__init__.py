@@ -28,7 +28,8 @@ from pgm.datasets import load
 from pgm.graph import DAG, Independence
 from pgm.inference import MPE, DiscreteDistribution, GaussianMixture, InferencePlan, MultivariateNormal
 from pgm.io import read, write
-from pgm.learning import BDeu, Dirichlet, InverseGamma, Ridge, Statistics
+from pgm.learning import BDeu, Dirichlet, InverseGamma, NormalInverseGamma, ParameterPosterior, Ridge, Statistics
+from pgm.models import markov_chain
 from pgm.network import BayesianNetwork
 
 __version__ = "0.1.0"
@@ -37,7 +38,7 @@ __all__ = [
     "BayesianNetwork", "DAG", "Independence",
     "CPD", "Categorical", "Bernoulli", "LinearGaussian", "Gaussian",
     "Feature", "Monomial", "Function", "RadialBasis", "polynomial",
-    "Dirichlet", "BDeu", "Ridge", "InverseGamma", "Statistics",
+    "Dirichlet", "BDeu", "Ridge", "InverseGamma", "NormalInverseGamma", "Statistics", "ParameterPosterior",
     "DiscreteDistribution", "GaussianMixture", "MultivariateNormal", "MPE", "InferencePlan",
-    "load", "read", "write", "datasets",
+    "load", "read", "write", "datasets", "markov_chain",
 ]

@@ -44,6 +44,8 @@ class BayesianNetwork:
         building node by node, start empty and call :meth:`add`.
     name : str, optional
         A name for the network (used in files and diagrams).
+    tied : list of lists of str, optional
+        Groups of nodes that share one CPD (see :meth:`tie`).
 
     Raises
     ------
@@ -67,12 +69,17 @@ class BayesianNetwork:
     True
     """
 
-    def __init__(self, cpds: Mapping[str, CPD] | None = None, *, name: str = "network"):
+    def __init__(self, cpds: Mapping[str, CPD] | None = None, *, name: str = "network", tied=None):
         self.name = name
         self._cpds: dict[str, CPD] = {}
         self._dag: DAG | None = None
+        self._ties: tuple[tuple[str, ...], ...] = ()
         if cpds:
             self._add_all(dict(cpds))
+        if tied is not None:
+            from pgm.tying import check_ties
+
+            self._ties = check_ties(self._cpds, tied)
 
     # ------------------------------------------------------------------ construction
     def add(self, node: str, cpd: CPD) -> None:
@@ -123,11 +130,15 @@ class BayesianNetwork:
         self._dag = dag
 
     @classmethod
-    def _from_bound(cls, cpds: Mapping[str, CPD], *, name: str) -> "BayesianNetwork":
+    def _from_bound(cls, cpds: Mapping[str, CPD], *, name: str, tied=()) -> "BayesianNetwork":
         """A network from CPDs already bound against each other (e.g. fitted ones), without binding again."""
         network = cls(name=name)
         network._cpds = dict(cpds)
         network._dag = DAG({node: cpd.parents for node, cpd in network._cpds.items()})
+        if tied:
+            from pgm.tying import check_ties
+
+            network._ties = check_ties(network._cpds, tied)
         return network
 
     @classmethod
@@ -211,7 +222,11 @@ class BayesianNetwork:
     def __eq__(self, other) -> bool:
         if not isinstance(other, BayesianNetwork):
             return NotImplemented
-        return list(self._cpds) == list(other._cpds) and all(self._cpds[n] == other._cpds[n] for n in self._cpds)
+        return (
+            list(self._cpds) == list(other._cpds)
+            and all(self._cpds[n] == other._cpds[n] for n in self._cpds)
+            and self._ties == other._ties
+        )
 
     __hash__ = None
 
@@ -222,6 +237,8 @@ class BayesianNetwork:
             extra += f", {len(self.latent_nodes)} latent"
         if self.unfitted_nodes:
             extra += f", {len(self.unfitted_nodes)} not fitted"
+        if self._ties:
+            extra += f", {sum(map(len, self._ties))} tied in {len(self._ties)} group(s)"
         return (
             f"BayesianNetwork({self.name!r}: {len(self)} nodes ({kinds} discrete, {len(self) - kinds} continuous"
             f"{extra}), {len(self.dag.edges)} edges)"
@@ -322,14 +339,55 @@ class BayesianNetwork:
         cpds = dict(self._cpds)
         cpds[node] = cpd
         if set(cpd.parents) != set(self._cpds[node].parents):
-            return BayesianNetwork(cpds, name=self.name)  # the graph changes: check it all again
+            return BayesianNetwork(cpds, name=self.name, tied=self._ties)  # the graph changes: check it all again
         # Same parents: only the node and its children (whose tables use its states) need binding.
         domains = {p: cpds[p].domain for p in cpd.parents}
         cpds[node] = cpd.bind(node, domains)
         for child in self.children(node):
             child_cpd = cpds[child]
             cpds[child] = child_cpd.bind(child, {p: cpds[p].domain for p in child_cpd.parents})
-        return BayesianNetwork._from_bound(cpds, name=self.name)
+        return BayesianNetwork._from_bound(cpds, name=self.name, tied=self._ties)
+
+    # ------------------------------------------------------------------ tied CPDs (see pgm.tying)
+    @property
+    def tied_groups(self) -> tuple[tuple[str, ...], ...]:
+        """Groups of nodes that share one CPD, each a tuple of node names (empty when nothing is tied)."""
+        return self._ties
+
+    def tie(self, *groups) -> "BayesianNetwork":
+        """A new network in which each group of nodes shares one CPD.
+
+        Members must have CPDs of the same shape (family, states, parent
+        cardinalities, number of features) and equal parameters, or all be
+        unfitted.  A tied CPD is counted once in :attr:`n_free_parameters`,
+        fitted once from the merged statistics of all its members (by
+        :meth:`fit`, EM included) and written once to JSON.  Parents match by
+        position: the first parent of one member plays the role of the first
+        parent of every other.
+
+        Parameters
+        ----------
+        *groups : sequences of str
+            Each a group of two or more nodes; a node belongs to at most one
+            group.  Groups already tied in this network are kept.
+
+        Examples
+        --------
+        >>> import pgm
+        >>> step = lambda parent: pgm.Categorical(["a", "b"], parents=[parent])
+        >>> net = pgm.BayesianNetwork({"x1": pgm.Categorical(["a", "b"]), "x2": step("x1"), "x3": step("x2")})
+        >>> net.n_free_parameters, net.tie(["x2", "x3"]).n_free_parameters
+        (5, 3)
+        """
+        return BayesianNetwork._from_bound(self._cpds, name=self.name, tied=self._ties + tuple(groups))
+
+    def untie(self, *nodes: str) -> "BayesianNetwork":
+        """A new network in which ``nodes`` (all nodes when none are given) no longer share CPDs."""
+        for node in nodes:
+            self[node]  # names an unknown node
+        drop = set(nodes) if nodes else set(self._cpds)
+        groups = [tuple(n for n in group if n not in drop) for group in self._ties]
+        return BayesianNetwork._from_bound(self._cpds, name=self.name, tied=[g for g in groups if len(g) > 1])
 
     # ------------------------------------------------------------------ graph queries (see pgm.graph)
     parents = _delegate_to_dag("parents")
@@ -436,6 +494,21 @@ class BayesianNetwork:
         from pgm.learning.mle import from_statistics
 
         return from_statistics(self, statistics, prior=prior)
+
+    def parameter_posterior(self, data, *, prior=None, weights=None):
+        """The posterior over the parameters given complete ``data``; see :func:`pgm.learning.posterior.parameter_posterior`.
+
+        Examples
+        --------
+        >>> import pgm
+        >>> coin = pgm.BayesianNetwork({"flip": pgm.Categorical(["heads", "tails"])})
+        >>> post = coin.parameter_posterior({"flip": ["heads", "heads", "tails"]}, prior=pgm.Dirichlet(1))
+        >>> post["flip"].concentration.tolist(), post.mean()["flip"].table.tolist()
+        ([3.0, 2.0], [0.6, 0.4])
+        """
+        from pgm.learning.posterior import parameter_posterior
+
+        return parameter_posterior(self, data, prior=prior, weights=weights)
 
     def fit(self, data, *, prior=None, weights=None, max_iter: int = 100, tol: float = 1e-6, n_init: int = 1,
             init="random", seed=None, progress: bool = False, callback=None,
@@ -703,5 +776,6 @@ class BayesianNetwork:
 
     @property
     def n_free_parameters(self) -> int:
-        """Free parameters of all CPDs together."""
-        return sum(cpd.n_free_parameters for cpd in self._cpds.values())
+        """Free parameters of all CPDs together; a CPD shared by tied nodes counts once."""
+        repeated = {node for group in self._ties for node in group[1:]}
+        return sum(cpd.n_free_parameters for node, cpd in self._cpds.items() if node not in repeated)

@@ -582,7 +582,21 @@ def format_bif(network) -> str:
 
 
 def write_bif(network, path) -> None:
-    """Write a discrete network to ``path`` as BIF, atomically."""
+    """Write a discrete network to ``path`` as BIF, atomically.
+
+    BIF has no way to say that nodes share a CPD: tied nodes are written as
+    separate (equal) tables, with a warning, and read back untied.  JSON
+    keeps the ties.
+    """
+    import warnings
+
     from pgm.io._files import write_text_atomically
 
+    if network.tied_groups:
+        listed = "; ".join(", ".join(group) for group in network.tied_groups)
+        warnings.warn(
+            f"BIF cannot express tied CPDs, so the tables of the tied nodes ({listed}) are written separately "
+            "and will read back untied; write JSON to keep the ties",
+            UserWarning, stacklevel=2,
+        )
     write_text_atomically(path, format_bif(network))

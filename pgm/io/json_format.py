@@ -44,14 +44,44 @@ FORMAT_NAME = "pgm-network"
 FORMAT_VERSION = 1
 
 
+# A tied node's entry names the node whose parameters it shares ("tied_to") instead of repeating them.
+_PARAMETER_KEYS = ("table", "intercept", "weights", "variance")
+
+
 def network_to_dict(network) -> dict:
     """The network as a JSON-compatible dict in pgm's format."""
+    nodes = {node: network[node].to_dict() for node in network.nodes}
+    for group in network.tied_groups:
+        for node in group[1:]:
+            nodes[node] = {key: value for key, value in nodes[node].items() if key not in _PARAMETER_KEYS}
+            nodes[node]["tied_to"] = group[0]
     return {
         "format": FORMAT_NAME,
         "version": FORMAT_VERSION,
         "name": network.name,
-        "nodes": {node: network[node].to_dict() for node in network.nodes},
+        "nodes": nodes,
     }
+
+
+def _resolve_ties(nodes: Mapping) -> tuple[dict, list[list[str]]]:
+    """Each tied node's spec completed with its group head's parameters, and the tie groups."""
+    specs, groups = dict(nodes), {}
+    for node, spec in nodes.items():
+        if not isinstance(spec, Mapping) or "tied_to" not in spec:
+            continue
+        head = spec["tied_to"]
+        head_spec = nodes.get(head) if isinstance(head, str) else None
+        if not isinstance(head_spec, Mapping):
+            raise CPDError(f"node {node!r}: 'tied_to' names {head!r}, which is not a node of the file")
+        if "tied_to" in head_spec:
+            raise CPDError(f"node {node!r}: 'tied_to' must name the group's first node, and {head!r} is itself tied")
+        if head_spec.get("type") != spec.get("type"):
+            raise CPDError(f"node {node!r}: it is tied to {head!r}, whose type is {head_spec.get('type')!r}, not {spec.get('type')!r}")
+        completed = {key: value for key, value in spec.items() if key != "tied_to"}
+        completed.update({key: head_spec[key] for key in _PARAMETER_KEYS if key in head_spec})
+        specs[node] = completed
+        groups.setdefault(head, [head]).append(node)
+    return specs, list(groups.values())
 
 
 def network_from_dict(data: Mapping):
@@ -74,6 +104,7 @@ def network_from_dict(data: Mapping):
     if not isinstance(name, str):
         raise DataError(f"the network's 'name' must be a string, got {name!r}")
     cpds = {}
+    nodes, tied = _resolve_ties(nodes)
     for node, spec in nodes.items():
         if not isinstance(spec, Mapping):
             raise CPDError(f"node {node!r}: a CPD must be a JSON object, got {type(spec).__name__}")
@@ -84,7 +115,7 @@ def network_from_dict(data: Mapping):
             if isinstance(exc, CPDError):
                 raise CPDError(f"node {node!r}: {exc}") from None
             raise CPDError(f"node {node!r}: malformed CPD ({type(exc).__name__}: {exc})") from None
-    return BayesianNetwork(cpds, name=name)
+    return BayesianNetwork(cpds, name=name, tied=tied or None)
 
 
 def _check_finite(value, where: str, key: str | None = None) -> None:

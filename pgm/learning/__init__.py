@@ -1,6 +1,10 @@
-"""Parameter learning: sufficient statistics, maximum likelihood, priors."""
+"""Parameter learning: sufficient statistics, maximum likelihood, priors, parameter posteriors."""
 
 from pgm.learning.mle import Statistics, fit, from_statistics, statistics
-from pgm.learning.priors import BDeu, Dirichlet, InverseGamma, Prior, Ridge
+from pgm.learning.posterior import ParameterPosterior, parameter_posterior
+from pgm.learning.priors import BDeu, Dirichlet, InverseGamma, NormalInverseGamma, Prior, Ridge
 
-__all__ = ["Statistics", "statistics", "from_statistics", "fit", "Prior", "Dirichlet", "BDeu", "Ridge", "InverseGamma"]
+__all__ = [
+    "Statistics", "statistics", "from_statistics", "fit", "Prior", "Dirichlet", "BDeu", "Ridge", "InverseGamma",
+    "NormalInverseGamma", "ParameterPosterior", "parameter_posterior",
+]

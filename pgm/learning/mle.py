@@ -172,20 +172,27 @@ def from_statistics(network, stats: Mapping[str, np.ndarray], *, prior=None, qui
     from pgm.network import BayesianNetwork
 
     check_prior_nodes(prior, network.nodes)
-    fitted, unseen = {}, []
     for node in network.nodes:
-        cpd = network[node]
         if node not in stats:
             raise DataError(f"the statistics have no entry for node {node!r}")
-        node_stats = np.asarray(stats[node], dtype=np.float64)
-        pseudo = pseudo_statistics(prior, cpd)
+    fitted, unseen = {}, []
+    for group in _fitting_groups(network):
+        head = network[group[0]]
+        # Tied nodes share one CPD: their statistics merge as if they were rows of one node,
+        # and the prior (the group's first node's) is added once.
+        node_stats = functools.reduce(
+            head.merge_statistics, [np.asarray(stats[node], dtype=np.float64) for node in group])
+        pseudo = pseudo_statistics(prior, head)
         if pseudo is not None:
-            node_stats = cpd.merge_statistics(node_stats, pseudo)
-        if cpd.is_discrete:
-            unseen += [f"{node} | {label}" for label in cpd.empty_configurations(node_stats)]
-        shape_scale = variance_prior(prior, cpd)
-        fitted[node] = (cpd.from_statistics(node_stats) if shape_scale is None
-                        else cpd.from_statistics(node_stats, variance_prior=shape_scale))
+            node_stats = head.merge_statistics(node_stats, pseudo)
+        if head.is_discrete:
+            unseen += [f"{group[0]} | {label}" for label in head.empty_configurations(node_stats)]
+        shape_scale = variance_prior(prior, head)
+        for node in group:
+            cpd = network[node]
+            fitted[node] = (cpd.from_statistics(node_stats) if shape_scale is None
+                            else cpd.from_statistics(node_stats, variance_prior=shape_scale))
+    fitted = {node: fitted[node] for node in network.nodes}
     if unseen and not quiet:
         listed = "; ".join(unseen[:_LISTED_CONFIGURATIONS])
         more = f"; and {len(unseen) - _LISTED_CONFIGURATIONS} more" if len(unseen) > _LISTED_CONFIGURATIONS else ""
@@ -195,7 +202,19 @@ def from_statistics(network, stats: Mapping[str, np.ndarray], *, prior=None, qui
             UnseenConfigurationWarning,
             stacklevel=caller_stacklevel(),
         )
-    return BayesianNetwork._from_bound(fitted, name=network.name)
+    return BayesianNetwork._from_bound(fitted, name=network.name, tied=network.tied_groups)
+
+
+def _fitting_groups(network) -> list[tuple[str, ...]]:
+    """The nodes in order, each alone or with the nodes it is tied to (listed once, at its first member)."""
+    group_of = {node: group for group in network.tied_groups for node in group}
+    groups, done = [], set()
+    for node in network.nodes:
+        if node not in done:
+            group = group_of.get(node, (node,))
+            groups.append(group)
+            done.update(group)
+    return groups
 
 
 def fit(network, data, *, prior=None, weights=None, max_iter: int = 100, tol: float = 1e-6, n_init: int = 1,

@@ -8,8 +8,20 @@ weight of its own.  Fitting with a prior is therefore
 ``from_statistics(merge(data statistics, pseudo-statistics))`` -- the same code
 path as maximum likelihood, EM and chunked fitting.
 
-For tables the result is the posterior mean ``(n_ijk + alpha_ijk) /
-(n_ij + sum_k alpha_ijk)``.
+For a table row with counts ``n_k`` (total ``n``) under a Dirichlet(``alpha_k``)
+prior (total ``alpha_0``, ``k`` states) there are two point estimates, and
+both are available:
+
+- the posterior **mean** ``(n_k + alpha_k) / (n + alpha_0)`` -- what
+  ``Dirichlet(alpha)`` and ``BDeu(ess)`` give by default, by adding ``alpha``
+  as pseudo-counts;
+- the posterior **mode** (MAP) ``(n_k + alpha_k - 1) / (n + alpha_0 - k)`` --
+  ``Dirichlet(alpha, estimate="map")``, which adds ``alpha - 1``.
+
+``Dirichlet(1)`` is therefore Laplace smoothing (the mean under a uniform
+prior), and ``Dirichlet(1, estimate="map")`` is maximum likelihood.  The whole
+posterior, not just a point, is :func:`pgm.learning.posterior.parameter_posterior`;
+its prior for linear Gaussian nodes is :class:`NormalInverseGamma`.
 """
 
 from __future__ import annotations
@@ -20,7 +32,15 @@ import numpy as np
 
 from pgm.errors import CPDError
 
-__all__ = ["Prior", "Dirichlet", "BDeu", "Ridge", "InverseGamma"]
+__all__ = ["Prior", "Dirichlet", "BDeu", "Ridge", "InverseGamma", "NormalInverseGamma"]
+
+_ESTIMATES = ("mean", "map")
+
+
+def _check_estimate(estimate: str) -> str:
+    if estimate not in _ESTIMATES:
+        raise ValueError(f"estimate must be 'mean' (posterior mean) or 'map' (posterior mode), got {estimate!r}")
+    return estimate
 
 
 class Prior:
@@ -36,33 +56,54 @@ class Prior:
 
 
 class Dirichlet(Prior):
-    """Dirichlet pseudo-counts for discrete nodes.
+    """A Dirichlet(alpha) prior on every row of the tables of discrete nodes.
+
+    Fitting with it gives the posterior mean of each row,
+    ``(n_k + alpha_k) / (n + alpha_0)`` (``alpha`` added as pseudo-counts), or
+    with ``estimate="map"`` the posterior mode
+    ``(n_k + alpha_k - 1) / (n + alpha_0 - k)``.
+    :func:`~pgm.learning.posterior.parameter_posterior` keeps the whole
+    posterior.
 
     Parameters
     ----------
     alpha : float, or mapping of node to float or array
-        Pseudo-count added to every cell of every table; or, per node, a
+        The concentration of every cell of every table; or, per node, a
         scalar or an array broadcastable to that node's table shape
         ``(*parent_cardinalities, n_states)``.  Nodes not in the mapping get
-        no pseudo-counts.
+        no prior.
+    estimate : {"mean", "map"}, default "mean"
+        Which point estimate :meth:`~pgm.BayesianNetwork.fit` returns.
+        ``"map"`` needs ``alpha >= 1`` (below 1 the density is unbounded at
+        the simplex's edge and has no interior mode).
 
     Examples
     --------
     >>> import pgm
-    >>> from pgm.learning import Dirichlet
-    >>> net = pgm.load("cancer")
-    >>> fitted = net.fit(net.sample(100, seed=0), prior=Dirichlet(1.0))
+    >>> coin = pgm.BayesianNetwork({"flip": pgm.Categorical(["heads", "tails"])})
+    >>> flips = {"flip": ["heads"] * 3 + ["tails"]}
+    >>> float(coin.fit(flips, prior=pgm.Dirichlet(2))["flip"].table[0])                  # (3 + 2) / (4 + 4)
+    0.625
+    >>> float(coin.fit(flips, prior=pgm.Dirichlet(2, estimate="map"))["flip"].table[0])  # (3 + 1) / (4 + 2)
+    0.6666666666666666
     """
 
-    def __init__(self, alpha):
+    def __init__(self, alpha, *, estimate: str = "mean"):
         self.alpha = alpha
+        self.estimate = _check_estimate(estimate)
         values = alpha.values() if isinstance(alpha, Mapping) else [alpha]
         for value in values:
             array = np.asarray(value, dtype=np.float64)
             if not (np.isfinite(array).all() and (array >= 0).all()):
                 raise CPDError(f"Dirichlet pseudo-counts must be finite and non-negative, got {value!r}")
+            if estimate == "map" and (array < 1).any():
+                raise CPDError(
+                    f"the posterior mode (estimate='map') needs Dirichlet concentrations of at least 1, got {value!r}; "
+                    "below 1 the density is unbounded at the edge of the simplex"
+                )
 
-    def pseudo_statistics(self, cpd):
+    def concentration(self, cpd) -> np.ndarray | None:
+        """The Dirichlet concentration of every cell of ``cpd``'s table, or None if the prior does not apply."""
         if not cpd.is_discrete:
             return None
         if isinstance(self.alpha, Mapping):
@@ -79,16 +120,33 @@ class Dirichlet(Prior):
                 f"broadcast to its table shape {cpd.table_shape}"
             ) from None
 
+    def pseudo_statistics(self, cpd):
+        alpha = self.concentration(cpd)
+        if alpha is None or self.estimate == "mean":
+            return alpha
+        return alpha - 1.0
+
     def __repr__(self) -> str:
-        return f"Dirichlet({self.alpha!r})"
+        extra = "" if self.estimate == "mean" else f", estimate={self.estimate!r}"
+        return f"Dirichlet({self.alpha!r}{extra})"
 
 
 class BDeu(Prior):
     """The BDeu prior: an equivalent sample size spread uniformly over each table.
 
-    Every cell of node i's table gets ``equivalent_sample_size / (q_i r_i)``
-    pseudo-counts, where ``q_i`` is the number of parent configurations and
-    ``r_i`` the number of states (Heckerman, Geiger & Chickering, 1995).
+    Every cell of node i's table gets the Dirichlet concentration
+    ``equivalent_sample_size / (q_i r_i)``, where ``q_i`` is the number of
+    parent configurations and ``r_i`` the number of states (Heckerman, Geiger
+    & Chickering, 1995).  Fitting with it gives the posterior mean (the
+    concentrations are added as pseudo-counts); its posterior's
+    :meth:`~pgm.learning.posterior.ParameterPosterior.log_marginal_likelihood`
+    is the BDeu score.
+
+    Examples
+    --------
+    >>> import pgm
+    >>> pgm.BDeu(10).concentration(pgm.load("cancer")["Cancer"]).shape   # 4 parent configurations x 2 states
+    (2, 2, 2)
     """
 
     def __init__(self, equivalent_sample_size: float = 1.0):
@@ -97,10 +155,13 @@ class BDeu(Prior):
             raise CPDError(f"the equivalent sample size must be positive, got {equivalent_sample_size!r}")
         self.equivalent_sample_size = ess
 
-    def pseudo_statistics(self, cpd):
+    def concentration(self, cpd) -> np.ndarray | None:
+        """The Dirichlet concentration of every cell of ``cpd``'s table, or None for a continuous node."""
         if not cpd.is_discrete:
             return None
         return np.full(cpd.table_shape, self.equivalent_sample_size / int(np.prod(cpd.table_shape)))
+
+    pseudo_statistics = concentration
 
     def __repr__(self) -> str:
         return f"BDeu({self.equivalent_sample_size!r})"
@@ -176,6 +237,100 @@ class InverseGamma(Prior):
 
     def __repr__(self) -> str:
         return f"InverseGamma(scale={self.scale!r}, shape={self.shape!r})"
+
+
+class NormalInverseGamma(Prior):
+    """The conjugate prior of a linear Gaussian node: Normal on the coefficients, inverse-gamma on the variance.
+
+    For each configuration of the node's discrete parents, with coefficients
+    ``theta = [intercept, weights]`` and residual variance ``sigma^2``::
+
+        sigma^2          ~ InverseGamma(shape, scale)
+        theta | sigma^2  ~ Normal(mean, sigma^2 * precision^-1)
+
+    It is the prior of :func:`~pgm.learning.posterior.parameter_posterior`
+    for continuous nodes (Bayesian linear regression), whose
+    ``log_marginal_likelihood`` is then the closed-form evidence of the
+    regression.  For a point estimate with :meth:`~pgm.BayesianNetwork.fit`,
+    use the posterior's ``mean()`` or ``map()`` -- or :class:`Ridge` and
+    :class:`InverseGamma`, which act on the fit directly.
+
+    Parameters
+    ----------
+    precision : float, array of shape (p,) or (p, p), default 1
+        Prior precision of ``theta`` in units of ``1 / sigma^2``: a scalar
+        (the same for every coefficient), a diagonal, or a full
+        positive-definite matrix; ``p = 1 + number of features``.
+    shape, scale : float, default 1
+        The inverse-gamma's ``a > 0`` and ``b > 0``.
+    mean : float or array of shape (p,), default 0
+        Prior mean of ``theta``.
+
+    Examples
+    --------
+    >>> import pgm
+    >>> pgm.NormalInverseGamma(precision=0.01, shape=2, scale=1)
+    NormalInverseGamma(precision=0.01, shape=2.0, scale=1.0, mean=0.0)
+    """
+
+    def __init__(self, precision=1.0, shape: float = 1.0, scale: float = 1.0, mean=0.0):
+        shape, scale = float(shape), float(scale)
+        if not (np.isfinite(shape) and shape > 0):
+            raise CPDError(f"the inverse-gamma shape must be positive, got {shape!r}")
+        if not (np.isfinite(scale) and scale > 0):
+            raise CPDError(f"the inverse-gamma scale must be positive, got {scale!r}")
+        array = np.asarray(precision, dtype=np.float64)
+        if array.ndim > 2 or not np.isfinite(array).all():
+            raise CPDError(f"the prior precision must be a finite scalar, vector or matrix, got {precision!r}")
+        if array.ndim < 2 and (array <= 0).any():
+            raise CPDError(f"the prior precision must be positive, got {precision!r}")
+        mean_array = np.asarray(mean, dtype=np.float64)
+        if mean_array.ndim > 1 or not np.isfinite(mean_array).all():
+            raise CPDError(f"the prior mean must be a finite scalar or vector, got {mean!r}")
+        self.precision, self.shape, self.scale, self.mean = precision, shape, scale, mean
+
+    def coefficients(self, cpd) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(mean, precision)`` of ``theta`` for ``cpd``, shapes ``(p,)`` and ``(p, p)``; None for a discrete node."""
+        if cpd.is_discrete:
+            return None
+        p = 1 + cpd.n_features
+        precision = np.asarray(self.precision, dtype=np.float64)
+        if precision.ndim == 2:
+            if precision.shape != (p, p):
+                raise CPDError(
+                    f"the prior precision for {cpd.variable!r} must be {p} x {p} (intercept and {p - 1} "
+                    f"weight(s)), got shape {precision.shape}"
+                )
+            if not np.allclose(precision, precision.T) or np.linalg.eigvalsh(precision)[0] <= 0:
+                raise CPDError(f"the prior precision for {cpd.variable!r} must be symmetric positive definite")
+        else:
+            try:
+                precision = np.diag(np.broadcast_to(precision, (p,)).astype(np.float64))
+            except ValueError:
+                raise CPDError(
+                    f"the prior precision for {cpd.variable!r} must have {p} entries (intercept and "
+                    f"{p - 1} weight(s)), got shape {precision.shape}"
+                ) from None
+        try:
+            mean = np.broadcast_to(np.asarray(self.mean, dtype=np.float64), (p,)).copy()
+        except ValueError:
+            raise CPDError(
+                f"the prior mean for {cpd.variable!r} must have {p} entries, got {np.shape(self.mean)}"
+            ) from None
+        return mean, precision
+
+    def pseudo_statistics(self, cpd):
+        if cpd.is_discrete:
+            return None
+        raise CPDError(
+            f"NormalInverseGamma is a prior for parameter_posterior, not a point-estimate prior for fit "
+            f"(node {cpd.variable!r}); use net.parameter_posterior(data, prior).mean() or .map(), or fit "
+            "with Ridge / InverseGamma"
+        )
+
+    def __repr__(self) -> str:
+        return (f"NormalInverseGamma(precision={self.precision!r}, shape={self.shape!r}, scale={self.scale!r}, "
+                f"mean={self.mean!r})")
 
 
 def variance_prior(prior, cpd) -> tuple[float, float] | None:
@@ -256,7 +411,10 @@ def log_prior(network, prior) -> float:
     if prior is None:
         return 0.0
     total = 0.0
+    repeated = {node for group in network.tied_groups for node in group[1:]}  # a shared CPD counts once
     for node in network.nodes:
+        if node in repeated:
+            continue
         cpd = network[node]
         pseudo = pseudo_statistics(prior, cpd)
         if cpd.is_discrete:
