@@ -360,7 +360,9 @@ class ParameterPosterior:
                 "upper": scipy.stats.beta.ppf(1 - tail, alpha, rest).reshape(-1),
             })
             levels = [list(states) for states in cpd.parent_states] + [list(cpd.domain)]
-            frame.index = pd.MultiIndex.from_product(levels, names=[*cpd.parents, f"{node} state"])
+            names = [*cpd.parents, f"{node} state"]
+            frame.index = (pd.MultiIndex.from_product(levels, names=names) if cpd.parents
+                           else pd.Index(levels[0], name=names[0]))
             return frame
         scale_sq = post.scale / post.shape
         spread = np.sqrt(scale_sq[:, None] * np.diagonal(post.covariance_factor(), axis1=1, axis2=2))
