@@ -26,7 +26,7 @@ import pandas as pd
 
 from pgm.errors import DataError
 
-__all__ = ["Dataset", "to_dataset", "to_frame"]
+__all__ = ["Dataset", "to_dataset", "to_frame", "coerce", "state_kind", "state_index"]
 
 def code_dtype(n_states: int) -> np.dtype:
     """The smallest signed integer type that holds codes 0..n_states-1 and -1."""
@@ -100,32 +100,104 @@ def _missing_column_error(name: str, available) -> DataError:
     return DataError(f"the data has no column for node {name!r}{hint}")
 
 
+def state_kind(state) -> str:
+    """``"strings"``, ``"integers"`` or ``"booleans"``: the kind of a state (a node's states share one kind)."""
+    if isinstance(state, (bool, np.bool_)):
+        return "booleans"
+    return "integers" if isinstance(state, (int, np.integer)) else "strings"
+
+
+def state_index(value, states: tuple) -> int:
+    """The position of ``value`` among ``states`` (matched by value and kind, so ``True`` is not ``1``), or -1."""
+    if not isinstance(value, (str, int, bool, np.integer, np.bool_)) or state_kind(value) != state_kind(states[0]):
+        return -1
+    try:
+        return states.index(value)
+    except ValueError:
+        return -1
+
+
+_is_boolean = np.frompyfunc(lambda value: isinstance(value, (bool, np.bool_)), 1, 1)
+
+
+def _wrong_kind(raw: np.ndarray, kind: str) -> np.ndarray | None:
+    """Values that equality would match to a state of another kind (``True == 1`` in Python); None if none can."""
+    if kind == "strings":
+        return None  # a non-string never equals a string
+    if raw.dtype.kind == "b":
+        return np.ones(len(raw), dtype=bool) if kind == "integers" else None
+    if raw.dtype.kind in "iuf":
+        return np.ones(len(raw), dtype=bool) if kind == "booleans" else None
+    booleans = _is_boolean(raw).astype(bool)  # object column: one C-level pass over the values
+    return booleans if kind == "integers" else ~booleans
+
+
 def _discrete_codes(values, states: tuple, name: str, labels) -> np.ndarray:
     dtype = code_dtype(len(states))
+    kind = state_kind(states[0])
     series = values if isinstance(values, pd.Series) else pd.Series(values)
     if isinstance(series.dtype, pd.CategoricalDtype):
         categories = list(series.cat.categories)
         codes = series.cat.codes.to_numpy()
-        if categories == list(states):
+        if categories == list(states) and all(state_kind(c) == kind for c in categories):
             return codes.astype(dtype, copy=False)
         lookup = {s: i for i, s in enumerate(states)}
-        table = np.array([lookup.get(c, -2) for c in categories] + [-1], dtype=dtype)
+        table = np.array([lookup.get(c, -2) if state_kind(c) == kind else -2 for c in categories] + [-1], dtype=dtype)
         converted = table[codes]  # code -1 (missing) picks the trailing -1
     else:
         raw = series.to_numpy()
         converted = pd.Index(list(states), dtype=object).get_indexer(raw).astype(dtype, copy=False)
         unknown = (converted < 0) & ~pd.isna(raw)
+        wrong = _wrong_kind(raw, kind)
+        if wrong is not None:
+            unknown |= wrong & ~pd.isna(raw)
         converted[unknown] = -2
     bad = converted == -2
     if bad.any():
         first = int(np.argmax(bad))
         value = _plain(series.iloc[first])
         ds = Dataset({}, len(series), labels)
+        hint = ""
+        if state_kind(value) != kind or not isinstance(value, (str, int, bool, np.integer, np.bool_)):
+            hint = f" ({kind}; the data holds {type(value).__name__} values"
+            if str(value) in {str(s) for s in states}:
+                hint += "; to match values to states by their text, convert the data with net.coerce(data)"
+            hint += ")"
         raise DataError(
             f"column {name!r}, {ds.describe_row(first)}: {value!r} is not a state of {name!r}; "
-            f"its states are {list(states)}"
+            f"its states are {list(states)}{hint}"
         )
     return converted
+
+
+def coerce(data, domains: Mapping[str, tuple | None]) -> pd.DataFrame:
+    """A copy of ``data`` whose discrete columns hold the nodes' states, matched by their text.
+
+    The value ``"1"`` becomes the state ``1``, ``"True"`` the state ``True``,
+    ``1`` the state ``"1"``: each value is matched to the state with the same
+    ``str()``.  Missing values stay missing; a value whose text is no state's
+    is an error naming the column, row and value.  Continuous columns and
+    other columns are returned unchanged.  This is the only place where pgm
+    converts between kinds of values, and only when asked.
+    """
+    frame = data.copy() if isinstance(data, pd.DataFrame) else pd.DataFrame(dict(data))
+    for name, states in domains.items():
+        if states is None or name not in frame.columns:
+            continue
+        by_text = {str(s): i for i, s in enumerate(states)}
+        column = frame[name]
+        missing = column.isna().to_numpy()
+        codes = column.astype(str).map(by_text).to_numpy(dtype=np.float64, na_value=np.nan)
+        bad = np.isnan(codes) & ~missing
+        if bad.any():
+            first = int(np.argmax(bad))
+            raise DataError(
+                f"column {name!r}, {Dataset({}, len(frame), frame.index).describe_row(first)}: "
+                f"{_plain(column.iloc[first])!r} matches no state of {name!r} by its text; its states are {list(states)}"
+            )
+        codes[missing] = -1
+        frame[name] = pd.Categorical.from_codes(codes.astype(np.int64), dtype=pd.CategoricalDtype(list(states)))
+    return frame
 
 
 _NUMERIC_KINDS = {"floating", "integer", "mixed-integer-float", "empty"}
@@ -265,7 +337,8 @@ def read_csv(path, domains: Mapping[str, tuple | None], **options) -> pd.DataFra
             continue  # to_dataset will name the missing column
         text = frame[name]
         if states is not None:
-            codes = pd.Index(list(states), dtype=object).get_indexer(text.to_numpy())
+            # A CSV holds text: a state is written as, and matched by, its str() (1 as "1", True as "True").
+            codes = pd.Index([str(state) for state in states], dtype=object).get_indexer(text.to_numpy())
             bad = (codes < 0) & (text != "").to_numpy()
             if bad.any():
                 first = int(np.argmax(bad))

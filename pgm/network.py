@@ -21,6 +21,25 @@ from pgm.graph import DAG
 __all__ = ["BayesianNetwork"]
 
 
+def _partitioned(data):
+    """The module that handles data in pieces -- a Dask collection or scanned files -- or None for data in memory.
+
+    Such data is fitted and scored as a sum over its pieces; the modules are
+    imported only when needed (Dask is an optional extra).
+    """
+    if hasattr(type(data), "__dask_graph__"):
+        from pgm import dask
+
+        return dask
+    from pgm.io.chunked import Scan
+
+    if isinstance(data, Scan):
+        from pgm.io import chunked
+
+        return chunked
+    return None
+
+
 def _delegate_to_dag(name: str):
     method = getattr(DAG, name)
 
@@ -147,7 +166,8 @@ class BayesianNetwork:
 
         A CPD declared without parents takes them from the edges, in the order
         the edges list them; a CPD that declares parents must name exactly the
-        parents the edges give.
+        parents the edges give.  To declare the CPDs from a data set instead,
+        and fit them, use :meth:`from_data`.
 
         Examples
         --------
@@ -161,6 +181,51 @@ class BayesianNetwork:
         """
         dag = DAG.from_edges(edges, nodes=cpds)
         return cls._from_dag(dag, cpds, name=name)
+
+    @classmethod
+    def from_data(cls, graph, data, *, states: Mapping | None = None, discrete: Iterable[str] = (),
+                  continuous: Iterable[str] = (), max_states: int = 10, prior=None, weights=None,
+                  name: str = "network", **fit_options) -> "BayesianNetwork":
+        """A fitted network from a graph and a data set: the one-call way to a model.
+
+        Every node's CPD is declared from its column (see :mod:`pgm.from_data`
+        for the rules): categorical, string and boolean columns are discrete,
+        with their categories (in order) or sorted values as states; numeric
+        columns are discrete when they hold at most ``max_states`` distinct
+        whole numbers and Gaussian / linear Gaussian otherwise.  Then the
+        network is fitted with :meth:`fit` -- by EM when values are missing
+        or a node has no column (a latent node, which needs declared states
+        or ``continuous=[node]``).
+
+        Parameters
+        ----------
+        graph : list of (parent, child) pairs, networkx.DiGraph, DAG, or dict of node to parents
+            The structure; isolated nodes need a DiGraph, a DAG or a dict.
+        data : pandas.DataFrame or mapping of str to array-like
+        states : dict of node to list of states, optional
+            Declares discrete nodes and their states (including states the
+            data never shows).
+        discrete, continuous : lists of node names, optional
+            Override the kind read from the data.
+        max_states : int, default 10
+        prior, weights, **fit_options
+            Passed to :meth:`fit`.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> import pgm
+        >>> df = pd.DataFrame({"rain": [True, False, False, True], "wet": ["yes", "no", "no", "yes"],
+        ...                    "level": [3.1, 0.2, 0.4, 2.9]})
+        >>> net = pgm.BayesianNetwork.from_data([("rain", "wet"), ("rain", "level")], df)
+        >>> net["wet"].states, net["rain"].states, net["level"].is_discrete
+        (('no', 'yes'), (False, True), False)
+        """
+        from pgm.from_data import declare
+
+        declared = declare(graph, data, states=states, discrete=discrete, continuous=continuous,
+                           max_states=max_states, name=name)
+        return declared.fit(data, prior=prior, weights=weights, **fit_options)
 
     @classmethod
     def from_networkx(cls, graph: nx.DiGraph, cpds: Mapping[str, CPD] | None = None, *, name: str = "network") -> "BayesianNetwork":
@@ -413,8 +478,11 @@ class BayesianNetwork:
 
         return Factorization(self)
 
-    def sample(self, n: int, *, seed=None):
+    def sample(self, n: int, *, seed=None, npartitions: int | None = None):
         """Draw ``n`` rows by ancestral sampling; see :func:`pgm.sampling.sample`.
+
+        With ``npartitions``, a lazy Dask DataFrame whose partitions are drawn
+        where they are computed; see :func:`pgm.dask.sample`.
 
         Examples
         --------
@@ -426,6 +494,10 @@ class BayesianNetwork:
         from pgm.sampling import sample
 
         self._require_fitted("sampled")
+        if npartitions is not None:
+            from pgm.dask import sample as sample_partitions
+
+            return sample_partitions(self, n, seed=seed, npartitions=npartitions)
         return sample(self, n, seed=seed)
 
     def log_likelihood(self, data) -> np.ndarray:
@@ -444,6 +516,9 @@ class BayesianNetwork:
         from pgm.likelihood import log_likelihood
 
         self._require_fitted("scored")
+        partitioned = _partitioned(data)
+        if partitioned is not None:  # a lazy Dask Series, or one array from file chunks
+            return partitioned.log_likelihood(self, data)
         return log_likelihood(self, data)
 
     def score(self, data) -> float:
@@ -456,6 +531,10 @@ class BayesianNetwork:
         >>> net.score(net.sample(10_000, seed=0)) < 0
         True
         """
+        partitioned = _partitioned(data)
+        if partitioned is not None:  # a sum over the pieces; per-row values are never gathered
+            self._require_fitted("scored")
+            return partitioned.score(self, data)
         log_likelihood = self.log_likelihood(data)
         if len(log_likelihood) == 0:
             raise DataError("score needs at least one row")
@@ -479,6 +558,9 @@ class BayesianNetwork:
         """Additive sufficient statistics of ``data``; see :func:`pgm.learning.statistics`."""
         from pgm.learning.mle import statistics
 
+        partitioned = _partitioned(data)
+        if partitioned is not None:
+            return partitioned.statistics(self, data, weights=weights)
         return statistics(self, data, weights=weights)
 
     def from_statistics(self, statistics, *, prior=None) -> "BayesianNetwork":
@@ -494,6 +576,25 @@ class BayesianNetwork:
         from pgm.learning.mle import from_statistics
 
         return from_statistics(self, statistics, prior=prior)
+
+    def coerce(self, data):
+        """A copy of ``data`` with each discrete column's values matched to the node's states by their text.
+
+        pgm never converts between kinds of values on its own: the text
+        ``"1"`` is not the state ``1``.  When data arrive as text (or as
+        numbers for string states), this converts them explicitly; see
+        :func:`pgm.data.coerce`.
+
+        Examples
+        --------
+        >>> import pgm
+        >>> net = pgm.BayesianNetwork({"dice": pgm.Categorical([1, 2, 3, 4, 5, 6], table=[1 / 6] * 6)})
+        >>> net.coerce({"dice": ["6", "2"]})["dice"].tolist()
+        [6, 2]
+        """
+        from pgm.data import coerce
+
+        return coerce(data, self.domains)
 
     def parameter_posterior(self, data, *, prior=None, weights=None):
         """The posterior over the parameters given complete ``data``; see :func:`pgm.learning.posterior.parameter_posterior`.
@@ -531,6 +632,9 @@ class BayesianNetwork:
         """
         from pgm.learning.mle import fit
 
+        partitioned = _partitioned(data)
+        if partitioned is not None:  # statistics per partition or file chunk, summed; EM one pass per iteration
+            fit = partitioned.fit
         return fit(self, data, prior=prior, weights=weights, max_iter=max_iter, tol=tol, n_init=n_init, init=init,
                    seed=seed, progress=progress, callback=callback, memory_budget=memory_budget)
 

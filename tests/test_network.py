@@ -182,9 +182,18 @@ def test_duplicate_parent_names_are_refused():
         Categorical(["x", "y"], parents=["a", "a"], table=[[0.5, 0.5]] * 4)
 
 
-def test_state_names_must_be_strings():
-    with pytest.raises(CPDError, match="states must be non-empty strings, got 0"):
-        Categorical([0, 1], table=[0.5, 0.5])
+def test_states_are_strings_integers_or_booleans_of_one_kind():
+    for bad in ([0.5, 1.5], ["", "a"], [None, "a"]):
+        with pytest.raises(CPDError, match="states must be non-empty strings, integers or booleans"):
+            Categorical(bad, table=[0.5, 0.5])
+    with pytest.raises(CPDError, match="mix"):
+        Categorical([0, "1"], table=[0.5, 0.5])
+    with pytest.raises(CPDError, match="mix"):
+        Categorical([True, 0], table=[0.5, 0.5])
+    with pytest.raises(CPDError, match="more than once"):
+        Categorical([1, 1], table=[0.5, 0.5])
+    assert Categorical([np.int64(3), 4], table=[0.5, 0.5]).states == (3, 4)
+    assert type(Categorical([np.True_, False], table=[0.5, 0.5]).states[0]) is bool
 
 
 def test_table_shape_mismatch_names_the_node_and_the_expected_shape():

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from pgm.cpds.base import CPD, configuration_label, discrete_configuration_index
-from pgm.data import code_dtype
+from pgm.data import code_dtype, state_kind
 from pgm.errors import CPDError, StructureError
 
 __all__ = ["Categorical", "Bernoulli", "ROW_SUM_TOLERANCE"]
@@ -40,13 +40,43 @@ def _as_names(values, what: str) -> tuple[str, ...]:
     return names
 
 
+def _as_states(values) -> tuple:
+    """A node's states: all non-empty strings, all integers or all booleans (NumPy scalars become Python ones)."""
+    if isinstance(values, (str, bytes)):
+        raise TypeError(f"states must be a sequence of states, not the single string {values!r}")
+    states = []
+    for value in values:
+        if isinstance(value, (bool, np.bool_)):
+            states.append(bool(value))
+        elif isinstance(value, (int, np.integer)):
+            states.append(int(value))
+        elif isinstance(value, str) and value:
+            states.append(value)
+        else:
+            raise CPDError(f"states must be non-empty strings, integers or booleans, got {value!r}")
+    kinds = {state_kind(s) for s in states}
+    if len(kinds) > 1:
+        raise CPDError(
+            f"the states {states!r} mix {' and '.join(sorted(kinds))}; a node's states must all be of one kind, "
+            "so that data values match them unambiguously"
+        )
+    # True == 1 in Python, but a node's states are of one kind, so equality is safe here
+    if len(set(states)) != len(states):
+        dup = next(s for s in states if states.count(s) > 1)
+        raise CPDError(f"states contain {dup!r} more than once")
+    return tuple(states)
+
+
 class Categorical(CPD):
     """A discrete node's distribution given discrete parents, as a table.
 
     Parameters
     ----------
-    states : sequence of str
-        The node's states, in order.
+    states : sequence of str, int or bool
+        The node's states, in order: all strings, all integers or all
+        booleans.  Data must hold the same values (``1`` matches the state
+        ``1``; the text ``"1"`` does not, unless converted with
+        :meth:`pgm.BayesianNetwork.coerce`).
     parents : sequence of str, optional
         Parent node names; their order is the order of the table's axes.
     table : array-like or dict, optional
@@ -73,8 +103,8 @@ class Categorical(CPD):
     family = "categorical"
     is_discrete = True
 
-    def __init__(self, states: Sequence[str], *, parents: Sequence[str] = (), table=None):
-        self.states = _as_names(states, "states")
+    def __init__(self, states: Sequence, *, parents: Sequence[str] = (), table=None):
+        self.states = _as_states(states)
         if not self.states:
             raise CPDError("a categorical node needs at least one state")
         self.parents = _as_names(parents, "parents")

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from pgm.data import Dataset, code_dtype, to_dataset
+from pgm.data import Dataset, code_dtype, state_index, to_dataset
 from pgm.errors import DataError, NodeError
 
 __all__ = ["Evidence", "as_evidence"]
@@ -132,7 +132,7 @@ def _soft_vector(network, node: str, weights: Mapping) -> np.ndarray:
         raise DataError(f"soft evidence on {node!r}: only discrete nodes take a likelihood vector over states")
     states = cpd.domain
     for state in weights:
-        if state not in states:
+        if state_index(state, states) < 0:
             raise DataError(
                 f"soft evidence on {node!r} names {state!r}, which is not one of its states {list(states)}"
             )
@@ -178,11 +178,12 @@ def _single_case(network, evidence) -> Evidence:
         if value is None or value is pd.NA or (isinstance(value, (float, np.floating)) and np.isnan(value)):
             continue
         if cpd.is_discrete:
-            if not isinstance(value, str) or value not in cpd.domain:
+            position = state_index(value, cpd.domain)
+            if position < 0:
                 raise DataError(
                     f"evidence {node}={value!r}: {value!r} is not a state of {node!r}; its states are {list(cpd.domain)}"
                 )
-            result.codes[node] = np.array([cpd.domain.index(value)], dtype=code_dtype(len(cpd.domain)))
+            result.codes[node] = np.array([position], dtype=code_dtype(len(cpd.domain)))
         else:
             if not isinstance(value, (numbers.Real, np.integer, np.floating)) or isinstance(value, (bool, np.bool_)):
                 raise DataError(f"evidence {node}={value!r}: {node!r} is continuous, so its value must be a number")

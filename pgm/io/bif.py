@@ -562,7 +562,7 @@ def format_bif(network) -> str:
                            "without one; fit the network first, or write JSON")
     lines = [f"network {_quote(network.name)} {{", "}"]
     for node in network.nodes:
-        states = ", ".join(_quote(s) for s in network[node].states)
+        states = ", ".join(_quote(str(s)) for s in network[node].states)  # BIF states are text; 1 and True too
         lines += [f"variable {_quote(node)} {{", f"  type discrete [ {len(network[node].states)} ] {{ {states} }};", "}"]
     for node in network.nodes:
         cpd = network[node]
@@ -572,7 +572,7 @@ def format_bif(network) -> str:
         parents = ", ".join(_quote(p) for p in cpd.parents)
         lines.append(f"probability ( {_quote(node)} | {parents} ) {{")
         flat = cpd.table.reshape(-1, len(cpd.states))
-        quoted = [[_quote(s) for s in domain] for domain in cpd.parent_states]
+        quoted = [[_quote(str(s)) for s in domain] for domain in cpd.parent_states]
         for config, row in enumerate(flat):
             codes = np.unravel_index(config, cpd.table.shape[:-1])
             states = ", ".join(domain[c] for domain, c in zip(quoted, codes))
