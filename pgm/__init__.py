@@ -34,6 +34,28 @@ from pgm.network import BayesianNetwork
 
 __version__ = "0.1.0"
 
+# Submodules that ``import pgm`` does not load (they pull in Graphviz, or optional
+# extras such as scikit-learn and Dask) are loaded on first attribute access, so
+# ``pgm.render`` works whatever was imported before and never raises AttributeError.
+_LAZY_SUBMODULES = {
+    "render", "cli", "information", "classifiers", "sklearn", "dask", "sampling", "likelihood",
+    "factorization", "from_data", "tying", "errors", "data", "graph", "models",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY_SUBMODULES:
+        import importlib
+
+        module = importlib.import_module(f"pgm.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'pgm' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | _LAZY_SUBMODULES)
+
 __all__ = [
     "BayesianNetwork", "DAG", "Independence",
     "CPD", "Categorical", "Bernoulli", "LinearGaussian", "Gaussian",

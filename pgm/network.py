@@ -309,6 +309,23 @@ class BayesianNetwork:
             f"{extra}), {len(self.dag.edges)} edges)"
         )
 
+    def __str__(self) -> str:
+        """One line per node: its kind, states and parents; then the tie groups."""
+        width = max((len(str(node)) for node in self._cpds), default=0)
+        group_of = {node: group[0] for group in self._ties for node in group[1:]}
+        lines = [repr(self)]
+        for node, cpd in self._cpds.items():
+            if cpd.is_discrete:
+                shown = ", ".join(map(str, cpd.domain[:6])) + (", ..." if len(cpd.domain) > 6 else "")
+                kind = f"{len(cpd.domain)} states [{shown}]"
+            else:
+                kind = "linear Gaussian" if cpd.is_linear else "Gaussian with features"
+            notes = "".join([" (latent)" if cpd.latent else "", "" if cpd.is_fitted else " (not fitted)",
+                             f" (shares {group_of[node]}'s CPD)" if node in group_of else ""])
+            given = f"  <- {', '.join(cpd.parents)}" if cpd.parents else ""
+            lines.append(f"  {node:<{width}}  {kind}{notes}{given}")
+        return "\n".join(lines)
+
     @property
     def nodes(self) -> tuple[str, ...]:
         """The nodes in declaration order."""

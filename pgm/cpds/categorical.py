@@ -398,12 +398,30 @@ class Categorical(CPD):
 
         self._require_bound("to_frame")
         k = len(self.states)
-        if self.parents:
+        if len(self.parents) > 1:
             index = pd.MultiIndex.from_product(self.parent_states, names=list(self.parents))
+        elif self.parents:
+            index = pd.Index(self.parent_states[0], name=self.parents[0])
         else:
             index = pd.Index([""], name="(no parents)")
         columns = pd.Index(self.states, name=self.variable)
         return pd.DataFrame(self.table.reshape(-1, k), index=index, columns=columns)
+
+    def __str__(self) -> str:
+        if not self.is_bound:
+            return repr(self)
+        given = f" | {', '.join(self.parents)}" if self.parents else ""
+        if not self.is_fitted:
+            return f"p({self.variable}{given}): {len(self.states)} states {list(self.states)}, not fitted yet"
+        return f"p({self.variable}{given})\n{self.to_frame().to_string()}"
+
+    def _repr_html_(self) -> str:
+        if not (self.is_bound and self.is_fitted):
+            return f"<pre>{self}</pre>"
+        given = f" | {', '.join(self.parents)}" if self.parents else ""
+        import html
+
+        return f"<b>p({html.escape(str(self.variable))}{html.escape(given)})</b>" + self.to_frame().to_html()
 
     def describe(self) -> str:
         self._require_bound("describe")
@@ -446,35 +464,48 @@ class Categorical(CPD):
         return f"Categorical({head}states={list(self.states)}{parents}{status})"
 
 
-def Bernoulli(p, *, states: Sequence[str] = ("false", "true"), parents: Sequence[str] = ()) -> Categorical:
-    """A two-state :class:`Categorical`; ``p`` is the probability of the second state.
+class Bernoulli(Categorical):
+    """A two-state :class:`Categorical`; ``p`` is the probability of the SECOND state (``"true"`` by default).
 
     Parameters
     ----------
-    p : float or array-like
+    p : float or array-like or dict
         P(second state); with parents, an array of shape ``(*parent_cardinalities,)``
         or a dict from parent configuration to a probability.
-    states : pair of str, default ``("false", "true")``
+    states : pair of states, default ``("false", "true")``
+        ``p`` is the probability of ``states[1]``; the repr says so.
     parents : sequence of str, optional
 
     Examples
     --------
     >>> from pgm import Bernoulli
     >>> coin = Bernoulli(0.3, states=["tails", "heads"])
+    >>> coin
+    Bernoulli(p('heads')=0.3, states=['tails', 'heads'])
     >>> coin.states
     ('tails', 'heads')
     """
-    if len(tuple(states)) != 2:
-        raise CPDError(f"a Bernoulli node has exactly two states, got {list(states)}")
-    if isinstance(p, Mapping):
-        table = {key: _bernoulli_row(value) for key, value in p.items()}
-    else:
-        p = np.asarray(p, dtype=np.float64)
-        table = np.stack([1.0 - p, p], axis=-1)
-        bad = ~((p >= 0) & (p <= 1))
-        if bad.any():
-            raise CPDError(f"Bernoulli probability {float(p.ravel()[np.argmax(bad.ravel())])!r} is not in [0, 1]")
-    return Categorical(states, parents=parents, table=table)
+
+    def __init__(self, p, *, states: Sequence = ("false", "true"), parents: Sequence[str] = ()):
+        if isinstance(states, (str, bytes)) or len(tuple(states)) != 2:
+            raise CPDError(f"a Bernoulli node has exactly two states, got {states!r}")
+        if isinstance(p, Mapping):
+            table = {key: _bernoulli_row(value) for key, value in p.items()}
+        else:
+            p = np.asarray(p, dtype=np.float64)
+            table = np.stack([1.0 - p, p], axis=-1)
+            bad = ~((p >= 0) & (p <= 1))
+            if bad.any():
+                raise CPDError(f"Bernoulli probability {float(p.ravel()[np.argmax(bad.ravel())])!r} is not in [0, 1]")
+        super().__init__(states, parents=parents, table=table)
+
+    def __repr__(self) -> str:
+        head = f"{self.variable!r}, " if self.variable else ""
+        second = self.states[1]
+        if self.parents:
+            return f"Bernoulli({head}p({second!r} | {', '.join(self.parents)}), states={list(self.states)})"
+        p = float(self.table[1]) if self.is_bound else float(np.asarray(self._spec, dtype=np.float64)[1])
+        return f"Bernoulli({head}p({second!r})={p:.4g}, states={list(self.states)})"
 
 
 def _bernoulli_row(p) -> list[float]:

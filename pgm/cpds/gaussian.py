@@ -553,6 +553,50 @@ class LinearGaussian(CPD):
             terms.append(f"{sign} {abs(coefficient):.4g} {name}")
         return " ".join(terms)
 
+    def to_frame(self):
+        """The parameters as a DataFrame: one row per configuration of the discrete parents.
+
+        Columns are ``intercept``, one weight per feature (named by the
+        feature) and ``variance``.
+
+        Examples
+        --------
+        >>> import pgm
+        >>> net = pgm.BayesianNetwork({"x": pgm.Gaussian(0, 1),
+        ...                            "y": pgm.LinearGaussian(parents=["x"], intercept=1, weights=[2], variance=0.5)})
+        >>> print(net["y"].to_frame())
+        y             intercept    x  variance
+        (no parents)        1.0  2.0       0.5
+        """
+        import pandas as pd
+
+        self._require_bound("to_frame")
+        self._require_fitted("reading its parameters")
+        if len(self.discrete_parents) > 1:
+            index = pd.MultiIndex.from_product(self.parent_states, names=list(self.discrete_parents))
+        elif self.discrete_parents:
+            index = pd.Index(self.parent_states[0], name=self.discrete_parents[0])
+        else:
+            index = pd.Index(["(no parents)"])
+        columns = ["intercept", *map(str, self.features), "variance"]
+        values = np.column_stack([self._b0, self._w, self._var])
+        return pd.DataFrame(values, index=index, columns=pd.Index(columns, name=self.variable))
+
+    def __str__(self) -> str:
+        if not self.is_bound:
+            return repr(self)
+        if not self.is_fitted:
+            return f"{self.variable} ~ linear Gaussian in {list(self.parents) or 'no parents'}, not fitted yet"
+        lines = []
+        for config in range(self._b0.size):
+            given = ("" if not self.discrete_parents
+                     else f" | {configuration_label(self.discrete_parents, self.parent_states, config)}")
+            lines.append(f"{self.variable}{given} ~ N({self._mean_text(config, False)}, {self._var[config]:.4g})")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        return self.to_frame().to_html() if self.is_bound and self.is_fitted else f"<pre>{self}</pre>"
+
     def describe(self) -> str:
         self._require_bound("describe")
         if not self.is_fitted:
@@ -593,7 +637,9 @@ class LinearGaussian(CPD):
     def __repr__(self) -> str:
         head = f"{self.variable!r}, " if self.variable else ""
         parents = f"parents={list(self.parents)}" if self.parents else "no parents"
-        return f"LinearGaussian({head}{parents})"
+        status = ", latent" if self.latent else ""
+        status += "" if self.is_fitted else ", not fitted"
+        return f"LinearGaussian({head}{parents}{status})"
 
 
 def _weighted_gram(z: np.ndarray, weights: np.ndarray | None) -> np.ndarray:
@@ -611,8 +657,13 @@ def _weighted_gram(z: np.ndarray, weights: np.ndarray | None) -> np.ndarray:
     return out
 
 
-def Gaussian(mean: float = 0.0, variance: float = 1.0) -> LinearGaussian:
-    """A continuous root node ``N(mean, variance)``.
+def Gaussian(mean: float = 0.0, variance: float | None = None, *, std: float | None = None) -> LinearGaussian:
+    """A continuous root node ``N(mean, variance)``: the second argument is the VARIANCE (or give ``std=``).
+
+    NumPy's and SciPy's normal distributions take the standard deviation
+    (``scale``); pgm follows the statistics notation ``N(mean, variance)``.
+    Give ``std=`` instead to state the standard deviation; giving both is an
+    error.  The default is ``N(0, 1)``.
 
     Examples
     --------
@@ -620,5 +671,14 @@ def Gaussian(mean: float = 0.0, variance: float = 1.0) -> LinearGaussian:
     >>> net = BayesianNetwork({"height": Gaussian(mean=170.0, variance=49.0)})
     >>> net["height"].describe()
     'N(170, 49)'
+    >>> BayesianNetwork({"height": Gaussian(170.0, std=7.0)})["height"].describe()
+    'N(170, 49)'
     """
-    return LinearGaussian(intercept=mean, variance=variance)
+    if std is not None:
+        if variance is not None:
+            raise CPDError("give the variance or std=, not both")
+        std = float(std)
+        if not (np.isfinite(std) and std > 0):
+            raise CPDError(f"the standard deviation must be positive and finite, got {std!r}")
+        variance = std * std
+    return LinearGaussian(intercept=mean, variance=1.0 if variance is None else variance)
