@@ -9,10 +9,18 @@ e_i`` with independent ``e_i ~ N(0, d_i)``, is one multivariate normal:
 
 In topological order ``I - B`` is unit lower triangular, so both come from
 triangular solves.  Affine maps, marginals and conditionals of Gaussians are
-Gaussian: a marginal is a sub-block, and conditioning on ``x_B = a`` gives
+Gaussian: ``A x + b`` has mean ``A mu + b`` and covariance ``A S A^T``, a
+marginal is a sub-block, and conditioning on ``x_B = a`` gives
 
     mean  = mu_A + S_AB S_BB^-1 (a - mu_B)
     cov   = S_AA - S_AB S_BB^-1 S_BA          (the Schur complement).
+
+Two Mahalanobis quantities are easy to confuse.  The *squared* distance
+``Delta = (x - mu)^T S^-1 (x - mu)`` is what appears in the density's
+exponent and, for ``x`` drawn from the distribution, follows a chi-square
+law with ``k`` degrees of freedom; :meth:`MultivariateNormal.mahalanobis_squared`
+returns it.  :meth:`MultivariateNormal.mahalanobis` returns the distance
+``sqrt(Delta)``, as :func:`scipy.spatial.distance.mahalanobis` does.
 """
 
 from __future__ import annotations
@@ -229,23 +237,155 @@ class MultivariateNormal:
         self._refuse_non_finite(rows, self.names)
         return rows
 
-    def mahalanobis(self, x) -> np.ndarray:
-        """Mahalanobis distance ``sqrt((x - mean)^T S^-1 (x - mean))`` of each row.
+    def mahalanobis_squared(self, x) -> np.ndarray:
+        """The squared Mahalanobis distance ``Delta = (x - mean)^T S^-1 (x - mean)`` of each row.
 
-        ``x`` is an array of shape ``(n, k)`` in :attr:`names` order, or a
-        DataFrame / mapping with a column per variable.
+        ``Delta`` is the quantity in the exponent of the density,
+        ``log p(x) = -(Delta + log det(2 pi S)) / 2``; for rows drawn from this
+        distribution it follows a chi-square law with ``k`` degrees of
+        freedom (mean ``k``).  :meth:`mahalanobis` is its square root.
+
+        Parameters
+        ----------
+        x : array-like of shape (n, k) or (k,), DataFrame or mapping
+            Rows in :attr:`names` order, or a column per variable (any order).
+
+        Returns
+        -------
+        numpy.ndarray of shape (n,)
+
+        Raises
+        ------
+        DataError
+            A missing column, a wrong shape or a value that is not finite.
+
+        Examples
+        --------
+        >>> from pgm.inference.gaussian import MultivariateNormal
+        >>> mvn = MultivariateNormal(["x", "y"], [0.0, 0.0], [[4.0, 0.0], [0.0, 1.0]])
+        >>> mvn.mahalanobis_squared([[2.0, 1.0]]).tolist()   # (2/2)^2 + (1/1)^2
+        [2.0]
         """
         centred = self._rows(x) - self.mean
         if not self.names:  # no variables: every row is at distance 0 (and LAPACK may refuse empty matrices)
             return np.zeros(len(centred))
         whitened = scipy.linalg.solve_triangular(self.cholesky, centred.T, lower=True)
-        return np.sqrt(np.einsum("ij,ij->j", whitened, whitened))
+        return np.einsum("ij,ij->j", whitened, whitened)
+
+    def mahalanobis(self, x) -> np.ndarray:
+        """The Mahalanobis **distance** ``sqrt(Delta)`` of each row -- the square root, not ``Delta``.
+
+        ``Delta = (x - mean)^T S^-1 (x - mean)`` is :meth:`mahalanobis_squared`;
+        this returns ``sqrt(Delta)``, like :func:`scipy.spatial.distance.mahalanobis`.
+        Use the squared form for the density's exponent and for chi-square
+        tests.
+
+        ``x`` is an array of shape ``(n, k)`` in :attr:`names` order, or a
+        DataFrame / mapping with a column per variable.
+
+        Examples
+        --------
+        >>> from pgm.inference.gaussian import MultivariateNormal
+        >>> mvn = MultivariateNormal(["x", "y"], [0.0, 0.0], [[4.0, 0.0], [0.0, 1.0]])
+        >>> mvn.mahalanobis([[2.0, 1.0]]).round(6).tolist()   # sqrt(2)
+        [1.414214]
+        """
+        return np.sqrt(self.mahalanobis_squared(x))
 
     def logpdf(self, x) -> np.ndarray:
         """Log density of each row (same inputs as :meth:`mahalanobis`)."""
         k = len(self.names)
-        log_det = 2.0 * np.log(np.diag(self.cholesky)).sum()
-        return -0.5 * (self.mahalanobis(x) ** 2 + log_det + k * _LOG_2PI)
+        return -0.5 * (self.mahalanobis_squared(x) + self._log_det() + k * _LOG_2PI)
+
+    def _log_det(self) -> float:
+        return float(2.0 * np.log(np.diag(self.cholesky)).sum()) if self.names else 0.0
+
+    def entropy(self) -> float:
+        """Differential entropy in nats, ``(k log(2 pi e) + log det S) / 2``.
+
+        Raises
+        ------
+        ValueError
+            A covariance that is not positive definite (the entropy is minus infinity).
+
+        Examples
+        --------
+        >>> import math
+        >>> from pgm.inference.gaussian import MultivariateNormal
+        >>> mvn = MultivariateNormal(["x"], [0.0], [[1.0]])
+        >>> math.isclose(mvn.entropy(), 0.5 * math.log(2 * math.pi * math.e))
+        True
+        """
+        k = len(self.names)
+        return 0.5 * (k * (_LOG_2PI + 1.0) + self._log_det())
+
+    def affine(self, A, b=None, names=None) -> "MultivariateNormal":
+        """The distribution of ``y = A x + b``: normal, with mean ``A mean + b`` and covariance ``A S A^T``.
+
+        Parameters
+        ----------
+        A : array-like of shape (m, k)
+            One row per output; columns follow :attr:`names`.  A 1-D array of
+            length ``k`` is one output.
+        b : array-like of shape (m,), optional
+            Offset, zero by default.
+        names : sequence of m str, optional
+            Names of the outputs; default ``y0, ..., y{m-1}``.
+
+        Returns
+        -------
+        MultivariateNormal
+            Over ``names``.  When ``A`` has rank below ``m`` (e.g. more outputs
+            than inputs) its covariance is singular: fine for moments and
+            marginals, but its density, entropy and conditionals on all of it
+            are undefined.
+
+        Raises
+        ------
+        ValueError
+            ``A``, ``b`` or ``names`` of the wrong shape, or non-finite entries.
+
+        Examples
+        --------
+        >>> from pgm.inference.gaussian import MultivariateNormal
+        >>> mvn = MultivariateNormal(["x", "y"], [1.0, 2.0], [[1.0, 0.5], [0.5, 2.0]])
+        >>> sums = mvn.affine([[1.0, 1.0], [1.0, -1.0]], names=["x+y", "x-y"])
+        >>> sums.mean.tolist()
+        [3.0, -1.0]
+        >>> sums.covariance.tolist()   # Var(x+y) = 1 + 2 + 2(0.5), Cov(x+y, x-y) = 1 - 2
+        [[4.0, -1.0], [-1.0, 2.0]]
+        """
+        k = len(self.names)
+        matrix = self._finite(A, "A")
+        if matrix.ndim == 1:
+            matrix = matrix[None, :]
+        if matrix.ndim != 2 or matrix.shape[1] != k:
+            raise ValueError(
+                f"A must have one column per variable ({k}: {', '.join(self.names[:5])}"
+                f"{', ...' if k > 5 else ''}), got shape {np.shape(A)}"
+            )
+        m = matrix.shape[0]
+        offset = np.zeros(m) if b is None else self._finite(b, "b")
+        if offset.ndim == 0 and m == 1:
+            offset = offset.reshape(1)
+        if offset.shape != (m,):
+            raise ValueError(f"b must have one entry per row of A ({m}), got shape {np.shape(b)}")
+        if names is None:
+            names = [f"y{i}" for i in range(m)]
+        elif isinstance(names, str) or len(names) != m:
+            raise ValueError(f"names must be a sequence of one name per row of A ({m}), got {names!r}")
+        covariance = matrix @ self.covariance @ matrix.T
+        return MultivariateNormal(names, matrix @ self.mean + offset, (covariance + covariance.T) / 2)
+
+    @staticmethod
+    def _finite(values, what: str) -> np.ndarray:
+        try:
+            array = np.asarray(values, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"{what} must be an array of numbers") from None
+        if not np.isfinite(array).all():
+            raise ValueError(f"{what} has an entry that is not finite")
+        return array
 
     def sample(self, n: int, *, seed=None) -> np.ndarray:
         """``n`` draws, shape ``(n, k)`` in :attr:`names` order."""
@@ -266,9 +406,7 @@ class MultivariateNormal:
         m = scipy.linalg.solve_triangular(l_other, self.cholesky, lower=True)
         trace = np.sum(m * m)
         diff = scipy.linalg.solve_triangular(l_other, other.mean - self.mean, lower=True)
-        log_det_self = 2.0 * np.log(np.diag(self.cholesky)).sum()
-        log_det_other = 2.0 * np.log(np.diag(l_other)).sum()
-        return float(0.5 * (trace + diff @ diff - k + log_det_other - log_det_self))
+        return float(0.5 * (trace + diff @ diff - k + other._log_det() - self._log_det()))
 
 
 def joint_gaussian(network) -> MultivariateNormal:
