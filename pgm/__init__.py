@@ -29,6 +29,7 @@ from pgm.graph import DAG, Independence
 from pgm.inference import MPE, DiscreteDistribution, GaussianMixture, InferencePlan, MultivariateNormal
 from pgm.io import read, write
 from pgm.learning import BDeu, Dirichlet, InverseGamma, NormalInverseGamma, ParameterPosterior, Ridge, Statistics
+from pgm.information import Nats, cross_entropy, entropy, expected_log_likelihood, kl_divergence
 from pgm.models import markov_chain
 from pgm.network import BayesianNetwork
 
@@ -63,4 +64,5 @@ __all__ = [
     "Dirichlet", "BDeu", "Ridge", "InverseGamma", "NormalInverseGamma", "Statistics", "ParameterPosterior",
     "DiscreteDistribution", "GaussianMixture", "MultivariateNormal", "MPE", "InferencePlan",
     "load", "read", "write", "datasets", "markov_chain",
+    "entropy", "kl_divergence", "cross_entropy", "expected_log_likelihood", "Nats",
 ]

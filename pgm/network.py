@@ -594,6 +594,38 @@ class BayesianNetwork:
 
         return from_statistics(self, statistics, prior=prior)
 
+    # ------------------------------------------------------------------ information (see pgm.information)
+    def entropy(self, **options):
+        """H(p) of the network's joint distribution in nats; see :func:`pgm.information.entropy`.
+
+        Examples
+        --------
+        >>> import pgm
+        >>> round(float(pgm.load("asia").entropy()), 4)
+        2.237
+        """
+        from pgm.information import entropy
+
+        return entropy(self, **options)
+
+    def kl_divergence(self, other: "BayesianNetwork", **options):
+        """KL(self || other) in nats; see :func:`pgm.information.kl_divergence`."""
+        from pgm.information import kl_divergence
+
+        return kl_divergence(self, other, **options)
+
+    def cross_entropy(self, other: "BayesianNetwork", **options):
+        """H(self, other) = -E_self[log other] in nats; see :func:`pgm.information.cross_entropy`."""
+        from pgm.information import cross_entropy
+
+        return cross_entropy(self, other, **options)
+
+    def expected_log_likelihood(self, other: "BayesianNetwork", **options):
+        """E_self[log other] in nats; see :func:`pgm.information.expected_log_likelihood`."""
+        from pgm.information import expected_log_likelihood
+
+        return expected_log_likelihood(self, other, **options)
+
     def coerce(self, data):
         """A copy of ``data`` with each discrete column's values matched to the node's states by their text.
 
