@@ -2,7 +2,7 @@
 
 The networks come from the bnlearn Bayesian network repository (M. Scutari,
 https://www.bnlearn.com/bnrepository/), each the published model of its
-original paper; see ``pgm/data/README.md`` for the sources.
+original paper; see ``pgm/networks/README.md`` for the sources.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def path(name: str) -> Path:
     """File system path of a bundled network file."""
     if name not in _FILES:
         raise KeyError(f"no bundled network named {name!r}; available: {', '.join(_FILES)}")
-    return Path(str(resources.files("pgm") / "data" / _FILES[name]))
+    return Path(str(resources.files("pgm") / "networks" / _FILES[name]))
 
 
 def load(name: str):
@@ -61,5 +61,5 @@ def gaussian_test() -> pd.DataFrame:
 
     Its structure in bnlearn's notation is ``[A][B][E][G][C|A:B][D|B][F|A:D:E:G]``.
     """
-    frame = pd.read_csv(resources.files("pgm") / "data" / "gaussian_test.csv", index_col=0)
+    frame = pd.read_csv(resources.files("pgm") / "networks" / "gaussian_test.csv", index_col=0)
     return frame.reset_index(drop=True)
