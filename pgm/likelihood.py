@@ -19,7 +19,7 @@ from pgm.errors import DataError
 __all__ = ["log_likelihood", "bits_per_variable"]
 
 
-def log_likelihood(network, data) -> np.ndarray:
+def log_likelihood(network, data, *, progress: bool = False) -> np.ndarray:
     """log p(row) for every row of ``data``, in nats.
 
     Parameters
@@ -29,6 +29,8 @@ def log_likelihood(network, data) -> np.ndarray:
         A column per observed node (other columns are ignored).  Missing
         values (NaN, None) and absent columns are unobserved and summed or
         integrated out.
+    progress : bool, default False
+        Show a progress bar over the rows (tqdm; the ``progress`` extra).
 
     Returns
     -------
@@ -66,7 +68,7 @@ def log_likelihood(network, data) -> np.ndarray:
         for cpd, node in cpds:
             out += cpd.log_prob(columns[node], {p: columns[p] for p in cpd.parents})
 
-    map_chunks(score, row_chunks(dataset.n_rows))
+    map_chunks(score, row_chunks(dataset.n_rows), progress="scoring" if progress else None)
     return total
 
 

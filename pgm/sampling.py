@@ -25,7 +25,7 @@ from pgm.data import code_dtype, to_frame
 __all__ = ["sample", "sample_columns"]
 
 
-def sample_columns(network, n: int, *, seed=None) -> dict[str, np.ndarray]:
+def sample_columns(network, n: int, *, seed=None, progress: bool = False) -> dict[str, np.ndarray]:
     """Ancestral samples as columns: integer codes for discrete nodes, float64 for continuous ones."""
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
         raise ValueError(f"the number of rows must be a non-negative integer, got {n!r}")
@@ -47,7 +47,7 @@ def sample_columns(network, n: int, *, seed=None) -> dict[str, np.ndarray]:
             parents = {p: block[p] for p in cpd.parents}
             block[node] = cpd.sample(parents, size, generator, out=columns[node][rows])
 
-    map_chunks(draw, chunks)
+    map_chunks(draw, chunks, progress="sampling" if progress else None)
     return columns
 
 
@@ -68,7 +68,7 @@ def _refuse_if_too_large(n: int, order) -> None:
         )
 
 
-def sample(network, n: int, *, seed=None) -> pd.DataFrame:
+def sample(network, n: int, *, seed=None, progress: bool = False) -> pd.DataFrame:
     """Draw ``n`` independent rows from the network's joint distribution.
 
     Parameters
@@ -78,6 +78,8 @@ def sample(network, n: int, *, seed=None) -> pd.DataFrame:
         Number of rows.
     seed : None, int or numpy.random.Generator
         Source of randomness; the same seed gives the same rows.
+    progress : bool, default False
+        Show a progress bar over the rows (tqdm; the ``progress`` extra).
 
     Returns
     -------
@@ -95,5 +97,5 @@ def sample(network, n: int, *, seed=None) -> pd.DataFrame:
     >>> list(rows["smoke"].cat.categories)
     ['yes', 'no']
     """
-    columns = sample_columns(network, n, seed=seed)
+    columns = sample_columns(network, n, seed=seed, progress=progress)
     return to_frame(columns, network.domains, int(n))
