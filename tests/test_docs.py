@@ -12,7 +12,13 @@ def python_blocks(path: Path) -> list[str]:
     return re.findall(r"```python\n(.*?)```", path.read_text(encoding="utf-8"), flags=re.DOTALL)
 
 
-DOCUMENTS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "docs").glob("*.md")) + ["README.md"]
+# Every document with code: the guide's chapters (pages without code, like the index, have nothing to run).
+DOCUMENTS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "docs").glob("*.md") if "```python" in p.read_text(encoding="utf-8")) + [
+    "README.md"]
+
+
+def test_the_guide_is_among_the_executed_documents():
+    assert "docs/guide.md" in DOCUMENTS and "docs/bayesian.md" in DOCUMENTS
 
 
 @pytest.mark.parametrize("document", DOCUMENTS)

@@ -1,0 +1,32 @@
+"""Sphinx configuration: the API reference from the numpydoc docstrings, with the user guide (Markdown) around it.
+
+Build with ``python -m sphinx -W -b html docs docs/_build/html`` (``-W``: every
+warning is an error, so a broken reference fails the build); the test suite
+does exactly that in ``tests/test_api_reference.py``.
+"""
+
+import pgm
+
+project = "pgm"
+author = "the pgm developers"
+release = pgm.__version__
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.intersphinx",
+    "numpydoc",
+    "myst_parser",
+]
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
+exclude_patterns = ["_build"]
+autosummary_generate = False
+autodoc_default_options = {"members": True, "member-order": "bysource"}
+autodoc_typehints = "none"  # the numpydoc Parameters sections say the types
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
+numpydoc_xref_param_type = False
+myst_heading_anchors = 3
+suppress_warnings = ["myst.xref_missing"]  # guide pages link to repository files, which are not pages here
+intersphinx_mapping = {}  # no network access at build time
+html_theme = "alabaster"
+html_title = "pgm"
