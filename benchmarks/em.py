@@ -29,9 +29,12 @@ import pgm
 from pgm.errors import UnseenConfigurationWarning
 from pgm.learning.em import ConvergenceWarning
 
-# run.py silences the peers while importing them and holds the table helpers shared by the benchmarks
-from run import MISSING, NA, Row, format_ratio, format_seconds, gum, optional_import, peer_status, pgmpy  # noqa: E402,F401
-from run import print_table as _print_table  # noqa: E402
+# harness.py silences the peers while importing them and holds the table helpers shared by the benchmarks
+from harness import (  # noqa: E402,F401
+    MISSING, NA, Row, format_ratio, format_seconds, gum, optional_import, peer_status, pgmpy, pyagrum_discrete,
+    pyagrum_table,
+)
+from harness import print_table as _print_table  # noqa: E402
 
 PEERS = ("pgmpy", "pyAgrum", "scikit-learn")
 SLOW_PEER = 20.0  # seconds: a peer run longer than this is not repeated
@@ -105,22 +108,6 @@ def verdict(what: str, value: float, limit: float, shown=format_seconds) -> str:
 def latent_version(net, hidden: str):
     """``net`` with ``hidden`` declared latent: its states and parents, no table."""
     return net.with_cpd(hidden, pgm.Categorical.latent(list(net.states(hidden)), parents=list(net[hidden].parents)))
-
-
-def pyagrum_copy(name: str, net):
-    """pyAgrum's network ``name`` with ``net``'s float64 tables (pyAgrum's BIF reader rounds to single precision)."""
-    bn = gum.loadBN(str(pgm.datasets.path(name)))
-    for node in net.nodes:
-        cpd, tensor = net[node], bn.cpt(node)
-        axes = list(cpd.parents) + [node]  # pgm's table axes
-        # a pyAgrum tensor's flat order has its first variable varying fastest
-        tensor.fillWith(np.transpose(cpd.table, [axes.index(v) for v in reversed(list(tensor.names))]).ravel().tolist())
-    return bn
-
-
-def pyagrum_table(bn, node: str, parents) -> np.ndarray:
-    """A pyAgrum CPT as an array with pgm's axis order (*parents, node)."""
-    return bn.cpt(node).reorganize([node] + list(reversed(list(parents)))).toarray()
 
 
 def pyagrum_labels(frame: pd.DataFrame, hidden: str | None = None) -> pd.DataFrame:
@@ -263,7 +250,7 @@ def bench_hidden(name: str, hidden: str, sizes: Sizes, repeat: int, peer_repeat:
     if gum is not None:
         text = pyagrum_labels(obs, hidden)  # untimed conversion
         seconds, times, (theirs, done) = measure(lambda bn: pyagrum_em(text, bn, ITERATIONS), peer_repeat,
-                                                 setup=lambda: pyagrum_copy(name, start), slow=SLOW_PEER)
+                                                 setup=lambda: pyagrum_discrete(start, name), slow=SLOW_PEER)
         row.peers["pyAgrum"] = seconds
         reference = model.fit(obs, max_iter=ITERATIONS, tol=0, init=start, prior=pgm.Dirichlet(PYAGRUM_SMOOTHING))
         gap = max(float(np.max(np.abs(pyagrum_table(theirs, v, truth[v].parents) - reference[v].table)))
@@ -306,7 +293,7 @@ def bench_mcar(sizes: Sizes, repeat: int, peer_repeat: int, checks: list) -> lis
         start = truth.fit(head, max_iter=0, init="random", seed=SEED)
         text = pyagrum_labels(head)
         seconds, times, (theirs, done) = measure(lambda bn: pyagrum_em(text, bn, ITERATIONS), peer_repeat,
-                                                 setup=lambda: pyagrum_copy("alarm", start), slow=SLOW_PEER)
+                                                 setup=lambda: pyagrum_discrete(start, "alarm"), slow=SLOW_PEER)
         row.peers["pyAgrum"] = seconds * n / k
         row.estimated.add("pyAgrum")
         reference = truth.fit(head, max_iter=ITERATIONS, tol=0, init=start, prior=pgm.Dirichlet(PYAGRUM_SMOOTHING))

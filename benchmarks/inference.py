@@ -29,8 +29,8 @@ import scipy
 import scipy.stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-# run.py silences the peers' warnings while importing them, and holds the shared table helpers
-from run import MISSING, NA, format_ratio, format_seconds, gum, peer_status, pgmpy, target_line  # noqa: E402
+# harness.py silences the peers' warnings while importing them, and holds the shared table helpers
+from harness import MISSING, NA, format_ratio, format_seconds, gum, peer_status, pgmpy, target_line  # noqa: E402
 
 import pgm  # noqa: E402
 from pgm import Categorical  # noqa: E402

@@ -40,9 +40,9 @@ import pandas as pd
 import pgm
 from pgm.information import entropy, kl_divergence
 
-# run.py silences the peers while importing them and holds the table helpers shared by the benchmarks
-from run import NA, Row, format_seconds, gum, peer_status, pyagrum_discrete  # noqa: E402
-from run import print_table as _print_table  # noqa: E402
+# harness.py silences the peers while importing them and holds the table helpers shared by the benchmarks
+from harness import NA, Row, format_seconds, gum, peer_status, pyagrum_discrete  # noqa: E402
+from harness import print_table as _print_table  # noqa: E402
 
 PEERS = ("pyAgrum",)
 TARGET = 0.100  # seconds: the target for alarm's exact entropy and KL
