@@ -495,8 +495,10 @@ class BayesianNetwork:
 
         return Factorization(self)
 
-    def sample(self, n: int, *, seed=None, npartitions: int | None = None):
+    def sample(self, n: int, *, seed=None, npartitions: int | None = None, progress: bool = False):
         """Draw ``n`` rows by ancestral sampling; see :func:`pgm.sampling.sample`.
+
+        ``progress=True`` shows a progress bar over the rows (tqdm).
 
         With ``npartitions``, a lazy Dask DataFrame whose partitions are drawn
         where they are computed; see :func:`pgm.dask.sample`.
@@ -515,10 +517,12 @@ class BayesianNetwork:
             from pgm.dask import sample as sample_partitions
 
             return sample_partitions(self, n, seed=seed, npartitions=npartitions)
-        return sample(self, n, seed=seed)
+        return sample(self, n, seed=seed, progress=progress)
 
-    def log_likelihood(self, data) -> np.ndarray:
-        """log p(row) in nats for every row; see :func:`pgm.likelihood.log_likelihood`.
+    def log_likelihood(self, data, *, progress: bool = False) -> np.ndarray:
+        """log p(row) in nats for every row, as a NumPy array; see :func:`pgm.likelihood.log_likelihood`.
+
+        ``progress=True`` shows a progress bar over the rows (tqdm).
 
         Examples
         --------
@@ -536,9 +540,9 @@ class BayesianNetwork:
         partitioned = _partitioned(data)
         if partitioned is not None:  # a lazy Dask Series, or one array from file chunks
             return partitioned.log_likelihood(self, data)
-        return log_likelihood(self, data)
+        return log_likelihood(self, data, progress=progress)
 
-    def score(self, data) -> float:
+    def score(self, data, *, progress: bool = False) -> float:
         """Mean log-likelihood per row, in nats.
 
         Examples
@@ -552,7 +556,7 @@ class BayesianNetwork:
         if partitioned is not None:  # a sum over the pieces; per-row values are never gathered
             self._require_fitted("scored")
             return partitioned.score(self, data)
-        log_likelihood = self.log_likelihood(data)
+        log_likelihood = self.log_likelihood(data, progress=progress)
         if len(log_likelihood) == 0:
             raise DataError("score needs at least one row")
         return float(np.mean(log_likelihood))
@@ -571,14 +575,14 @@ class BayesianNetwork:
 
         return bits_per_variable(self.log_likelihood(data), len(self))
 
-    def statistics(self, data, *, weights=None):
+    def statistics(self, data, *, weights=None, progress: bool = False):
         """Additive sufficient statistics of ``data``; see :func:`pgm.learning.statistics`."""
         from pgm.learning.mle import statistics
 
         partitioned = _partitioned(data)
         if partitioned is not None:
             return partitioned.statistics(self, data, weights=weights)
-        return statistics(self, data, weights=weights)
+        return statistics(self, data, weights=weights, progress=progress)
 
     def from_statistics(self, statistics, *, prior=None) -> "BayesianNetwork":
         """A network with this structure and parameters fitted to ``statistics``.

@@ -104,3 +104,15 @@ def test_per_row_results_keep_the_callers_index():
     assert asia.impute(evidence.mask(evidence == "yes")).index.equals(rows.index)
     log_likelihood = asia.log_likelihood(rows)
     assert isinstance(log_likelihood, np.ndarray) and log_likelihood.shape == (6,)  # documented: an array
+
+
+def test_long_work_can_show_a_progress_bar(capsys):
+    pytest.importorskip("tqdm")
+    alarm = pgm.load("alarm")
+    rows = alarm.sample(200_000, seed=0, progress=True)
+    alarm.log_likelihood(rows, progress=True)
+    alarm.fit(rows, progress=True)
+    err = capsys.readouterr().err
+    for label in ("sampling", "scoring", "fitting"):
+        assert label in err and "200k/200k" in err
+    assert alarm.fit(rows) == alarm.fit(rows, progress=True)  # the bar changes nothing else

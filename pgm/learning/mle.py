@@ -122,7 +122,7 @@ def _align_weights(weights, n_rows: int, row_labels):
     return weights.reindex(labels).to_numpy()
 
 
-def statistics(network, data, *, weights=None) -> Statistics:
+def statistics(network, data, *, weights=None, progress: bool = False) -> Statistics:
     """Sufficient statistics of ``data`` for every node of ``network``.
 
     Parameters
@@ -132,6 +132,8 @@ def statistics(network, data, *, weights=None) -> Statistics:
         Complete rows (one column per node).
     weights : array-like, optional
         A non-negative weight per row.
+    progress : bool, default False
+        Show a progress bar over the rows (tqdm).
 
     Examples
     --------
@@ -155,7 +157,8 @@ def statistics(network, data, *, weights=None) -> Statistics:
         w = None if weights is None else weights[rows]
         return [cpd.statistics(columns[node], {p: columns[p] for p in cpd.parents}, w) for cpd, node in cpds]
 
-    per_chunk = map_chunks(chunk_statistics, row_chunks(dataset.n_rows)) or [chunk_statistics(0, slice(0, 0))]
+    per_chunk = (map_chunks(chunk_statistics, row_chunks(dataset.n_rows), progress="fitting" if progress else None)
+                 or [chunk_statistics(0, slice(0, 0))])
     arrays = {node: functools.reduce(cpd.merge_statistics, [chunk[k] for chunk in per_chunk])
               for k, (cpd, node) in enumerate(cpds)}
     total = dataset.n_rows if weights is None else float(weights.sum())
@@ -245,7 +248,8 @@ def fit(network, data, *, prior=None, weights=None, max_iter: int = 100, tol: fl
         than ``tol``; ``n_init`` random starts, keeping the best; ``init`` is
         ``"random"``, ``"kmeans++"`` (Gaussian mixtures), ``"current"`` (this
         network's parameters) or a fitted network; ``progress=True`` shows a
-        progress bar (tqdm); ``callback(iteration, log_likelihood, network)``
+        progress bar (tqdm) over EM's iterations, or over the rows for
+        complete data; ``callback(iteration, log_likelihood, network)``
         is called after every E-step.
 
     Returns
@@ -270,7 +274,7 @@ def fit(network, data, *, prior=None, weights=None, max_iter: int = 100, tol: fl
 
     _, incomplete = _split(dataset, network.nodes)
     if not incomplete:
-        return from_statistics(network, statistics(network, dataset, weights=weights), prior=prior)
+        return from_statistics(network, statistics(network, dataset, weights=weights, progress=progress), prior=prior)
     return em(network, dataset, weights=weights, prior=prior, max_iter=max_iter, tol=tol, n_init=n_init,
               init=init, seed=seed, progress=progress, callback=callback, memory_budget=memory_budget)
 
