@@ -179,7 +179,7 @@ def from_statistics(network, stats: Mapping[str, np.ndarray], *, prior=None, qui
         if node not in stats:
             raise DataError(f"the statistics have no entry for node {node!r}")
     fitted, unseen = {}, []
-    for group in _fitting_groups(network):
+    for group in fitting_groups(network):
         head = network[group[0]]
         # Tied nodes share one CPD: their statistics merge as if they were rows of one node,
         # and the prior (the group's first node's) is added once.
@@ -208,7 +208,7 @@ def from_statistics(network, stats: Mapping[str, np.ndarray], *, prior=None, qui
     return BayesianNetwork._from_bound(fitted, name=network.name, tied=network.tied_groups)
 
 
-def _fitting_groups(network) -> list[tuple[str, ...]]:
+def fitting_groups(network) -> list[tuple[str, ...]]:
     """The nodes in order, each alone or with the nodes it is tied to (listed once, at its first member)."""
     group_of = {node: group for group in network.tied_groups for node in group}
     groups, done = [], set()

@@ -249,9 +249,9 @@ class ParameterPosterior:
         self.prior = prior
         self.statistics = statistics
         self._posteriors = {}
-        from pgm.learning.mle import _fitting_groups
+        from pgm.learning.mle import fitting_groups
 
-        for group in _fitting_groups(network):
+        for group in fitting_groups(network):
             head = network[group[0]]
             conjugate = _conjugate_prior(prior, head)
             if conjugate is None:
