@@ -45,13 +45,68 @@ def check_gaussian_network(out: str) -> None:
     assert network == joint  # the factorised and the joint density agree to the printed digits
 
 
+def check_ml_as_min_kl(out: str) -> None:
+    rows = re.findall(r"^\s*([\d,]+)\s+(\d+\.\d+) ± (\d+\.\d+)\s+(\d+\.\d+)\s+(\d+\.\d+)\s+"
+                      r"(-?\d+\.\d+) ± (\d+\.\d+)\s+(\d+\.\d+)$", out, flags=re.MULTILINE)
+    assert len(rows) == 5, out
+    kls = []
+    for _, nll, nll_se, cross, kl, excess, excess_se, _ in rows:
+        nll, nll_se, cross, kl, excess, excess_se = map(float, (nll, nll_se, cross, kl, excess, excess_se))
+        assert abs(nll - cross) < 4 * nll_se  # held-out NLL estimates H(p) + KL(p||p_hat)
+        assert abs(excess - kl) < 4 * excess_se + 1e-6  # paired estimate of KL, printed to 6 decimals
+        kls.append(kl)
+    assert all(a > b for a, b in zip(kls, kls[1:])) and kls[-1] < 1e-3  # KL -> 0 as N grows
+
+
+def check_gaussian_facts(out: str) -> None:
+    found = re.findall(r"exact\s+(-?\d+\.\d+)\s+Monte Carlo\s+(-?\d+\.\d+) ± (\d+\.\d+)", out)
+    assert len(found) >= 15, out
+    for exact, estimate, se in found:
+        assert abs(float(estimate) - float(exact)) < 4 * float(se) + 1e-5, (exact, estimate, se)
+    assert "E[sqrt(Delta)]" in out and "~ chi-square(k)" in out
+
+
+def check_coin(out: str) -> None:
+    assert "sequential == batch: True" in out
+    final = re.search(r"^ 1000 .*\[(\d\.\d+), (\d\.\d+)\]", out, flags=re.MULTILINE).groups()
+    assert list(final) == numbers_after("scipy.stats.beta interval:", out)  # the Beta posterior's quantiles
+    widths = [float(w) for w in re.findall(r"width (\d\.\d+)", out)]
+    assert len(widths) == 11 and widths[-1] < widths[0] / 10  # the interval shrinks like 1 / sqrt(n)
+
+
+def check_gaussian_mle(out: str) -> None:
+    assert float(numbers_after("max |mean difference|", out)[0]) < 1e-10
+    assert float(numbers_after("max |covariance difference|", out)[0]) < 1e-10  # the 1/N covariance
+    assert float(numbers_after("... against the 1/(N-1) covariance", out)[0]) > 1e-6
+
+
+def check_markov_chain(out: str) -> None:
+    for label, count in [("full joint table", "1,048,575"), ("Markov chain  ", "39"), ("chain, tied", "3")]:
+        assert re.search(rf"{re.escape(label)}.*:\s+{count}$", out, flags=re.MULTILINE), label
+    tied, untied = map(float, re.search(r"max \|error\|: tied (\d\.\d+), one table per step (\d\.\d+)", out).groups())
+    assert tied < untied
+
+
+def check_generative_classifier(out: str) -> None:
+    differences = [float(d) for d in re.findall(r"max \|probability difference\| (\S+)", out)]
+    assert len(differences) == 6  # digits twice, iris and wine twice each
+    assert max(differences) < 1e-10  # pgm's class probabilities are scikit-learn's
+    assert len(re.findall(r"5-fold accuracy: pgm \d\.\d+, \w+ \d\.\d+", out)) == 3
+
+
 CHECKS = {
     "tour.py": check_tour,
+    "coin.py": check_coin,
+    "gaussian_mle.py": check_gaussian_mle,
+    "markov_chain.py": check_markov_chain,
     "sprinkler.py": check_sprinkler,
     "chunked_fit.py": check_chunked_fit,
     "polynomial_regression.py": check_polynomial_regression,
     "mixture.py": check_mixture,
     "gaussian_network.py": check_gaussian_network,
+    "ml_as_min_kl.py": check_ml_as_min_kl,
+    "gaussian_facts.py": check_gaussian_facts,
+    "generative_classifier.py": check_generative_classifier,
 }
 
 
