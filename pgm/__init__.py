@@ -24,6 +24,7 @@ from pgm.cpds import (
     RadialBasis,
     polynomial,
 )
+from pgm.classifiers import naive_bayes
 from pgm.datasets import load
 from pgm.graph import DAG, Independence
 from pgm.inference import MPE, DiscreteDistribution, GaussianMixture, InferencePlan, MultivariateNormal
@@ -63,6 +64,6 @@ __all__ = [
     "Feature", "Monomial", "Function", "RadialBasis", "polynomial",
     "Dirichlet", "BDeu", "Ridge", "InverseGamma", "NormalInverseGamma", "Statistics", "ParameterPosterior",
     "DiscreteDistribution", "GaussianMixture", "MultivariateNormal", "MPE", "InferencePlan",
-    "load", "read", "write", "datasets", "markov_chain",
+    "load", "read", "write", "datasets", "markov_chain", "naive_bayes",
     "entropy", "kl_divergence", "cross_entropy", "expected_log_likelihood", "Nats",
 ]

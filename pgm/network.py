@@ -295,6 +295,14 @@ class BayesianNetwork:
 
     __hash__ = None
 
+    def __getstate__(self) -> dict:
+        # Compiled inference plans and the graph's query buffers hold locks, which cannot be
+        # pickled (or deep-copied); both are rebuilt on first use.
+        state = self.__dict__.copy()
+        state["_inference_cache"] = None
+        state["_dag"] = None
+        return state
+
     def __repr__(self) -> str:
         kinds = sum(cpd.is_discrete for cpd in self._cpds.values())
         extra = ""

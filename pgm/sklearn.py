@@ -35,7 +35,6 @@ nodes, in the network's order (``net.nodes``).
 
 from __future__ import annotations
 
-import copy
 import difflib
 import functools
 import re
@@ -195,13 +194,6 @@ class BayesianNetworkClassifier(ClassifierMixin, BaseEstimator):
         return self.classes_[np.argmax(self.predict_log_proba(X), axis=1)]
 
     # ------------------------------------------------------------------ helpers
-    def __getstate__(self):
-        state = super().__getstate__()
-        for key in ("network", "network_"):
-            if key in state:
-                state[key] = _without_inference_cache(state[key])
-        return state
-
     def _structure(self, X, y):
         """The network to fit and its class node (a subclass may build them from the data)."""
         return self._checked_network()
@@ -234,18 +226,6 @@ class BayesianNetworkClassifier(ClassifierMixin, BaseEstimator):
         def _more_tags(self):
             # not X_types "categorical": these versions' checks then make X integer and cannot insert NaN
             return {"allow_nan": True}
-
-
-def _without_inference_cache(network):
-    """``network`` without its compiled inference plans, which hold a lock and so cannot be pickled.
-
-    The plans are rebuilt on the next query.
-    """
-    if getattr(network, "_inference_cache", None) is None:
-        return network
-    twin = copy.copy(network)
-    twin._inference_cache = None
-    return twin
 
 
 # ---------------------------------------------------------------------------- exact posterior from the blanket

@@ -116,3 +116,14 @@ def test_long_work_can_show_a_progress_bar(capsys):
     for label in ("sampling", "scoring", "fitting"):
         assert label in err and "200k/200k" in err
     assert alarm.fit(rows) == alarm.fit(rows, progress=True)  # the bar changes nothing else
+
+
+def test_a_queried_network_pickles_and_copies():
+    import copy
+    import pickle
+
+    asia = pgm.load("asia")
+    before = asia.query("lung", evidence={"xray": "yes"}).probabilities
+    for twin in (pickle.loads(pickle.dumps(asia)), copy.deepcopy(asia)):
+        assert twin == asia
+        np.testing.assert_array_equal(twin.query("lung", evidence={"xray": "yes"}).probabilities, before)

@@ -138,7 +138,7 @@ class Categorical(CPD):
     def table_shape(self) -> tuple[int, ...]:
         """``(*parent_cardinalities, n_states)``: the shape of the table and of the count statistics."""
         self._require_bound("table_shape")
-        return tuple(len(d) for d in self.parent_states) + (len(self.states),)
+        return self._table_shape
 
     # ------------------------------------------------------------------ binding
     @property
@@ -164,38 +164,52 @@ class Categorical(CPD):
         table = None if self._spec is None else self._table_from_spec(variable, domains)
         return self._bound_copy(variable, domains, table)
 
-    def _bound_copy(self, variable: str, domains, table: np.ndarray) -> "Categorical":
+    def _bound_copy(self, variable: str, domains, table: np.ndarray, *, normalised: bool = False) -> "Categorical":
         bound = object.__new__(type(self))
         bound.states, bound.parents, bound.variable = self.states, self.parents, variable
         bound.parent_states = tuple(domains)
+        bound._table_shape = tuple(len(d) for d in bound.parent_states) + (len(self.states),)
         bound.latent = self.latent
         if table is None:  # declared without parameters: structure only, until fitted
             bound._table = bound._spec = None
             return bound
-        table = np.array(table, dtype=np.float64)  # private copy
+        table = table if normalised else np.array(table, dtype=np.float64)  # private copy
         # Published networks round their rows (sums 1 +- 1e-7).  Such rows are
         # stored divided by their sum, so that the network is a distribution
         # and marginals computed by summing out nodes agree with the joint;
         # rows that already sum to 1 up to rounding are kept bit for bit.
-        sums = table.sum(axis=-1, keepdims=True)
-        if table.size and np.any(np.abs(sums - 1.0) > 1e-12):
+        sums = None if normalised else table.sum(axis=-1, keepdims=True)
+        if sums is not None and table.size and np.any(np.abs(sums - 1.0) > 1e-12):
             table = np.where(np.abs(sums - 1.0) > 1e-12, table / np.where(sums > 0, sums, 1.0), table)
         table.setflags(write=False)
         bound._table = table
         bound._spec = table  # so that a bound CPD can be bound again, e.g. in another network
-        k = len(self.states)
-        flat = table.reshape(-1, k)
-        with np.errstate(divide="ignore"):
-            bound._log_flat = np.log(flat).ravel()
-        # Thresholds for inverse-CDF sampling (each row drawn from its normalised
-        # row).  A state after which no mass remains gets threshold 1 so that
-        # u in [0, 1) never passes it: zero-probability states stay impossible
-        # despite rounding.
-        cumulative = np.cumsum(flat, axis=1)
-        cumulative /= cumulative[:, -1:]
-        remaining = flat[:, ::-1].cumsum(axis=1)[:, ::-1]  # mass at or after each state
-        bound._thresholds = np.ascontiguousarray(np.where(remaining[:, 1:] > 0, cumulative[:, :-1], 1.0))
+        bound._log_flat_cache = bound._thresholds_cache = None  # derived on first use: fitting many tables stays cheap
         return bound
+
+    @property
+    def _log_flat(self) -> np.ndarray:
+        """The log table, flattened: scoring looks rows up in it by ``configuration * k + state``."""
+        if self._log_flat_cache is None:
+            with np.errstate(divide="ignore"):
+                self._log_flat_cache = np.log(self._table.reshape(-1, len(self.states))).ravel()
+        return self._log_flat_cache
+
+    @property
+    def _thresholds(self) -> np.ndarray:
+        """Thresholds for inverse-CDF sampling, shape ``(n_configurations, k - 1)``.
+
+        Each row is drawn from its normalised row.  A state after which no
+        mass remains gets threshold 1 so that u in [0, 1) never passes it:
+        zero-probability states stay impossible despite rounding.
+        """
+        if self._thresholds_cache is None:
+            flat = self._table.reshape(-1, len(self.states))
+            cumulative = np.cumsum(flat, axis=1)
+            cumulative /= cumulative[:, -1:]
+            remaining = flat[:, ::-1].cumsum(axis=1)[:, ::-1]  # mass at or after each state
+            self._thresholds_cache = np.ascontiguousarray(np.where(remaining[:, 1:] > 0, cumulative[:, :-1], 1.0))
+        return self._thresholds_cache
 
     def _table_from_spec(self, variable: str, domains) -> np.ndarray:
         k = len(self.states)
@@ -349,7 +363,8 @@ class Categorical(CPD):
         totals = counts.sum(axis=-1, keepdims=True)
         with np.errstate(invalid="ignore", divide="ignore"):
             table = np.where(totals > 0, counts / totals, 1.0 / len(self.states))
-        return self._bound_copy(self.variable, self.parent_states, table)
+        # a fresh array whose rows are counts over their own sum: no copy, no renormalisation
+        return self._bound_copy(self.variable, self.parent_states, table, normalised=True)
 
     def empty_configurations(self, statistics):
         totals = np.asarray(statistics).reshape(-1, len(self.states)).sum(axis=1)
