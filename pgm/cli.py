@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import os
 import sys
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 import pgm
@@ -51,6 +53,17 @@ def _read_data(network, path: str) -> pd.DataFrame:
     if len(frame) == 0:
         raise DataError(f"{path} has a header line but no rows of data")
     return frame
+
+
+def _data_source(network, path: str, chunk_rows: int | None):
+    """Parquet (a file, a directory, a pattern) is read in chunks, and so is a CSV given --chunk-rows;
+    any other CSV is read whole, as before."""
+    from pgm.io.chunked import DEFAULT_CHUNK_ROWS, _format_of
+
+    if chunk_rows is None and _format_of(path) != "parquet" and not os.path.isdir(path) and not any(
+            ch in path for ch in "*?["):
+        return _read_data(network, path)
+    return pgm.io.scan(path, chunk_rows=chunk_rows or DEFAULT_CHUNK_ROWS)
 
 
 def _write_frame(frame: pd.DataFrame, path: str) -> None:
@@ -86,9 +99,29 @@ def _refuse_prior_for_no_node(kind: str, network) -> None:
                          f"use {other}, or no --prior")
 
 
+def _json_value(value):
+    """A state or number as JSON holds it (NumPy scalars become Python ones)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _print_json(payload) -> None:
+    print(json.dumps(payload, indent=2, default=_json_value))
+
+
 def _cmd_info(args) -> None:
     network = _load(args.network)
-    print(repr(network))
+    if args.json:
+        nodes = []
+        for node in network.nodes:
+            cpd = network[node]
+            nodes.append({"name": node, "kind": "discrete" if cpd.is_discrete else "continuous",
+                          "states": list(cpd.domain) if cpd.is_discrete else None, "parents": list(cpd.parents),
+                          "latent": cpd.latent, "fitted": cpd.is_fitted})
+        _print_json({"name": network.name, "nodes": nodes, "edges": [list(e) for e in network.edges],
+                     "tied": [list(g) for g in network.tied_groups], "n_free_parameters": network.n_free_parameters,
+                     "factorization": str(network.factorization())})
+        return
+    print(network)
     print(network.factorization().describe())
 
 
@@ -100,6 +133,9 @@ def _cmd_factorize(args) -> None:
 def _cmd_dsep(args) -> None:
     network = _load(args.network)
     trail = network.active_trail(args.x, args.y, given=args.given)
+    if args.json:
+        _print_json({"x": args.x, "y": args.y, "given": args.given, "d_separated": trail is None, "trail": trail})
+        return
     given = f" given {{{', '.join(args.given)}}}" if args.given else ""
     x, y = ", ".join(args.x), ", ".join(args.y)
     if trail is None:
@@ -110,11 +146,15 @@ def _cmd_dsep(args) -> None:
 
 def _cmd_blanket(args) -> None:
     network = _load(args.network)
-    print(" ".join(sorted(network.markov_blanket(args.node))))
+    blanket = sorted(network.markov_blanket(args.node))
+    if args.json:
+        _print_json({"node": args.node, "markov_blanket": blanket})
+        return
+    print(" ".join(blanket))
 
 
 def _cmd_sample(args) -> None:
-    frame = _load(args.network).sample(args.n, seed=args.seed)
+    frame = _load(args.network).sample(args.n, seed=args.seed, progress=_progress_wanted(args))
     if args.output:
         _write_frame(frame, args.output)
     else:
@@ -123,12 +163,48 @@ def _cmd_sample(args) -> None:
 
 def _cmd_score(args) -> None:
     network = _load(args.network)
-    log_likelihood = network.log_likelihood(_read_data(network, args.data))
+    data = _data_source(network, args.data, args.chunk_rows)
+    if isinstance(data, pgm.io.Scan):
+        _score_chunks(network, data, args)
+        return
+    log_likelihood = network.log_likelihood(data, progress=_progress_wanted(args))
     if args.per_row:
         _write_frame(pd.DataFrame({"log_likelihood": log_likelihood}), args.per_row)
-    print(f"rows: {len(log_likelihood)}")
-    print(f"mean log-likelihood: {log_likelihood.mean():.6f} nats per row")
-    print(f"bits per variable: {bits_per_variable(log_likelihood, len(network)):.6f}")
+    _report_score(args, len(log_likelihood), float(log_likelihood.mean()),
+                  bits_per_variable(log_likelihood, len(network)))
+
+
+def _report_score(args, rows: int, mean: float, bits: float) -> None:
+    if args.json:
+        _print_json({"rows": rows, "mean_log_likelihood": mean, "bits_per_variable": bits})
+        return
+    print(f"rows: {rows}")
+    print(f"mean log-likelihood: {mean:.6f} nats per row")
+    print(f"bits per variable: {bits:.6f}")
+
+
+def _score_chunks(network, data, args) -> None:
+    """``pgm score`` a chunk at a time: per-row values are streamed to --per-row, never all in memory."""
+    from pgm.io.chunked import log_likelihood_chunks, write_csv_chunks
+
+    total, count = 0.0, 0
+
+    def frames():
+        nonlocal total, count
+        for values in log_likelihood_chunks(network, data):
+            total += float(values.sum())
+            count += len(values)
+            yield pd.DataFrame({"log_likelihood": values})
+        if count == 0:  # raised inside the writer, which then leaves no file behind
+            raise DataError(f"{args.data} has no rows of data")
+
+    if args.per_row:
+        write_csv_chunks(args.per_row, frames())
+    else:
+        for _ in frames():
+            pass
+    mean = total / count
+    _report_score(args, count, mean, bits_per_variable(np.array([mean]), len(network)))
 
 
 def _evidence(network, pairs) -> dict:
@@ -143,6 +219,9 @@ def _evidence(network, pairs) -> dict:
                 evidence[node] = float(value)
             except ValueError:
                 raise ValueError(f"evidence {pair!r}: {node!r} is continuous, so its value must be a number") from None
+        elif node in network:
+            # the command line is text, like a CSV: a state is named by its str() (1, True)
+            evidence[node] = next((state for state in network[node].domain if str(state) == value), value)
         else:
             evidence[node] = value
     return evidence
@@ -160,6 +239,16 @@ def _cmd_query(args) -> None:
         result = network.query(targets, evidence=_read_data(network, args.data), **options)
         if isinstance(result.columns, pd.MultiIndex):
             result.columns = ["|".join(map(str, c)) for c in result.columns]
+        if args.json:
+            text = result.to_json(orient="records", indent=2)
+            if args.output:
+                from pgm.io._files import write_text_atomically
+
+                write_text_atomically(args.output, text + "\n")
+                print(f"wrote {args.output}")
+            else:
+                print(text)
+            return
         if args.output:
             _write_frame(result, args.output)
             print(f"wrote {args.output}")
@@ -167,14 +256,41 @@ def _cmd_query(args) -> None:
             result.to_csv(sys.stdout, index=False)
         return
     result = network.query(targets, evidence=_evidence(network, args.evidence), **options)
+    if args.json:
+        _print_json(_posterior_json(result))
+        return
     print(result)
     if args.evidence and hasattr(result, "log_evidence"):
         print(f"log p(evidence) = {result.log_evidence:.6f}")
 
 
+def _posterior_json(result) -> dict:
+    """A one-case posterior as JSON: a table over states, or Gaussian moments."""
+    if isinstance(result, pgm.DiscreteDistribution):
+        payload = {"variables": list(result.variables),
+                   "states": {v: list(result.states[v]) for v in result.variables},
+                   "probabilities": result.probabilities.tolist()}
+    elif isinstance(result, pgm.MultivariateNormal):
+        payload = {"variables": list(result.names), "mean": result.mean.tolist(),
+                   "covariance": result.covariance.tolist()}
+    else:  # a mixture of Gaussians (hybrid networks)
+        payload = {"variables": list(result.names), "mean": result.mean().tolist(),
+                   "covariance": result.covariance().tolist(), "components": {
+                       "labels": list(result.labels), "weights": result.weights.tolist(),
+                       "means": result.means.tolist(), "covariances": result.covariances.tolist()}}
+    log_evidence = getattr(result, "log_evidence", None)
+    if log_evidence is not None:
+        payload["log_evidence"] = log_evidence
+    return payload
+
+
 def _cmd_mpe(args) -> None:
     network = _load(args.network)
     best = network.mpe(_evidence(network, args.evidence))
+    if args.json:
+        _print_json({"assignment": best.assignment, "log_probability": best.log_probability,
+                     "log_evidence": best.log_evidence})
+        return
     width = max(map(len, best.assignment))
     for node, state in best.assignment.items():
         print(f"{node:<{width}}  {state}")
@@ -196,7 +312,7 @@ def _declare_latent(network, nodes):
 
 def _cmd_fit(args) -> None:
     network = _declare_latent(_load(args.network), args.latent or ())
-    data = _read_data(network, args.data)
+    data = _data_source(network, args.data, args.chunk_rows)
     bar = args.progress if args.progress is not None else sys.stderr.isatty()
     progress = False
     if bar:
@@ -221,8 +337,9 @@ def _cmd_fit(args) -> None:
 
 
 def _cmd_convert(args) -> None:
-    _load(args.network).write(args.output)
-    print(f"wrote {args.output}")
+    output = _output(args)
+    _load(args.network).write(output)
+    print(f"wrote {output}")
 
 
 def _cmd_render(args) -> None:
@@ -236,9 +353,34 @@ def _cmd_render(args) -> None:
             given = f" given {{{', '.join(args.observed)}}}" if args.observed else ""
             warnings.warn(f"{args.trail[0]} and {args.trail[1]} are d-separated{given}: there is no active "
                           "trail to highlight", pgm.errors.PGMWarning, stacklevel=1)
-    render(network, args.output, observed=args.observed, latent=args.latent, trail=trail,
+    output = _output(args)
+    render(network, output, observed=args.observed, latent=args.latent, trail=trail,
            show_distributions=args.distributions)
-    print(f"wrote {args.output}")
+    print(f"wrote {output}")
+
+
+def _output(args) -> str:
+    """The file to write: ``-o/--output``, or the positional OUTPUT that older command lines give."""
+    if args.output and args.output_positional and args.output != args.output_positional:
+        raise ValueError(f"two output files given ({args.output_positional} and {args.output}); give one, with -o")
+    output = args.output or args.output_positional
+    if not output:
+        raise ValueError(f"pgm {args.command} writes a file: give it with -o/--output")
+    return output
+
+
+def _progress_wanted(args) -> bool:
+    """--progress / --no-progress, or by default a bar when standard error is a terminal and tqdm is installed."""
+    wanted = args.progress if args.progress is not None else sys.stderr.isatty()
+    if not wanted:
+        return False
+    try:
+        import tqdm  # noqa: F401
+    except ImportError:
+        if args.progress:
+            raise ImportError("--progress needs tqdm: pip install 'pgm-engine[progress]'") from None
+        return False
+    return True
 
 
 def _count(text: str) -> int:
@@ -252,30 +394,76 @@ def _count(text: str) -> int:
     return value
 
 
+def _positive(text: str) -> int:
+    """A positive integer option (rows per chunk)."""
+    value = _count(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("expected a positive whole number, got 0")
+    return value
+
+
+#: One example per subcommand (or a few), shown by ``pgm COMMAND --help`` and in docs/cli.md.
+EXAMPLES = {
+    "info": ["pgm info asia", "pgm info alarm --json"],
+    "factorize": ["pgm factorize asia", "pgm factorize asia --latex"],
+    "dsep": ["pgm dsep asia -x asia -y smoke --given dysp",
+             "pgm dsep asia --first tub --second bronc --given smoke --json"],
+    "blanket": ["pgm blanket asia either"],
+    "sample": ["pgm sample alarm -n 100000 --seed 1 -o rows.csv"],
+    "query": ["pgm query asia lung -e xray=yes smoke=no", "pgm query asia lung --data cases.csv -o posteriors.csv",
+              "pgm query asia lung either -e dysp=yes --json"],
+    "mpe": ["pgm mpe asia -e xray=yes dysp=yes"],
+    "score": ["pgm score alarm rows.csv", "pgm score alarm big.csv --chunk-rows 1000000 --per-row ll.csv"],
+    "fit": ["pgm fit alarm rows.csv -o fitted.bif --prior bdeu:10",
+            "pgm fit alarm rows.csv -o fitted.json --latent LVFAILURE --n-init 3 --seed 0"],
+    "convert": ["pgm convert asia -o asia.json"],
+    "render": ["pgm render asia -o asia.svg --observed dysp --trail asia smoke"],
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pgm", description="Bayesian networks: inspect, query, sample, score, fit.")
     parser.add_argument("--version", action="version", version=f"pgm {pgm.__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name, function, help_text):
-        sub = commands.add_parser(name, help=help_text, description=help_text)
+        epilog = "example" + ("s" if len(EXAMPLES[name]) > 1 else "") + ":\n" + "\n".join(
+            f"  {line}" for line in EXAMPLES[name])
+        sub = commands.add_parser(name, help=help_text, description=help_text, epilog=epilog,
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
         sub.add_argument("network", help="a .bif or .json file, or a bundled network name")
         sub.set_defaults(function=function)
         return sub
 
-    command("info", _cmd_info, "show the network, its factorisation and parameter counts")
+    def json_option(sub):
+        sub.add_argument("--json", action="store_true", help="print the result as JSON, for scripts")
+
+    def output_option(sub, help_text):
+        # -o/--output names the file every writing command writes; the positional form is kept for old scripts
+        sub.add_argument("output_positional", nargs="?", metavar="OUTPUT", help=argparse.SUPPRESS)
+        sub.add_argument("-o", "--output", help=help_text)
+
+    def progress_option(sub):
+        sub.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                         help="progress bar (default: on a terminal, when tqdm is installed)")
+
+    sub = command("info", _cmd_info, "show the network's nodes, states, parents, factorisation and parameter counts")
+    json_option(sub)
     sub = command("factorize", _cmd_factorize, "print the factorisation p(x1..xn) = prod p(xi | parents)")
     sub.add_argument("--latex", action="store_true", help="as LaTeX")
     sub = command("dsep", _cmd_dsep, "test d-separation; print an active trail when dependent")
-    sub.add_argument("-x", nargs="+", required=True, help="first node set")
-    sub.add_argument("-y", nargs="+", required=True, help="second node set")
-    sub.add_argument("--given", nargs="*", default=[], help="observed nodes")
+    sub.add_argument("-x", "--first", dest="x", nargs="+", required=True, metavar="NODE", help="first node set")
+    sub.add_argument("-y", "--second", dest="y", nargs="+", required=True, metavar="NODE", help="second node set")
+    sub.add_argument("-g", "--given", nargs="*", default=[], metavar="NODE", help="observed nodes")
+    json_option(sub)
     sub = command("blanket", _cmd_blanket, "print a node's Markov blanket")
     sub.add_argument("node")
+    json_option(sub)
     sub = command("sample", _cmd_sample, "draw rows by ancestral sampling (CSV)")
-    sub.add_argument("-n", type=_count, required=True, help="number of rows")
-    sub.add_argument("--seed", type=_count, default=None)
+    sub.add_argument("-n", "--rows", dest="n", type=_count, required=True, help="number of rows")
+    sub.add_argument("--seed", type=_count, default=None, help="seed: the same seed gives the same rows")
     sub.add_argument("-o", "--output", help="CSV file (default: standard output)")
+    progress_option(sub)
     sub = command("query", _cmd_query, "posterior of target nodes given evidence (one case, or per row of a CSV)")
     sub.add_argument("target", nargs="+", help="node(s) to query; several give their joint")
     sub.add_argument("--evidence", "-e", nargs="*", default=[], metavar="NODE=VALUE", help="observed values")
@@ -284,13 +472,23 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--method", choices=["exact", "likelihood_weighting"], default="exact")
     sub.add_argument("--samples", type=_count, default=100_000, help="samples for likelihood weighting")
     sub.add_argument("--seed", type=_count, default=None, help="seed for likelihood weighting")
+    json_option(sub)
     sub = command("mpe", _cmd_mpe, "most probable joint state of the unobserved discrete nodes")
     sub.add_argument("--evidence", "-e", nargs="*", default=[], metavar="NODE=VALUE", help="observed values")
+    json_option(sub)
     sub = command("score", _cmd_score, "log-likelihood of a CSV data set (empty cells are summed out)")
-    sub.add_argument("data", help="CSV with a column per observed node; empty cells are missing values")
-    sub.add_argument("--per-row", metavar="CSV", help="also write each row's log-likelihood here")
+    sub.add_argument("data", help="CSV or Parquet (file, directory or pattern) with a column per observed node; "
+                     "empty cells are missing values")
+    sub.add_argument("-o", "--output", "--per-row", dest="per_row", metavar="CSV",
+                     help="also write each row's log-likelihood here")
+    json_option(sub)
+    progress_option(sub)
+    sub.add_argument("--chunk-rows", type=_positive, metavar="N",
+                     help="read N rows at a time, in bounded memory (always so for Parquet)")
     sub = command("fit", _cmd_fit, "fit the network's CPDs to a CSV data set")
-    sub.add_argument("data", help="CSV with a column per node")
+    sub.add_argument("data", help="CSV or Parquet (file, directory or pattern) with a column per node")
+    sub.add_argument("--chunk-rows", type=_positive, metavar="N",
+                     help="read N rows at a time, in bounded memory (always so for Parquet)")
     sub.add_argument("-o", "--output", required=True, help="where to write the fitted network (.bif or .json)")
     sub.add_argument("--prior", help="dirichlet:ALPHA, bdeu:ESS, ridge:ALPHA or invgamma:SCALE")
     sub.add_argument("--latent", nargs="*", default=[], metavar="NODE", help="nodes to treat as latent (never observed)")
@@ -302,14 +500,42 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                      help="progress bar (default: on a terminal, when tqdm is installed)")
     sub = command("convert", _cmd_convert, "write the network in another format (by extension)")
-    sub.add_argument("output")
+    output_option(sub, "the file to write: .bif or .json")
     sub = command("render", _cmd_render, "draw the network with Graphviz (svg, png, pdf)")
-    sub.add_argument("output")
+    output_option(sub, "the image to write: .svg, .png or .pdf")
     sub.add_argument("--observed", nargs="*", default=[], help="nodes to shade")
     sub.add_argument("--latent", nargs="*", default=[], help="nodes to dash")
     sub.add_argument("--trail", nargs=2, metavar=("X", "Y"), help="highlight an active trail given --observed")
     sub.add_argument("--distributions", action="store_true", help="show each node's distribution")
     return parser
+
+
+def markdown_reference() -> str:
+    """docs/cli.md: every subcommand's help, as ``pgm COMMAND --help`` prints it, with its examples.
+
+    Regenerate with ``python -c "from pgm.cli import markdown_reference as m; print(m(), end='')" > docs/cli.md``;
+    a test checks that the file names every subcommand, option and example of the parser.
+    """
+    previous = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = "100"  # argparse wraps help to the terminal's width; the page has a fixed one
+    try:
+        parser = build_parser()
+        commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        lines = ["# The `pgm` command", "",
+                 "Generated from the command's parser by `pgm.cli.markdown_reference()`; every subcommand's",
+                 "`--help`, with examples. A NETWORK is a `.bif` or `.json` file, or the name of a bundled",
+                 "network (`pgm info asia`). Errors are one line on standard error, `pgm: error: ...` (exit",
+                 "status 1); usage errors exit with 2. Commands that write a file take `-o/--output`; `--json`",
+                 "prints machine-readable results; `--progress` shows a bar on long work (on by default on a",
+                 "terminal).", "", "```text", parser.format_help().rstrip(), "```", ""]
+        for name, sub in commands.choices.items():
+            lines += [f"## pgm {name}", "", "```text", sub.format_help().rstrip(), "```", ""]
+        return "\n".join(lines)
+    finally:
+        if previous is None:
+            del os.environ["COLUMNS"]
+        else:
+            os.environ["COLUMNS"] = previous
 
 
 def _one_line(text: str, limit: int = 600) -> str:

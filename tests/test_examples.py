@@ -94,6 +94,11 @@ def check_generative_classifier(out: str) -> None:
     assert len(re.findall(r"5-fold accuracy: pgm \d\.\d+, \w+ \d\.\d+", out)) == 3
 
 
+def check_dask_alarm(out: str) -> None:
+    assert "fit on the cluster == fit by the chunked reader: True" in out
+    assert re.search(r"fitted on the cluster in \d+\.\d+ s: [\d,]+ rows/s", out)
+
+
 CHECKS = {
     "tour.py": check_tour,
     "coin.py": check_coin,
@@ -107,6 +112,7 @@ CHECKS = {
     "ml_as_min_kl.py": check_ml_as_min_kl,
     "gaussian_facts.py": check_gaussian_facts,
     "generative_classifier.py": check_generative_classifier,
+    "dask_alarm.py": check_dask_alarm,
 }
 
 

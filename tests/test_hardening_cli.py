@@ -264,8 +264,8 @@ def test_option_errors_are_one_line(capsys, tmp_path, monkeypatch, argv, culprit
 
 
 @pytest.mark.parametrize("argv, culprit", [
-    (["sample", "asia", "-n", "many"], "argument -n: expected a non-negative whole number, got 'many'"),
-    (["sample", "asia", "-n", "-1"], "argument -n: expected a non-negative whole number, got '-1'"),
+    (["sample", "asia", "-n", "many"], "argument -n/--rows: expected a non-negative whole number, got 'many'"),
+    (["sample", "asia", "-n", "-1"], "argument -n/--rows: expected a non-negative whole number, got '-1'"),
     (["sample", "asia", "-n", "3", "--seed", "-5"], "argument --seed: expected a non-negative whole number"),
     (["query", "asia", "lung", "--samples", "-2"], "argument --samples: expected a non-negative whole number"),
 ])

@@ -1,4 +1,4 @@
-"""Reading and writing networks: BIF for discrete networks, JSON for any network."""
+"""Reading and writing networks: BIF for discrete networks, JSON for any network; :func:`scan` reads data files in chunks."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ from pathlib import Path
 
 from pgm.io.bif import format_bif, parse_bif, read_bif, write_bif
 from pgm.io.json_format import network_from_dict, network_to_dict, read_json, write_json
+from pgm.io.chunked import Scan, scan
 
 __all__ = ["read", "write", "read_bif", "write_bif", "parse_bif", "format_bif", "read_json", "write_json",
-           "network_to_dict", "network_from_dict"]
+           "network_to_dict", "network_from_dict", "scan", "Scan"]
 
 _READERS = {"bif": read_bif, "json": read_json}
 _WRITERS = {"bif": write_bif, "json": write_json}

@@ -28,7 +28,7 @@ from pgm._random import as_generator
 from pgm.data import Dataset
 from pgm.errors import DataError, PGMWarning, SingularDesignError, caller_stacklevel
 
-__all__ = ["FitReport", "ConvergenceWarning", "UnidentifiableWarning", "em"]
+__all__ = ["FitReport", "ConvergenceWarning", "UnidentifiableWarning", "em", "e_step"]
 
 
 class ConvergenceWarning(PGMWarning):
@@ -148,13 +148,18 @@ class _Objective:
         self.moments = _SharedPattern.build(network, self.incomplete, self.w_incomplete)
 
     def __call__(self, network):
+        stats, log_likelihood = self.totals(network)
+        return stats, log_likelihood / self.total_weight
+
+    def totals(self, network):
+        """Expected statistics and the *summed* log-likelihood: what partitions of a larger data set add up."""
         from pgm.inference.expectations import expected_statistics
         from pgm.learning.mle import Statistics, statistics
 
         if self.moments is not None and self.complete is None:
             arrays, log_likelihood = self.moments.expected_statistics(network)
             stats = Statistics(arrays, self.total_weight, {n: network[n].merge_statistics for n in self.nodes})
-            return stats, log_likelihood / self.total_weight
+            return stats, log_likelihood
         parts = []
         log_likelihood = 0.0
         if self.complete is not None:
@@ -167,7 +172,34 @@ class _Objective:
             weight = float(self.incomplete.n_rows if self.w_incomplete is None else self.w_incomplete.sum())
             parts.append(Statistics(arrays, weight, {n: network[n].merge_statistics for n in self.nodes}))
             log_likelihood += float(log_ev @ self.w_incomplete if self.w_incomplete is not None else log_ev.sum())
-        return sum(parts), log_likelihood / self.total_weight
+        return sum(parts), log_likelihood
+
+
+def e_step(network, dataset: Dataset, weights=None, *, memory_budget=None):
+    """One E-step over one chunk of rows: its expected :class:`~pgm.learning.mle.Statistics` and summed log-likelihood.
+
+    Complete rows contribute their plain statistics, incomplete rows the
+    expectation under ``network``'s parameters.  Chunks' results add up
+    (``Statistics`` by ``+``, log-likelihoods as floats) to the E-step of
+    all rows together, which is how EM runs on partitioned data
+    (:mod:`pgm.dask`, :mod:`pgm.io.chunked`).
+
+    Examples
+    --------
+    >>> import numpy as np, pgm
+    >>> from pgm.data import to_dataset
+    >>> net = pgm.load("cancer")
+    >>> rows = net.sample(200, seed=0)
+    >>> rows.loc[::4, "Smoker"] = np.nan
+    >>> whole = to_dataset(rows, net.domains)
+    >>> halves = [e_step(net, whole.rows(s)) for s in (slice(0, 100), slice(100, 200))]
+    >>> stats, log_likelihood = e_step(net, whole)
+    >>> bool(np.isclose(halves[0][1] + halves[1][1], log_likelihood))
+    True
+    >>> bool(np.allclose((halves[0][0] + halves[1][0])["Smoker"], stats["Smoker"]))
+    True
+    """
+    return _Objective(network, dataset, weights, memory_budget).totals(network)
 
 
 class _SharedPattern:
@@ -267,6 +299,12 @@ def _random_start(network, dataset: Dataset, rng, *, kmeans: bool, prior):
     """
     from pgm.learning.mle import from_statistics, statistics
 
+    completed = _random_completion(network, dataset, rng, kmeans=kmeans)
+    return from_statistics(network, statistics(network, completed), prior=prior, quiet=True)
+
+
+def _random_completion(network, dataset: Dataset, rng, *, kmeans: bool) -> Dataset:
+    """``dataset`` with every hidden or missing value filled at random, as :func:`_random_start` describes."""
     n = dataset.n_rows
     columns = {}
     for node in network.nodes:
@@ -292,8 +330,7 @@ def _random_start(network, dataset: Dataset, rng, *, kmeans: bool, prior):
                 )
             column[missing] = rng.choice(seen, size=int(missing.sum()))
         columns[node] = column
-    completed = Dataset(columns, n, dataset.row_labels)
-    return from_statistics(network, statistics(network, completed), prior=prior, quiet=True)
+    return Dataset(columns, n, dataset.row_labels)
 
 
 def _kmeans_plus_plus(network, node, dataset: Dataset, rng):

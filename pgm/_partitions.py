@@ -1,0 +1,314 @@
+"""Data in pieces -- Dask partitions, chunks of files -- fitted and scored as a sum over the pieces.
+
+Every verb that reads data reduces to a sum: complete-data fitting is
+``from_statistics(sum of each piece's statistics)``, EM's E-step is the sum
+of each piece's expected statistics and log-likelihood, and the score is a
+sum of log-likelihoods.  This module holds what the pieces compute
+(:func:`survey`, :func:`complete_statistics`, :func:`expected`) and the
+drivers that combine them (:func:`fit`, :func:`em`).  *Where* the pieces are
+and how their results travel is a :class:`Source`'s business:
+:mod:`pgm.dask` builds a Dask graph with a tree reduction, :mod:`pgm.io.chunked`
+reads files chunk after chunk.  Nothing here imports Dask.
+
+Errors inside a piece name it (``partition 3: column 'X', row 5: ...``);
+rows are counted from 0 within the piece.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from pgm.errors import DataError, ImpossibleEvidenceError, caller_stacklevel
+
+__all__ = ["Totals", "Source", "survey", "complete_statistics", "expected", "fit", "em"]
+
+
+@dataclass
+class Totals:
+    """What pieces of data add up to: statistics, summed log-likelihood, weight, rows, incomplete rows, observed nodes.
+
+    ``statistics`` is a :class:`~pgm.learning.mle.Statistics` or None (no
+    rows, or a survey of incomplete rows); ``observed`` holds the nodes with
+    at least one value.
+    """
+
+    statistics: object = None
+    log_likelihood: float = 0.0
+    weight: float = 0.0
+    n_rows: int = 0
+    incomplete: int = 0
+    observed: frozenset = field(default_factory=frozenset)
+
+    def __add__(self, other: "Totals") -> "Totals":
+        if self.statistics is None:
+            stats = other.statistics
+        elif other.statistics is None:
+            stats = self.statistics
+        else:
+            stats = self.statistics + other.statistics
+        return Totals(stats, self.log_likelihood + other.log_likelihood, self.weight + other.weight,
+                      self.n_rows + other.n_rows, self.incomplete + other.incomplete, self.observed | other.observed)
+
+
+def add_all(*totals: Totals) -> Totals:
+    """The sum of ``totals`` (one node of a reduction tree)."""
+    return functools.reduce(Totals.__add__, totals, Totals())
+
+
+class Source:
+    """Where the pieces are: a :class:`Source` applies a piece function to every piece and sums the results.
+
+    ``map_reduce(function, network, weights, **options)`` returns the
+    :class:`Totals` of ``function(network, frame, weights_of_frame, where,
+    number, **options)`` over all pieces, where ``where`` names the piece in
+    messages and ``number`` counts the pieces from 0; ``first()`` returns
+    ``(frame, where)`` of the first non-empty piece.
+    """
+
+    def map_reduce(self, function, network, weights, **options) -> Totals:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def first(self):  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def describe(self) -> str:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+def portable(network):
+    """``network`` without its caches (compiled inference plans, the graph's query buffers), which hold locks.
+
+    What is shipped to workers: it pickles, and the caches are rebuilt there when needed.
+    """
+    import copy
+
+    twin = copy.copy(network)
+    twin._inference_cache = None
+    twin._dag = None  # rebuilt from the CPDs on first use
+    return twin
+
+
+@contextlib.contextmanager
+def naming(where: str):
+    """Errors about the data raised inside the block name the piece first."""
+    try:
+        yield
+    except (DataError, ImpossibleEvidenceError) as error:
+        raise type(error)(f"{where}: {error}") from None
+
+
+# ---------------------------------------------------------------------------- what a piece computes
+def _dataset(network, frame, where: str):
+    from pgm.learning.mle import _observed_dataset
+
+    with naming(where):
+        return _observed_dataset(network, frame)
+
+
+def _weights(weights, frame, n_rows: int, where: str):
+    """A piece's weights: ``None``, the values of the named column, or a pandas Series matched by index."""
+    from pgm.learning.mle import _check_weights
+
+    if weights is None:
+        return None
+    with naming(where):
+        if isinstance(weights, str):
+            if weights not in frame.columns:
+                raise DataError(f"the weights column {weights!r} is not in the data")
+            weights = frame[weights].to_numpy(dtype=np.float64, na_value=np.nan)
+            return _check_weights(weights, n_rows)
+        return _check_weights(weights, n_rows, frame.index)
+
+
+def survey(network, frame, weights, where: str, number: int) -> Totals:
+    """A first look at a piece: its rows, weight, incomplete rows, observed nodes, and statistics if it is complete."""
+    from pgm.learning.em import _split
+    from pgm.learning.mle import statistics
+
+    dataset = _dataset(network, frame, where)
+    if dataset.n_rows == 0:
+        return Totals()
+    w = _weights(weights, frame, dataset.n_rows, where)
+    complete, incomplete = _split(dataset, network.nodes)
+    observed = frozenset(n for n in dataset.columns if not dataset.missing(n).all())
+    stats = None if incomplete else statistics(network, dataset, weights=w)
+    weight = float(dataset.n_rows if w is None else w.sum())
+    return Totals(stats, 0.0, weight, dataset.n_rows, int(dataset.n_rows - complete.sum()), observed)
+
+
+def complete_statistics(network, frame, weights, where: str, number: int) -> Totals:
+    """A piece's complete-data statistics; a missing value is an error naming the piece, column and row."""
+    from pgm.learning.mle import statistics
+
+    w = _weights(weights, frame, len(frame), where)
+    with naming(where):
+        stats = statistics(network, frame, weights=w)
+    return Totals(stats, 0.0, stats.total_weight, len(frame))
+
+
+def expected(network, frame, weights, where: str, number: int, memory_budget=None) -> Totals:
+    """A piece's share of one E-step: expected statistics and summed log-likelihood under ``network``."""
+    from pgm.learning.em import e_step
+
+    dataset = _dataset(network, frame, where)
+    if dataset.n_rows == 0:
+        return Totals()
+    w = _weights(weights, frame, dataset.n_rows, where)
+    with naming(where):
+        stats, log_likelihood = e_step(network, dataset, w, memory_budget=memory_budget)
+    return Totals(stats, log_likelihood, stats.total_weight, dataset.n_rows)
+
+
+def random_completion(network, frame, weights, where: str, number: int, seed: int) -> Totals:
+    """Statistics of a piece with its hidden and missing values filled at random (EM's random start).
+
+    Piece ``number`` draws from its own generator, a child of ``seed``, so a
+    start does not depend on where or in which order the pieces are done.  A
+    column with no value in this piece is filled like a latent node's.
+    """
+    from pgm.data import Dataset
+    from pgm.learning.em import _random_completion
+    from pgm.learning.mle import statistics
+
+    dataset = _dataset(network, frame, where)
+    if dataset.n_rows == 0:
+        return Totals()
+    seen = {n: c for n, c in dataset.columns.items() if not dataset.missing(n).all()}
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(number,)))
+    with naming(where):
+        completed = _random_completion(network, Dataset(seen, dataset.n_rows, dataset.row_labels), rng, kmeans=False)
+        stats = statistics(network, completed)
+    return Totals(stats, 0.0, stats.total_weight, dataset.n_rows)
+
+
+def log_likelihood(network, frame, where: str) -> np.ndarray:
+    """log p(row) for every row of one piece."""
+    from pgm.likelihood import log_likelihood as rows_log_likelihood
+
+    with naming(where):
+        return rows_log_likelihood(network, frame)
+
+
+# ---------------------------------------------------------------------------- drivers
+def statistics(network, source: Source, *, weights=None):
+    """Complete-data statistics of all pieces, summed."""
+    total = source.map_reduce(complete_statistics, network, weights)
+    if total.statistics is None:
+        from pgm.learning.mle import statistics as frame_statistics
+
+        return frame_statistics(network, {n: [] for n in network.nodes})  # no rows: zero statistics
+    return total.statistics
+
+
+def fit(network, source: Source, *, prior=None, weights=None, max_iter: int = 100, tol: float = 1e-6,
+        n_init: int = 1, init="random", seed=None, progress: bool = False, callback=None, memory_budget=None):
+    """Fit ``network`` to all pieces: one pass for complete data, EM (one pass per iteration) otherwise."""
+    from pgm.learning.mle import from_statistics
+
+    first = source.map_reduce(survey, network, weights)
+    if first.n_rows == 0:
+        raise DataError(f"fitting needs at least one row, and {source.describe()} has none")
+    if first.incomplete == 0:
+        return from_statistics(network, first.statistics, prior=prior)
+    return em(network, source, first, weights=weights, prior=prior, max_iter=max_iter, tol=tol, n_init=n_init,
+              init=init, seed=seed, progress=progress, callback=callback, memory_budget=memory_budget)
+
+
+class _Objective:
+    """EM's objective over all pieces: one map-reduce of expected statistics per call (per iteration)."""
+
+    def __init__(self, source: Source, weights, total_weight: float, memory_budget):
+        self.source, self.weights, self.total_weight, self.memory_budget = source, weights, total_weight, memory_budget
+
+    def __call__(self, network):
+        total = self.source.map_reduce(expected, network, self.weights, memory_budget=self.memory_budget)
+        return total.statistics, total.log_likelihood / self.total_weight
+
+
+def em(network, source: Source, first: Totals, *, weights=None, prior=None, max_iter: int = 100, tol: float = 1e-6,
+       n_init: int = 1, init="random", seed=None, progress: bool = False, callback=None, memory_budget=None):
+    """EM over all pieces; the same iterations, stopping rule and report as :func:`pgm.learning.em.em`.
+
+    A random start (``init="random"``) is one pass of its own: every piece
+    completed at random (hidden values uniform, missing values drawn from
+    the piece's observed ones), from a generator that is a child of one
+    seed drawn from ``seed``, and one M-step on the summed statistics.
+    ``init="kmeans++"`` picks its centres and completes the data in the
+    first non-empty piece alone.  From a given start (``init=network`` or
+    ``"current"``) the iterations are those of EM on all the rows in one
+    process, up to rounding in the sums.
+    """
+    from pgm._random import as_generator
+    from pgm.learning.em import ConvergenceWarning, _progress, _random_start, _run, _warn_unidentifiable
+    from pgm.learning.mle import from_statistics
+    from pgm.network import BayesianNetwork
+
+    if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 0:
+        raise ValueError(f"max_iter must be a non-negative integer, got {max_iter!r}")
+    if isinstance(n_init, bool) or not isinstance(n_init, (int, np.integer)) or n_init < 1:
+        raise ValueError(f"n_init must be a positive integer, got {n_init!r}")
+    if not (isinstance(tol, (int, float)) and tol >= 0):
+        raise ValueError(f"tol must be a non-negative number, got {tol!r}")
+    _warn_unidentifiable(network, _observed_only(network, first.observed))
+    starts = []
+    if isinstance(init, BayesianNetwork):
+        if init.nodes != network.nodes and set(init.nodes) != set(network.nodes):
+            raise ValueError("init= network must have the same nodes as the network being fitted")
+        init._require_fitted("used as a starting point")
+        starts, label = [init], "given"
+    elif init == "current":
+        network._require_fitted("started from its current parameters (init='current')")
+        starts, label = [network], "current"
+    elif init in ("random", "kmeans++"):
+        label = init
+    else:
+        raise ValueError(f"init must be 'random', 'kmeans++', 'current' or a BayesianNetwork, got {init!r}")
+    rng = as_generator(seed)
+    objective = _Objective(source, weights, first.weight, memory_budget)
+    piece = None
+    if label == "kmeans++":
+        frame, where = source.first()
+        piece = _dataset(network, frame, where)
+
+    def random_start():
+        if piece is not None:
+            return _random_start(network, piece, rng, kmeans=True, prior=prior)
+        seed = int(rng.integers(2**63))
+        completed = source.map_reduce(random_completion, network, None, seed=seed)
+        return from_statistics(network, completed.statistics, prior=prior, quiet=True)
+
+    runs = []
+    bar = _progress(progress, max_iter * (n_init if not starts else 1))
+    try:
+        for _ in range(n_init if not starts else 1):
+            start = starts[0] if starts else random_start()
+            runs.append(_run(start, objective, prior, max_iter, tol, callback, bar, from_statistics))
+    finally:
+        if bar is not None:
+            bar.close()
+    finals = [run[1].objective[-1] for run in runs]
+    best = int(np.argmax(finals))
+    fitted, report = runs[best]
+    report.best_init, report.restarts, report.init, report.n_rows = best, finals, label, first.n_rows
+    if not report.converged and max_iter > 0:
+        warnings.warn(
+            f"EM did not converge in {max_iter} iterations (last change in mean log-likelihood per row "
+            f"{report.objective[-1] - report.objective[-2]:.3g} > tol={tol:g}); raise max_iter or tol",
+            ConvergenceWarning,
+            stacklevel=caller_stacklevel(),
+        )
+    fitted.fit_report_ = report
+    return fitted
+
+
+def _observed_only(network, observed: frozenset):
+    """A one-row stand-in data set in which exactly the ``observed`` nodes have a value."""
+    from pgm.data import Dataset
+
+    columns = {n: (np.zeros(1, dtype=np.int8) if network[n].is_discrete else np.zeros(1)) for n in observed}
+    return Dataset(columns, 1)
