@@ -1,7 +1,7 @@
 """The shared harness of the benchmarks: optional peers, timing, result rows and the markdown table.
 
 Every area module (model.py, inference.py, em.py, information.py,
-classifier.py, dask.py) imports from here; run.py runs them all.
+classifier.py, scale.py) imports from here; run.py runs them all.
 """
 
 from __future__ import annotations

@@ -142,14 +142,14 @@ def write_parquet(rows: int, folder: Path, seed: int, drop=(), per_partition=ROW
     frame.to_parquet(folder, write_index=False)
 
 
-def main() -> None:
+def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fit-rows", type=lambda t: int(t.replace("_", "")), default=20_000_000)
     parser.add_argument("--em-rows", type=lambda t: int(t.replace("_", "")), default=1_000_000)
     parser.add_argument("--quick", action="store_true", help="2M rows to fit, 200k for EM")
     parser.add_argument("--folder", help="where to write the Parquet files (default: a temporary folder)")
     parser.add_argument("--only", choices=["fit", "em"], help="run one half")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.quick:
         args.fit_rows, args.em_rows = 2_000_000, 200_000
     quiet()
