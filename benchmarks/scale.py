@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import functools
 import multiprocessing
 import resource
 import shutil
@@ -100,7 +101,7 @@ def fit_chunked(folder: str):
     import pgm
 
     alarm = pgm.load("alarm")
-    alarm.fit(pgm.io.scan(sorted(Path(folder).iterdir())[0]))  # warm: imports pyarrow
+    alarm.fit(pgm.io.scan(min(Path(folder).iterdir())))  # warm: imports pyarrow
     started = time.perf_counter()
     fitted = alarm.fit(pgm.io.scan(folder))
     return time.perf_counter() - started, fitted
@@ -172,7 +173,7 @@ def main(argv=None) -> None:
             (em_folder, args.em_rows, 2, ("LVFAILURE",), EM_ROWS_PER_PARTITION, "em")):
         if args.only in (None, half):
             shutil.rmtree(folder, ignore_errors=True)
-            on_cluster(lambda: write_parquet(n, folder, seed, drop, per_partition), config=TUNED)
+            on_cluster(functools.partial(write_parquet, n, folder, seed, drop, per_partition), config=TUNED)
     print(f"  written in {time.perf_counter() - started:.1f} s", flush=True)
     if args.only != "em":
         run_fit(args, alarm, fit_folder, row)
@@ -224,7 +225,7 @@ def run_em(args, em_folder, row) -> None:
     print("EM, LVFAILURE hidden, 10 iterations", flush=True)
     model = latent_alarm()
     # a common start without zeros: a random completion of the first file, one M-step with a prior
-    start = model.fit(pd.read_parquet(sorted(em_folder.iterdir())[0]), max_iter=0, seed=0, prior=pgm.Dirichlet(1))
+    start = model.fit(pd.read_parquet(min(em_folder.iterdir())), max_iter=0, seed=0, prior=pgm.Dirichlet(1))
     (seconds_memory, in_memory), peak = in_child(em_in_memory, str(em_folder), start)
     row("EM in memory (one process)", args.em_rows, seconds_memory, f"{peak:.0f} MiB")
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from pgm.errors import DataError, ImpossibleEvidenceError, caller_stacklevel
 
-__all__ = ["Totals", "Source", "survey", "complete_statistics", "expected", "fit", "em"]
+__all__ = ["Source", "Totals", "complete_statistics", "em", "expected", "fit", "survey"]
 
 
 @dataclass
@@ -44,7 +44,7 @@ class Totals:
     incomplete: int = 0
     observed: frozenset = field(default_factory=frozenset)
 
-    def __add__(self, other: "Totals") -> "Totals":
+    def __add__(self, other: Totals) -> Totals:
         if self.statistics is None:
             stats = other.statistics
         elif other.statistics is None:
@@ -244,7 +244,13 @@ def em(network, source: Source, first: Totals, *, weights=None, prior=None, max_
     process, up to rounding in the sums.
     """
     from pgm._random import as_generator
-    from pgm.learning.em import ConvergenceWarning, _progress, _random_start, _run, _warn_unidentifiable
+    from pgm.learning.em import (
+        ConvergenceWarning,
+        _progress,
+        _random_start,
+        _run,
+        _warn_unidentifiable,
+    )
     from pgm.learning.mle import from_statistics
     from pgm.network import BayesianNetwork
 

@@ -60,7 +60,7 @@ except ImportError:  # one line that says what to do, instead of a traceback int
 from pgm import _partitions
 from pgm.errors import DataError
 
-__all__ = ["fit", "statistics", "log_likelihood", "score", "sample", "is_dask_collection"]
+__all__ = ["fit", "is_dask_collection", "log_likelihood", "sample", "score", "statistics"]
 
 #: Partial results combined per node of the reduction tree.
 SPLIT_EVERY = 8

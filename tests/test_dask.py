@@ -17,14 +17,13 @@ import pytest
 dd = pytest.importorskip("dask.dataframe", reason="the dask extra is not installed: pip install 'pgm-engine[dask]'")
 distributed = pytest.importorskip("distributed", reason="the dask extra is not installed: pip install 'pgm-engine[dask]'")
 
-import dask  # noqa: E402
-from dask.delayed import delayed  # noqa: E402
+import dask
+from dask.delayed import delayed
 
-import pgm  # noqa: E402
-import pgm.dask  # noqa: E402
-from pgm._partitions import portable  # noqa: E402
-from pgm.errors import DataError  # noqa: E402
-
+import pgm
+import pgm.dask
+from pgm._partitions import portable
+from pgm.errors import DataError
 
 # Runs stopped at max_iter on purpose, and tables of small samples with unseen parent configurations.
 pytestmark = [pytest.mark.filterwarnings("ignore::pgm.learning.em.ConvergenceWarning"),
@@ -35,9 +34,8 @@ pytestmark = [pytest.mark.filterwarnings("ignore::pgm.learning.em.ConvergenceWar
 def cluster_client():
     """A real LocalCluster: 2 worker processes with one thread each, started once for this module."""
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
-                                  silence_logs=50) as cluster:
-        with distributed.Client(cluster, set_as_default=False) as client:
-            yield client
+                                  silence_logs=50) as cluster, distributed.Client(cluster, set_as_default=False) as client:
+        yield client
 
 
 @pytest.fixture(params=["local", "cluster"])

@@ -54,7 +54,7 @@ import pandas as pd
 from pgm import _partitions
 from pgm.errors import DataError
 
-__all__ = ["Scan", "scan", "DEFAULT_CHUNK_ROWS", "log_likelihood_chunks", "write_csv_chunks"]
+__all__ = ["DEFAULT_CHUNK_ROWS", "Scan", "log_likelihood_chunks", "scan", "write_csv_chunks"]
 
 #: Rows per chunk unless told otherwise: tens of MB for a network of a few dozen nodes.
 DEFAULT_CHUNK_ROWS = 1_000_000
