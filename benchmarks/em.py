@@ -34,6 +34,7 @@ from harness import (  # noqa: E402,F401
     MISSING, NA, Row, format_ratio, format_seconds, gum, optional_import, peer_status, pgmpy, pyagrum_discrete,
     pyagrum_table,
 )
+from harness import timed_calls as measure  # noqa: E402
 from harness import print_table as _print_table  # noqa: E402
 
 PEERS = ("pgmpy", "pyAgrum", "scikit-learn")
@@ -78,24 +79,6 @@ QUICK = Sizes(1_000, 10_000, 200, 10_000, 10_000, 20, 20.0)
 
 
 # ---------------------------------------------------------------------------- timing and results
-def measure(function, repeat: int, setup=None, slow: float | None = None):
-    """Median wall time of ``repeat`` calls, every call's time, and the last call's result.
-
-    ``setup`` (untimed) runs before every call and its result is passed to
-    ``function``.  With ``slow``, a call longer than ``slow`` seconds ends the
-    repeats (for peers that take minutes).
-    """
-    times, result = [], None
-    for _ in range(max(1, repeat)):
-        argument = setup() if setup else None
-        start = time.perf_counter()
-        result = function(argument) if setup else function()
-        times.append(time.perf_counter() - start)
-        if slow is not None and times[-1] > slow:
-            break
-    return statistics.median(times), times, result
-
-
 def print_table(rows: list[Row]) -> None:
     _print_table(rows, PEERS)
 

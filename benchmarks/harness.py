@@ -52,11 +52,13 @@ if pgmpy is not None:
 
 
 # ---------------------------------------------------------------------------- timing and results
-def measure(function, repeat: int, setup=None):
-    """Median wall time of ``repeat`` calls, and the last call's result.
+def timed_calls(function, repeat: int, setup=None, slow: float | None = None):
+    """Median wall time of ``repeat`` calls, every call's time, and the last call's result.
 
     ``setup`` (untimed) runs before every call and its result is passed to
     ``function``; use it for things a call consumes, like a fresh model.
+    With ``slow``, a call longer than ``slow`` seconds ends the repeats (for
+    peers that take minutes).
     """
     times, result = [], None
     for _ in range(max(1, repeat)):
@@ -64,7 +66,15 @@ def measure(function, repeat: int, setup=None):
         start = time.perf_counter()
         result = function(argument) if setup else function()
         times.append(time.perf_counter() - start)
-    return statistics.median(times), result
+        if slow is not None and times[-1] > slow:
+            break
+    return statistics.median(times), times, result
+
+
+def measure(function, repeat: int, setup=None):
+    """Median wall time of ``repeat`` calls, and the last call's result (see :func:`timed_calls`)."""
+    median, _, result = timed_calls(function, repeat, setup)
+    return median, result
 
 
 @dataclass
