@@ -701,7 +701,7 @@ class BayesianNetwork:
 
     # ------------------------------------------------------------------ inference (see pgm.inference)
     def query(self, targets, evidence=None, *, method: str = "exact", n_samples: int = 100_000, seed=None,
-              memory_budget: int | None = None):
+              memory_budget: int | None = None, **options):
         """The posterior distribution of ``targets`` given ``evidence``.
 
         Parameters
@@ -714,15 +714,24 @@ class BayesianNetwork:
             evidence, a likelihood vector over every state of a discrete
             node.  Many cases: a DataFrame (or dict of equal-length columns),
             one case per row, NaN / None / absent column = not observed.
-        method : {"exact", "variable_elimination", "likelihood_weighting"}
+        method : {"exact", "variable_elimination", "likelihood_weighting", "loopy_bp", "gibbs", "auto"}
             ``"exact"`` is the batched junction tree.
             ``"variable_elimination"`` answers one case in a discrete
             network by summing variables out one at a time (an independent
             exact path).  ``"likelihood_weighting"`` estimates one case's
             posterior of discrete targets by weighted sampling, with
             standard errors, when exact inference is refused.
+            ``"loopy_bp"`` (loopy belief propagation, one target) and
+            ``"gibbs"`` (Gibbs sampling) approximate discrete posteriors
+            for one case or many rows; ``"auto"`` is exact when its plan
+            fits ``memory_budget``, loopy BP otherwise.  Their results are
+            flagged (``method``, ``approximate``, ``report``, ``choice``;
+            ``frame.attrs`` for many rows): see :mod:`pgm.inference.approximate`.
         n_samples, seed
-            For likelihood weighting.
+            For likelihood weighting and Gibbs sampling (kept draws per row, over all chains).
+        **options
+            For ``"loopy_bp"`` (and ``"auto"``): ``damping``, ``max_iter``,
+            ``tol``; for ``"gibbs"``: ``n_chains``, ``burn_in``, ``thin``.
         memory_budget : int, optional
             Bytes exact inference may use (default
             :data:`pgm.inference.DEFAULT_MEMORY_BUDGET`, 1 GiB); a plan that
@@ -763,14 +772,18 @@ class BayesianNetwork:
         from pgm.inference.api import query
 
         return query(self, targets, evidence, method=method, n_samples=n_samples, seed=seed,
-                     memory_budget=memory_budget)
+                     memory_budget=memory_budget, **options)
 
-    def posteriors(self, evidence=None, *, memory_budget: int | None = None) -> dict:
+    def posteriors(self, evidence=None, *, memory_budget: int | None = None, method: str = "exact",
+                   n_samples: int = 100_000, seed=None, **options) -> dict:
         """Every node's posterior marginal, from one calibration of the junction tree.
 
         For one case, a dict from each node not observed (hard evidence) to
         its posterior (as :meth:`query` returns it); for many cases, a dict
         from every node to a DataFrame with one row per case.
+        ``method`` is ``"exact"``, ``"loopy_bp"``, ``"gibbs"`` or
+        ``"auto"``, with ``n_samples``, ``seed`` and ``**options`` as in
+        :meth:`query`.
 
         Examples
         --------
@@ -783,7 +796,8 @@ class BayesianNetwork:
         """
         from pgm.inference.api import posteriors
 
-        return posteriors(self, evidence, memory_budget=memory_budget)
+        return posteriors(self, evidence, memory_budget=memory_budget, method=method, n_samples=n_samples, seed=seed,
+                          **options)
 
     def predict(self, data, target, *, memory_budget: int | None = None):
         """The most probable state (discrete) or posterior mean (continuous) of ``target`` for every row.

@@ -40,9 +40,25 @@ def _is_hybrid(network) -> bool:
 
 
 # ---------------------------------------------------------------------------- query
-def query(network, targets, evidence=None, *, method="exact", n_samples=100_000, seed=None, memory_budget=None):
+def query(network, targets, evidence=None, *, method="exact", n_samples=100_000, seed=None, memory_budget=None,
+          **options):
     """The posterior of ``targets`` given ``evidence``; see :meth:`pgm.BayesianNetwork.query`."""
     names, single = _targets(network, targets)
+    if method in ("loopy_bp", "gibbs", "auto"):  # approximate engines (pgm.inference.approximate)
+        from pgm.inference import approximate as approx
+
+        def approximate(name="loopy_bp" if method == "auto" else method):
+            return approx.approximate_query(network, names, evidence, method=name, n_samples=n_samples, seed=seed,
+                                            memory_budget=memory_budget, options=options)
+
+        if method != "auto":
+            return approximate()
+        approx._check_options("loopy_bp", options)
+        return approx.auto(network, names, evidence, memory_budget,
+                           lambda: _exact_query(network, names, as_evidence(network, evidence), memory_budget),
+                           approximate)
+    if options:
+        raise TypeError(f"method={method!r} got the unknown option {next(iter(options))!r}")
     if method == "likelihood_weighting":
         from pgm.inference.likelihood_weighting import likelihood_weighting
 
@@ -53,7 +69,8 @@ def query(network, targets, evidence=None, *, method="exact", n_samples=100_000,
         return variable_elimination(network, names, evidence, memory_budget=memory_budget)
     if method != "exact":
         raise ValueError(
-            f"method must be 'exact', 'variable_elimination' or 'likelihood_weighting', got {method!r}"
+            "method must be 'exact', 'variable_elimination', 'likelihood_weighting', 'loopy_bp', 'gibbs' or "
+            f"'auto', got {method!r}"
         )
     return _exact_query(network, names, as_evidence(network, evidence), memory_budget)
 
@@ -138,8 +155,25 @@ def _single_case_moments(problem, ev: Evidence, names, gaussian):
 
 
 # ---------------------------------------------------------------------------- all marginals
-def posteriors(network, evidence=None, *, memory_budget=None) -> dict:
+def posteriors(network, evidence=None, *, memory_budget=None, method="exact", n_samples=100_000, seed=None,
+               **options) -> dict:
     """Every node's posterior marginal from one calibration; see :meth:`pgm.BayesianNetwork.posteriors`."""
+    if method in ("loopy_bp", "gibbs", "auto"):  # approximate engines (pgm.inference.approximate)
+        from pgm.inference import approximate as approx
+
+        def approximate(name="loopy_bp" if method == "auto" else method):
+            return approx.approximate_posteriors(network, evidence, method=name, n_samples=n_samples, seed=seed,
+                                                 memory_budget=memory_budget, options=options)
+
+        if method != "auto":
+            return approximate()
+        approx._check_options("loopy_bp", options)
+        return approx.auto(network, None, evidence, memory_budget,
+                           lambda: posteriors(network, evidence, memory_budget=memory_budget), approximate)
+    if method != "exact":
+        raise ValueError(f"posteriors() takes method='exact', 'loopy_bp', 'gibbs' or 'auto', got {method!r}")
+    if options:
+        raise TypeError(f"method='exact' got the unknown option {next(iter(options))!r}")
     ev = as_evidence(network, evidence)
     problem = prepare(network, ev, targets=None, memory_budget=memory_budget)
     if ev.batched:

@@ -103,5 +103,7 @@ def likelihood_weighting(network, targets, evidence, *, n_samples: int = 100_000
     errors = np.sqrt(np.maximum(variance, 0.0))
     log_evidence = float(top + np.log(total / n))
     states = {t: network.states(t) for t in targets}
-    return DiscreteDistribution(targets, states, estimate.reshape(cards), log_evidence=log_evidence,
-                                standard_errors=errors.reshape(cards))
+    result = DiscreteDistribution(targets, states, estimate.reshape(cards), log_evidence=log_evidence,
+                                  standard_errors=errors.reshape(cards))
+    result.method = "likelihood_weighting"
+    return result

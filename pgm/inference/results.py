@@ -31,7 +31,16 @@ class DiscreteDistribution:
     Attributes
     ----------
     standard_errors : ndarray or None
-        Monte Carlo standard errors, when estimated by likelihood weighting.
+        Monte Carlo standard errors, when estimated by likelihood weighting or Gibbs sampling.
+    method : str
+        How the table was computed: ``"exact"``, ``"likelihood_weighting"``,
+        ``"loopy_bp"`` or ``"gibbs"`` (see :mod:`pgm.inference.approximate`).
+    approximate : bool
+        Whether ``method`` is an approximation.
+    report : object or None
+        The approximate method's convergence report.
+    choice : str or None
+        With ``method="auto"``: why this method was chosen.
 
     Examples
     --------
@@ -46,6 +55,14 @@ class DiscreteDistribution:
     >>> round(float(post.to_series()["yes"]), 4)
     0.1423
     """
+
+    method = "exact"
+    report = None
+    choice = None
+
+    @property
+    def approximate(self) -> bool:
+        return self.method in ("likelihood_weighting", "loopy_bp", "gibbs")
 
     def __init__(self, variables: Sequence[str], states: Mapping[str, Sequence[str]], probabilities,
                  *, log_evidence: float = 0.0, standard_errors=None):

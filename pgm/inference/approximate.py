@@ -1,0 +1,181 @@
+"""``method=`` for the approximate engines: loopy BP and Gibbs answers in the exact engine's result types.
+
+:func:`approximate_query` and :func:`approximate_posteriors` run
+:mod:`pgm.inference.loopy_bp` or :mod:`pgm.inference.gibbs` and package the
+tables as exact inference does -- a :class:`~pgm.inference.DiscreteDistribution`
+for one case, a DataFrame with one row per case for many -- flagged as
+approximate:
+
+- a ``DiscreteDistribution`` gets ``method`` (``"loopy_bp"`` or
+  ``"gibbs"``), ``approximate`` (True), ``report`` (the convergence
+  report) and, from Gibbs, ``standard_errors``; its ``log_evidence`` is NaN,
+  as neither method estimates p(evidence);
+- a DataFrame carries the same in ``frame.attrs`` (``"method"``,
+  ``"approximate"``, ``"report"``, and ``"standard_errors"``, a DataFrame
+  of the same shape, from Gibbs).
+
+``method="auto"`` answers exactly when the exact plan fits the memory
+budget, and otherwise by loopy belief propagation; ``choice`` (an attribute,
+or ``frame.attrs["choice"]``) says which and why.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from pgm.errors import InferenceTooLarge
+from pgm.inference.engine import _budget
+from pgm.inference.evidence import Evidence, as_evidence
+from pgm.inference.results import DiscreteDistribution
+
+__all__ = ["APPROXIMATE_METHODS", "approximate_query", "approximate_posteriors", "choose_method"]
+
+APPROXIMATE_METHODS = ("loopy_bp", "gibbs")
+
+_OPTIONS = {"loopy_bp": ("damping", "max_iter", "tol"), "gibbs": ("n_chains", "burn_in", "thin")}
+
+
+def _check_options(method: str, options: dict) -> None:
+    allowed = _OPTIONS.get(method, ())
+    unknown = [k for k in options if k not in allowed]
+    if unknown:
+        takes = f"takes the options {', '.join(allowed)}" if allowed else "takes no further options"
+        raise TypeError(f"method={method!r} got the unknown option {unknown[0]!r}; it {takes}")
+
+
+def _index(ev: Evidence) -> pd.Index:
+    return ev.index if ev.index is not None else pd.RangeIndex(ev.n_rows)
+
+
+def _flag(result, method: str, report=None, choice: str | None = None, errors=None):
+    """Mark ``result`` with how it was computed (attributes, or ``attrs`` on a DataFrame)."""
+    if isinstance(result, pd.DataFrame):
+        result.attrs.update(method=method, approximate=method in APPROXIMATE_METHODS, report=report, choice=choice)
+        if errors is not None:
+            result.attrs["standard_errors"] = errors
+        return result
+    try:
+        result.method, result.report, result.choice = method, report, choice
+    except AttributeError:  # a result type with fixed attributes: the answer is still right, only unflagged
+        pass
+    return result
+
+
+def _package(network, names, ev: Evidence, table, errors, method, report):
+    """One table (*cards, n_rows) as the exact path returns it: a distribution, or a frame of rows."""
+    states = {t: network.states(t) for t in names}
+    if not ev.batched:
+        result = DiscreteDistribution(names, states, table[..., 0], log_evidence=np.nan,
+                                      standard_errors=None if errors is None else errors[..., 0])
+        return _flag(result, method, report)
+    if len(names) == 1:
+        columns = pd.Index(states[names[0]], name=names[0])
+    else:
+        columns = pd.MultiIndex.from_product([states[t] for t in names], names=list(names))
+    frame = pd.DataFrame(table.reshape(-1, ev.n_rows).T, index=_index(ev), columns=columns)
+    se = None if errors is None else pd.DataFrame(errors.reshape(-1, ev.n_rows).T, index=frame.index,
+                                                  columns=columns)
+    return _flag(frame, method, report, errors=se)
+
+
+def approximate_query(network, names, evidence, *, method: str, n_samples: int, seed, memory_budget, options: dict):
+    """The posterior of ``names`` by ``method`` (``"loopy_bp"`` or ``"gibbs"``), packaged as exact answers are."""
+    _check_options(method, options)
+    ev = evidence if isinstance(evidence, Evidence) else as_evidence(network, evidence)
+    if method == "loopy_bp":
+        if len(names) > 1:
+            raise ValueError(
+                f"loopy belief propagation estimates one node's marginal at a time, not the joint of {list(names)}; "
+                "query them one by one, or use method='gibbs' for a joint table"
+            )
+        from pgm.inference.loopy_bp import loopy_belief_propagation
+
+        marginals, report = loopy_belief_propagation(network, ev, targets=names, memory_budget=memory_budget,
+                                                     **options)
+        return _package(network, names, ev, marginals[names[0]], None, method, report)
+    from pgm.inference.gibbs import gibbs_sampling
+
+    estimates, errors, report = gibbs_sampling(network, ev, [names], n_samples=n_samples, seed=seed,
+                                               memory_budget=memory_budget, **options)
+    return _package(network, names, ev, estimates[names], errors[names], method, report)
+
+
+def approximate_posteriors(network, evidence, *, method: str, n_samples: int, seed, memory_budget, options: dict):
+    """Every node's posterior marginal by ``method``; as :func:`pgm.inference.api.posteriors` returns them."""
+    _check_options(method, options)
+    ev = evidence if isinstance(evidence, Evidence) else as_evidence(network, evidence)
+    hard = {} if ev.batched else ev.hard_assignment(network)
+    wanted = [n for n in network.nodes if n not in hard]
+    if method == "loopy_bp":
+        from pgm.inference.loopy_bp import loopy_belief_propagation
+
+        tables, report = loopy_belief_propagation(network, ev, memory_budget=memory_budget, **options)
+        errors = {}
+    else:
+        from pgm.inference.gibbs import gibbs_sampling
+
+        estimates, se, report = gibbs_sampling(network, ev, [(n,) for n in wanted], n_samples=n_samples, seed=seed,
+                                               memory_budget=memory_budget, **options)
+        tables = {n: estimates[(n,)] for n in wanted}
+        errors = {n: se[(n,)] for n in wanted}
+    return {n: _package(network, (n,), ev, tables[n], errors.get(n), method, report) for n in wanted}
+
+
+def choose_method(network, targets, evidence: Evidence, memory_budget) -> tuple[str, str]:
+    """``("exact" or "loopy_bp", why)``: exact when its plan's tables and one row's work fit the budget.
+
+    The plan is compiled without allocating any table (as
+    :meth:`pgm.BayesianNetwork.inference_plan` does).  Networks with
+    continuous nodes always get exact inference, the only engine here that
+    handles them.
+    """
+    from pgm.inference.engine import prepare
+
+    budget = _budget(memory_budget)
+    if any(not network[n].is_discrete for n in network.nodes):
+        return "exact", "the network has continuous nodes, which only exact inference handles"
+    try:
+        if targets is None:
+            problem = prepare(network, evidence, targets=None, plan_only=True)
+        else:
+            names = tuple(targets)
+            problem = prepare(network, evidence, targets=names, joint=names if len(names) > 1 else (), root=names,
+                              plan_only=True)
+        plan = problem.plan()
+    except InferenceTooLarge as error:
+        return "loopy_bp", f"exact inference was refused while planning ({error})"
+    need = 8 * plan.total_table_entries + plan.bytes_per_row
+    from pgm.inference.junction_tree import format_bytes
+
+    if need <= budget:
+        return "exact", (f"the exact plan needs about {format_bytes(need)} (tables and one row), within the "
+                         f"memory budget of {format_bytes(budget)}")
+    return "loopy_bp", (f"the exact plan needs about {format_bytes(need)} (tables and one row), above the memory "
+                        f"budget of {format_bytes(budget)}")
+
+
+def auto(network, targets, evidence, memory_budget, exact, approximate):
+    """Run ``exact()`` when :func:`choose_method` says so (falling back if it is refused), else ``approximate()``."""
+    ev = evidence if isinstance(evidence, Evidence) else as_evidence(network, evidence)
+    method, why = choose_method(network, targets, ev, memory_budget)
+    if method == "exact":
+        try:
+            result = exact()
+        except InferenceTooLarge as error:
+            if any(not network[n].is_discrete for n in network.nodes):
+                raise
+            method, why = "loopy_bp", f"exact inference was refused ({error})"
+        else:
+            return _flag_all(result, "exact", why)
+    return _flag_all(approximate(), "loopy_bp", why)
+
+
+def _flag_all(result, method: str, why: str):
+    if isinstance(result, dict):
+        for value in result.values():
+            _flag(value, method, getattr(value, "report", None) if not isinstance(value, pd.DataFrame)
+                  else value.attrs.get("report"), why)
+        return result
+    report = result.attrs.get("report") if isinstance(result, pd.DataFrame) else getattr(result, "report", None)
+    return _flag(result, method, report, why)
