@@ -46,7 +46,7 @@ from pgm.inference.junction_tree import format_bytes
 __all__ = ["GibbsReport", "gibbs_sampling"]
 
 #: Batches per chain for the batch-means standard errors (an even number: the halves give split R-hat).
-_BATCHES = 20
+_BATCHES = 10
 
 
 @dataclass(frozen=True)
@@ -169,7 +169,7 @@ def gibbs_sampling(network, evidence=None, groups=None, *, n_samples: int = 100_
     n_samples : int
         Kept draws per row of evidence, over all chains.
     n_chains : int, optional
-        Chains per row; default 64 for one case, 4 for many rows.
+        Chains per row; default 32 for one case, 4 for many rows.
     burn_in, thin : int
         Sweeps discarded first; sweeps per kept draw.
     seed : None, int or numpy.random.Generator
@@ -195,7 +195,7 @@ def gibbs_sampling(network, evidence=None, groups=None, *, n_samples: int = 100_
     thin = _check_count("thin", thin, 1)
     network._require_fitted("queried")
     ev = evidence if isinstance(evidence, Evidence) else as_evidence(network, evidence)
-    n_chains = _check_count("n_chains", (4 if ev.batched else 64) if n_chains is None else n_chains, 1)
+    n_chains = _check_count("n_chains", (4 if ev.batched else 32) if n_chains is None else n_chains, 1)
     groups = [(n,) for n in network.nodes] if groups is None else [tuple(g) for g in groups]
     wanted = {n for g in groups for n in g} | ev.observed_somewhere()
     relevant = wanted | network.ancestors(wanted)

@@ -1,0 +1,148 @@
+"""Gibbs sampling, checked against brute-force enumeration with the standard errors it reports.
+
+The posteriors it estimates must lie within four of its own standard errors
+of the enumerated ones; the standard errors must be honest (their size
+matches the spread of estimates from independent runs); split R-hat must
+be near 1 when the chains mix and far from 1 when a deterministic CPD
+traps them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import pgm
+from pgm.errors import InferenceTooLarge, StructureError
+from pgm.inference.gibbs import gibbs_sampling
+
+
+def enumerated_joint(net) -> np.ndarray:
+    nodes = list(net.nodes)
+    shape = [len(net.states(n)) for n in nodes]
+    joint = np.ones(shape)
+    for node in nodes:
+        family = [nodes.index(p) for p in net[node].parents] + [nodes.index(node)]
+        table = np.transpose(np.asarray(net[node].table), np.argsort(family))
+        joint = joint * table.reshape([shape[a] if a in family else 1 for a in range(len(nodes))])
+    return joint
+
+
+def enumerated_posterior(net, evidence: dict, targets) -> np.ndarray:
+    """The joint posterior of ``targets`` (axes in their order); soft evidence as weights."""
+    nodes = list(net.nodes)
+    joint = enumerated_joint(net)
+    for node, value in evidence.items():
+        axis = nodes.index(node)
+        states = list(net.states(node))
+        weights = (np.array([float(value[s]) for s in states]) if isinstance(value, dict)
+                   else (np.arange(len(states)) == states.index(value)).astype(float))
+        joint = joint * weights.reshape([-1 if a == axis else 1 for a in range(len(nodes))])
+    axes = [nodes.index(t) for t in targets]
+    table = joint.sum(axis=tuple(a for a in range(len(nodes)) if a not in axes))
+    table = np.transpose(table, np.argsort(np.argsort(axes)))
+    return table / table.sum()
+
+
+def assert_within_standard_errors(estimate, errors, expected, what=""):
+    z = np.abs(estimate - expected) / np.maximum(errors, 1e-12)
+    assert (np.abs(estimate - expected) <= 4 * errors + 1e-9).all(), f"{what}: largest |z| = {z.max():.2f}"
+
+
+# Networks without structural zeros: the chains mix.
+CASES = [
+    ("cancer", {"Dyspnoea": "True", "Xray": "positive"}),
+    ("earthquake", {"MaryCalls": "True"}),
+    ("survey", {"T": "train", "A": "young"}),
+    ("sachs", {"Akt": "LOW", "PKA": "HIGH"}),
+]
+
+
+@pytest.mark.parametrize("name, evidence", CASES, ids=[c[0] for c in CASES])
+def test_marginals_are_within_four_standard_errors_and_chains_agree(name, evidence):
+    net = pgm.load(name)
+    free = [n for n in net.nodes if n not in evidence]
+    estimates, errors, report = gibbs_sampling(net, evidence, [(n,) for n in free], n_samples=40_000, n_chains=8,
+                                               seed=7)
+    for node in free:
+        assert_within_standard_errors(estimates[(node,)][:, 0], errors[(node,)][:, 0],
+                                      enumerated_posterior(net, evidence, [node]), node)
+    assert report.converged and (report.r_hat < 1.01).all() and (report.r_hat >= 0.99).all()
+    assert set(report.ess.index) == set(free) and (report.ess > 500).all()
+
+
+def test_a_joint_table_and_soft_evidence():
+    net = pgm.load("survey")
+    evidence = {"T": "car", "S": {"M": 0.2, "F": 0.9}}
+    estimates, errors, report = gibbs_sampling(net, evidence, [("E", "O")], n_samples=40_000, seed=3)
+    assert estimates[("E", "O")].shape == (2, 2, 1)
+    assert_within_standard_errors(estimates[("E", "O")][..., 0], errors[("E", "O")][..., 0],
+                                  enumerated_posterior(net, evidence, ["E", "O"]), "E, O")
+    assert list(report.r_hat.index) == ["E, O"]
+
+
+def test_batched_rows_each_within_four_standard_errors():
+    net = pgm.load("sachs")
+    rows = net.sample(6, seed=2)
+    rows = rows.mask(np.random.default_rng(2).random(rows.shape) < 0.6)
+    estimates, errors, report = gibbs_sampling(net, rows, [("Erk",), ("PKC",)], n_samples=8_000, seed=5)
+    assert report.n_chains == 4 and estimates[("Erk",)].shape == (3, 6)
+    for r in range(len(rows)):
+        evidence = {n: v for n, v in rows.iloc[r].items() if isinstance(v, str)}
+        for node in ("Erk", "PKC"):
+            assert_within_standard_errors(estimates[(node,)][:, r], errors[(node,)][:, r],
+                                          enumerated_posterior(net, evidence, [node]), f"row {r} {node}")
+
+
+def test_standard_errors_match_the_spread_of_independent_runs():
+    # 200 identical rows are 200 independent runs (each row has its own chains): the spread of their
+    # estimates is what the standard error claims to be.  Fewer draws than elsewhere, so errors are visible.
+    net = pgm.load("earthquake")
+    rows = pd.DataFrame({"JohnCalls": ["True"] * 200})
+    estimates, errors, _ = gibbs_sampling(net, rows, [("Alarm",)], n_samples=2_000, n_chains=4, seed=11)
+    spread = estimates[("Alarm",)][0].std(ddof=1)
+    claimed = errors[("Alarm",)][0].mean()
+    assert 0.75 < claimed / spread < 1.33, (claimed, spread)
+
+
+def test_split_r_hat_flags_chains_trapped_by_a_deterministic_node():
+    # In asia, "either" is tub OR lung exactly: a chain at (tub, lung, either) = (no, no, no) can never
+    # move one of them alone, so chains started apart stay apart.
+    net = pgm.load("asia")
+    _, _, report = gibbs_sampling(net, None, [("lung",), ("either",)], n_samples=20_000, seed=0)
+    assert not report.converged
+    assert report.r_hat["lung"] > 1.1
+    assert "DISAGREE" in str(report)
+
+
+def test_a_seed_gives_the_same_draws():
+    net = pgm.load("cancer")
+    first = gibbs_sampling(net, {"Xray": "positive"}, [("Cancer",)], n_samples=2_000, seed=42)[0]
+    second = gibbs_sampling(net, {"Xray": "positive"}, [("Cancer",)], n_samples=2_000, seed=42)[0]
+    np.testing.assert_array_equal(first[("Cancer",)], second[("Cancer",)])
+
+
+def test_burn_in_and_thinning_are_reported():
+    net = pgm.load("cancer")
+    _, _, report = gibbs_sampling(net, None, [("Cancer",)], n_samples=4_000, n_chains=8, burn_in=10, thin=3, seed=0)
+    assert (report.n_chains, report.n_draws, report.burn_in, report.thin) == (8, 500, 10, 3)
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"n_samples": 2}, "n_samples"), ({"burn_in": -1}, "burn_in"), ({"thin": 0}, "thin"),
+    ({"n_chains": 0}, "n_chains"), ({"n_chains": 2.5}, "n_chains"),
+])
+def test_bad_options_are_refused(options, message):
+    with pytest.raises(ValueError, match=message):
+        gibbs_sampling(pgm.load("cancer"), None, [("Cancer",)], **options)
+
+
+def test_memory_budget_is_checked_before_sampling():
+    with pytest.raises(InferenceTooLarge, match="n_chains"):
+        gibbs_sampling(pgm.load("alarm"), None, n_samples=100_000, memory_budget=1_000_000)
+
+
+def test_continuous_nodes_are_refused():
+    with pytest.raises(StructureError, match="continuous"):
+        gibbs_sampling(pgm.load("ecoli70"), None)
