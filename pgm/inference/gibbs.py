@@ -107,6 +107,7 @@ class _Sampler:
         self.nodes = list(nodes)
         index = {n: i for i, n in enumerate(self.nodes)}
         self.cards = [len(network.states(n)) for n in self.nodes]
+        self.states = [np.arange(k)[:, None] for k in self.cards]
         self.log_tables, self.parents = [], []
         for node in self.nodes:
             cpd = network[node]
@@ -133,7 +134,7 @@ class _Sampler:
 
     def conditional(self, v: int, codes: np.ndarray, soft) -> np.ndarray:
         """log p(x_v = s | Markov blanket) up to a constant, shape (states, columns)."""
-        k = np.arange(self.cards[v])[:, None]
+        k = self.states[v]
         weights = self.log_tables[v][self.offsets(v, codes)[None, :] + k]
         for c, ids, strides, stride in self.children[v]:
             base = (strides @ codes[ids] if len(ids) else 0) + codes[c]
@@ -144,14 +145,18 @@ class _Sampler:
 
 
 def _draw(log_weights: np.ndarray, current: np.ndarray, rng) -> np.ndarray:
-    """One state per column from unnormalised log weights; a column with no positive weight keeps its state."""
-    top = log_weights.max(axis=0)
-    top = np.where(np.isfinite(top), top, 0.0)
-    cumulative = np.cumsum(np.exp(log_weights - top), axis=0)
-    total = cumulative[-1]
-    u = rng.random(total.shape) * total
-    drawn = (cumulative <= u[None, :]).sum(axis=0)
-    return np.where(total > 0, np.minimum(drawn, len(log_weights) - 1), current)
+    """One state per column from unnormalised log weights; a column with no positive weight keeps its state.
+
+    The Gumbel-max trick: the argmax of log weights plus independent Gumbel noise is a draw from the
+    normalised weights -- three array operations, whatever the number of states.
+    """
+    noisy = log_weights + rng.gumbel(size=log_weights.shape)
+    drawn = noisy.argmax(axis=0)
+    top = noisy[drawn, np.arange(noisy.shape[1])]
+    stuck = top == -np.inf
+    if stuck.any():
+        drawn = np.where(stuck, current, drawn)
+    return drawn
 
 
 def gibbs_sampling(network, evidence=None, groups=None, *, n_samples: int = 100_000, n_chains: int | None = None,

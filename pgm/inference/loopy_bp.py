@@ -132,25 +132,26 @@ class FactorGraph:
         self.incidence = scipy.sparse.csr_matrix(
             (np.ones(self.n_edges), (self.edge_var, np.arange(self.n_edges))), shape=(len(self.nodes), self.n_edges))
         self.padding = np.arange(self.width)[:, None] >= self.cards[None, :]  # (width, variables)
-        self.paths = {}
+        self.specs = {}
 
     def bytes_per_row(self) -> int:
         # factor messages (old, new), variable messages, logs, zero counts and the variables' totals
         return 8 * self.width * (8 * self.n_edges + 3 * len(self.nodes))
 
     def einsum(self, block: int, position: int, operands):
-        """Contract a block's tables with the other positions' messages (the path is planned once)."""
-        tables = operands[0]
-        k = tables.ndim - 1
-        axes = _LETTERS[:k]
-        inputs = ["g" + axes] + ["g" + axes[j] + "n" for j in range(k) if j != position]
-        spec = ",".join(inputs) + "->g" + axes[position] + "n"
-        key = (block, position, operands[-1].shape[-1] if len(operands) > 1 else 0)
-        path = self.paths.get(key)
-        if path is None:
-            path = np.einsum_path(spec, *operands, optimize="greedy")[0]
-            self.paths[key] = path
-        return np.einsum(spec, *operands, optimize=path)
+        """Contract a block's tables with the other positions' messages, summing out all but ``position``.
+
+        Every message shares one axis with the table, so the plain (unoptimised) einsum loop costs
+        (table entries x rows), within a factor of the scope size of the best pairwise order, and it
+        avoids the path planning that dominates small tables.
+        """
+        spec = self.specs.get((block, position))
+        if spec is None:
+            k = operands[0].ndim - 1
+            axes = _LETTERS[:k]
+            inputs = ["g" + axes] + ["g" + axes[j] + "n" for j in range(k) if j != position]
+            spec = self.specs[(block, position)] = ",".join(inputs) + "->g" + axes[position] + "n"
+        return np.einsum(spec, *operands)
 
 
 def _log_parts(probabilities: np.ndarray):
@@ -235,7 +236,7 @@ def _exp_normalised(logs: np.ndarray, zero: np.ndarray) -> np.ndarray:
 
 
 def loopy_belief_propagation(network, evidence=None, *, targets=None, damping: float = 0.0, max_iter: int = 200,
-                             tol: float = 1e-9, memory_budget=None):
+                             tol: float = 1e-8, memory_budget=None):
     """Approximate posterior marginals of discrete nodes by loopy belief propagation.
 
     Parameters
