@@ -278,3 +278,17 @@ def test_continuous_nodes_are_refused_by_name():
     net = pgm.load("ecoli70")
     with pytest.raises(StructureError, match=repr(net.nodes[0])[1:-1]):
         loopy_belief_propagation(net)
+
+
+def test_a_node_with_many_parents_is_exact():
+    # Regression: a CPD over eight variables needs eight einsum axes besides the block and row axes.
+    rng = np.random.default_rng(0)
+    cpds = {f"p{i}": pgm.Categorical(["a", "b"], table=rng.dirichlet([1, 1])) for i in range(7)}
+    cpds["child"] = pgm.Categorical(["a", "b"], parents=[f"p{i}" for i in range(7)],
+                                    table=rng.dirichlet([1, 1], size=2**7).reshape([2] * 8))
+    net = pgm.BayesianNetwork(cpds)
+    evidence = {"child": "b", "p3": "a"}
+    marginals, report = loopy_belief_propagation(net, evidence, tol=1e-14)
+    expected = enumerated_marginals(net, evidence)
+    for node in net.nodes:
+        np.testing.assert_allclose(marginals[node][:, 0], expected[node], rtol=0, atol=1e-10)

@@ -46,7 +46,7 @@ from pgm.inference.evidence import Evidence, as_evidence, likelihood_vectors
 
 __all__ = ["ConvergenceReport", "loopy_belief_propagation"]
 
-_LETTERS = "abcdefghijklmopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"  # einsum axes; 'n' is the row axis
+_LETTERS = "abcdefhijklmopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"  # einsum axes; g and n: block and row axes
 
 
 @dataclass(frozen=True)
