@@ -124,3 +124,13 @@ def test_an_option_the_method_does_not_take_is_refused(method, option):
 def test_an_unknown_method_is_refused():
     with pytest.raises(ValueError, match="loopy_bp"):
         pgm.load("cancer").posteriors(None, method="belief")
+
+
+def test_auto_falls_back_when_exact_inference_refuses_after_all(monkeypatch):
+    # The plan's estimate can be below what the engine then asks for; the refusal is caught, not raised.
+    from pgm.inference import approximate
+
+    monkeypatch.setattr(approximate, "choose_method", lambda *args: ("exact", "pretend it fits"))
+    net = pgm.load("alarm")
+    result = net.query("HR", {"BP": "LOW"}, method="auto", memory_budget=1_000)
+    assert result.method == "loopy_bp" and "refused" in result.choice

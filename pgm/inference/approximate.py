@@ -122,32 +122,31 @@ def approximate_posteriors(network, evidence, *, method: str, n_samples: int, se
     return {n: _package(network, (n,), ev, tables[n], errors.get(n), method, report) for n in wanted}
 
 
-def choose_method(network, targets, evidence: Evidence, memory_budget) -> tuple[str, str]:
+def choose_method(network, targets, evidence, memory_budget) -> tuple[str, str]:
     """``("exact" or "loopy_bp", why)``: exact when its plan's tables and one row's work fit the budget.
 
-    The plan is compiled without allocating any table (as
-    :meth:`pgm.BayesianNetwork.inference_plan` does).  Networks with
-    continuous nodes always get exact inference, the only engine here that
-    handles them.
+    The plan is :meth:`pgm.BayesianNetwork.inference_plan`'s, compiled
+    without allocating any table.  Networks with continuous nodes always get
+    exact inference, the only engine here that handles them.
+
+    Examples
+    --------
+    >>> import pgm
+    >>> from pgm.inference.approximate import choose_method
+    >>> choose_method(pgm.load("alarm"), ["HR"], {"BP": "LOW"}, 5_000)[0]
+    'loopy_bp'
     """
-    from pgm.inference.engine import prepare
+    from pgm.inference.api import inference_plan
+    from pgm.inference.junction_tree import format_bytes
 
     budget = _budget(memory_budget)
     if any(not network[n].is_discrete for n in network.nodes):
         return "exact", "the network has continuous nodes, which only exact inference handles"
     try:
-        if targets is None:
-            problem = prepare(network, evidence, targets=None, plan_only=True)
-        else:
-            names = tuple(targets)
-            problem = prepare(network, evidence, targets=names, joint=names if len(names) > 1 else (), root=names,
-                              plan_only=True)
-        plan = problem.plan()
+        plan = inference_plan(network, targets, evidence, memory_budget=memory_budget)
     except InferenceTooLarge as error:
         return "loopy_bp", f"exact inference was refused while planning ({error})"
     need = 8 * plan.total_table_entries + plan.bytes_per_row
-    from pgm.inference.junction_tree import format_bytes
-
     if need <= budget:
         return "exact", (f"the exact plan needs about {format_bytes(need)} (tables and one row), within the "
                          f"memory budget of {format_bytes(budget)}")
@@ -157,8 +156,7 @@ def choose_method(network, targets, evidence: Evidence, memory_budget) -> tuple[
 
 def auto(network, targets, evidence, memory_budget, exact, approximate):
     """Run ``exact()`` when :func:`choose_method` says so (falling back if it is refused), else ``approximate()``."""
-    ev = evidence if isinstance(evidence, Evidence) else as_evidence(network, evidence)
-    method, why = choose_method(network, targets, ev, memory_budget)
+    method, why = choose_method(network, targets, evidence, memory_budget)
     if method == "exact":
         try:
             result = exact()
