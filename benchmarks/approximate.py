@@ -232,19 +232,22 @@ def main(argv=None) -> None:
     print(f"pgm {pgm.__version__}, numpy {np.__version__}, pandas {pd.__version__}, pyAgrum "
           f"{gum.__version__ if gum else MISSING}")
     pgm.load("cancer").posteriors({}, method="loopy_bp")  # imports outside the timed regions
-    lines, rows = [], []
-    networks = NETWORKS[:2] if args.quick else NETWORKS
-    for name in networks:
-        rows += bench_network(name, args.repeat, 20_000 if args.quick else 100_000, lines)
-    rows += bench_batched(args.repeat, 200 if args.quick else 1_000, lines)
-    if not args.quick:
-        rows += bench_munin(args.repeat, lines)
     header = ["network", "method", "pgm", "pgm max error", "pgm report", "pyAgrum", "pyAgrum max error",
               "pyAgrum report", "pyAgrum/pgm"]
     print("| " + " | ".join(header) + " |")
-    print("|" + "|".join("---" for _ in header) + "|")
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
+    print("|" + "|".join("---" for _ in header) + "|", flush=True)
+    lines: list = []
+
+    def show(rows):
+        for row in rows:
+            print("| " + " | ".join(row) + " |", flush=True)
+
+    networks = NETWORKS[:2] if args.quick else NETWORKS
+    for name in networks:
+        show(bench_network(name, args.repeat, 20_000 if args.quick else 100_000, lines))
+    show(bench_batched(args.repeat, 200 if args.quick else 1_000, lines))
+    if not args.quick:
+        show(bench_munin(args.repeat, lines))
     print("\nNotes:")
     for line in lines:
         print(f"- {line}")
