@@ -181,8 +181,8 @@ def gibbs_sampling(network, evidence=None, groups=None, *, n_samples: int = 100_
 
     Returns
     -------
-    estimates : dict of tuple to ndarray (*cards, n_rows)
-    standard_errors : dict of tuple to ndarray (*cards, n_rows)
+    estimates : dict of tuple to ndarray, shape ``(*cards, n_rows)``
+    standard_errors : dict of tuple to ndarray, shape ``(*cards, n_rows)``
     report : GibbsReport
 
     Examples
