@@ -177,51 +177,74 @@ def _unary(graph: FactorGraph, evidence: Evidence, rows: slice) -> np.ndarray:
 
 
 def _propagate(graph: FactorGraph, unary: np.ndarray, *, damping: float, max_iter: int, tol: float):
-    """Run the sweeps for one chunk of rows: (beliefs (variables, width, n), residual, converged, sweeps, first)."""
+    """Run the sweeps for one chunk of rows: (beliefs (variables, width, n), residual, converged, sweeps, first).
+
+    A row leaves the working arrays in the sweep it converges (its beliefs are read then), so rows
+    that settle early cost nothing while a few slow ones go on.
+    """
     n_vars, width, n = unary.shape
     unary_log, unary_zero = _log_parts(unary)
-    unary_log, unary_zero = unary_log.reshape(n_vars, -1), unary_zero.reshape(n_vars, -1)
     valid = ~graph.padding.T[graph.edge_var]  # (edges, width)
     factor_msg = np.where(valid[:, :, None], 1.0 / graph.cards[graph.edge_var][:, None, None], 0.0)
     factor_msg = np.broadcast_to(factor_msg, (graph.n_edges, width, n)).copy()
+    beliefs = np.empty((n_vars, width, n))
     residual = np.full(n, np.inf)
     first = np.full(n, max_iter)
+    active = np.arange(n)
     sweeps = 0
     for sweep in range(1, max_iter + 1):
         sweeps = sweep
-        totals_log, totals_zero, logs, zeros = _variable_totals(graph, factor_msg, unary_log, unary_zero)
-        # a variable's message to a factor: its total without that factor's message
-        to_factor_log = totals_log[graph.edge_var] - logs
-        to_factor_zero = totals_zero[graph.edge_var] - zeros
-        to_factor = _exp_normalised(to_factor_log, to_factor_zero > 0.5)
-        new = np.zeros_like(factor_msg)
-        for b, (tables, edges) in enumerate(graph.blocks):
-            k = tables.ndim - 1
-            incoming = [to_factor[edges[:, j], : tables.shape[1 + j]] for j in range(k)]
-            for i in range(k):
-                operands = [tables] + [incoming[j] for j in range(k) if j != i]
-                out = graph.einsum(b, i, operands) if k > 1 else np.broadcast_to(tables[:, :, None], tables.shape + (n,))
-                new[edges[:, i], : tables.shape[1 + i]] = out
-        total = new.sum(axis=1, keepdims=True)
-        new = np.where(total > 0, new / np.where(total > 0, total, 1.0), 0.0)
+        new = _sweep(graph, factor_msg, unary_log, unary_zero)
         if damping:
             new = (1.0 - damping) * new + damping * factor_msg
-        residual = np.abs(new - factor_msg).max(axis=(0, 1))
+        step = np.abs(new - factor_msg).max(axis=(0, 1))
         factor_msg = new
-        settled = residual < tol
-        first = np.where(settled & (first == max_iter), sweep, first)
-        if settled.all():
-            break
-    totals_log, totals_zero, _, _ = _variable_totals(graph, factor_msg, unary_log, unary_zero)
-    beliefs = _exp_normalised(totals_log, totals_zero > 0.5)
+        residual[active] = step
+        settled = step < tol
+        if settled.any():
+            done = active[settled]
+            first[done] = sweep
+            beliefs[..., done] = _beliefs(graph, factor_msg[..., settled], unary_log[..., settled],
+                                          unary_zero[..., settled])
+            keep = ~settled
+            active, factor_msg = active[keep], factor_msg[..., keep]
+            unary_log, unary_zero = unary_log[..., keep], unary_zero[..., keep]
+            if not len(active):
+                break
+    if len(active):
+        beliefs[..., active] = _beliefs(graph, factor_msg, unary_log, unary_zero)
     return beliefs, residual, residual < tol, sweeps, first
 
 
+def _sweep(graph: FactorGraph, factor_msg, unary_log, unary_zero) -> np.ndarray:
+    """Every factor's new (normalised) message to each of its variables, from the current ones."""
+    n = factor_msg.shape[2]
+    totals_log, totals_zero, logs, zeros = _variable_totals(graph, factor_msg, unary_log, unary_zero)
+    # a variable's message to a factor: its total without that factor's message
+    to_factor = _exp_normalised(totals_log[graph.edge_var] - logs, totals_zero[graph.edge_var] - zeros > 0.5)
+    new = np.zeros_like(factor_msg)
+    for b, (tables, edges) in enumerate(graph.blocks):
+        k = tables.ndim - 1
+        incoming = [to_factor[edges[:, j], : tables.shape[1 + j]] for j in range(k)]
+        for i in range(k):
+            operands = [tables] + [incoming[j] for j in range(k) if j != i]
+            out = graph.einsum(b, i, operands) if k > 1 else np.broadcast_to(tables[:, :, None], tables.shape + (n,))
+            new[edges[:, i], : tables.shape[1 + i]] = out
+    total = new.sum(axis=1, keepdims=True)
+    return np.where(total > 0, new / np.where(total > 0, total, 1.0), 0.0)
+
+
+def _beliefs(graph: FactorGraph, factor_msg, unary_log, unary_zero) -> np.ndarray:
+    totals_log, totals_zero, _, _ = _variable_totals(graph, factor_msg, unary_log, unary_zero)
+    return _exp_normalised(totals_log, totals_zero > 0.5)
+
+
 def _variable_totals(graph: FactorGraph, factor_msg, unary_log, unary_zero):
+    """Per variable: the log of its evidence times all its incoming messages, as (finite logs, zero counts)."""
     n_edges, width, n = factor_msg.shape
     logs, zeros = _log_parts(factor_msg)
-    totals_log = (graph.incidence @ logs.reshape(n_edges, -1) + unary_log).reshape(-1, width, n)
-    totals_zero = (graph.incidence @ zeros.reshape(n_edges, -1) + unary_zero).reshape(-1, width, n)
+    totals_log = (graph.incidence @ logs.reshape(n_edges, -1)).reshape(-1, width, n) + unary_log
+    totals_zero = (graph.incidence @ zeros.reshape(n_edges, -1)).reshape(-1, width, n) + unary_zero
     return totals_log, totals_zero, logs, zeros
 
 
