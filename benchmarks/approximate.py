@@ -224,6 +224,8 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="alarm and hailfinder, fewer Gibbs draws")
     parser.add_argument("--repeat", type=int, default=3, help="loopy BP: median of K calls (default 3)")
+    parser.add_argument("--only", nargs="+", choices=("networks", "batched", "munin"),
+                        help="some parts: the four networks (loopy BP and Gibbs), batched alarm, munin")
     args = parser.parse_args(argv)
     if pgmpy is None:
         print("pgmpy is not installed: the bnlearn networks are read from its example_models folder")
@@ -242,11 +244,13 @@ def main(argv=None) -> None:
         for row in rows:
             print("| " + " | ".join(row) + " |", flush=True)
 
-    networks = NETWORKS[:2] if args.quick else NETWORKS
-    for name in networks:
-        show(bench_network(name, args.repeat, 20_000 if args.quick else 100_000, lines))
-    show(bench_batched(args.repeat, 200 if args.quick else 1_000, lines))
-    if not args.quick:
+    parts = args.only or ("networks", "batched", "munin")
+    if "networks" in parts:
+        for name in NETWORKS[:2] if args.quick else NETWORKS:
+            show(bench_network(name, args.repeat, 20_000 if args.quick else 100_000, lines))
+    if "batched" in parts:
+        show(bench_batched(args.repeat, 200 if args.quick else 1_000, lines))
+    if "munin" in parts and not args.quick:
         show(bench_munin(args.repeat, lines))
     print("\nNotes:")
     for line in lines:

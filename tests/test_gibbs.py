@@ -146,3 +146,33 @@ def test_memory_budget_is_checked_before_sampling():
 def test_continuous_nodes_are_refused():
     with pytest.raises(StructureError, match="continuous"):
         gibbs_sampling(pgm.load("ecoli70"), None)
+
+
+def test_impossible_evidence_is_refused_with_the_row():
+    net = pgm.load("asia")  # either = tub or lung, exactly
+    rows = pd.DataFrame({"lung": ["no", "yes"], "either": ["no", "no"]})
+    with pytest.raises(pgm.errors.ImpossibleEvidenceError, match="row 1"):
+        gibbs_sampling(net, rows, [("tub",)], n_samples=400, burn_in=5, seed=0)
+
+
+def xor_network():
+    """z = x XOR y exactly; a = x and b = y exactly: a state with x = y and z = 1 needs two moves to leave."""
+    copy = np.array([[1.0, 0.0], [0.0, 1.0]])
+    xor = np.array([[[1.0, 0.0], [0.0, 1.0]], [[0.0, 1.0], [1.0, 0.0]]])
+    return pgm.BayesianNetwork({
+        "x": pgm.Categorical(["0", "1"], table=[0.5, 0.5]),
+        "y": pgm.Categorical(["0", "1"], table=[0.5, 0.5]),
+        "a": pgm.Categorical(["0", "1"], parents=["x"], table=copy),
+        "b": pgm.Categorical(["0", "1"], parents=["y"], table=copy),
+        "z": pgm.Categorical(["0", "1"], parents=["x", "y"], table=xor),
+    })
+
+
+def test_chains_started_outside_the_support_are_restarted_inside_it():
+    # Without a burn-in, the chains whose ancestral start has x = y (probability zero given z = 1) would
+    # count impossible states; they are moved onto a chain of their row that is in the support.
+    net = xor_network()
+    estimates, _, report = gibbs_sampling(net, {"z": "1"}, [("x", "y")], n_samples=6_400, burn_in=0, seed=0)
+    table = estimates[("x", "y")][..., 0]
+    assert report.rescued > 0 and "restarted" in str(report)
+    assert table[0, 0] == 0 and table[1, 1] == 0 and table.sum() == pytest.approx(1.0)

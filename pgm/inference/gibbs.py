@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from pgm._random import as_generator
-from pgm.errors import InferenceTooLarge, StructureError
+from pgm.errors import ImpossibleEvidenceError, InferenceTooLarge, StructureError
 from pgm.inference.engine import DEFAULT_MEMORY_BUDGET
 from pgm.inference.evidence import Evidence, as_evidence
 from pgm.inference.junction_tree import format_bytes
@@ -64,6 +64,9 @@ class GibbsReport:
     ess : pandas.Series
         Per target: the smallest effective sample size over its states
         whose estimate is strictly between 0 and 1 (and over rows).
+    rescued : int
+        Chains that ended the burn-in in a state of probability zero and
+        were restarted from another chain of their row.
     """
 
     n_chains: int
@@ -72,6 +75,7 @@ class GibbsReport:
     thin: int
     r_hat: pd.Series
     ess: pd.Series
+    rescued: int = 0
 
     @property
     def converged(self) -> bool:
@@ -88,6 +92,8 @@ class GibbsReport:
             text += f"; largest split R-hat {self.r_hat[worst]:.4f} ({worst})"
         if fewest is not None:
             text += f"; smallest ESS {self.ess[fewest]:,.0f} ({fewest})"
+        if self.rescued:
+            text += f"; {self.rescued} chain(s) restarted after the burn-in from a state of probability zero"
         return text
 
     def __repr__(self) -> str:
@@ -132,13 +138,18 @@ class _Sampler:
             return np.zeros(codes.shape[1], dtype=np.int64)
         return strides @ codes[ids]
 
-    def conditional(self, v: int, codes: np.ndarray, soft) -> np.ndarray:
+    def floored(self, floor: float) -> list:
+        """The log tables with every probability raised to at least ``floor`` (for the annealed burn-in)."""
+        return [np.maximum(t, np.log(floor)) for t in self.log_tables]
+
+    def conditional(self, v: int, codes: np.ndarray, soft, tables=None) -> np.ndarray:
         """log p(x_v = s | Markov blanket) up to a constant, shape (states, columns)."""
+        tables = self.log_tables if tables is None else tables
         k = self.states[v]
-        weights = self.log_tables[v][self.offsets(v, codes)[None, :] + k]
+        weights = tables[v][self.offsets(v, codes)[None, :] + k]
         for c, ids, strides, stride in self.children[v]:
             base = (strides @ codes[ids] if len(ids) else 0) + codes[c]
-            weights = weights + self.log_tables[c][base[None, :] + k * stride]
+            weights = weights + tables[c][base[None, :] + k * stride]
         if soft is not None:
             weights = weights + soft[:, None]
         return weights
@@ -238,16 +249,18 @@ def gibbs_sampling(network, evidence=None, groups=None, *, n_samples: int = 100_
     state = _initial_state(sampler, clamp, soft, columns, rng)
     free = [v for v in range(len(nodes)) if v not in clamp or not clamp[v][0].all()]
 
-    def sweep():
+    def sweep(tables=None):
         for v in free:
-            drawn = _draw(sampler.conditional(v, state, soft.get(v)), state[v], rng)
+            drawn = _draw(sampler.conditional(v, state, soft.get(v), tables), state[v], rng)
             if v in clamp:
                 drawn = np.where(clamp[v][0], clamp[v][1], drawn)
             state[v] = drawn
 
     with np.errstate(divide="ignore", invalid="ignore"):
-        for _ in range(burn_in):
-            sweep()
+        for tables, sweeps in _burn_in_schedule(sampler, burn_in):
+            for _ in range(sweeps):
+                sweep(tables)
+        rescued = _rescue(sampler, state, soft, n_chains, ev)
         positions = [[index[n] for n in g] for g in groups]
         counts = [np.zeros((k, n_chains, batches, n_rows), dtype=np.int32) for k in cells]
         buffer = np.empty((size, len(nodes), columns), dtype=np.int64)
@@ -272,8 +285,68 @@ def gibbs_sampling(network, evidence=None, groups=None, *, n_samples: int = 100_
         r_hats[label] = float(np.nanmax(r_hat)) if not np.isnan(r_hat).all() else 1.0
         inside = (p > 0) & (p < 1)
         sizes[label] = float(ess[inside].min()) if inside.any() else float(n_chains * draws)
-    report = GibbsReport(n_chains, draws, burn_in, thin, pd.Series(r_hats, name="r_hat"), pd.Series(sizes, name="ess"))
+    report = GibbsReport(n_chains, draws, burn_in, thin, pd.Series(r_hats, name="r_hat"), pd.Series(sizes, name="ess"),
+                         rescued)
     return estimates, errors, report
+
+
+#: Probability floors of the annealed first half of the burn-in, for networks with structural zeros.
+_FLOORS = (1e-2, 1e-4, 1e-7, 1e-12)
+
+
+def _burn_in_schedule(sampler: _Sampler, burn_in: int) -> list:
+    """(tables, sweeps) stages of the burn-in: annealed from floored tables to the true ones.
+
+    A chain started by ancestral sampling with the evidence clamped can sit
+    in a state of probability zero (an observed node impossible given its
+    sampled parents), and with deterministic CPDs no single-node move leads
+    out.  Raising every zero to a floor makes such states merely improbable,
+    so the chains climb towards states that explain the evidence; the floor
+    falls stage by stage, and the second half of the burn-in -- and every
+    kept draw -- uses the true tables, so the draws' distribution is the
+    posterior's.  Networks without zeros skip the annealing.
+    """
+    if not any(np.isneginf(t).any() for t in sampler.log_tables) or burn_in < 2 * len(_FLOORS):
+        return [(None, burn_in)]
+    stage = burn_in // 2 // len(_FLOORS)
+    return [(sampler.floored(f), stage) for f in _FLOORS] + [(None, burn_in - stage * len(_FLOORS))]
+
+
+def _log_probability(sampler: _Sampler, state: np.ndarray, soft: dict) -> np.ndarray:
+    """log p(state) per column (the CPDs' product, times the soft evidence)."""
+    log_p = np.zeros(state.shape[1])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for v in range(len(sampler.nodes)):
+            log_p += sampler.log_tables[v][sampler.offsets(v, state) + state[v]]
+            if v in soft:
+                log_p += soft[v][state[v]]
+    return log_p
+
+
+def _rescue(sampler: _Sampler, state: np.ndarray, soft: dict, n_chains: int, ev: Evidence) -> int:
+    """Move chains that ended the burn-in in a state of probability zero onto another chain of their row.
+
+    Such a chain would never leave (every single-node move from it keeps a
+    zero factor, or it would have taken one); copying the state of a chain
+    of the same row that did reach a possible state restarts it inside the
+    posterior's support, where it then runs on its own random numbers.  A
+    row whose every chain is stuck is refused.  Returns the number moved.
+    """
+    stuck = np.isneginf(_log_probability(sampler, state, soft)).reshape(n_chains, ev.n_rows)
+    if not stuck.any():
+        return 0
+    hopeless = stuck.all(axis=0)
+    if hopeless.any():
+        row = int(np.argmax(hopeless))
+        raise ImpossibleEvidenceError(
+            f"every Gibbs chain for {ev.describe_row(row)} is in a state of probability zero after the burn-in: "
+            "the evidence is impossible (p(e) = 0), or deterministic CPDs keep single-node moves from reaching "
+            "a possible state; use method='exact' or 'loopy_bp', or a longer burn_in="
+        )
+    donor = np.argmax(~stuck, axis=0)  # per row: the first chain in the support
+    chains, rows = np.nonzero(stuck)
+    state[:, chains * ev.n_rows + rows] = state[:, donor[rows] * ev.n_rows + rows]
+    return int(stuck.sum())
 
 
 def _initial_state(sampler: _Sampler, clamp: dict, soft: dict, columns: int, rng) -> np.ndarray:
