@@ -10,7 +10,13 @@ one lookup in each of those CPD tables per state of ``v``.  The state of the
 sampler is one integer array (node, column), a column being one chain for
 one row of evidence, so a sweep costs a few array operations per node
 whatever the number of chains and rows.  Chains start from an ancestral
-sample with the observed nodes clamped.
+sample with the observed nodes clamped.  Such a start can have probability
+zero (an observed node impossible given its sampled parents); in networks
+with structural zeros the first half of the burn-in therefore runs on
+tables whose zeros are raised to a falling floor, and a chain still outside
+the posterior's support after the burn-in is restarted from the state of
+another chain of its row (a row with no chain inside is refused as
+impossible evidence).  Kept draws always use the true tables.
 
 Estimates are frequencies over the kept draws (after ``burn_in`` sweeps,
 every ``thin``-th).  Their Monte Carlo standard errors come from *batch
