@@ -134,3 +134,9 @@ def test_auto_falls_back_when_exact_inference_refuses_after_all(monkeypatch):
     net = pgm.load("alarm")
     result = net.query("HR", {"BP": "LOW"}, method="auto", memory_budget=1_000)
     assert result.method == "loopy_bp" and "refused" in result.choice
+
+
+@pytest.mark.parametrize("method", ["loopy_bp", "gibbs"])
+def test_a_bad_memory_budget_is_refused(method):
+    with pytest.raises(ValueError, match="memory_budget"):
+        pgm.load("cancer").query("Cancer", None, method=method, memory_budget=-5)
