@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from pgm.errors import InferenceTooLarge
-from pgm.inference.engine import _budget
+from pgm.inference.engine import DEFAULT_MEMORY_BUDGET
 from pgm.inference.evidence import Evidence, as_evidence
 from pgm.inference.results import DiscreteDistribution
 
@@ -34,6 +34,15 @@ __all__ = ["APPROXIMATE_METHODS", "approximate_query", "approximate_posteriors",
 APPROXIMATE_METHODS = ("loopy_bp", "gibbs")
 
 _OPTIONS = {"loopy_bp": ("damping", "max_iter", "tol"), "gibbs": ("n_chains", "burn_in", "thin")}
+
+
+def budget_bytes(memory_budget) -> int:
+    """The memory budget in bytes: ``DEFAULT_MEMORY_BUDGET`` for None, else a positive integer."""
+    if memory_budget is None:
+        return DEFAULT_MEMORY_BUDGET
+    if isinstance(memory_budget, bool) or not isinstance(memory_budget, (int, np.integer)) or memory_budget <= 0:
+        raise ValueError(f"memory_budget must be a positive number of bytes, got {memory_budget!r}")
+    return int(memory_budget)
 
 
 def _check_options(method: str, options: dict) -> None:
@@ -139,7 +148,7 @@ def choose_method(network, targets, evidence, memory_budget) -> tuple[str, str]:
     from pgm.inference.api import inference_plan
     from pgm.inference.junction_tree import format_bytes
 
-    budget = _budget(memory_budget)
+    budget = budget_bytes(memory_budget)
     if any(not network[n].is_discrete for n in network.nodes):
         return "exact", "the network has continuous nodes, which only exact inference handles"
     try:

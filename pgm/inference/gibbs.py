@@ -45,7 +45,7 @@ import pandas as pd
 
 from pgm._random import as_generator
 from pgm.errors import ImpossibleEvidenceError, InferenceTooLarge, StructureError
-from pgm.inference.engine import _budget
+from pgm.inference.approximate import budget_bytes
 from pgm.inference.evidence import Evidence, as_evidence
 from pgm.inference.junction_tree import format_bytes
 
@@ -236,7 +236,7 @@ def gibbs_sampling(network, evidence=None, groups=None, *, n_samples: int = 100_
     draws = size * batches
     cells = [math.prod(len(network.states(n)) for n in g) for g in groups]
     needed = 8 * (2 * len(nodes) + size * len(nodes)) * columns + 4 * sum(cells) * batches * columns
-    budget = _budget(memory_budget)
+    budget = budget_bytes(memory_budget)
     if needed > budget:
         raise InferenceTooLarge(
             f"Gibbs sampling with {n_chains} chain(s) for {n_rows:,} row(s) needs about {format_bytes(needed)}, "

@@ -41,7 +41,7 @@ import scipy.sparse
 
 from pgm._chunks import row_chunks
 from pgm.errors import ImpossibleEvidenceError, StructureError
-from pgm.inference.engine import _budget
+from pgm.inference.approximate import budget_bytes
 from pgm.inference.evidence import Evidence, as_evidence, likelihood_vectors
 
 __all__ = ["ConvergenceReport", "loopy_belief_propagation"]
@@ -314,7 +314,7 @@ def loopy_belief_propagation(network, evidence=None, *, targets=None, damping: f
             "(use method='exact', or 'likelihood_weighting' for discrete targets)"
         )
     graph = FactorGraph(network, nodes)
-    budget = _budget(memory_budget)
+    budget = budget_bytes(memory_budget)
     chunk = max(1, budget // graph.bytes_per_row())
     n_rows = ev.n_rows
     beliefs = np.empty((len(nodes), graph.width, n_rows))
