@@ -6,6 +6,9 @@
 - :mod:`pgm.inference.gaussian_elimination` -- linear Gaussian networks with
   per-row missing values;
 - :mod:`pgm.inference.likelihood_weighting` -- estimates when exact inference is refused;
+- :mod:`pgm.inference.loopy_bp` and :mod:`pgm.inference.gibbs` -- loopy belief
+  propagation and Gibbs sampling beyond treewidth, selected by ``method=``
+  through :mod:`pgm.inference.approximate`;
 - :mod:`pgm.inference.gaussian` -- the joint Gaussian and Gaussian conditioning.
 """
 
