@@ -51,6 +51,19 @@ def enumerated_marginals(net, evidence: dict) -> dict:
     return {n: joint.sum(axis=tuple(a for a in range(len(nodes)) if a != i)) for i, n in enumerate(nodes)}
 
 
+def enumerated_evidence(net, evidence: dict) -> float:
+    """p(evidence): the joint summed with hard evidence as indicators and soft evidence as weights."""
+    nodes = list(net.nodes)
+    joint = enumerated_joint(net)
+    for node, value in evidence.items():
+        axis = nodes.index(node)
+        states = list(net.states(node))
+        weights = (np.array([float(value[s]) for s in states]) if isinstance(value, dict)
+                   else (np.arange(len(states)) == states.index(value)).astype(float))
+        joint = joint * weights.reshape([-1 if a == axis else 1 for a in range(len(nodes))])
+    return float(joint.sum())
+
+
 def textbook_bp(net, evidence: dict, sweeps: int = 2000, tol: float = 1e-13) -> dict:
     """Sum-product on the factor graph, one message at a time, all messages updated from the previous sweep."""
     nodes = list(net.nodes)
@@ -151,6 +164,8 @@ def test_on_a_polytree_the_marginals_are_the_exact_posteriors(seed):
     assert report.converged
     for node in net.nodes:
         np.testing.assert_allclose(marginals[node][:, 0], expected[node], rtol=0, atol=1e-10, err_msg=node)
+    # the Bethe free energy is exact on a polytree: log p(evidence), soft evidence weighed in
+    assert report.log_evidence[0] == pytest.approx(np.log(enumerated_evidence(net, evidence)), abs=1e-9)
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -164,6 +179,7 @@ def test_batched_rows_each_get_their_own_exact_posteriors_on_a_polytree(seed):
     for r in range(len(rows)):
         evidence = {n: v for n, v in rows.iloc[r].items() if isinstance(v, str)}
         expected = enumerated_marginals(net, evidence)
+        assert report.log_evidence[r] == pytest.approx(np.log(enumerated_evidence(net, evidence)), abs=1e-9)
         for node in net.nodes:
             np.testing.assert_allclose(marginals[node][:, r], expected[node], rtol=0, atol=1e-10)
 

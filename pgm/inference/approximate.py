@@ -8,8 +8,9 @@ approximate:
 
 - a ``DiscreteDistribution`` gets ``method`` (``"loopy_bp"`` or
   ``"gibbs"``), ``approximate`` (True), ``report`` (the convergence
-  report) and, from Gibbs, ``standard_errors``; its ``log_evidence`` is NaN,
-  as neither method estimates p(evidence);
+  report) and, from Gibbs, ``standard_errors``; its ``log_evidence`` is the
+  Bethe estimate from loopy BP (exact on polytrees; per row in
+  ``report.log_evidence``) and NaN from Gibbs;
 - a DataFrame carries the same in ``frame.attrs`` (``"method"``,
   ``"approximate"``, ``"report"``, and ``"standard_errors"``, a DataFrame
   of the same shape, from Gibbs).
@@ -75,7 +76,9 @@ def _package(network, names, ev: Evidence, table, errors, method, report):
     """One table (*cards, n_rows) as the exact path returns it: a distribution, or a frame of rows."""
     states = {t: network.states(t) for t in names}
     if not ev.batched:
-        result = DiscreteDistribution(names, states, table[..., 0], log_evidence=np.nan,
+        log_ev = getattr(report, "log_evidence", None)
+        result = DiscreteDistribution(names, states, table[..., 0],
+                                      log_evidence=np.nan if log_ev is None else float(log_ev[0]),
                                       standard_errors=None if errors is None else errors[..., 0])
         return _flag(result, method, report)
     if len(names) == 1:

@@ -68,6 +68,9 @@ class ConvergenceReport:
         The sweep at which each row first fell below ``tol`` (``max_iter`` if never).
     damping, tol : float
     max_iter : int
+    log_evidence : ndarray (n_rows,)
+        The Bethe estimate of log p(evidence) per row: exact on a polytree,
+        an approximation on a network with loops.
     """
 
     iterations: int
@@ -79,6 +82,7 @@ class ConvergenceReport:
     damping: float
     tol: float
     max_iter: int
+    log_evidence: np.ndarray | None = None
 
     def __str__(self) -> str:
         rows = len(self.row_converged)
@@ -132,6 +136,7 @@ class FactorGraph:
         self.incidence = scipy.sparse.csr_matrix(
             (np.ones(self.n_edges), (self.edge_var, np.arange(self.n_edges))), shape=(len(self.nodes), self.n_edges))
         self.padding = np.arange(self.width)[:, None] >= self.cards[None, :]  # (width, variables)
+        self.degree = np.bincount(self.edge_var, minlength=len(self.nodes)).astype(np.float64)
         self.specs = {}
 
     def bytes_per_row(self) -> int:
@@ -177,7 +182,9 @@ def _unary(graph: FactorGraph, evidence: Evidence, rows: slice) -> np.ndarray:
 
 
 def _propagate(graph: FactorGraph, unary: np.ndarray, *, damping: float, max_iter: int, tol: float):
-    """Run the sweeps for one chunk of rows: (beliefs (variables, width, n), residual, converged, sweeps, first).
+    """Run the sweeps for one chunk of rows.
+
+    Returns (beliefs (variables, width, n), residual, converged, sweeps, first, Bethe log Z per row).
 
     A row leaves the working arrays in the sweep it converges (its beliefs are read then), so rows
     that settle early cost nothing while a few slow ones go on.
@@ -188,6 +195,7 @@ def _propagate(graph: FactorGraph, unary: np.ndarray, *, damping: float, max_ite
     factor_msg = np.where(valid[:, :, None], 1.0 / graph.cards[graph.edge_var][:, None, None], 0.0)
     factor_msg = np.broadcast_to(factor_msg, (graph.n_edges, width, n)).copy()
     beliefs = np.empty((n_vars, width, n))
+    log_z = np.empty(n)
     residual = np.full(n, np.inf)
     first = np.full(n, max_iter)
     active = np.arange(n)
@@ -204,16 +212,16 @@ def _propagate(graph: FactorGraph, unary: np.ndarray, *, damping: float, max_ite
         if settled.any():
             done = active[settled]
             first[done] = sweep
-            beliefs[..., done] = _beliefs(graph, factor_msg[..., settled], unary_log[..., settled],
-                                          unary_zero[..., settled])
+            beliefs[..., done], log_z[done] = _beliefs(graph, factor_msg[..., settled], unary_log[..., settled],
+                                                       unary_zero[..., settled])
             keep = ~settled
             active, factor_msg = active[keep], factor_msg[..., keep]
             unary_log, unary_zero = unary_log[..., keep], unary_zero[..., keep]
             if not len(active):
                 break
     if len(active):
-        beliefs[..., active] = _beliefs(graph, factor_msg, unary_log, unary_zero)
-    return beliefs, residual, residual < tol, sweeps, first
+        beliefs[..., active], log_z[active] = _beliefs(graph, factor_msg, unary_log, unary_zero)
+    return beliefs, residual, residual < tol, sweeps, first, log_z
 
 
 def _sweep(graph: FactorGraph, factor_msg, unary_log, unary_zero) -> np.ndarray:
@@ -234,9 +242,42 @@ def _sweep(graph: FactorGraph, factor_msg, unary_log, unary_zero) -> np.ndarray:
     return np.where(total > 0, new / np.where(total > 0, total, 1.0), 0.0)
 
 
-def _beliefs(graph: FactorGraph, factor_msg, unary_log, unary_zero) -> np.ndarray:
-    totals_log, totals_zero, _, _ = _variable_totals(graph, factor_msg, unary_log, unary_zero)
-    return _exp_normalised(totals_log, totals_zero > 0.5)
+def _beliefs(graph: FactorGraph, factor_msg, unary_log, unary_zero):
+    """The variables' beliefs and the Bethe estimate of log Z = log p(evidence), per row.
+
+    With factor beliefs ``b_f`` (the factor times its incoming messages) and
+    variable beliefs ``b_v``,
+
+        log Z ≈ Σ_f Σ b_f log(ψ_f / b_f) + Σ_v (d_v - 1) Σ b_v log b_v + Σ_v Σ b_v log φ_v,
+
+    ``d_v`` being the number of CPD factors over ``v`` and ``φ_v`` its
+    evidence (Yedidia, Freeman & Weiss 2005); exact on a polytree, an
+    approximation with loops.  Terms 0 log 0 count as 0.
+    """
+    totals_log, totals_zero, logs, zeros = _variable_totals(graph, factor_msg, unary_log, unary_zero)
+    beliefs = _exp_normalised(totals_log, totals_zero > 0.5)
+    to_factor = _exp_normalised(totals_log[graph.edge_var] - logs, totals_zero[graph.edge_var] - zeros > 0.5)
+    log_z = np.einsum("vsn,vsn->n", beliefs, unary_log) + np.einsum("v,vn->n", graph.degree - 1.0,
+                                                                    _entropy_terms(beliefs, axes=(1,)))
+    for tables, edges in graph.blocks:
+        k = tables.ndim - 1
+        joint = tables[..., None]
+        for j in range(k):
+            shape = [len(tables)] + [tables.shape[1 + a] if a == j else 1 for a in range(k)] + [-1]
+            joint = joint * to_factor[edges[:, j], : tables.shape[1 + j]].reshape(shape)
+        axes = tuple(range(1, k + 1))
+        total = joint.sum(axis=axes, keepdims=True)
+        joint = joint / np.where(total > 0, total, 1.0)
+        with np.errstate(divide="ignore"):
+            log_table = np.log(np.where(tables > 0, tables, 1.0))[..., None]
+        log_z += (joint * log_table).sum(axis=axes).sum(axis=0) - _entropy_terms(joint, axes=axes).sum(axis=0)
+    return beliefs, log_z
+
+
+def _entropy_terms(p: np.ndarray, axes: tuple) -> np.ndarray:
+    """Σ p log p over ``axes``, with 0 log 0 = 0."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0)), 0.0).sum(axis=axes)
 
 
 def _variable_totals(graph: FactorGraph, factor_msg, unary_log, unary_zero):
@@ -321,11 +362,12 @@ def loopy_belief_propagation(network, evidence=None, *, targets=None, damping: f
     residuals = np.empty(n_rows)
     converged = np.empty(n_rows, dtype=bool)
     firsts = np.empty(n_rows, dtype=np.int64)
+    log_z = np.empty(n_rows)
     sweeps = 0
     for rows in row_chunks(n_rows, chunk):
-        b, r, c, s, f = _propagate(graph, _unary(graph, ev, rows), damping=float(damping), max_iter=int(max_iter),
-                                   tol=float(tol))
-        beliefs[..., rows], residuals[rows], converged[rows], firsts[rows] = b, r, c, f
+        b, r, c, s, f, z = _propagate(graph, _unary(graph, ev, rows), damping=float(damping),
+                                      max_iter=int(max_iter), tol=float(tol))
+        beliefs[..., rows], residuals[rows], converged[rows], firsts[rows], log_z[rows] = b, r, c, f, z
         sweeps = max(sweeps, s)
     empty = beliefs.sum(axis=1) <= 0
     if empty.any():
@@ -335,8 +377,10 @@ def loopy_belief_propagation(network, evidence=None, *, targets=None, damping: f
             f"loopy belief propagation found {where} contradictory: every state of {nodes[v]!r} has probability "
             "zero (p(e) = 0, or the messages ruled out every state)"
         )
+    if not ev.observed_somewhere():
+        log_z[:] = 0.0  # p(no evidence) = 1 exactly
     report = ConvergenceReport(sweeps, float(residuals.max()), bool(converged.all()), residuals, converged, firsts,
-                               float(damping), float(tol), int(max_iter))
+                               float(damping), float(tol), int(max_iter), log_z)
     wanted = nodes if targets is None else [t for t in targets]
     index = {n: i for i, n in enumerate(nodes)}
     marginals = {t: beliefs[index[t], : graph.cards[index[t]]] for t in wanted}
