@@ -140,8 +140,10 @@ class FactorGraph:
         self.specs = {}
 
     def bytes_per_row(self) -> int:
-        # factor messages (old, new), variable messages, logs, zero counts and the variables' totals
-        return 8 * self.width * (8 * self.n_edges + 3 * len(self.nodes))
+        # factor messages (old, new), variable messages, logs, zero counts and the variables' totals;
+        # and the largest block's factor beliefs (tables times messages) for the Bethe estimate, twice
+        largest = max(tables.size for tables, _ in self.blocks)
+        return 8 * self.width * (8 * self.n_edges + 3 * len(self.nodes)) + 16 * largest
 
     def einsum(self, block: int, position: int, operands):
         """Contract a block's tables with the other positions' messages, summing out all but ``position``.
