@@ -308,3 +308,14 @@ def test_a_node_with_many_parents_is_exact():
     expected = enumerated_marginals(net, evidence)
     for node in net.nodes:
         np.testing.assert_allclose(marginals[node][:, 0], expected[node], rtol=0, atol=1e-10)
+
+
+def test_rows_in_chunks_under_a_small_budget_give_the_same_answers():
+    net = pgm.load("child")
+    rows = net.sample(9, seed=8)
+    rows = rows.mask(np.random.default_rng(8).random(rows.shape) < 0.5)
+    whole, whole_report = loopy_belief_propagation(net, rows, tol=1e-12, max_iter=2000)
+    chunked, chunked_report = loopy_belief_propagation(net, rows, tol=1e-12, max_iter=2000, memory_budget=1)
+    for node in net.nodes:
+        np.testing.assert_allclose(chunked[node], whole[node], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(chunked_report.log_evidence, whole_report.log_evidence, rtol=0, atol=1e-12)
