@@ -275,13 +275,8 @@ def gibbs_sampling(network, evidence=None, groups=None, *, n_samples: int = 100_
                 for _ in range(thin):
                     sweep()
                 buffer[d] = state
-            for g, (group, where) in enumerate(zip(groups, positions)):
-                cell = np.zeros((size, columns), dtype=np.int64)
-                for node, v in zip(group, where):
-                    cell = cell * len(network.states(node)) + buffer[:, v]
-                flat = (cell * columns + np.arange(columns)).ravel()
-                tally = np.bincount(flat, minlength=cells[g] * columns).reshape(cells[g], n_chains, n_rows)
-                counts[g][:, :, b] = tally
+            for g, where in enumerate(positions):
+                counts[g][:, :, b] = _tally(buffer, where, [sampler.cards[v] for v in where], n_chains, n_rows)
     estimates, errors, r_hats, sizes = {}, {}, {}, {}
     for g, group in enumerate(groups):
         shape = tuple(len(network.states(n)) for n in group) + (n_rows,)
@@ -294,6 +289,17 @@ def gibbs_sampling(network, evidence=None, groups=None, *, n_samples: int = 100_
     report = GibbsReport(n_chains, draws, burn_in, thin, pd.Series(r_hats, name="r_hat"), pd.Series(sizes, name="ess"),
                          rescued)
     return estimates, errors, report
+
+
+def _tally(buffer: np.ndarray, where: list, cards: list, n_chains: int, n_rows: int) -> np.ndarray:
+    """Counts of each joint state of the nodes at ``where`` over a batch of draws: (cells, chains, rows)."""
+    size, _, columns = buffer.shape
+    cell = np.zeros((size, columns), dtype=np.int64)
+    for v, k in zip(where, cards):
+        cell = cell * k + buffer[:, v]
+    cells = math.prod(cards)
+    flat = (cell * columns + np.arange(columns)).ravel()
+    return np.bincount(flat, minlength=cells * columns).reshape(cells, n_chains, n_rows)
 
 
 #: Probability floors of the annealed first half of the burn-in, for networks with structural zeros.
