@@ -176,3 +176,16 @@ def test_chains_started_outside_the_support_are_restarted_inside_it():
     table = estimates[("x", "y")][..., 0]
     assert report.rescued > 0 and "restarted" in str(report)
     assert table[0, 0] == 0 and table[1, 1] == 0 and table.sum() == pytest.approx(1.0)
+
+
+def test_a_loopy_bundled_network_against_the_exact_engine():
+    # child is too large to enumerate (the exact engine, itself checked against enumeration, is the
+    # reference); it has undirected cycles and a CPD with zeros.
+    net = pgm.load("child")
+    evidence = {"LowerBodyO2": "<5", "CO2Report": ">=7.5"}
+    exact = net.posteriors(evidence)
+    estimates, errors, report = gibbs_sampling(net, evidence, [(n,) for n in exact], n_samples=40_000,
+                                               n_chains=8, seed=0)
+    for node, posterior in exact.items():
+        assert_within_standard_errors(estimates[(node,)][:, 0], errors[(node,)][:, 0], posterior.probabilities, node)
+    assert report.converged
