@@ -44,19 +44,12 @@ def query(network, targets, evidence=None, *, method="exact", n_samples=100_000,
           **options):
     """The posterior of ``targets`` given ``evidence``; see :meth:`pgm.BayesianNetwork.query`."""
     names, single = _targets(network, targets)
-    if method in ("loopy_bp", "gibbs", "auto"):  # approximate engines (pgm.inference.approximate)
-        from pgm.inference import approximate as approx
+    if method in ("loopy_bp", "gibbs", "auto"):  # approximate engines: pgm.inference.approximate
+        from pgm.inference.approximate import dispatch
 
-        def approximate(name="loopy_bp" if method == "auto" else method):
-            return approx.approximate_query(network, names, evidence, method=name, n_samples=n_samples, seed=seed,
-                                            memory_budget=memory_budget, options=options)
-
-        if method != "auto":
-            return approximate()
-        approx._check_options("loopy_bp", options)
-        return approx.auto(network, names, evidence, memory_budget,
-                           lambda: _exact_query(network, names, as_evidence(network, evidence), memory_budget),
-                           approximate)
+        return dispatch(network, names, evidence, method=method, n_samples=n_samples, seed=seed,
+                        memory_budget=memory_budget, options=options,
+                        exact=lambda: _exact_query(network, names, as_evidence(network, evidence), memory_budget))
     if options:
         raise TypeError(f"method={method!r} got the unknown option {next(iter(options))!r}")
     if method == "likelihood_weighting":
@@ -158,18 +151,12 @@ def _single_case_moments(problem, ev: Evidence, names, gaussian):
 def posteriors(network, evidence=None, *, memory_budget=None, method="exact", n_samples=100_000, seed=None,
                **options) -> dict:
     """Every node's posterior marginal from one calibration; see :meth:`pgm.BayesianNetwork.posteriors`."""
-    if method in ("loopy_bp", "gibbs", "auto"):  # approximate engines (pgm.inference.approximate)
-        from pgm.inference import approximate as approx
+    if method in ("loopy_bp", "gibbs", "auto"):  # approximate engines: pgm.inference.approximate
+        from pgm.inference.approximate import dispatch
 
-        def approximate(name="loopy_bp" if method == "auto" else method):
-            return approx.approximate_posteriors(network, evidence, method=name, n_samples=n_samples, seed=seed,
-                                                 memory_budget=memory_budget, options=options)
-
-        if method != "auto":
-            return approximate()
-        approx._check_options("loopy_bp", options)
-        return approx.auto(network, None, evidence, memory_budget,
-                           lambda: posteriors(network, evidence, memory_budget=memory_budget), approximate)
+        return dispatch(network, None, evidence, method=method, n_samples=n_samples, seed=seed,
+                        memory_budget=memory_budget, options=options,
+                        exact=lambda: posteriors(network, evidence, memory_budget=memory_budget))
     if method != "exact":
         raise ValueError(f"posteriors() takes method='exact', 'loopy_bp', 'gibbs' or 'auto', got {method!r}")
     if options:

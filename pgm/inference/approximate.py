@@ -30,7 +30,7 @@ from pgm.inference.engine import DEFAULT_MEMORY_BUDGET
 from pgm.inference.evidence import Evidence, as_evidence
 from pgm.inference.results import DiscreteDistribution
 
-__all__ = ["APPROXIMATE_METHODS", "approximate_query", "approximate_posteriors", "choose_method"]
+__all__ = ["APPROXIMATE_METHODS", "approximate_query", "approximate_posteriors", "choose_method", "dispatch"]
 
 APPROXIMATE_METHODS = ("loopy_bp", "gibbs")
 
@@ -132,6 +132,25 @@ def approximate_posteriors(network, evidence, *, method: str, n_samples: int, se
         tables = {n: estimates[(n,)] for n in wanted}
         errors = {n: se[(n,)] for n in wanted}
     return {n: _package(network, (n,), ev, tables[n], errors.get(n), method, report) for n in wanted}
+
+
+def dispatch(network, targets, evidence, *, method: str, n_samples: int, seed, memory_budget, options: dict,
+             exact):
+    """Answer ``query`` (``targets``: a tuple) or ``posteriors`` (``targets`` None) by ``method``.
+
+    ``method`` is ``"loopy_bp"``, ``"gibbs"`` or ``"auto"``; ``exact()`` is
+    the exact path's answer, called when ``"auto"`` chooses it.
+    """
+    def approximate(name: str):
+        common = dict(method=name, n_samples=n_samples, seed=seed, memory_budget=memory_budget, options=options)
+        if targets is None:
+            return approximate_posteriors(network, evidence, **common)
+        return approximate_query(network, targets, evidence, **common)
+
+    if method != "auto":
+        return approximate(method)
+    _check_options("loopy_bp", options)
+    return auto(network, targets, evidence, memory_budget, exact, lambda: approximate("loopy_bp"))
 
 
 def choose_method(network, targets, evidence, memory_budget) -> tuple[str, str]:
