@@ -1,0 +1,171 @@
+"""Forward-backward and Viterbi over the joint hidden state, batched across sequences.
+
+The forward pass keeps the *filtered* distribution ``alpha_t = p(s_t | x_0..t)``
+normalised at every step and the log of each normaliser ``c_t = p(x_t |
+x_0..t-1)``; their sum is the log-likelihood, so a sequence of 10^6 steps
+neither underflows nor overflows (Rabiner's scaling, done in the
+probability domain: each step's log-potentials are shifted by their maximum
+before exponentiating, and the shift is added back to ``log c_t``).  The
+backward pass reuses the same normalisers, so ``alpha_t * beta_t`` is the
+smoothed posterior directly.  Viterbi runs in the log domain.
+
+Sequences are packed longest first (:mod:`pgm.dynamic.sequences`), so step
+``t`` touches rows ``[:n_active[t]]`` only: the cost is linear in the total
+number of steps, and the Python loop is over time, each iteration a handful
+of NumPy operations across every live sequence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pgm.errors import ImpossibleEvidenceError
+
+__all__ = ["ForwardBackward", "forward_backward", "forward", "viterbi"]
+
+
+@dataclass
+class ForwardBackward:
+    """What one forward(-backward) pass computes for packed sequences.
+
+    Attributes
+    ----------
+    log_likelihood : ndarray (n_sequences,)
+    filtered : ndarray (n_sequences, longest, S)
+        ``p(s_t | x_0..t)``; padding rows are left as they are.
+    smoothed : ndarray (n_sequences, longest, S) or None
+        ``p(s_t | x_0..T-1)``.
+    pair_sums : dict of int to ndarray (S, S) or None
+        Expected transition counts ``sum_t p(s_{t-1}, s_t | x)`` summed over
+        steps and sequences, per key of :attr:`Potentials.pair`.
+    pair_steps : ndarray (n_sequences, longest, S, S) or None
+        Per-step ``p(s_{t-1}, s_t | x)`` when some factor needs it.
+    """
+
+    log_likelihood: np.ndarray
+    filtered: np.ndarray
+    log_normalisers: np.ndarray
+    smoothed: np.ndarray | None = None
+    pair_sums: dict | None = None
+    pair_steps: np.ndarray | None = None
+
+
+def _step_transition(pot, t: int, n: int):
+    """The transition into step ``t`` for the first ``n`` rows: a shared (S, S) matrix and its log shift,
+    or per-row (n, S, S) matrices with per-row shifts."""
+    log_a = pot.transition_at(t)
+    if pot.pair_steps is None:
+        shift = np.max(log_a)
+        return np.exp(log_a - shift), shift
+    total = log_a + pot.pair_steps[:n, t]
+    shift = total.max(axis=(1, 2))
+    return np.exp(total - shift[:, None, None]), shift
+
+
+def _impossible(data, row: int, t: int):
+    raise ImpossibleEvidenceError(
+        f"sequence {data.ids[row]!r} has probability zero at t={t} under the model (no hidden state explains it)")
+
+
+def forward(pot, data) -> ForwardBackward:
+    """The scaled forward pass: filtered distributions and log-likelihoods."""
+    unary = pot.unary
+    N, T, S = unary.shape
+    n_active = data.n_active
+    shift = unary.max(axis=2)
+    if np.isneginf(shift[data.valid]).any():
+        rows, cols = np.nonzero(np.isneginf(shift) & data.valid)
+        _impossible(data, int(rows[0]), int(cols[0]))
+    emission = np.exp(unary - shift[..., None])  # in (0, 1], the largest entry 1 at every step
+    alpha = np.empty((N, T, S))
+    log_c = np.zeros((N, T))
+    scale = np.ones((N, T))
+    c = emission[:, 0].sum(axis=1)
+    scale[:, 0] = c
+    alpha[:, 0] = emission[:, 0] / c[:, None]
+    log_c[:, 0] = np.log(c) + shift[:, 0]
+    for t in range(1, T):
+        n = n_active[t]
+        matrix, moved = _step_transition(pot, t, n)
+        if matrix.ndim == 2:
+            predicted = alpha[:n, t - 1] @ matrix
+        else:
+            predicted = np.einsum("ni,nij->nj", alpha[:n, t - 1], matrix)
+        predicted *= emission[:n, t]
+        c = predicted.sum(axis=1)
+        if not c.all():
+            _impossible(data, int(np.argmin(c)), t)
+        alpha[:n, t] = predicted / c[:, None]
+        scale[:n, t] = c
+        log_c[:n, t] = np.log(c) + shift[:n, t] + moved
+    result = ForwardBackward(log_c.sum(axis=1), alpha, log_c)
+    result._emission, result._scale = emission, scale
+    return result
+
+
+def forward_backward(pot, data, *, per_step_pairs: bool = False) -> ForwardBackward:
+    """Filtered and smoothed posteriors, log-likelihoods and expected transition counts."""
+    result = forward(pot, data)
+    emission, alpha = result._emission, result.filtered
+    N, T, S = alpha.shape
+    n_active = data.n_active
+    beta = np.ones((N, T, S))
+    pair_sums = {key: np.zeros((S, S)) for key in pot.pair}
+    need_steps = per_step_pairs or pot.pair_steps is not None
+    pair_steps = np.zeros((N, T, S, S)) if need_steps else None
+    c = result._scale
+    for t in range(T - 1, 0, -1):
+        n = n_active[t]
+        matrix, _ = _step_transition(pot, t, n)
+        weighted = emission[:n, t] * beta[:n, t] / c[:n, t, None]
+        key = t if t in pot.pair else -1
+        if matrix.ndim == 2:
+            beta[:n, t - 1] = weighted @ matrix.T
+            if need_steps:
+                pair_steps[:n, t] = alpha[:n, t - 1, :, None] * matrix * weighted[:, None, :]
+                pair_sums[key] += pair_steps[:n, t].sum(axis=0)
+            else:
+                pair_sums[key] += (alpha[:n, t - 1].T @ weighted) * matrix
+        else:
+            beta[:n, t - 1] = np.einsum("nij,nj->ni", matrix, weighted)
+            pair_steps[:n, t] = alpha[:n, t - 1, :, None] * matrix * weighted[:, None, :]
+            pair_sums[key] += pair_steps[:n, t].sum(axis=0)
+    result.smoothed = alpha * beta
+    result.pair_sums = pair_sums
+    result.pair_steps = pair_steps
+    return result
+
+
+@dataclass
+class ViterbiResult:
+    """Most probable hidden paths: ``path`` (n_sequences, longest) joint-state codes, ``log_probability`` per sequence."""
+
+    path: np.ndarray
+    log_probability: np.ndarray
+
+
+def viterbi(pot, data) -> ViterbiResult:
+    """The most probable joint hidden path of each sequence, and ``log p(path, x)``."""
+    unary = pot.unary
+    N, T, S = unary.shape
+    n_active = data.n_active
+    delta = unary[:, 0].copy()
+    back = np.zeros((N, T, S), dtype=np.int32)
+    for t in range(1, T):
+        n = n_active[t]
+        log_a = pot.transition_at(t)
+        scores = delta[:n, :, None] + (log_a if pot.pair_steps is None else log_a + pot.pair_steps[:n, t])
+        back[:n, t] = scores.argmax(axis=1)
+        delta[:n] = np.take_along_axis(scores, back[:n, t][:, None, :], axis=1)[:, 0] + unary[:n, t]
+    path = np.zeros((N, T), dtype=np.int64)
+    last = data.lengths - 1
+    path[np.arange(N), last] = delta.argmax(axis=1)
+    best = delta.max(axis=1)
+    if np.isneginf(best).any():
+        _impossible(data, int(np.argmax(np.isneginf(best))), int(last[np.argmax(np.isneginf(best))]))
+    for t in range(T - 1, 0, -1):
+        n = n_active[t]
+        path[:n, t - 1] = back[np.arange(n), t, path[:n, t]]
+    return ViterbiResult(path, best)

@@ -1,0 +1,213 @@
+"""Fitting dynamic networks through the statistics seam: counts when complete, Baum-Welch when not.
+
+Every distinct CPD of the network (the transition's, keyed ``"x[t]"``, and
+each initial slice's override, ``"x[k]"``) gets the sufficient statistics
+of all the steps it serves, merged with the CPD's own ``merge_statistics``;
+the M-step is the CPD's ``from_statistics`` with the prior's
+pseudo-statistics added -- exactly the static :mod:`pgm.learning.mle` path.
+
+With hidden nodes, the E-step is forward-backward
+(:mod:`pgm.dynamic.forward_backward`): a factor over the current hidden
+state is weighted by the smoothed posterior of each step; one over the
+previous and current states by the pairwise posterior, summed over steps
+when it does not involve data.  Each weighted row goes to the CPD's
+``statistics`` as it is, so any CPD family (tables, linear Gaussian,
+conditional linear Gaussian) gets its expected statistics without new code.
+Statistics of disjoint sets of sequences add (:class:`~pgm.learning.mle.Statistics`),
+so chunks and partitions split by whole sequences merge exactly.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+import warnings
+
+import numpy as np
+
+from pgm._random import as_generator
+from pgm.dynamic.forward_backward import forward_backward
+from pgm.dynamic.inference import prepare
+from pgm.dynamic.potentials import HiddenSpace, factor_rows, grid_columns, potentials
+from pgm.dynamic.sequences import to_sequences
+from pgm.errors import DataError, caller_stacklevel
+from pgm.learning.em import ConvergenceWarning, FitReport
+from pgm.learning.mle import Statistics
+from pgm.learning.priors import pseudo_statistics, variance_prior
+
+__all__ = ["expected_statistics", "from_statistics", "fit"]
+
+
+def _posterior_weights(factor, space, fb, rows, cols) -> np.ndarray:
+    """Each position's posterior over the factor's grid of hidden nodes: shape (positions, G)."""
+    G = len(factor.grid)
+    if factor.pairwise:
+        joint = fb.pair_steps[rows, cols].reshape(len(rows), -1)  # (n, S*S), previous state major
+        index = factor.index.reshape(-1)
+    else:
+        joint = fb.smoothed[rows, cols]
+        index = factor.index
+    projection = np.zeros((len(index), G))
+    projection[np.arange(len(index)), index] = 1.0
+    return joint @ projection
+
+
+def _constant_weights(factor, space, fb, packed) -> np.ndarray:
+    """Posterior mass on a data-free factor's grid, summed over its steps: shape (G,)."""
+    G = len(factor.grid)
+    if factor.pairwise:
+        key = -1 if factor.start >= fb._n_initial else factor.start
+        mass = fb.pair_sums[key].reshape(-1)
+        index = factor.index.reshape(-1)
+    else:
+        valid = np.arange(factor.start, factor.stop)[None, :] < packed.lengths[:, None]
+        mass = (fb.smoothed[:, factor.start:factor.stop] * valid[..., None]).sum(axis=(0, 1))
+        index = factor.index
+    return np.bincount(index, weights=mass, minlength=G)
+
+
+def _n_initial(fb) -> int:
+    return fb._n_initial
+
+
+def expected_statistics(network, data, *, sequence=None, time=None, lengths=None, _prepared=None):
+    """Expected sufficient statistics of every distinct CPD, and the total log-likelihood.
+
+    Returns ``(Statistics, log_likelihood)``; statistics are keyed as
+    :meth:`DynamicBayesianNetwork.cpd_key`.  With no hidden nodes they are the
+    plain complete-data statistics.
+    """
+    packed, space, pot = _prepared or prepare(network, data, sequence=sequence, time=time, lengths=lengths)
+    fb = forward_backward(pot, packed, per_step_pairs=any(f.uses_data and f.pairwise for f in pot.factors))
+    fb._n_initial = network.n_initial
+    return _statistics(network, packed, space, pot.factors, fb), float(fb.log_likelihood.sum())
+
+
+def _statistics(network, packed, space, factors, fb) -> Statistics:
+    arrays, mergers = {}, {}
+    for factor in factors:
+        cpd = factor.cpd
+        G = len(factor.grid)
+        if factor.uses_data:
+            rows, cols, columns = factor_rows(factor, packed, network)
+            if factor.involved:
+                weights = _posterior_weights(factor, space, fb, rows, cols).reshape(-1)
+                repeated = {name: np.repeat(values, G) for name, values in columns.items()}
+                repeated.update(grid_columns(factor, len(rows)))
+            else:
+                weights, repeated = None, columns
+        else:
+            weights = _constant_weights(factor, space, fb, packed)
+            repeated = grid_columns(factor, 1)
+        values = repeated[factor.node]
+        parents = {p: repeated[p] for p in cpd.parents}
+        stats = cpd.statistics(values, parents, weights)
+        key = factor.key
+        arrays[key] = stats if key not in arrays else cpd.merge_statistics(arrays[key], stats)
+        mergers[key] = cpd.merge_statistics
+    return Statistics(arrays, float(packed.lengths.sum()), mergers)
+
+
+def from_statistics(network, stats, *, prior=None):
+    """The network with every distinct CPD refitted from ``stats`` (plus the prior's pseudo-statistics)."""
+    fitted = {}
+    for key, cpd in network._distinct_cpds().items():
+        if key not in stats:
+            raise DataError(f"the statistics have no entry for {key!r}")
+        node_stats = np.asarray(stats[key], dtype=np.float64)
+        pseudo = pseudo_statistics(prior, cpd)
+        if pseudo is not None:
+            node_stats = cpd.merge_statistics(node_stats, pseudo)
+        shape_scale = variance_prior(prior, cpd)
+        fitted[key] = (cpd.from_statistics(node_stats) if shape_scale is None
+                       else cpd.from_statistics(node_stats, variance_prior=shape_scale))
+    return network.with_cpds(fitted)
+
+
+def _random_statistics(network, packed, space, factors, rng) -> Statistics:
+    """Statistics under random posteriors: independent Dirichlet(1) draws per step (EM's random start)."""
+    N, T, S = packed.n_sequences, packed.longest, space.size
+    fb = type("RandomPosterior", (), {})()
+    fb.smoothed = rng.dirichlet(np.ones(S), size=(N, T))
+    fb.pair_steps = fb.smoothed[:, :-1, :, None] * fb.smoothed[:, 1:, None, :]
+    fb.pair_steps = np.concatenate([np.zeros((N, 1, S, S)), fb.pair_steps], axis=1)
+    fb._n_initial = network.n_initial
+    valid = packed.valid
+    fb.pair_sums = {}
+    for t in range(1, min(T, network.n_initial)):
+        fb.pair_sums[t] = (fb.pair_steps[:, t] * valid[:, t, None, None]).sum(axis=0)
+    if T > network.n_initial:
+        start = max(network.n_initial, 1)
+        fb.pair_sums[-1] = (fb.pair_steps[:, start:] * valid[:, start:, None, None]).sum(axis=(0, 1))
+    return _statistics(network, packed, space, factors, fb)
+
+
+def fit(network, data, *, sequence=None, time=None, lengths=None, prior=None, max_iter: int = 100,
+        tol: float = 1e-6, n_init: int = 1, init="random", seed=None, callback=None):
+    """Fit every CPD: closed form without hidden nodes, Baum-Welch (EM) with them.
+
+    See :meth:`pgm.dynamic.DynamicBayesianNetwork.fit`.
+    """
+    if isinstance(max_iter, bool) or not isinstance(max_iter, int) or max_iter < 0:
+        raise ValueError(f"max_iter must be a non-negative integer, got {max_iter!r}")
+    if isinstance(n_init, bool) or not isinstance(n_init, int) or n_init < 1:
+        raise ValueError(f"n_init must be a positive integer, got {n_init!r}")
+    domains = {n: network.domains[n] for n in network.observed_nodes}
+    packed = to_sequences(data, domains, sequence=sequence, time=time, lengths=lengths)
+    space = HiddenSpace.of(network)
+    if not network.latent_nodes:
+        from pgm.dynamic.potentials import factors as all_factors
+
+        stats = _statistics(network, packed, space, all_factors(network, space, packed.longest), None)
+        return from_statistics(network, stats, prior=prior)
+    rng = as_generator(seed)
+    if init == "current":
+        starts = [network]
+    elif init == "random":
+        starts = None
+    else:
+        raise ValueError(f"init must be 'random' or 'current', got {init!r}")
+    from pgm.dynamic.potentials import factors as all_factors
+
+    structure_factors = all_factors(network, space, packed.longest)
+    runs = []
+    for restart in range(1 if starts else n_init):
+        current = (starts[0] if starts else
+                   from_statistics(network, _random_statistics(network, packed, space, structure_factors, rng),
+                                   prior=prior))
+        runs.append(_baum_welch(current, packed, space, prior, max_iter, tol, callback))
+    finals = [report.log_likelihood[-1] for _, report in runs]
+    best = int(np.argmax(finals))
+    fitted, report = runs[best]
+    report.best_init, report.restarts, report.init, report.n_rows = best, finals, init, int(packed.lengths.sum())
+    if not report.converged and max_iter > 0:
+        warnings.warn(f"Baum-Welch did not converge in {max_iter} iterations; raise max_iter or tol",
+                      ConvergenceWarning, stacklevel=caller_stacklevel())
+    fitted.fit_report_ = report
+    return fitted
+
+
+def _baum_welch(network, packed, space, prior, max_iter, tol, callback):
+    report = FitReport()
+    steps = float(packed.lengths.sum())
+    previous = None
+    current = network
+    for iteration in range(max_iter + 1):
+        started = time.perf_counter()
+        pot = potentials(current, packed, space)
+        stats, total = expected_statistics(current, None, _prepared=(packed, space, pot))
+        mean = total / steps  # per step, so that tol does not depend on the amount of data
+        report.log_likelihood.append(mean)
+        report.objective.append(mean)
+        if callback is not None:
+            callback(iteration, mean, current)
+        if previous is not None and mean - previous < tol:
+            report.converged = True
+            break
+        if iteration == max_iter:
+            break
+        current = from_statistics(current, stats, prior=prior)
+        report.n_iter = iteration + 1
+        report.seconds_per_iteration.append(time.perf_counter() - started)
+        previous = mean
+    return current, report
