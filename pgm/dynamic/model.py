@@ -405,8 +405,8 @@ class DynamicBayesianNetwork:
         --------
         >>> import pgm
         >>> chain = pgm.dynamic.hmm(2, emission="categorical", n_symbols=2).unroll(4)
-        >>> chain.parents("y[3]"), chain.tied_groups[0]
-        (('z[3]',), ('z[1]', 'z[2]', 'z[3]'))
+        >>> chain.parents("y[3]"), chain.tied_groups
+        (('z[3]',), (('y[0]', 'y[1]', 'y[2]', 'y[3]'), ('z[1]', 'z[2]', 'z[3]')))
         """
         from pgm.network import BayesianNetwork
 
