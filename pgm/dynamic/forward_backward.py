@@ -169,3 +169,71 @@ def viterbi(pot, data) -> ViterbiResult:
         n = n_active[t]
         path[:n, t - 1] = back[np.arange(n), t, path[:n, t]]
     return ViterbiResult(path, best)
+
+
+#: Sequences at least this long (and few enough that batching across them cannot fill the vector units)
+#: take the blocked path for log-likelihoods.
+BLOCK = 512
+
+
+def blocked_log_likelihood(pot, data, block: int = BLOCK) -> tuple[np.ndarray, np.ndarray]:
+    """Log-likelihoods and final filtered distributions, parallel over blocks of time.
+
+    The forward recursion is a product of matrices ``alpha_{T-1} ~ e_0 A D_1
+    A D_2 ...`` (``D_t`` the diagonal of step t's emission).  Each sequence
+    is cut into blocks of ``block`` steps; pass 1 multiplies out every
+    block's matrix at once (a loop of ``block`` steps over all blocks,
+    rescaled by its maximum at each step so nothing underflows), pass 2
+    threads the normalised message through the blocks of each sequence.
+    Steps past a sequence's end multiply by the identity, so padding costs
+    nothing but time.  Needs a shared transition (no data-dependent pairs,
+    at most one initial slice).
+
+    Returns ``(log_likelihood (n_sequences,), filtered_last (n_sequences, S))``.
+    """
+    unary = pot.unary
+    N, T, S = unary.shape
+    n_blocks = -(-T // block)
+    shift = unary.max(axis=2)
+    valid = data.valid
+    if np.isneginf(shift[valid]).any():
+        rows, cols = np.nonzero(np.isneginf(shift) & valid)
+        _impossible(data, int(rows[0]), int(cols[0]))
+    log_a = pot.transition_at(max(T - 1, 1)) if T > 1 else np.zeros((S, S))
+    moved = float(np.max(log_a))
+    matrix = np.exp(log_a - moved)
+    padded = np.zeros((N, n_blocks * block, S))
+    padded[:, :T] = unary - np.where(valid, shift, 0.0)[..., None]
+    emission = np.exp(padded).reshape(N * n_blocks, block, S)
+    live = np.zeros((N, n_blocks * block), dtype=bool)
+    live[:, :T] = valid
+    live = live.reshape(N * n_blocks, block)
+    first_block = np.zeros((N, n_blocks), dtype=bool)
+    first_block[:, 0] = True
+    first_block = first_block.reshape(-1)
+    # pass 1: every block's normalised product and its log scale
+    product = np.broadcast_to(np.eye(S), (N * n_blocks, S, S)).copy()
+    log_scale = np.zeros(N * n_blocks)
+    for t in range(block):
+        into = np.where((first_block & (t == 0))[:, None, None], np.ones((S, S)), matrix)
+        stepped = np.matmul(product, into) * emission[:, t, None, :]
+        product = np.where(live[:, t, None, None], stepped, product)
+        top = product.max(axis=(1, 2))
+        product /= top[:, None, None]
+        log_scale += np.log(top)
+    product = product.reshape(N, n_blocks, S, S)
+    log_scale = log_scale.reshape(N, n_blocks)
+    # pass 2: thread the message through each sequence's blocks (a loop over blocks, batched over sequences)
+    message = np.zeros((N, S))
+    message[:, 0] = 1.0  # with the all-ones "transition" into step 0, e_0 comes out
+    total = np.zeros(N)
+    for b in range(n_blocks):
+        carried = np.einsum("ni,nij->nj", message, product[:, b])
+        norm = carried.sum(axis=1)
+        if not norm.all():
+            _impossible(data, int(np.argmin(norm)), b * block)
+        total += np.log(norm) + log_scale[:, b]
+        message = carried / norm[:, None]
+    steps_after_first = np.maximum(data.lengths - 1, 0)
+    total += shift.sum(axis=1, where=valid) + moved * steps_after_first
+    return total, message

@@ -13,7 +13,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from pgm.dynamic.forward_backward import forward, forward_backward, viterbi as _viterbi
+from pgm.dynamic.forward_backward import BLOCK, blocked_log_likelihood, forward, forward_backward, viterbi as _viterbi
 from pgm.dynamic.potentials import HiddenSpace, potentials
 from pgm.dynamic.sequences import to_sequences
 from pgm.errors import DataError
@@ -60,8 +60,22 @@ def _marginal_frame(packed, space, joint: np.ndarray, network) -> pd.DataFrame:
 def log_likelihood(network, data, **where) -> pd.Series:
     """``log p(x_0..T-1)`` of each sequence, in nats, indexed by sequence id."""
     packed, _, pot = prepare(network, data, **where)
-    return pd.Series(packed.in_user_order(forward(pot, packed).log_likelihood), index=_sequence_index(packed),
+    return pd.Series(packed.in_user_order(_log_likelihood_and_last(pot, packed)[0]), index=_sequence_index(packed),
                      name="log_likelihood")
+
+
+def _log_likelihood_and_last(pot, packed):
+    """Log-likelihoods and the last filtered distribution of every packed sequence, by the faster route:
+    batched over sequences when there are many, blocked over time when a few are long."""
+    if _use_blocks(pot, packed):
+        return blocked_log_likelihood(pot, packed)
+    result = forward(pot, packed)
+    return result.log_likelihood, result.filtered[np.arange(packed.n_sequences), packed.lengths - 1]
+
+
+def _use_blocks(pot, packed) -> bool:
+    return (pot.pair_steps is None and pot.n_initial <= 1 and packed.longest >= 8 * BLOCK
+            and packed.n_sequences * BLOCK < packed.longest)
 
 
 def filtered(network, data, **where) -> pd.DataFrame:
@@ -108,8 +122,7 @@ def predict(network, data, steps: int = 1, **where) -> pd.DataFrame:
     if any(f.uses_data and f.pairwise for f in pot.factors) or any(
             f.node in network.latent_nodes and f.uses_data for f in pot.factors):
         raise DataError("prediction beyond the data needs hidden transitions that do not depend on observed inputs")
-    result = forward(pot, packed)
-    last = result.filtered[np.arange(packed.n_sequences), packed.lengths - 1]
+    _, last = _log_likelihood_and_last(pot, packed)
     out, cache = [], {}
     current = last
     for k in range(1, steps + 1):
