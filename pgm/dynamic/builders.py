@@ -81,8 +81,12 @@ def gaussian_chain(names: Sequence[str], discrete_parents: Sequence[str], *, mea
         # y_j | y_<j: slope b = S_j,<j S_<j,<j^-1, intercept mu_j - b mu_<j, variance S_jj - b S_<j,j
         s_before = full[..., :j, :j]
         s_cross = full[..., j, :j]
-        slope = np.linalg.solve(s_before, s_cross[..., None])[..., 0] if j else np.zeros(configs + (0,))
-        intercept = mu[..., j] - np.einsum("...k,...k->...", slope, mu[..., :j])
+        if j and covariance == "full":
+            slope = np.linalg.solve(s_before, s_cross[..., None])[..., 0]
+        else:
+            slope = np.zeros(configs + (0,))
+            s_cross = s_cross[..., :0]
+        intercept = mu[..., j] - np.einsum("...k,...k->...", slope, mu[..., :slope.shape[-1]])
         variance = full[..., j, j] - np.einsum("...k,...k->...", slope, s_cross)
         weights = slope
         cpds[name] = LinearGaussian(parents=parents, intercept=intercept, weights=weights, variance=variance)

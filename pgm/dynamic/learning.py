@@ -102,10 +102,44 @@ def _statistics(network, packed, space, factors, fb) -> Statistics:
         values = repeated[factor.node]
         parents = {p: repeated[p] for p in cpd.parents}
         stats = cpd.statistics(values, parents, weights)
+        if factor.uses_data and factor.node not in network.latent_nodes:
+            missing = _missing_value_statistics(factor, network, packed, space, fb)
+            if missing is not None:
+                stats = cpd.merge_statistics(stats, missing)
         key = factor.key
         arrays[key] = stats if key not in arrays else cpd.merge_statistics(arrays[key], stats)
         mergers[key] = cpd.merge_statistics
     return Statistics(arrays, float(packed.lengths.sum()), mergers)
+
+
+def _missing_value_statistics(factor, network, packed, space, fb):
+    """Expected statistics of an observed node where its value is missing (it has no observed children, so its
+    posterior is its CPD given the parents): every state weighted by ``p(state | parents)`` for a discrete
+    node; for a Gaussian one, two points ``mean +- sd`` of half weight, which carry its exact first and
+    second moments into the moment statistics."""
+    rows, cols, columns = factor_rows(factor, packed, network, missing_child=True)
+    if not len(rows):
+        return None
+    cpd, G = factor.cpd, len(factor.grid)
+    if factor.involved:
+        weights = _posterior_weights(factor, space, fb, rows, cols).reshape(-1)
+        repeated = {name: np.repeat(values, G) for name, values in columns.items()}
+        repeated.update(grid_columns(factor, len(rows)))
+    else:
+        weights, repeated = np.ones(len(rows)), dict(columns)
+    parents = {p: repeated[p] for p in cpd.parents}
+    n = len(weights)
+    if cpd.is_discrete:
+        k = len(cpd.domain)
+        codes = np.repeat(np.arange(k), n)
+        tiled = {p: np.tile(v, k) for p, v in parents.items()}
+        probability = np.exp(cpd.log_prob(codes, tiled))
+        return cpd.statistics(codes, tiled, np.tile(weights, k) * probability)
+    mean = cpd.conditional_mean(parents, n)
+    configs = cpd._configurations(parents)
+    sd = np.sqrt(cpd._variance_rows(configs)[0]) * np.ones(n)
+    tiled = {p: np.tile(v, 2) for p, v in parents.items()}
+    return cpd.statistics(np.r_[mean - sd, mean + sd], tiled, np.tile(weights, 2) / 2)
 
 
 def from_statistics(network, stats, *, prior=None):

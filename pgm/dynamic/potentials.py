@@ -143,7 +143,7 @@ def grid_columns(factor: Factor, n_rows: int) -> dict:
     return out
 
 
-def factor_rows(factor: Factor, data, network):
+def factor_rows(factor: Factor, data, network, *, missing_child: bool = False):
     """The positions of ``factor``'s segment where it applies, and the observed columns there.
 
     Returns ``(rows, cols, columns)``: packed row and step of each position,
@@ -156,7 +156,10 @@ def factor_rows(factor: Factor, data, network):
     node, cpd = factor.node, factor.cpd
     keep = valid.copy()
     if node not in network.latent_nodes:
-        keep &= ~_missing(_column(data, node, node)[:, a:b])
+        absent = _missing(_column(data, node, node)[:, a:b])
+        keep &= absent if missing_child else ~absent
+    elif missing_child:
+        keep[:] = False
     needed = []
     for parent in cpd.parents:
         base, lag = parse_parent(parent, node)
@@ -172,7 +175,7 @@ def factor_rows(factor: Factor, data, network):
         needed.append((parent, values))
     rows, cols = np.nonzero(keep)
     columns = {parent: values[rows, cols] for parent, values in needed}
-    if node not in network.latent_nodes:
+    if node not in network.latent_nodes and not missing_child:
         columns[node] = _column(data, node, node)[:, a:b][rows, cols]
     return rows, cols + a, columns
 

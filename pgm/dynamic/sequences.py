@@ -173,12 +173,16 @@ def _long_frame(data, *, sequence, time, lengths, domains):
         rows = np.flatnonzero(codes == bad)
         gap = rows[int(np.argmax(np.diff(rows) > 1)) + 1]
         raise DataError(
-            f"rows of sequence {uniques[bad]!r} are interleaved with other sequences (it starts again at row {gap}); "
+            f"rows of sequence {_plain(uniques[bad])!r} are interleaved with other sequences (it starts again at row {gap}); "
             f"the rows of each sequence must be contiguous: sort by {sequence!r} (stable) first")
     sizes = np.bincount(codes, minlength=len(uniques))
     if time is not None:
         frame = _sorted_by_time(frame, time, sequence)
-    return frame.reset_index(drop=True), [(u.item() if isinstance(u, np.generic) else u) for u in uniques], sizes
+    return frame.reset_index(drop=True), [_plain(u) for u in uniques], sizes
+
+
+def _plain(value):
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _sorted_by_time(frame, time, sequence):
