@@ -292,3 +292,58 @@ def test_unknown_states_are_refused_with_the_column_and_value():
 def test_lagged_parents_need_initial_cpds():
     with pytest.raises(StructureError, match=r"'x' needs a CPD for slice 0"):
         DynamicBayesianNetwork({"x": Categorical(["a", "b"], parents=[previous("x")])})
+
+
+# ---------------------------------------------------------------------------- Kalman filter and RTS smoother
+def reference_rts(y, A, C, Q, R, m0, P0):
+    """A textbook Kalman filter and Rauch-Tung-Striebel smoother for one sequence (NaN rows: no update)."""
+    T, k = len(y), len(m0)
+    mf, Pf, mp, Pp = np.zeros((T, k)), np.zeros((T, k, k)), np.zeros((T, k)), np.zeros((T, k, k))
+    loglik = 0.0
+    for t in range(T):
+        m, P = (m0, P0) if t == 0 else (A @ mf[t - 1], A @ Pf[t - 1] @ A.T + Q)
+        mp[t], Pp[t] = m, P
+        seen = ~np.isnan(y[t])
+        if seen.any():
+            H, obs = C[seen], y[t][seen]
+            S = H @ P @ H.T + R[np.ix_(seen, seen)]
+            K = P @ H.T @ np.linalg.inv(S)
+            r = obs - H @ m
+            m, P = m + K @ r, P - K @ H @ P
+            loglik += -0.5 * (r @ np.linalg.solve(S, r) + np.linalg.slogdet(S)[1] + seen.sum() * np.log(2 * np.pi))
+        mf[t], Pf[t] = m, P
+    ms, Ps = mf.copy(), Pf.copy()
+    for t in range(T - 2, -1, -1):
+        J = Pf[t] @ A.T @ np.linalg.inv(Pp[t + 1])
+        ms[t] = mf[t] + J @ (ms[t + 1] - mp[t + 1])
+        Ps[t] = Pf[t] + J @ (Ps[t + 1] - Pp[t + 1]) @ J.T
+    return loglik, mf, Pf, ms, Ps
+
+
+def test_kalman_filter_and_smoother_equal_a_textbook_rts_implementation():
+    from pgm.dynamic.kalman import kalman_smoother, linear_dynamical_system, state_space
+
+    rng = np.random.default_rng(0)
+    A = np.array([[0.9, 0.2], [-0.1, 0.8]])
+    C = np.array([[1.0, 0.5], [0.0, 1.0], [0.3, -0.2]])
+    Q = np.array([[0.3, 0.1], [0.1, 0.2]])
+    R = np.array([[0.5, 0.2, 0.0], [0.2, 0.4, 0.1], [0.0, 0.1, 0.6]])
+    m0, P0 = np.array([1.0, -1.0]), np.array([[2.0, 0.3], [0.3, 1.0]])
+    lds = linear_dynamical_system(A, C, Q, R, m0, P0)
+    ss = state_space(lds)
+    assert np.allclose(ss.A, A) and np.allclose(ss.Q, Q) and np.allclose(ss.C, C) and np.allclose(ss.R, R)
+    lengths = [30, 12, 45]
+    Y = rng.normal(size=(sum(lengths), 3)) * 2
+    Y[rng.random(Y.shape) < 0.15] = np.nan  # partly observed steps, and some with nothing observed
+    Y[5] = np.nan
+    result = kalman_smoother(lds, Y, lengths=lengths)
+    start = 0
+    for i, T in enumerate(lengths):
+        loglik, mf, Pf, ms, Ps = reference_rts(Y[start:start + T], A, C, Q, R, m0, P0)
+        rows = slice(start, start + T)
+        assert result.log_likelihood.iloc[i] == pytest.approx(loglik, abs=1e-8)
+        assert np.allclose(result.filtered_mean.to_numpy()[rows], mf, atol=1e-8)
+        assert np.allclose(result.filtered_cov[rows], Pf, atol=1e-8)
+        assert np.allclose(result.smoothed_mean.to_numpy()[rows], ms, atol=1e-8)
+        assert np.allclose(result.smoothed_cov[rows], Ps, atol=1e-8)
+        start += T

@@ -17,7 +17,8 @@ Examples
 """
 
 from pgm.dynamic.builders import autoregressive_hmm, factorial_hmm, hmm, input_output_hmm, markov_chain
+from pgm.dynamic.kalman import kalman_smoother, linear_dynamical_system, state_space
 from pgm.dynamic.model import DynamicBayesianNetwork, previous
 
 __all__ = ["DynamicBayesianNetwork", "previous", "hmm", "markov_chain", "autoregressive_hmm", "factorial_hmm",
-           "input_output_hmm"]
+           "input_output_hmm", "linear_dynamical_system", "kalman_smoother", "state_space"]
