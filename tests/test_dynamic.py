@@ -347,3 +347,67 @@ def test_kalman_filter_and_smoother_equal_a_textbook_rts_implementation():
         assert np.allclose(result.smoothed_mean.to_numpy()[rows], ms, atol=1e-8)
         assert np.allclose(result.smoothed_cov[rows], Ps, atol=1e-8)
         start += T
+
+
+# ---------------------------------------------------------------------------- every builder against its unrolled network
+def random_parameters(structure, data_lengths=(6, 6), seed=0):
+    """A builder's structure with EM's random starting parameters (max_iter=0), fitted to random data."""
+    rng = np.random.default_rng(seed)
+    columns = {}
+    total = sum(data_lengths)
+    for node in structure.observed_nodes:
+        domain = structure.domains[node]
+        columns[node] = rng.normal(size=total) if domain is None else rng.choice(list(domain), size=total)
+    frame = pd.DataFrame(columns)
+    frame["sequence"] = np.repeat(np.arange(len(data_lengths)), data_lengths)
+    if not structure.latent_nodes:
+        return structure.fit(frame, sequence="sequence", prior=pgm.Dirichlet(1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return structure.fit(frame, sequence="sequence", max_iter=0, seed=seed)
+
+
+BUILDERS = {
+    "autoregressive_hmm": lambda: pgm.dynamic.autoregressive_hmm(2, 2),
+    "factorial_hmm": lambda: pgm.dynamic.factorial_hmm([2, 3]),
+    "input_output_hmm": lambda: pgm.dynamic.input_output_hmm(2, ["a", "b"], 3),
+    "gmm_hmm": lambda: hmm(2, emission="gmm", n_mix=2, n_features=2),
+    "markov_chain_order_3": lambda: pgm.dynamic.markov_chain(["a", "b", "c"], order=3),
+}
+
+
+def brute_force(unrolled, model, evidence, T):
+    """log p(evidence) and every hidden node's marginals by enumerating all hidden paths of the unrolled network."""
+    from scipy.special import logsumexp
+
+    hidden = [f"{n}[{t}]" for t in range(T) for n in model.latent_nodes]
+    domains = [list(model.domains[n]) for t in range(T) for n in model.latent_nodes]
+    grid = (np.array(np.meshgrid(*[np.arange(len(d)) for d in domains], indexing="ij")).reshape(len(hidden), -1)
+            if hidden else np.zeros((0, 1), dtype=int))
+    rows = pd.DataFrame({name: np.asarray(d, dtype=object)[grid[i]] for i, (name, d) in enumerate(zip(hidden, domains))},
+                        index=range(grid.shape[1]))
+    for name, value in evidence.items():
+        rows[name] = [value] * len(rows)
+    joint = unrolled.log_likelihood(rows)
+    total = logsumexp(joint)
+    weights = np.exp(joint - total)
+    marginals = {name: np.bincount(grid[i], weights=weights, minlength=len(domains[i]))
+                 for i, name in enumerate(hidden)}
+    return total, marginals
+
+
+@pytest.mark.parametrize("builder", list(BUILDERS))
+def test_every_builder_agrees_with_enumeration_of_its_unrolled_network(builder):
+    model = random_parameters(BUILDERS[builder](), seed=1)
+    frame = model.sample([4, 3], seed=2).drop(columns=list(model.latent_nodes) + ["t"])
+    ours = model.log_likelihood(frame, sequence="sequence")
+    posterior = model.smoothed(frame, sequence="sequence") if model.latent_nodes else None
+    for sid, rows in frame.groupby("sequence"):
+        T = len(rows)
+        evidence = {f"{n}[{t}]": (rows[n].iloc[t] if model.domains[n] is not None else float(rows[n].iloc[t]))
+                    for n in model.observed_nodes for t in range(T)}
+        total, marginals = brute_force(model.unroll(T), model, evidence, T)
+        assert ours[sid] == pytest.approx(total, abs=1e-10)
+        for node in model.latent_nodes:
+            for t in range(T):
+                assert np.allclose(posterior.loc[(sid, t), node].to_numpy(float), marginals[f"{node}[{t}]"], atol=1e-10)
