@@ -78,6 +78,11 @@ def forward(pot, data) -> ForwardBackward:
     if np.isneginf(shift[data.valid]).any():
         rows, cols = np.nonzero(np.isneginf(shift) & data.valid)
         _impossible(data, int(rows[0]), int(cols[0]))
+    if S == 1 and pot.pair_steps is None:  # nothing hidden: the likelihood is the product of the steps' terms
+        log_c = unary[..., 0]
+        result = ForwardBackward(log_c.sum(axis=1), np.ones((N, T, 1)), log_c)
+        result._emission, result._scale = np.ones((N, T, 1)), np.ones((N, T))
+        return result
     emission = np.exp(unary - shift[..., None])  # in (0, 1], the largest entry 1 at every step
     alpha = np.empty((N, T, S))
     log_c = np.zeros((N, T))

@@ -30,7 +30,7 @@ from pgm.dynamic.forward_backward import forward_backward
 from pgm.dynamic.inference import prepare
 from pgm.dynamic.potentials import HiddenSpace, factor_rows, grid_columns, potentials
 from pgm.dynamic.sequences import to_sequences
-from pgm.errors import DataError, caller_stacklevel
+from pgm.errors import DataError, UnseenConfigurationWarning, caller_stacklevel
 from pgm.learning.em import ConvergenceWarning, FitReport
 from pgm.learning.mle import Statistics
 from pgm.learning.priors import pseudo_statistics, variance_prior
@@ -142,9 +142,12 @@ def _missing_value_statistics(factor, network, packed, space, fb):
     return cpd.statistics(np.r_[mean - sd, mean + sd], tiled, np.tile(weights, 2) / 2)
 
 
-def from_statistics(network, stats, *, prior=None):
-    """The network with every distinct CPD refitted from ``stats`` (plus the prior's pseudo-statistics)."""
-    fitted = {}
+def from_statistics(network, stats, *, prior=None, quiet: bool = True):
+    """The network with every distinct CPD refitted from ``stats`` (plus the prior's pseudo-statistics).
+
+    Table rows whose parent configuration has no weight are set uniform
+    (with a warning unless ``quiet``)."""
+    fitted, unseen = {}, []
     for key, cpd in network._distinct_cpds().items():
         if key not in stats:
             raise DataError(f"the statistics have no entry for {key!r}")
@@ -152,19 +155,32 @@ def from_statistics(network, stats, *, prior=None):
         pseudo = pseudo_statistics(prior, cpd)
         if pseudo is not None:
             node_stats = cpd.merge_statistics(node_stats, pseudo)
+        if cpd.is_discrete:
+            unseen += [f"{key} | {label}" for label in cpd.empty_configurations(node_stats)]
         shape_scale = variance_prior(prior, cpd)
         fitted[key] = (cpd.from_statistics(node_stats) if shape_scale is None
                        else cpd.from_statistics(node_stats, variance_prior=shape_scale))
+    if unseen and not quiet:
+        warnings.warn(f"{len(unseen)} parent configuration(s) never occur in the data, so their rows were set "
+                      f"uniform: {'; '.join(unseen[:5])}{'; ...' if len(unseen) > 5 else ''}. A prior (e.g. "
+                      "prior=pgm.Dirichlet(1)) gives them pseudo-counts instead.", UnseenConfigurationWarning,
+                      stacklevel=caller_stacklevel())
     return network.with_cpds(fitted)
 
 
-def _random_statistics(network, packed, space, factors, rng) -> Statistics:
-    """Statistics under random posteriors: independent Dirichlet(1) draws per step (EM's random start)."""
+def _random_start(network, packed, space, factors, rng, prior):
+    """EM's random start: statistics of a random hidden path made of runs (about 20 steps each) of random
+    joint states, which gives continuous CPDs means of different stretches of the data; then every table
+    that involves a hidden node is averaged with a Dirichlet(1) draw, so no two hidden states start equal."""
     N, T, S = packed.n_sequences, packed.longest, space.size
+    new_run = rng.random((N, T)) < 1 / 20
+    new_run[:, 0] = True
+    runs = np.cumsum(new_run.reshape(-1)).reshape(N, T) - 1
+    state = rng.integers(S, size=int(runs.max()) + 1)[runs]
     fb = type("RandomPosterior", (), {})()
-    fb.smoothed = rng.dirichlet(np.ones(S), size=(N, T))
-    fb.pair_steps = fb.smoothed[:, :-1, :, None] * fb.smoothed[:, 1:, None, :]
-    fb.pair_steps = np.concatenate([np.zeros((N, 1, S, S)), fb.pair_steps], axis=1)
+    fb.smoothed = np.eye(S)[state]
+    fb.pair_steps = np.zeros((N, T, S, S))
+    fb.pair_steps[:, 1:] = fb.smoothed[:, :-1, :, None] * fb.smoothed[:, 1:, None, :]
     fb._n_initial = network.n_initial
     valid = packed.valid
     fb.pair_sums = {}
@@ -173,7 +189,18 @@ def _random_statistics(network, packed, space, factors, rng) -> Statistics:
     if T > network.n_initial:
         start = max(network.n_initial, 1)
         fb.pair_sums[-1] = (fb.pair_steps[:, start:] * valid[:, start:, None, None]).sum(axis=(0, 1))
-    return _statistics(network, packed, space, factors, fb)
+    fitted = from_statistics(network, _statistics(network, packed, space, factors, fb), prior=prior, quiet=True)
+    hidden = set(network.latent_nodes)
+    shaken = {}
+    for key, cpd in fitted._distinct_cpds().items():
+        touches_hidden = cpd.variable in hidden or any(p.split("[")[0] in hidden for p in cpd.parents)
+        if cpd.is_discrete and touches_hidden:
+            noise = rng.dirichlet(np.ones(len(cpd.domain)), size=cpd.table.shape[:-1])
+            table = (cpd.table + noise) / 2
+            shaken[key] = type(cpd)(cpd.states, parents=cpd.parents, table=table).bind(
+                cpd.variable, dict(zip(cpd.parents, cpd.parent_states)))
+            shaken[key].latent = cpd.latent
+    return fitted.with_cpds(shaken)
 
 
 def fit(network, data, *, sequence=None, time=None, lengths=None, prior=None, max_iter: int = 100,
@@ -193,7 +220,7 @@ def fit(network, data, *, sequence=None, time=None, lengths=None, prior=None, ma
         from pgm.dynamic.potentials import factors as all_factors
 
         stats = _statistics(network, packed, space, all_factors(network, space, packed.longest), None)
-        return from_statistics(network, stats, prior=prior)
+        return from_statistics(network, stats, prior=prior, quiet=False)
     rng = as_generator(seed)
     if init == "current":
         starts = [network]
@@ -206,9 +233,7 @@ def fit(network, data, *, sequence=None, time=None, lengths=None, prior=None, ma
     structure_factors = all_factors(network, space, packed.longest)
     runs = []
     for restart in range(1 if starts else n_init):
-        current = (starts[0] if starts else
-                   from_statistics(network, _random_statistics(network, packed, space, structure_factors, rng),
-                                   prior=prior))
+        current = starts[0] if starts else _random_start(network, packed, space, structure_factors, rng, prior)
         runs.append(_baum_welch(current, packed, space, prior, max_iter, tol, callback))
     finals = [report.log_likelihood[-1] for _, report in runs]
     best = int(np.argmax(finals))
