@@ -42,11 +42,15 @@ def _posterior_weights(factor, space, fb, rows, cols) -> np.ndarray:
     """Each position's posterior over the factor's grid of hidden nodes: shape (positions, G)."""
     G = len(factor.grid)
     if factor.pairwise:
-        joint = fb.pair_steps[rows, cols].reshape(len(rows), -1)  # (n, S*S), previous state major
+        steps = fb.pair_steps
         index = factor.index.reshape(-1)
     else:
-        joint = fb.smoothed[rows, cols]
+        steps = fb.smoothed
         index = factor.index
+    flat = rows * steps.shape[1] + cols  # one gather from the flattened (sequence, step) axis
+    joint = steps.reshape(steps.shape[0] * steps.shape[1], -1).take(flat, axis=0)
+    if G == len(index) and np.array_equal(index, np.arange(G)):
+        return joint  # the factor involves every hidden node in joint-state order
     projection = np.zeros((len(index), G))
     projection[np.arange(len(index)), index] = 1.0
     return joint @ projection
