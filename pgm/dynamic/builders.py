@@ -49,8 +49,10 @@ def gaussian_chain(names: Sequence[str], discrete_parents: Sequence[str], *, mea
         The coordinates' node names.
     discrete_parents : sequence of str
         Parents that select the configuration ``c`` (e.g. ``["z"]``).
-    means : array-like (*configurations, d), optional
-    covars : array-like (*configurations, d) for "diag", (*configurations, d, d) for "full", optional
+    means : array-like, optional
+        Shape ``(*configurations, d)``: one mean vector per configuration of the discrete parents.
+    covars : array-like, optional
+        Shape ``(*configurations, d)`` for "diag", ``(*configurations, d, d)`` for "full".
     covariance : {"diag", "full"}
 
     Returns
@@ -94,8 +96,8 @@ def gaussian_chain(names: Sequence[str], discrete_parents: Sequence[str], *, mea
 
 
 def chain_to_moments(cpds: Sequence, discrete_shape: tuple) -> tuple[np.ndarray, np.ndarray]:
-    """Means ``(*configurations, d)`` and covariances ``(*configurations, d, d)`` of a chain from :func:`gaussian_chain`
-    without extra parents (the inverse of building it)."""
+    """Means ``(*configurations, d)`` and covariances ``(*configurations, d, d)`` of a chain from
+    :func:`gaussian_chain` (the inverse of building it)."""
     d = len(cpds)
     k = int(np.prod(discrete_shape, dtype=np.int64))
     mean = np.zeros((k, d))

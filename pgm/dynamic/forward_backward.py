@@ -57,8 +57,12 @@ def _step_transition(pot, t: int, n: int):
     or per-row (n, S, S) matrices with per-row shifts."""
     log_a = pot.transition_at(t)
     if pot.pair_steps is None:
-        shift = np.max(log_a)
-        return np.exp(log_a - shift), shift
+        cache = pot.__dict__.setdefault("_exp_cache", {})
+        key = t if t in pot.pair else -1
+        if key not in cache:  # exponentiated once per distinct transition, not once per step
+            shift = float(np.max(log_a))
+            cache[key] = (np.exp(log_a - shift), shift)
+        return cache[key]
     total = log_a + pot.pair_steps[:n, t]
     shift = total.max(axis=(1, 2))
     return np.exp(total - shift[:, None, None]), shift
