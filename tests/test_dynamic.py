@@ -411,3 +411,33 @@ def test_every_builder_agrees_with_enumeration_of_its_unrolled_network(builder):
         for node in model.latent_nodes:
             for t in range(T):
                 assert np.allclose(posterior.loc[(sid, t), node].to_numpy(float), marginals[f"{node}[{t}]"], atol=1e-10)
+
+
+# ---------------------------------------------------------------------------- prediction, pieces, drawing
+def test_k_step_prediction_equals_the_unrolled_network_with_future_slices_unobserved(dbn, sequences):
+    ahead = dbn.predict(sequences, steps=3, sequence="sequence")
+    for sid, rows in sequences.groupby("sequence", sort=False):
+        T = len(rows)
+        for k in (1, 2, 3):
+            for node in ("h", "g"):
+                expected = dbn.unroll(T + k).query(f"{node}[{T - 1 + k}]", evidence_of(rows)).probabilities
+                assert np.allclose(ahead.loc[(sid, k), node].to_numpy(float), expected, atol=1e-10)
+
+
+def test_expected_statistics_of_disjoint_sets_of_sequences_add_up(dbn):
+    frame = random_sequences(dbn, [3, 5, 2, 4], seed=8)
+    whole = dbn.statistics(frame, sequence="sequence")
+    parts = (dbn.statistics(frame[frame.sequence < 2], sequence="sequence")
+             + dbn.statistics(frame[frame.sequence >= 2], sequence="sequence"))
+    assert set(whole) == set(parts)
+    for key in whole:
+        assert np.allclose(whole[key], parts[key], atol=1e-12), key
+
+
+def test_the_two_slice_diagram_draws_both_slices_and_the_inter_slice_edges(dbn):
+    source = dbn.to_graphviz().source
+    assert '"h[t-1]" -> "h[t]"' in source and '"y[t-1]" -> "w[t]"' in source
+    assert '"h[t]" -> "y[t]"' in source and '"h[t-1]" -> "y[t-1]"' in source
+    assert source.count("dashed") == 4  # h and g, in both slices
+    chain = pgm.dynamic.markov_chain(["a", "b"], order=2).to_graphviz().source
+    assert 'label="lag 2"' in chain
