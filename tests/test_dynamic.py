@@ -350,7 +350,7 @@ def test_kalman_filter_and_smoother_equal_a_textbook_rts_implementation():
 
 
 # ---------------------------------------------------------------------------- every builder against its unrolled network
-def random_parameters(structure, data_lengths=(6, 6), seed=0):
+def random_parameters(structure, data_lengths=(80, 80), seed=0):
     """A builder's structure with EM's random starting parameters (max_iter=0), fitted to random data."""
     rng = np.random.default_rng(seed)
     columns = {}

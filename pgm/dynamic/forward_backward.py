@@ -73,8 +73,13 @@ def _impossible(data, row: int, t: int):
         f"sequence {data.ids[row]!r} has probability zero at t={t} under the model (no hidden state explains it)")
 
 
-def forward(pot, data) -> ForwardBackward:
-    """The scaled forward pass: filtered distributions and log-likelihoods."""
+def forward(pot, data, *, incoming=None, fresh=None) -> ForwardBackward:
+    """The scaled forward pass: filtered distributions and log-likelihoods.
+
+    With ``incoming`` (n, S), row ``i`` continues a sequence whose filtered
+    distribution just before its first step is ``incoming[i]`` (a block of a
+    long sequence), unless ``fresh[i]`` says it is the sequence's start.
+    """
     unary = pot.unary
     N, T, S = unary.shape
     n_active = data.n_active
@@ -91,10 +96,18 @@ def forward(pot, data) -> ForwardBackward:
     alpha = np.empty((N, T, S))
     log_c = np.zeros((N, T))
     scale = np.ones((N, T))
-    c = emission[:, 0].sum(axis=1)
+    first = emission[:, 0]
+    moved0 = 0.0
+    if incoming is not None:
+        matrix, moved = _step_transition(pot, 1, N)
+        first = np.where(fresh[:, None], 1.0, incoming @ matrix) * emission[:, 0]
+        moved0 = np.where(fresh, 0.0, moved)
+    c = first.sum(axis=1)
+    if not c.all():
+        _impossible(data, int(np.argmin(c)), 0)
     scale[:, 0] = c
-    alpha[:, 0] = emission[:, 0] / c[:, None]
-    log_c[:, 0] = np.log(c) + shift[:, 0]
+    alpha[:, 0] = first / c[:, None]
+    log_c[:, 0] = np.log(c) + shift[:, 0] + moved0
     for t in range(1, T):
         n = n_active[t]
         matrix, moved = _step_transition(pot, t, n)
@@ -114,13 +127,24 @@ def forward(pot, data) -> ForwardBackward:
     return result
 
 
-def forward_backward(pot, data, *, per_step_pairs: bool = False) -> ForwardBackward:
-    """Filtered and smoothed posteriors, log-likelihoods and expected transition counts."""
-    result = forward(pot, data)
+def forward_backward(pot, data, *, per_step_pairs: bool = False, incoming=None, fresh=None,
+                     terminal=None) -> ForwardBackward:
+    """Filtered and smoothed posteriors, log-likelihoods and expected transition counts.
+
+    ``incoming``/``fresh`` as for :func:`forward`; ``terminal`` (n, S) is the
+    scaled backward message after each row's last step (ones at a sequence's end).
+    """
+    if incoming is None and per_step_pairs is False and long_enough_for_blocks(pot, data):
+        from pgm.dynamic.long_sequences import blocked_forward_backward
+
+        return blocked_forward_backward(pot, data)
+    result = forward(pot, data, incoming=incoming, fresh=fresh)
     emission, alpha = result._emission, result.filtered
     N, T, S = alpha.shape
     n_active = data.n_active
     beta = np.ones((N, T, S))
+    if terminal is not None:
+        beta[np.arange(N), data.lengths - 1] = terminal
     pair_sums = {key: np.zeros((S, S)) for key in pot.pair}
     need_steps = per_step_pairs or pot.pair_steps is not None
     pair_steps = np.zeros((N, T, S, S)) if need_steps else None
@@ -141,6 +165,11 @@ def forward_backward(pot, data, *, per_step_pairs: bool = False) -> ForwardBackw
             beta[:n, t - 1] = np.einsum("nij,nj->ni", matrix, weighted)
             pair_steps[:n, t] = alpha[:n, t - 1, :, None] * matrix * weighted[:, None, :]
             pair_sums[key] += pair_steps[:n, t].sum(axis=0)
+    if incoming is not None:  # the transition into each continued row's first step
+        matrix, _ = _step_transition(pot, 1, N)
+        weighted = emission[:, 0] * beta[:, 0] / c[:, 0, None]
+        carried = np.where(fresh[:, None], 0.0, incoming)
+        pair_sums[-1] = pair_sums.get(-1, 0.0) + (carried.T @ weighted) * matrix
     result.smoothed = alpha * beta
     result.pair_sums = pair_sums
     result.pair_steps = pair_steps
@@ -185,7 +214,13 @@ def viterbi(pot, data) -> ViterbiResult:
 BLOCK = 512
 
 
-def blocked_log_likelihood(pot, data, block: int = BLOCK) -> tuple[np.ndarray, np.ndarray]:
+def long_enough_for_blocks(pot, data) -> bool:
+    """Whether a few long sequences would leave the batched recursion mostly Python overhead."""
+    return (pot.pair_steps is None and pot.n_initial <= 1 and data.longest >= 8 * BLOCK
+            and data.n_sequences * BLOCK < data.longest)
+
+
+def blocked_log_likelihood(pot, data, block: int = BLOCK, *, keep: bool = False):
     """Log-likelihoods and final filtered distributions, parallel over blocks of time.
 
     The forward recursion is a product of matrices ``alpha_{T-1} ~ e_0 A D_1
@@ -198,7 +233,9 @@ def blocked_log_likelihood(pot, data, block: int = BLOCK) -> tuple[np.ndarray, n
     nothing but time.  Needs a shared transition (no data-dependent pairs,
     at most one initial slice).
 
-    Returns ``(log_likelihood (n_sequences,), filtered_last (n_sequences, S))``.
+    Returns ``(log_likelihood (n_sequences,), filtered_last (n_sequences, S))``,
+    and with ``keep`` also each block's incoming message, normalised
+    product and norm (for :mod:`pgm.dynamic.long_sequences`).
     """
     unary = pot.unary
     N, T, S = unary.shape
@@ -236,13 +273,18 @@ def blocked_log_likelihood(pot, data, block: int = BLOCK) -> tuple[np.ndarray, n
     message = np.zeros((N, S))
     message[:, 0] = 1.0  # with the all-ones "transition" into step 0, e_0 comes out
     total = np.zeros(N)
+    messages, norms = np.zeros((N, n_blocks, S)), np.ones((N, n_blocks))
     for b in range(n_blocks):
+        messages[:, b] = message
         carried = np.einsum("ni,nij->nj", message, product[:, b])
         norm = carried.sum(axis=1)
         if not norm.all():
             _impossible(data, int(np.argmin(norm)), b * block)
+        norms[:, b] = norm
         total += np.log(norm) + log_scale[:, b]
         message = carried / norm[:, None]
     steps_after_first = np.maximum(data.lengths - 1, 0)
     total += shift.sum(axis=1, where=valid) + moved * steps_after_first
+    if keep:
+        return total, message, messages, product, norms
     return total, message

@@ -50,8 +50,8 @@ def _marginal_frame(packed, space, joint: np.ndarray, network) -> pd.DataFrame:
     long = packed.to_long(joint)
     blocks, columns = [], []
     for j, node in enumerate(space.nodes):
-        onehot = np.eye(space.cards[j])[space.codes[:, j]]  # (S, card)
-        blocks.append(long @ onehot)
+        # sum the joint states where node j takes each value (a few column sums, no matrix product)
+        blocks.append(np.stack([long[:, space.codes[:, j] == k].sum(axis=1) for k in range(space.cards[j])], axis=1))
         columns += [(node, state) for state in network.domains[node]]
     values = np.hstack(blocks) if blocks else np.zeros((len(long), 0))
     return pd.DataFrame(values, index=packed.frame_index(), columns=pd.MultiIndex.from_tuples(columns))

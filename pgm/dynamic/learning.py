@@ -174,7 +174,8 @@ def from_statistics(network, stats, *, prior=None, quiet: bool = True):
 
 def _random_start(network, packed, space, factors, rng, prior):
     """EM's random start: statistics of a random hidden path made of runs (about 20 steps each) of random
-    joint states, which gives continuous CPDs means of different stretches of the data; then every table
+    joint states (softened, so every state has some weight), which gives continuous CPDs means of different
+    stretches of the data; then every table
     that involves a hidden node is averaged with a Dirichlet(1) draw, so no two hidden states start equal."""
     N, T, S = packed.n_sequences, packed.longest, space.size
     new_run = rng.random((N, T)) < 1 / 20
@@ -182,7 +183,8 @@ def _random_start(network, packed, space, factors, rng, prior):
     runs = np.cumsum(new_run.reshape(-1)).reshape(N, T) - 1
     state = rng.integers(S, size=int(runs.max()) + 1)[runs]
     fb = type("RandomPosterior", (), {})()
-    fb.smoothed = np.eye(S)[state]
+    # mostly the run's state, with a little of every state, so that no state starts without data
+    fb.smoothed = 0.8 * np.eye(S)[state] + 0.2 * rng.dirichlet(np.ones(S), size=(N, T))
     fb.pair_steps = np.zeros((N, T, S, S))
     fb.pair_steps[:, 1:] = fb.smoothed[:, :-1, :, None] * fb.smoothed[:, 1:, None, :]
     fb._n_initial = network.n_initial

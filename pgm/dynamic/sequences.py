@@ -80,10 +80,13 @@ class SequenceData:
     def frame_index(self, name: str = "sequence") -> pd.MultiIndex:
         """The (sequence, t) index of long results, in the user's order."""
         lengths = self.lengths[self.position]
-        ids = np.repeat(np.asarray([self.ids[p] for p in self.position], dtype=object), lengths)
         starts = np.cumsum(lengths) - lengths
         t = np.arange(int(lengths.sum())) - np.repeat(starts, lengths)
-        return pd.MultiIndex.from_arrays([ids, t], names=[name, "t"])
+        ids = pd.Index([self.ids[p] for p in self.position])
+        if ids.is_unique:  # built from codes: no per-step Python objects for a million steps
+            return pd.MultiIndex(levels=[ids, pd.RangeIndex(self.longest)],
+                                 codes=[np.repeat(np.arange(len(ids)), lengths), t], names=[name, "t"])
+        return pd.MultiIndex.from_arrays([np.repeat(ids.to_numpy(), lengths), t], names=[name, "t"])
 
     def to_long(self, packed: np.ndarray) -> np.ndarray:
         """A ``(n_sequences, longest, ...)`` array as ``(total steps, ...)`` rows in the user's order."""
