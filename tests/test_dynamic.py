@@ -441,3 +441,23 @@ def test_the_two_slice_diagram_draws_both_slices_and_the_inter_slice_edges(dbn):
     assert source.count("dashed") == 4  # h and g, in both slices
     chain = pgm.dynamic.markov_chain(["a", "b"], order=2).to_graphviz().source
     assert 'label="lag 2"' in chain
+
+
+def test_long_sequences_take_the_blocked_path_and_still_match_hmmlearn():
+    from pgm.dynamic.forward_backward import long_enough_for_blocks
+    from pgm.dynamic.inference import prepare
+
+    ours, theirs = categorical_pair(3)
+    lengths = [20_000, 7_000, 3_000]
+    X = np.random.default_rng(5).integers(0, 6, size=(sum(lengths), 1))
+    packed, _, pot = prepare(ours, X, lengths=lengths)
+    assert long_enough_for_blocks(pot, packed)  # the blocked route is the one under test
+    smoothed = ours.smoothed(X, lengths=lengths)["z"].to_numpy(float)
+    assert np.abs(smoothed - theirs.predict_proba(X, lengths)).max() < 1e-10
+    assert ours.score(X, lengths=lengths) == pytest.approx(theirs.score(X, lengths), rel=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fitted = ours.fit(X, lengths=lengths, init="current", max_iter=1)
+        theirs.fit(X, lengths)
+    assert np.allclose(fitted.cpd("z", 1).table, theirs.transmat_, atol=1e-10)
+    assert np.allclose(fitted.cpd("y", 1).table, theirs.emissionprob_, atol=1e-10)
