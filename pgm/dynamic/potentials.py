@@ -151,6 +151,16 @@ def factor_rows(factor: Factor, data, network, *, missing_child: bool = False):
     values at those positions.  A missing observed value is allowed only where
     nothing observed depends on it (the factor then drops out).
     """
+    # The positions depend on the data and the structure only, so EM's iterations compute them once.
+    cache = data.__dict__.setdefault("_factor_rows", {})
+    key = (factor.node, factor.start, factor.stop, missing_child, tuple(factor.cpd.parents),
+           factor.node in network.latent_nodes)
+    if key not in cache:
+        cache[key] = _factor_rows(factor, data, network, missing_child)
+    return cache[key]
+
+
+def _factor_rows(factor, data, network, missing_child):
     a, b = factor.start, factor.stop
     valid = np.arange(a, b)[None, :] < data.lengths[:, None]
     node, cpd = factor.node, factor.cpd
