@@ -44,7 +44,7 @@ import warnings  # noqa: E402
 import numpy as np  # noqa: E402
 
 import pgm  # noqa: E402
-from harness import NA, Row, format_ratio, optional_import, print_table, timed_calls
+from harness import NA, Row, optional_import, print_table, timed_calls
 
 warnings.filterwarnings("ignore")
 hmmlearn_hmm = optional_import("hmmlearn.hmm")

@@ -19,7 +19,6 @@ so chunks and partitions split by whole sequences merge exactly.
 
 from __future__ import annotations
 
-import functools
 import time
 import warnings
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-import numpy as np
 
 from pgm.cpds import CPD, cpd_from_dict
 from pgm.errors import CPDError, NodeError, StructureError
@@ -486,7 +485,3 @@ def _rename_feature(feature, names):
                       else {names.get(k, k): v for k, v in value.items()} if isinstance(value, dict)
                       else value) for key, value in feature.items()}
     return feature
-
-
-def _as_float(x) -> np.ndarray:
-    return np.asarray(x, dtype=np.float64)

@@ -230,11 +230,6 @@ def _from_array(X, lengths, domains):
     return pd.DataFrame(columns), list(range(len(lengths))), lengths
 
 
-def observed_domains(network) -> dict:
-    """The domains of the observed nodes of a dynamic network, in its order."""
-    return {n: network.domains[n] for n in network.observed_nodes}
-
-
 def require_sequences(lengths: Sequence[int]) -> np.ndarray:
     """Lengths for sampling: positive integers."""
     lengths = np.atleast_1d(np.asarray(lengths))
