@@ -16,7 +16,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-
 from pgm.cpds import CPD, cpd_from_dict
 from pgm.errors import CPDError, NodeError, StructureError
 from pgm.graph import DAG
