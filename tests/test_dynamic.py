@@ -454,6 +454,10 @@ def test_long_sequences_take_the_blocked_path_and_still_match_hmmlearn():
     assert long_enough_for_blocks(pot, packed)  # the blocked route is the one under test
     smoothed = ours.smoothed(X, lengths=lengths)["z"].to_numpy(float)
     assert np.abs(smoothed - theirs.predict_proba(X, lengths)).max() < 1e-10
+    filtered = ours.filtered(X, lengths=lengths)["z"].to_numpy(float)
+    assert np.abs(filtered[-1] - smoothed[-1]).max() < 1e-12  # the last step is filtered and smoothed alike
+    head = ours.filtered(X[:4_000], lengths=[4_000])["z"].to_numpy(float)  # short enough for the plain pass
+    assert np.abs(filtered[:4_000] - head).max() < 1e-12
     assert ours.score(X, lengths=lengths) == pytest.approx(theirs.score(X, lengths), rel=1e-12)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

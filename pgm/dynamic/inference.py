@@ -13,7 +13,9 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from pgm.dynamic.forward_backward import BLOCK, blocked_log_likelihood, forward, forward_backward, viterbi as _viterbi
+from pgm.dynamic.forward_backward import (
+    blocked_log_likelihood, forward, forward_backward, long_enough_for_blocks, viterbi as _viterbi,
+)
 from pgm.dynamic.potentials import HiddenSpace, potentials
 from pgm.dynamic.sequences import to_sequences
 from pgm.errors import DataError
@@ -67,20 +69,20 @@ def log_likelihood(network, data, **where) -> pd.Series:
 def _log_likelihood_and_last(pot, packed):
     """Log-likelihoods and the last filtered distribution of every packed sequence, by the faster route:
     batched over sequences when there are many, blocked over time when a few are long."""
-    if _use_blocks(pot, packed):
+    if long_enough_for_blocks(pot, packed):
         return blocked_log_likelihood(pot, packed)
     result = forward(pot, packed)
     return result.log_likelihood, result.filtered[np.arange(packed.n_sequences), packed.lengths - 1]
 
 
-def _use_blocks(pot, packed) -> bool:
-    return (pot.pair_steps is None and pot.n_initial <= 1 and packed.longest >= 8 * BLOCK
-            and packed.n_sequences * BLOCK < packed.longest)
+
 
 
 def filtered(network, data, **where) -> pd.DataFrame:
     """``p(z_t | x_0..t)`` for every hidden node, step and sequence."""
     packed, space, pot = prepare(network, data, **where)
+    if long_enough_for_blocks(pot, packed):  # a few long sequences: the blocked pass is much faster
+        return _marginal_frame(packed, space, forward_backward(pot, packed).filtered, network)
     return _marginal_frame(packed, space, forward(pot, packed).filtered, network)
 
 
