@@ -465,3 +465,21 @@ def test_long_sequences_take_the_blocked_path_and_still_match_hmmlearn():
         theirs.fit(X, lengths)
     assert np.allclose(fitted.cpd("z", 1).table, theirs.transmat_, atol=1e-10)
     assert np.allclose(fitted.cpd("y", 1).table, theirs.emissionprob_, atol=1e-10)
+
+
+def test_baum_welch_over_dask_partitions_of_whole_sequences_equals_fitting_at_once():
+    dd = pytest.importorskip("dask.dataframe")
+    truth, _ = categorical_pair(2)
+    frame = truth.sample([40, 25, 60, 10, 33], seed=3).drop(columns=["z", "t"])
+    frame["y"] = frame["y"].astype(int)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        at_once = truth.fit(frame, sequence="sequence", init="current", max_iter=4, tol=-1.0)
+        partitions = dd.from_pandas(frame.set_index("sequence", drop=False), npartitions=3, sort=True)
+        by_partition = truth.fit_pieces(partitions, sequence="sequence", max_iter=4, tol=-1.0)
+    for node in ("z", "y"):
+        for t in (0, 1):
+            assert np.allclose(by_partition.cpd(node, t).table, at_once.cpd(node, t).table, atol=1e-12)
+    split = [frame.iloc[:50], frame.iloc[50:]]  # sequence 1 straddles the two pieces
+    with pytest.raises(DataError, match="sequence 1 appears in pieces 0 and 1"):
+        truth.fit_pieces(split, sequence="sequence", max_iter=1)

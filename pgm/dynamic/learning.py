@@ -34,7 +34,7 @@ from pgm.learning.em import ConvergenceWarning, FitReport
 from pgm.learning.mle import Statistics
 from pgm.learning.priors import pseudo_statistics, variance_prior
 
-__all__ = ["expected_statistics", "from_statistics", "fit"]
+__all__ = ["expected_statistics", "from_statistics", "fit", "fit_pieces"]
 
 
 def _posterior_weights(factor, space, fb, rows, cols) -> np.ndarray:
@@ -239,27 +239,34 @@ def fit(network, data, *, sequence=None, time=None, lengths=None, prior=None, ma
     runs = []
     for restart in range(1 if starts else n_init):
         current = starts[0] if starts else _random_start(network, packed, space, structure_factors, rng, prior)
-        runs.append(_baum_welch(current, packed, space, prior, max_iter, tol, callback))
+        runs.append(_baum_welch(current, [lambda: packed], space, prior, max_iter, tol, callback))
     finals = [report.log_likelihood[-1] for _, report in runs]
     best = int(np.argmax(finals))
     fitted, report = runs[best]
     report.best_init, report.restarts, report.init, report.n_rows = best, finals, init, int(packed.lengths.sum())
-    if not report.converged and max_iter > 0:
+    if not report.converged and max_iter > 0 and tol >= 0:  # a negative tol asks for exactly max_iter
         warnings.warn(f"Baum-Welch did not converge in {max_iter} iterations; raise max_iter or tol",
                       ConvergenceWarning, stacklevel=caller_stacklevel())
     fitted.fit_report_ = report
     return fitted
 
 
-def _baum_welch(network, packed, space, prior, max_iter, tol, callback):
+def _baum_welch(network, sources, space, prior, max_iter, tol, callback):
+    """EM over ``sources`` (callables returning packed data, e.g. one per partition): the E-step's statistics
+    of every source are summed, so a source is in memory only while its own E-step runs."""
     report = FitReport()
-    steps = float(packed.lengths.sum())
     previous = None
     current = network
     for iteration in range(max_iter + 1):
         started = time.perf_counter()
-        pot = potentials(current, packed, space)
-        stats, total = expected_statistics(current, None, _prepared=(packed, space, pot))
+        stats, total, steps = None, 0.0, 0
+        for source in sources:
+            packed = source()
+            pot = potentials(current, packed, space)
+            piece, log_likelihood = expected_statistics(current, None, _prepared=(packed, space, pot))
+            stats = piece if stats is None else stats + piece
+            total += log_likelihood
+            steps += int(packed.lengths.sum())
         mean = total / steps  # per step, so that tol does not depend on the amount of data
         report.log_likelihood.append(mean)
         report.objective.append(mean)
@@ -274,4 +281,63 @@ def _baum_welch(network, packed, space, prior, max_iter, tol, callback):
         report.n_iter = iteration + 1
         report.seconds_per_iteration.append(time.perf_counter() - started)
         previous = mean
+    report.n_rows = steps
     return current, report
+
+
+def fit_pieces(network, pieces, *, sequence: str, time=None, prior=None, max_iter: int = 100, tol: float = 1e-6,
+               init="current", seed=None, callback=None):
+    """Baum-Welch over data that arrive in pieces, each holding whole sequences (e.g. Dask partitions).
+
+    Parameters
+    ----------
+    network : DynamicBayesianNetwork
+    pieces : list of DataFrame, or a Dask DataFrame
+        Each piece (partition) is a long DataFrame with the ``sequence`` id
+        column; a sequence must not be split between pieces.  A Dask
+        DataFrame is read one partition at a time, at every iteration.
+    init : {"current", "random"}
+        ``"random"`` draws the start from the first piece.
+
+    Returns
+    -------
+    DynamicBayesianNetwork
+        With ``fit_report_``; the same parameters as fitting all the pieces
+        at once (the statistics of whole sequences add).
+    """
+    if hasattr(pieces, "npartitions"):
+        frames = pieces
+        loaders = [lambda i=i: frames.get_partition(i).compute() for i in range(pieces.npartitions)]
+    else:
+        frames = list(pieces)
+        if not frames:
+            raise DataError("no pieces to fit")
+        loaders = [lambda f=f: f for f in frames]
+    domains = {n: network.domains[n] for n in network.observed_nodes}
+    owner = {}
+    for number, load in enumerate(loaders):  # one pass to check that no sequence is split between pieces
+        for sid in load()[sequence].unique():
+            sid = sid.item() if isinstance(sid, np.generic) else sid
+            if sid in owner:
+                raise DataError(f"sequence {sid!r} appears in pieces {owner[sid]} and {number}; split the data "
+                                "into pieces by whole sequences")
+            owner[sid] = number
+    sources = [lambda load=load: to_sequences(load(), domains, sequence=sequence, time=time) for load in loaders]
+    space = HiddenSpace.of(network)
+    if init == "random":
+        from pgm.dynamic.potentials import factors as all_factors
+
+        first = sources[0]()
+        start = _random_start(network, first, space, all_factors(network, space, first.longest), as_generator(seed),
+                              prior)
+    elif init == "current":
+        start = network
+    else:
+        raise ValueError(f"init must be 'random' or 'current', got {init!r}")
+    fitted, report = _baum_welch(start, sources, space, prior, max_iter, tol, callback)
+    report.init = init
+    if not report.converged and max_iter > 0 and tol >= 0:  # a negative tol asks for exactly max_iter
+        warnings.warn(f"Baum-Welch did not converge in {max_iter} iterations; raise max_iter or tol",
+                      ConvergenceWarning, stacklevel=caller_stacklevel())
+    fitted.fit_report_ = report
+    return fitted

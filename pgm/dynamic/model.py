@@ -361,7 +361,9 @@ class DynamicBayesianNetwork:
         """Fit every CPD: by counts and least squares without hidden nodes, by Baum-Welch (EM) with them.
 
         EM stops when the mean log-likelihood per step gains less than
-        ``tol``; ``n_init`` random starts (``seed``), or ``init="current"``.
+        ``tol`` (a negative ``tol`` runs exactly ``max_iter`` iterations,
+        without a ConvergenceWarning); ``n_init`` random starts (``seed``),
+        or ``init="current"``.
         The result carries ``fit_report_``.
 
         Examples
@@ -378,6 +380,26 @@ class DynamicBayesianNetwork:
 
         return fit(self, data, sequence=sequence, time=time, lengths=lengths, prior=prior, max_iter=max_iter,
                    tol=tol, n_init=n_init, init=init, seed=seed, callback=callback)
+
+    def fit_pieces(self, pieces, *, sequence: str, **options) -> "DynamicBayesianNetwork":
+        """Baum-Welch over pieces that each hold whole sequences (a list of DataFrames or a Dask DataFrame),
+        one piece in memory at a time; see :func:`pgm.dynamic.learning.fit_pieces`.
+
+        Examples
+        --------
+        >>> import pgm
+        >>> truth = pgm.dynamic.hmm(2, emission="categorical", n_symbols=2, startprob=[0.5, 0.5],
+        ...                         transmat=[[0.9, 0.1], [0.2, 0.8]], emissionprob=[[0.8, 0.2], [0.1, 0.9]])
+        >>> frame = truth.sample([50] * 20, seed=0).drop(columns="z")
+        >>> pieces = [frame[frame.sequence < 10], frame[frame.sequence >= 10]]
+        >>> by_pieces = truth.fit_pieces(pieces, sequence="sequence", max_iter=3, tol=-1.0)
+        >>> at_once = truth.fit(frame, sequence="sequence", init="current", max_iter=3, tol=-1.0)
+        >>> bool(abs(by_pieces.cpd("z", 1).table - at_once.cpd("z", 1).table).max() < 1e-12)
+        True
+        """
+        from pgm.dynamic.learning import fit_pieces
+
+        return fit_pieces(self, pieces, sequence=sequence, **options)
 
     def latent_free(self) -> "DynamicBayesianNetwork":
         """The same network with every node declared observed (to fit from data that includes the hidden path)."""
