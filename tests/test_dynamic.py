@@ -443,7 +443,7 @@ def test_the_two_slice_diagram_draws_both_slices_and_the_inter_slice_edges(dbn):
     assert 'label="lag 2"' in chain
 
 
-def test_long_sequences_take_the_blocked_path_and_still_match_hmmlearn():
+def test_long_sequences_take_the_blocked_paths_and_still_match_hmmlearn():
     from pgm.dynamic.forward_backward import long_enough_for_blocks
     from pgm.dynamic.inference import prepare
 
@@ -459,6 +459,16 @@ def test_long_sequences_take_the_blocked_path_and_still_match_hmmlearn():
     head = ours.filtered(X[:4_000], lengths=[4_000])["z"].to_numpy(float)  # short enough for the plain pass
     assert np.abs(filtered[:4_000] - head).max() < 1e-12
     assert ours.score(X, lengths=lengths) == pytest.approx(theirs.score(X, lengths), rel=1e-12)
+    log_prob, _ = theirs.decode(X, lengths, algorithm="viterbi")
+    best = ours.most_probable_path(X, lengths=lengths)  # blocked max-product
+    assert best.log_probability.sum() == pytest.approx(log_prob, rel=1e-12)
+    # long random data have exactly tied paths, so check that ours scores hmmlearn's optimum, by hand
+    z, y = best.path["z"].to_numpy(int), X[:, 0]
+    starts = np.r_[0, np.cumsum(lengths)[:-1]]
+    steps = np.setdiff1d(np.arange(len(z)), starts)
+    by_hand = (np.log(theirs.startprob_[z[starts]]).sum() + np.log(theirs.transmat_[z[steps - 1], z[steps]]).sum()
+               + np.log(theirs.emissionprob_[z, y]).sum())
+    assert by_hand == pytest.approx(log_prob, rel=1e-12)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fitted = ours.fit(X, lengths=lengths, init="current", max_iter=1)

@@ -186,6 +186,10 @@ class ViterbiResult:
 
 def viterbi(pot, data) -> ViterbiResult:
     """The most probable joint hidden path of each sequence, and ``log p(path, x)``."""
+    if long_enough_for_blocks(pot, data):
+        from pgm.dynamic.long_sequences import blocked_viterbi
+
+        return blocked_viterbi(pot, data)
     unary = pot.unary
     N, T, S = unary.shape
     n_active = data.n_active

@@ -63,3 +63,71 @@ def blocked_forward_backward(pot, data, block: int = BLOCK) -> ForwardBackward:
     merged.pair_steps = None
     merged._emission = merged._scale = None
     return merged
+
+
+def blocked_viterbi(pot, data, block: int = BLOCK):
+    """The most probable paths of long sequences, parallel over blocks of time (max-product in the log domain).
+
+    Pass 1 gives each block its best log-score from every entry state (the
+    state before the block) to every exit state, all blocks at once; pass 2
+    threads the best scores through the blocks of each sequence and
+    backtracks the exit state of every block; pass 3 reruns Viterbi inside
+    all blocks at once, from their known entry state to their known exit state.
+    """
+    from pgm.dynamic.forward_backward import ViterbiResult
+
+    N, T, S = pot.unary.shape
+    n_blocks = -(-T // block)
+    log_a = pot.transition_at(max(T - 1, 1))
+    padded = np.zeros((N, n_blocks * block, S))
+    padded[:, :T] = pot.unary
+    unary = padded.reshape(N * n_blocks, block, S)
+    live = np.zeros((N, n_blocks * block), dtype=bool)
+    live[:, :T] = data.valid
+    live = live.reshape(N * n_blocks, block)
+    first = np.zeros((N, n_blocks), dtype=bool)
+    first[:, 0] = True
+    first = first.reshape(-1)
+    # pass 1: score[r, i, j] = best log-score of block r entered from state i, ending in j (the first block's
+    # "entry" is a dummy: every row i is the same, starting from the prior in unary[:, 0])
+    entry = np.where(first[:, None, None], 0.0, log_a[None]) + unary[:, 0, None, :]
+    score = entry
+    for t in range(1, block):
+        stepped = (score[:, :, :, None] + log_a[None, None]).max(axis=2) + unary[:, t, None, :]
+        score = np.where(live[:, t, None, None], stepped, score)
+    score = score.reshape(N, n_blocks, S, S)
+    blocks_used = -(-data.lengths // block)
+    # pass 2: best score at each block's exit, and the best entry state for it
+    best = score[:, 0, 0]  # (N, S): the first block from the dummy entry
+    came_from = np.zeros((N, n_blocks, S), dtype=np.int64)
+    for b in range(1, n_blocks):
+        candidates = best[:, :, None] + score[:, b]  # (N, entry i, exit j)
+        running = b < blocks_used
+        came_from[:, b] = candidates.argmax(axis=1)
+        best = np.where(running[:, None], candidates.max(axis=1), best)
+    total = best.max(axis=1)
+    exits = np.zeros((N, n_blocks), dtype=np.int64)
+    last = blocks_used - 1
+    exits[np.arange(N), last] = best.argmax(axis=1)
+    for b in range(n_blocks - 1, 0, -1):
+        running = b <= last
+        exits[running, b - 1] = came_from[running, b, exits[running, b]]
+    # pass 3: Viterbi inside every block from its entry state to its exit state
+    entries = np.concatenate([np.zeros((N, 1), dtype=np.int64), exits[:, :-1]], axis=1).reshape(-1)
+    delta = np.where(first[:, None], unary[:, 0], log_a[entries] + unary[:, 0])
+    back = np.zeros((N * n_blocks, block, S), dtype=np.int32)
+    for t in range(1, block):
+        scores = delta[:, :, None] + log_a[None]
+        back[:, t] = scores.argmax(axis=1)
+        stepped = np.take_along_axis(scores, back[:, t][:, None, :], axis=1)[:, 0] + unary[:, t]
+        delta = np.where(live[:, t, None], stepped, delta)
+    ends = live.sum(axis=1) - 1  # last live step of each block row (-1 for unused blocks)
+    path = np.zeros((N * n_blocks, block), dtype=np.int64)
+    rows = np.arange(N * n_blocks)
+    used = ends >= 0
+    path[rows[used], ends[used]] = exits.reshape(-1)[used]
+    for t in range(block - 1, 0, -1):
+        going = used & (t <= ends)
+        path[going, t - 1] = back[going, t, path[going, t]]
+    path = path.reshape(N, n_blocks * block)[:, :T]
+    return ViterbiResult(path, total)
