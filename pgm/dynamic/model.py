@@ -262,11 +262,25 @@ class DynamicBayesianNetwork:
     def log_likelihood(self, data, *, sequence=None, time=None, lengths=None):
         """``log p(sequence)`` in nats for every sequence, as a Series indexed by sequence id.
 
-        ``data`` is a long DataFrame with a ``sequence`` id column (rows of a
-        sequence contiguous, in time order or ordered by ``time``), a list of
-        DataFrames, an array ``X`` with ``lengths`` (hmmlearn's convention),
-        or one DataFrame or mapping for a single sequence.  Latent columns
-        are absent; missing observed values are summed out.
+        Parameters
+        ----------
+        data : DataFrame, list of DataFrames, mapping, or array
+            A long DataFrame with a ``sequence`` id column (rows of a sequence
+            contiguous, in time order or ordered by ``time``), a list of
+            DataFrames (one per sequence), an array ``X`` (one column per
+            observed node) with ``lengths`` (hmmlearn's convention), or one
+            DataFrame or mapping for a single sequence.  Latent columns are
+            absent; missing observed values are summed out.
+        sequence : str, optional
+            The sequence-id column.
+        time : str, optional
+            A column that orders the rows within each sequence.
+        lengths : sequence of int, optional
+            The lengths of the sequences stacked in ``X``.
+
+        Returns
+        -------
+        pandas.Series
 
         Examples
         --------
@@ -287,6 +301,18 @@ class DynamicBayesianNetwork:
     def filtered(self, data, **where):
         """``p(z_t | x_0..t)`` per hidden node: a DataFrame indexed by (sequence, t), columns (node, state).
 
+        Parameters
+        ----------
+        data : DataFrame, list of DataFrames, mapping, or array
+            Sequences (see :meth:`log_likelihood`).
+        sequence, time, lengths
+            The sequence-id column, an optional time column, or hmmlearn's
+            ``lengths`` with an array ``X`` (keyword arguments).
+
+        Returns
+        -------
+        pandas.DataFrame
+
         Examples
         --------
         >>> import pgm
@@ -300,7 +326,29 @@ class DynamicBayesianNetwork:
         return filtered(self, data, **where)
 
     def smoothed(self, data, **where):
-        """``p(z_t | x_0..T-1)`` per hidden node, as :meth:`filtered` (forward-backward)."""
+        """``p(z_t | x_0..T-1)`` per hidden node, as :meth:`filtered` (forward-backward).
+
+        Parameters
+        ----------
+        data : DataFrame, list of DataFrames, mapping, or array
+            Sequences (see :meth:`log_likelihood`).
+        sequence, time, lengths
+            The sequence-id column, an optional time column, or hmmlearn's
+            ``lengths`` with an array ``X`` (keyword arguments).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by (sequence, t), columns (node, state).
+
+        Examples
+        --------
+        >>> import pgm
+        >>> umbrella = pgm.dynamic.hmm(2, emission="categorical", n_symbols=2, startprob=[0.5, 0.5],
+        ...                            transmat=[[0.7, 0.3], [0.3, 0.7]], emissionprob=[[0.8, 0.2], [0.1, 0.9]])
+        >>> umbrella.smoothed({"y": [1, 1]})[("z", 1)].round(3).tolist()   # AIMA: 0.883 on day 1
+        [0.883, 0.883]
+        """
         from pgm.dynamic.inference import smoothed
 
         return smoothed(self, data, **where)
@@ -308,7 +356,20 @@ class DynamicBayesianNetwork:
     def most_probable_path(self, data, **where):
         """Viterbi: the most probable hidden path of each sequence and ``log p(path, x)``.
 
-        Returns a :class:`~pgm.dynamic.inference.MostProbablePath` (``path``, ``log_probability``).
+
+        Parameters
+        ----------
+        data : DataFrame, list of DataFrames, mapping, or array
+            Sequences (see :meth:`log_likelihood`).
+        sequence, time, lengths
+            The sequence-id column, an optional time column, or hmmlearn's
+            ``lengths`` with an array ``X`` (keyword arguments).
+
+        Returns
+        -------
+        MostProbablePath
+            ``path`` (DataFrame of the hidden nodes' states, indexed by
+            (sequence, t)) and ``log_probability`` (Series per sequence).
 
         Examples
         --------
@@ -323,13 +384,44 @@ class DynamicBayesianNetwork:
         return most_probable_path(self, data, **where)
 
     def predict(self, data, steps: int = 1, **where):
-        """``p(z_{T-1+k} | x_0..T-1)`` for ``k = 1..steps`` after each sequence's end."""
+        """``p(z_{T-1+k} | x_0..T-1)`` for ``k = 1..steps`` after each sequence's end.
+
+        Parameters
+        ----------
+        data : DataFrame, list of DataFrames, mapping, or array
+            Sequences (see :meth:`log_likelihood`).
+        steps : int, default 1
+            How far ahead.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by (sequence, step), columns (node, state).
+
+        Examples
+        --------
+        >>> import pgm
+        >>> umbrella = pgm.dynamic.hmm(2, emission="categorical", n_symbols=2, startprob=[0.5, 0.5],
+        ...                            transmat=[[0.7, 0.3], [0.3, 0.7]], emissionprob=[[0.8, 0.2], [0.1, 0.9]])
+        >>> umbrella.predict({"y": [1, 1]}, steps=2)[("z", 1)].round(3).tolist()
+        [0.653, 0.561]
+        """
         from pgm.dynamic.inference import predict
 
         return predict(self, data, steps, **where)
 
     def sample(self, lengths, *, seed=None):
         """Sequences of the given lengths: a long DataFrame with columns ``sequence``, ``t`` and every node.
+
+        Parameters
+        ----------
+        lengths : sequence of int
+            One length per sequence.
+        seed : None, int or numpy.random.Generator
+
+        Returns
+        -------
+        pandas.DataFrame
 
         Examples
         --------
@@ -359,6 +451,20 @@ class DynamicBayesianNetwork:
     def fit(self, data, *, sequence=None, time=None, lengths=None, prior=None, max_iter: int = 100,
             tol: float = 1e-6, n_init: int = 1, init="random", seed=None, callback=None):
         """Fit every CPD: by counts and least squares without hidden nodes, by Baum-Welch (EM) with them.
+
+        Parameters
+        ----------
+        data, sequence, time, lengths
+            Sequences, as for :meth:`log_likelihood`.
+        prior : Prior, list of Prior, or dict of node to Prior, optional
+            Pseudo-statistics added to every distinct CPD's (e.g. ``pgm.Dirichlet(1)``).
+        max_iter, tol, n_init, init, seed, callback
+            Baum-Welch's options (below).
+
+        Returns
+        -------
+        DynamicBayesianNetwork
+            A new network; this one is unchanged.
 
         EM stops when the mean log-likelihood per step gains less than
         ``tol`` (a negative ``tol`` runs exactly ``max_iter`` iterations,
