@@ -493,3 +493,12 @@ def test_baum_welch_over_dask_partitions_of_whole_sequences_equals_fitting_at_on
     split = [frame.iloc[:50], frame.iloc[50:]]  # sequence 1 straddles the two pieces
     with pytest.raises(DataError, match="sequence 1 appears in pieces 0 and 1"):
         truth.fit_pieces(split, sequence="sequence", max_iter=1)
+
+
+def test_values_for_latent_nodes_are_refused_when_fitting_and_querying():
+    truth, _ = categorical_pair(1)
+    frame = truth.sample([5, 4], seed=0)  # still has the hidden column z
+    with pytest.raises(DataError, match=r"node 'z' is latent but the data has a value for it \(sequence 0, t=0\)"):
+        truth.fit(frame, sequence="sequence", max_iter=1)
+    with pytest.raises(DataError, match="node 'z' is latent"):
+        truth.smoothed(frame, sequence="sequence")

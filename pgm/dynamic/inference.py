@@ -27,9 +27,16 @@ def prepare(network, data, *, sequence=None, time=None, lengths=None):
     """Packed data, hidden space and potentials, ready for the recursions."""
     if not network.is_fitted:
         raise DataError(f"the network {network.name!r} has unfitted CPDs; fit it first")
+    packed = pack_observed(network, data, sequence=sequence, time=time, lengths=lengths)
+    space = HiddenSpace.of(network)
+    return packed, space, potentials(network, packed, space)
+
+
+def pack_observed(network, data, *, sequence=None, time=None, lengths=None):
+    """The data packed (:mod:`pgm.dynamic.sequences`); latent nodes must not have values."""
     domains = {n: network.domains[n] for n in network.nodes}
-    packed = to_sequences(data, domains if lengths is None and not isinstance(data, np.ndarray)
-                          else {n: domains[n] for n in network.observed_nodes},
+    arrays = lengths is not None or isinstance(data, np.ndarray)  # hmmlearn's X: one column per observed node
+    packed = to_sequences(data, {n: domains[n] for n in network.observed_nodes} if arrays else domains,
                           sequence=sequence, time=time, lengths=lengths)
     for node in network.latent_nodes:
         column = packed.columns.pop(node, None)
@@ -39,8 +46,7 @@ def prepare(network, data, *, sequence=None, time=None, lengths=None):
                 i, t = np.argwhere(present)[0]
                 raise DataError(f"node {node!r} is latent but the data has a value for it (sequence "
                                 f"{packed.ids[i]!r}, t={t}); drop the column")
-    space = HiddenSpace.of(network)
-    return packed, space, potentials(network, packed, space)
+    return packed
 
 
 def _sequence_index(packed, name="sequence") -> pd.Index:

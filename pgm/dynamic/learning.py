@@ -26,9 +26,8 @@ import numpy as np
 
 from pgm._random import as_generator
 from pgm.dynamic.forward_backward import forward_backward
-from pgm.dynamic.inference import prepare
+from pgm.dynamic.inference import pack_observed, prepare
 from pgm.dynamic.potentials import HiddenSpace, factor_rows, grid_columns, potentials
-from pgm.dynamic.sequences import to_sequences
 from pgm.errors import DataError, UnseenConfigurationWarning, caller_stacklevel
 from pgm.learning.em import ConvergenceWarning, FitReport
 from pgm.learning.mle import Statistics
@@ -218,8 +217,7 @@ def fit(network, data, *, sequence=None, time=None, lengths=None, prior=None, ma
         raise ValueError(f"max_iter must be a non-negative integer, got {max_iter!r}")
     if isinstance(n_init, bool) or not isinstance(n_init, int) or n_init < 1:
         raise ValueError(f"n_init must be a positive integer, got {n_init!r}")
-    domains = {n: network.domains[n] for n in network.observed_nodes}
-    packed = to_sequences(data, domains, sequence=sequence, time=time, lengths=lengths)
+    packed = pack_observed(network, data, sequence=sequence, time=time, lengths=lengths)
     space = HiddenSpace.of(network)
     if not network.latent_nodes:
         from pgm.dynamic.potentials import factors as all_factors
@@ -313,7 +311,6 @@ def fit_pieces(network, pieces, *, sequence: str, time=None, prior=None, max_ite
         if not frames:
             raise DataError("no pieces to fit")
         loaders = [lambda f=f: f for f in frames]
-    domains = {n: network.domains[n] for n in network.observed_nodes}
     owner = {}
     for number, load in enumerate(loaders):  # one pass to check that no sequence is split between pieces
         for sid in load()[sequence].unique():
@@ -322,7 +319,7 @@ def fit_pieces(network, pieces, *, sequence: str, time=None, prior=None, max_ite
                 raise DataError(f"sequence {sid!r} appears in pieces {owner[sid]} and {number}; split the data "
                                 "into pieces by whole sequences")
             owner[sid] = number
-    sources = [lambda load=load: to_sequences(load(), domains, sequence=sequence, time=time) for load in loaders]
+    sources = [lambda load=load: pack_observed(network, load(), sequence=sequence, time=time) for load in loaders]
     space = HiddenSpace.of(network)
     if init == "random":
         from pgm.dynamic.potentials import factors as all_factors
