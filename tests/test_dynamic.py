@@ -502,3 +502,15 @@ def test_values_for_latent_nodes_are_refused_when_fitting_and_querying():
         truth.fit(frame, sequence="sequence", max_iter=1)
     with pytest.raises(DataError, match="node 'z' is latent"):
         truth.smoothed(frame, sequence="sequence")
+
+
+def test_fit_reports_progress_and_calls_back_every_iteration(capsys):
+    pytest.importorskip("tqdm")
+    truth, _ = categorical_pair(1)
+    frame = truth.sample([30, 20], seed=0).drop(columns="z")
+    seen = []
+    fitted = truth.fit(frame, sequence="sequence", init="current", max_iter=3, tol=-1.0, progress=True,
+                       callback=lambda i, loglik, net: seen.append((i, loglik)))
+    assert [i for i, _ in seen] == [0, 1, 2, 3]
+    assert [loglik for _, loglik in seen] == fitted.fit_report_.log_likelihood
+    assert "EM" in capsys.readouterr().err  # the tqdm bar

@@ -29,7 +29,7 @@ from pgm.dynamic.forward_backward import forward_backward
 from pgm.dynamic.inference import pack_observed, prepare
 from pgm.dynamic.potentials import HiddenSpace, factor_rows, grid_columns, potentials
 from pgm.errors import DataError, UnseenConfigurationWarning, caller_stacklevel
-from pgm.learning.em import ConvergenceWarning, FitReport
+from pgm.learning.em import ConvergenceWarning, FitReport, _progress
 from pgm.learning.mle import Statistics
 from pgm.learning.priors import pseudo_statistics, variance_prior
 
@@ -208,7 +208,7 @@ def _random_start(network, packed, space, factors, rng, prior):
 
 
 def fit(network, data, *, sequence=None, time=None, lengths=None, prior=None, max_iter: int = 100,
-        tol: float = 1e-6, n_init: int = 1, init="random", seed=None, callback=None):
+        tol: float = 1e-6, n_init: int = 1, init="random", seed=None, callback=None, progress: bool = False):
     """Fit every CPD: closed form without hidden nodes, Baum-Welch (EM) with them.
 
     See :meth:`pgm.dynamic.DynamicBayesianNetwork.fit`.
@@ -235,9 +235,14 @@ def fit(network, data, *, sequence=None, time=None, lengths=None, prior=None, ma
 
     structure_factors = all_factors(network, space, packed.longest)
     runs = []
-    for restart in range(1 if starts else n_init):
-        current = starts[0] if starts else _random_start(network, packed, space, structure_factors, rng, prior)
-        runs.append(_baum_welch(current, [lambda: packed], space, prior, max_iter, tol, callback))
+    bar = _progress(progress, max_iter * (1 if starts else n_init))
+    try:
+        for restart in range(1 if starts else n_init):
+            current = starts[0] if starts else _random_start(network, packed, space, structure_factors, rng, prior)
+            runs.append(_baum_welch(current, [lambda: packed], space, prior, max_iter, tol, callback, bar))
+    finally:
+        if bar is not None:
+            bar.close()
     finals = [report.log_likelihood[-1] for _, report in runs]
     best = int(np.argmax(finals))
     fitted, report = runs[best]
@@ -249,7 +254,7 @@ def fit(network, data, *, sequence=None, time=None, lengths=None, prior=None, ma
     return fitted
 
 
-def _baum_welch(network, sources, space, prior, max_iter, tol, callback):
+def _baum_welch(network, sources, space, prior, max_iter, tol, callback, bar=None):
     """EM over ``sources`` (callables returning packed data, e.g. one per partition): the E-step's statistics
     of every source are summed, so a source is in memory only while its own E-step runs."""
     report = FitReport()
@@ -278,6 +283,9 @@ def _baum_welch(network, sources, space, prior, max_iter, tol, callback):
         current = from_statistics(current, stats, prior=prior)
         report.n_iter = iteration + 1
         report.seconds_per_iteration.append(time.perf_counter() - started)
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(loglik=f"{mean:.6f}")
         previous = mean
     report.n_rows = steps
     return current, report

@@ -449,7 +449,7 @@ class DynamicBayesianNetwork:
         return from_statistics(self, statistics, prior=prior)
 
     def fit(self, data, *, sequence=None, time=None, lengths=None, prior=None, max_iter: int = 100,
-            tol: float = 1e-6, n_init: int = 1, init="random", seed=None, callback=None):
+            tol: float = 1e-6, n_init: int = 1, init="random", seed=None, callback=None, progress: bool = False):
         """Fit every CPD: by counts and least squares without hidden nodes, by Baum-Welch (EM) with them.
 
         Parameters
@@ -458,8 +458,10 @@ class DynamicBayesianNetwork:
             Sequences, as for :meth:`log_likelihood`.
         prior : Prior, list of Prior, or dict of node to Prior, optional
             Pseudo-statistics added to every distinct CPD's (e.g. ``pgm.Dirichlet(1)``).
-        max_iter, tol, n_init, init, seed, callback
-            Baum-Welch's options (below).
+        max_iter, tol, n_init, init, seed, callback, progress
+            Baum-Welch's options (below); ``progress=True`` shows a tqdm bar
+            over the iterations; ``callback(iteration, mean log-likelihood per
+            step, network)`` is called after every E-step.
 
         Returns
         -------
@@ -485,7 +487,7 @@ class DynamicBayesianNetwork:
         from pgm.dynamic.learning import fit
 
         return fit(self, data, sequence=sequence, time=time, lengths=lengths, prior=prior, max_iter=max_iter,
-                   tol=tol, n_init=n_init, init=init, seed=seed, callback=callback)
+                   tol=tol, n_init=n_init, init=init, seed=seed, callback=callback, progress=progress)
 
     def fit_pieces(self, pieces, *, sequence: str, **options) -> "DynamicBayesianNetwork":
         """Baum-Welch over pieces that each hold whole sequences (a list of DataFrames or a Dask DataFrame),
