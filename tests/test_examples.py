@@ -99,7 +99,42 @@ def check_dask_alarm(out: str) -> None:
     assert re.search(r"fitted on the cluster in \d+\.\d+ s: [\d,]+ rows/s", out)
 
 
+def check_umbrella_hmm(out: str) -> None:
+    rows = re.findall(r"^\s+(\d)\s+(yes|no)\s+(\d\.\d+)\s+(\d\.\d+)\s+(rain|dry)$", out, flags=re.MULTILINE)
+    assert [(f, s, v) for _, _, f, s, v in rows] == [  # Russell & Norvig, figures 15.4 and 15.5
+        ("0.818", "0.867", "rain"), ("0.883", "0.820", "rain"), ("0.191", "0.307", "dry"),
+        ("0.731", "0.820", "rain"), ("0.867", "0.867", "rain")]
+    assert "smoothed day 1 0.883" in out
+    static, ours = re.search(r"all days\): (\d\.\d+) \(forward-backward (\d\.\d+)\)", out).groups()
+    assert static == ours
+
+
+def check_language_markov(out: str) -> None:
+    bits = {name.strip(): (int(params.replace(",", "")), float(b)) for name, params, b in
+            re.findall(r"^(uniform|Markov chain, order \d|HMM, \d+ hidden states)\s+([\d,]+)\s+(\d\.\d+)$", out,
+                       flags=re.MULTILINE)}
+    assert len(bits) == 5, out
+    chains = [bits[f"Markov chain, order {k}"] for k in (1, 2, 3)]
+    assert chains[0][1] > chains[1][1] > chains[2][1]  # longer contexts predict held-out text better...
+    assert chains[0][0] < chains[1][0] < chains[2][0]  # ...at a price in parameters
+    hmm = next(v for k, v in bits.items() if k.startswith("HMM"))
+    assert hmm[1] < bits["uniform"][1] and hmm[0] < chains[0][0]
+    assert len(re.findall(r"^  (Markov chain|HMM).*'.+'$", out, flags=re.MULTILINE)) == 4
+
+
+def check_sunspots_regimes(out: str) -> None:
+    if "needs statsmodels" in out:
+        return
+    pgm_ll, sm_ll = re.search(r"Kalman log-likelihood: pgm (-?\d+\.\d+), statsmodels (-?\d+\.\d+)", out).groups()
+    assert pgm_ll == sm_ll
+    assert float(numbers_after("max |smoothed state - statsmodels' smoother|:", out)[0]) < 1e-6
+    assert re.search(r"period 1[01]\.\d years", out)
+
+
 CHECKS = {
+    "umbrella_hmm.py": check_umbrella_hmm,
+    "language_markov.py": check_language_markov,
+    "sunspots_regimes.py": check_sunspots_regimes,
     "tour.py": check_tour,
     "coin.py": check_coin,
     "gaussian_mle.py": check_gaussian_mle,

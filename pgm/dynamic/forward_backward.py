@@ -1,0 +1,294 @@
+"""Forward-backward and Viterbi over the joint hidden state, batched across sequences.
+
+The forward pass keeps the *filtered* distribution ``alpha_t = p(s_t | x_0..t)``
+normalised at every step and the log of each normaliser ``c_t = p(x_t |
+x_0..t-1)``; their sum is the log-likelihood, so a sequence of 10^6 steps
+neither underflows nor overflows (Rabiner's scaling, done in the
+probability domain: each step's log-potentials are shifted by their maximum
+before exponentiating, and the shift is added back to ``log c_t``).  The
+backward pass reuses the same normalisers, so ``alpha_t * beta_t`` is the
+smoothed posterior directly.  Viterbi runs in the log domain.
+
+Sequences are packed longest first (:mod:`pgm.dynamic.sequences`), so step
+``t`` touches rows ``[:n_active[t]]`` only: the cost is linear in the total
+number of steps, and the Python loop is over time, each iteration a handful
+of NumPy operations across every live sequence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pgm.errors import ImpossibleEvidenceError
+
+__all__ = ["ForwardBackward", "forward_backward", "forward", "viterbi"]
+
+
+@dataclass
+class ForwardBackward:
+    """What one forward(-backward) pass computes for packed sequences.
+
+    Attributes
+    ----------
+    log_likelihood : ndarray (n_sequences,)
+    filtered : ndarray (n_sequences, longest, S)
+        ``p(s_t | x_0..t)``; padding rows are left as they are.
+    smoothed : ndarray (n_sequences, longest, S) or None
+        ``p(s_t | x_0..T-1)``.
+    pair_sums : dict of int to ndarray (S, S) or None
+        Expected transition counts ``sum_t p(s_{t-1}, s_t | x)`` summed over
+        steps and sequences, per key of :attr:`Potentials.pair`.
+    pair_steps : ndarray (n_sequences, longest, S, S) or None
+        Per-step ``p(s_{t-1}, s_t | x)`` when some factor needs it.
+    """
+
+    log_likelihood: np.ndarray
+    filtered: np.ndarray
+    log_normalisers: np.ndarray
+    smoothed: np.ndarray | None = None
+    pair_sums: dict | None = None
+    pair_steps: np.ndarray | None = None
+
+
+def _step_transition(pot, t: int, n: int):
+    """The transition into step ``t`` for the first ``n`` rows: a shared (S, S) matrix and its log shift,
+    or per-row (n, S, S) matrices with per-row shifts."""
+    log_a = pot.transition_at(t)
+    if pot.pair_steps is None:
+        cache = pot.__dict__.setdefault("_exp_cache", {})
+        key = t if t in pot.pair else -1
+        if key not in cache:  # exponentiated once per distinct transition, not once per step
+            shift = float(np.max(log_a))
+            cache[key] = (np.exp(log_a - shift), shift)
+        return cache[key]
+    total = log_a + pot.pair_steps[:n, t]
+    shift = total.max(axis=(1, 2))
+    return np.exp(total - shift[:, None, None]), shift
+
+
+def _impossible(data, row: int, t: int):
+    raise ImpossibleEvidenceError(
+        f"sequence {data.ids[row]!r} has probability zero at t={t} under the model (no hidden state explains it)")
+
+
+def forward(pot, data, *, incoming=None, fresh=None) -> ForwardBackward:
+    """The scaled forward pass: filtered distributions and log-likelihoods.
+
+    With ``incoming`` (n, S), row ``i`` continues a sequence whose filtered
+    distribution just before its first step is ``incoming[i]`` (a block of a
+    long sequence), unless ``fresh[i]`` says it is the sequence's start.
+    """
+    unary = pot.unary
+    N, T, S = unary.shape
+    n_active = data.n_active
+    shift = unary.max(axis=2)
+    if np.isneginf(shift[data.valid]).any():
+        rows, cols = np.nonzero(np.isneginf(shift) & data.valid)
+        _impossible(data, int(rows[0]), int(cols[0]))
+    if S == 1 and pot.pair_steps is None:  # nothing hidden: the likelihood is the product of the steps' terms
+        log_c = unary[..., 0]
+        result = ForwardBackward(log_c.sum(axis=1), np.ones((N, T, 1)), log_c)
+        result._emission, result._scale = np.ones((N, T, 1)), np.ones((N, T))
+        return result
+    emission = np.exp(unary - shift[..., None])  # in (0, 1], the largest entry 1 at every step
+    alpha = np.empty((N, T, S))
+    log_c = np.zeros((N, T))
+    scale = np.ones((N, T))
+    first = emission[:, 0]
+    moved0 = 0.0
+    if incoming is not None:
+        matrix, moved = _step_transition(pot, 1, N)
+        first = np.where(fresh[:, None], 1.0, incoming @ matrix) * emission[:, 0]
+        moved0 = np.where(fresh, 0.0, moved)
+    c = first.sum(axis=1)
+    if not c.all():
+        _impossible(data, int(np.argmin(c)), 0)
+    scale[:, 0] = c
+    alpha[:, 0] = first / c[:, None]
+    log_c[:, 0] = np.log(c) + shift[:, 0] + moved0
+    for t in range(1, T):
+        n = n_active[t]
+        matrix, moved = _step_transition(pot, t, n)
+        if matrix.ndim == 2:
+            predicted = alpha[:n, t - 1] @ matrix
+        else:
+            predicted = np.einsum("ni,nij->nj", alpha[:n, t - 1], matrix)
+        predicted *= emission[:n, t]
+        c = predicted.sum(axis=1)
+        if not c.all():
+            _impossible(data, int(np.argmin(c)), t)
+        alpha[:n, t] = predicted / c[:, None]
+        scale[:n, t] = c
+        log_c[:n, t] = np.log(c) + shift[:n, t] + moved
+    result = ForwardBackward(log_c.sum(axis=1), alpha, log_c)
+    result._emission, result._scale = emission, scale
+    return result
+
+
+def forward_backward(pot, data, *, per_step_pairs: bool = False, incoming=None, fresh=None,
+                     terminal=None) -> ForwardBackward:
+    """Filtered and smoothed posteriors, log-likelihoods and expected transition counts.
+
+    ``incoming``/``fresh`` as for :func:`forward`; ``terminal`` (n, S) is the
+    scaled backward message after each row's last step (ones at a sequence's end).
+    """
+    if incoming is None and per_step_pairs is False and long_enough_for_blocks(pot, data):
+        from pgm.dynamic.long_sequences import blocked_forward_backward
+
+        return blocked_forward_backward(pot, data)
+    result = forward(pot, data, incoming=incoming, fresh=fresh)
+    emission, alpha = result._emission, result.filtered
+    N, T, S = alpha.shape
+    n_active = data.n_active
+    beta = np.ones((N, T, S))
+    if terminal is not None:
+        beta[np.arange(N), data.lengths - 1] = terminal
+    pair_sums = {key: np.zeros((S, S)) for key in pot.pair}
+    need_steps = per_step_pairs or pot.pair_steps is not None
+    pair_steps = np.zeros((N, T, S, S)) if need_steps else None
+    c = result._scale
+    for t in range(T - 1, 0, -1):
+        n = n_active[t]
+        matrix, _ = _step_transition(pot, t, n)
+        weighted = emission[:n, t] * beta[:n, t] / c[:n, t, None]
+        key = t if t in pot.pair else -1
+        if matrix.ndim == 2:
+            beta[:n, t - 1] = weighted @ matrix.T
+            if need_steps:
+                pair_steps[:n, t] = alpha[:n, t - 1, :, None] * matrix * weighted[:, None, :]
+                pair_sums[key] += pair_steps[:n, t].sum(axis=0)
+            else:
+                pair_sums[key] += (alpha[:n, t - 1].T @ weighted) * matrix
+        else:
+            beta[:n, t - 1] = np.einsum("nij,nj->ni", matrix, weighted)
+            pair_steps[:n, t] = alpha[:n, t - 1, :, None] * matrix * weighted[:, None, :]
+            pair_sums[key] += pair_steps[:n, t].sum(axis=0)
+    if incoming is not None:  # the transition into each continued row's first step
+        matrix, _ = _step_transition(pot, 1, N)
+        weighted = emission[:, 0] * beta[:, 0] / c[:, 0, None]
+        carried = np.where(fresh[:, None], 0.0, incoming)
+        pair_sums[-1] = pair_sums.get(-1, 0.0) + (carried.T @ weighted) * matrix
+    result.smoothed = alpha * beta
+    result.pair_sums = pair_sums
+    result.pair_steps = pair_steps
+    return result
+
+
+@dataclass
+class ViterbiResult:
+    """Most probable hidden paths: ``path`` (n_sequences, longest) joint-state codes, ``log_probability`` per sequence."""
+
+    path: np.ndarray
+    log_probability: np.ndarray
+
+
+def viterbi(pot, data) -> ViterbiResult:
+    """The most probable joint hidden path of each sequence, and ``log p(path, x)``."""
+    if long_enough_for_blocks(pot, data):
+        from pgm.dynamic.long_sequences import blocked_viterbi
+
+        return blocked_viterbi(pot, data)
+    unary = pot.unary
+    N, T, S = unary.shape
+    n_active = data.n_active
+    delta = unary[:, 0].copy()
+    back = np.zeros((N, T, S), dtype=np.int32)
+    for t in range(1, T):
+        n = n_active[t]
+        log_a = pot.transition_at(t)
+        scores = delta[:n, :, None] + (log_a if pot.pair_steps is None else log_a + pot.pair_steps[:n, t])
+        back[:n, t] = scores.argmax(axis=1)
+        delta[:n] = np.take_along_axis(scores, back[:n, t][:, None, :], axis=1)[:, 0] + unary[:n, t]
+    path = np.zeros((N, T), dtype=np.int64)
+    last = data.lengths - 1
+    path[np.arange(N), last] = delta.argmax(axis=1)
+    best = delta.max(axis=1)
+    if np.isneginf(best).any():
+        _impossible(data, int(np.argmax(np.isneginf(best))), int(last[np.argmax(np.isneginf(best))]))
+    for t in range(T - 1, 0, -1):
+        n = n_active[t]
+        path[:n, t - 1] = back[np.arange(n), t, path[:n, t]]
+    return ViterbiResult(path, best)
+
+
+#: Sequences at least this long (and few enough that batching across them cannot fill the vector units)
+#: take the blocked path for log-likelihoods.
+BLOCK = 512
+
+
+def long_enough_for_blocks(pot, data) -> bool:
+    """Whether a few long sequences would leave the batched recursion mostly Python overhead."""
+    return (pot.pair_steps is None and pot.n_initial <= 1 and data.longest >= 8 * BLOCK
+            and data.n_sequences * BLOCK < data.longest)
+
+
+def blocked_log_likelihood(pot, data, block: int = BLOCK, *, keep: bool = False):
+    """Log-likelihoods and final filtered distributions, parallel over blocks of time.
+
+    The forward recursion is a product of matrices ``alpha_{T-1} ~ e_0 A D_1
+    A D_2 ...`` (``D_t`` the diagonal of step t's emission).  Each sequence
+    is cut into blocks of ``block`` steps; pass 1 multiplies out every
+    block's matrix at once (a loop of ``block`` steps over all blocks,
+    rescaled by its maximum at each step so nothing underflows), pass 2
+    threads the normalised message through the blocks of each sequence.
+    Steps past a sequence's end multiply by the identity, so padding costs
+    nothing but time.  Needs a shared transition (no data-dependent pairs,
+    at most one initial slice).
+
+    Returns ``(log_likelihood (n_sequences,), filtered_last (n_sequences, S))``,
+    and with ``keep`` also each block's incoming message, normalised
+    product and norm (for :mod:`pgm.dynamic.long_sequences`).
+    """
+    unary = pot.unary
+    N, T, S = unary.shape
+    n_blocks = -(-T // block)
+    shift = unary.max(axis=2)
+    valid = data.valid
+    if np.isneginf(shift[valid]).any():
+        rows, cols = np.nonzero(np.isneginf(shift) & valid)
+        _impossible(data, int(rows[0]), int(cols[0]))
+    log_a = pot.transition_at(max(T - 1, 1)) if T > 1 else np.zeros((S, S))
+    moved = float(np.max(log_a))
+    matrix = np.exp(log_a - moved)
+    padded = np.zeros((N, n_blocks * block, S))
+    padded[:, :T] = unary - np.where(valid, shift, 0.0)[..., None]
+    emission = np.exp(padded).reshape(N * n_blocks, block, S)
+    live = np.zeros((N, n_blocks * block), dtype=bool)
+    live[:, :T] = valid
+    live = live.reshape(N * n_blocks, block)
+    first_block = np.zeros((N, n_blocks), dtype=bool)
+    first_block[:, 0] = True
+    first_block = first_block.reshape(-1)
+    # pass 1: every block's normalised product and its log scale
+    product = np.broadcast_to(np.eye(S), (N * n_blocks, S, S)).copy()
+    log_scale = np.zeros(N * n_blocks)
+    for t in range(block):
+        into = np.where((first_block & (t == 0))[:, None, None], np.ones((S, S)), matrix)
+        stepped = np.matmul(product, into) * emission[:, t, None, :]
+        product = np.where(live[:, t, None, None], stepped, product)
+        top = product.max(axis=(1, 2))
+        product /= top[:, None, None]
+        log_scale += np.log(top)
+    product = product.reshape(N, n_blocks, S, S)
+    log_scale = log_scale.reshape(N, n_blocks)
+    # pass 2: thread the message through each sequence's blocks (a loop over blocks, batched over sequences)
+    message = np.zeros((N, S))
+    message[:, 0] = 1.0  # with the all-ones "transition" into step 0, e_0 comes out
+    total = np.zeros(N)
+    messages, norms = np.zeros((N, n_blocks, S)), np.ones((N, n_blocks))
+    for b in range(n_blocks):
+        messages[:, b] = message
+        carried = np.einsum("ni,nij->nj", message, product[:, b])
+        norm = carried.sum(axis=1)
+        if not norm.all():
+            _impossible(data, int(np.argmin(norm)), b * block)
+        norms[:, b] = norm
+        total += np.log(norm) + log_scale[:, b]
+        message = carried / norm[:, None]
+    steps_after_first = np.maximum(data.lengths - 1, 0)
+    total += shift.sum(axis=1, where=valid) + moved * steps_after_first
+    if keep:
+        return total, message, messages, product, norms
+    return total, message

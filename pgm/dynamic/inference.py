@@ -1,0 +1,165 @@
+"""The questions asked of a dynamic network, answered exactly and returned as DataFrames.
+
+Per-sequence log-likelihoods, filtering ``p(z_t | x_0..t)``, smoothing
+``p(z_t | x_0..T-1)``, the most probable hidden path (Viterbi), k-step-ahead
+prediction of the hidden state after each sequence ends.  Results are indexed
+by ``(sequence, t)``; posterior columns are ``(hidden node, state)``.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from pgm.dynamic.forward_backward import (
+    blocked_log_likelihood, forward, forward_backward, long_enough_for_blocks, viterbi as _viterbi,
+)
+from pgm.dynamic.potentials import HiddenSpace, potentials
+from pgm.dynamic.sequences import to_sequences
+from pgm.errors import DataError
+
+__all__ = ["log_likelihood", "filtered", "smoothed", "most_probable_path", "predict", "MostProbablePath"]
+
+
+def prepare(network, data, *, sequence=None, time=None, lengths=None):
+    """Packed data, hidden space and potentials, ready for the recursions."""
+    if not network.is_fitted:
+        raise DataError(f"the network {network.name!r} has unfitted CPDs; fit it first")
+    packed = pack_observed(network, data, sequence=sequence, time=time, lengths=lengths)
+    space = HiddenSpace.of(network)
+    return packed, space, potentials(network, packed, space)
+
+
+def pack_observed(network, data, *, sequence=None, time=None, lengths=None):
+    """The data packed (:mod:`pgm.dynamic.sequences`); latent nodes must not have values."""
+    domains = {n: network.domains[n] for n in network.nodes}
+    arrays = lengths is not None or isinstance(data, np.ndarray)  # hmmlearn's X: one column per observed node
+    packed = to_sequences(data, {n: domains[n] for n in network.observed_nodes} if arrays else domains,
+                          sequence=sequence, time=time, lengths=lengths)
+    for node in network.latent_nodes:
+        column = packed.columns.pop(node, None)
+        if column is not None:
+            present = ~(np.isnan(column) if column.dtype.kind == "f" else column < 0) & packed.valid
+            if present.any():
+                i, t = np.argwhere(present)[0]
+                raise DataError(f"node {node!r} is latent but the data has a value for it (sequence "
+                                f"{packed.ids[i]!r}, t={t}); drop the column")
+    return packed
+
+
+def _sequence_index(packed, name="sequence") -> pd.Index:
+    return pd.Index([packed.ids[p] for p in packed.position], name=name)
+
+
+def _marginal_frame(packed, space, joint: np.ndarray, network) -> pd.DataFrame:
+    """Per-node marginals of ``joint`` (n_sequences, longest, S) as a long DataFrame."""
+    long = packed.to_long(joint)
+    blocks, columns = [], []
+    for j, node in enumerate(space.nodes):
+        # sum the joint states where node j takes each value (a few column sums, no matrix product)
+        blocks.append(np.stack([long[:, space.codes[:, j] == k].sum(axis=1) for k in range(space.cards[j])], axis=1))
+        columns += [(node, state) for state in network.domains[node]]
+    values = np.hstack(blocks) if blocks else np.zeros((len(long), 0))
+    return pd.DataFrame(values, index=packed.frame_index(), columns=pd.MultiIndex.from_tuples(columns))
+
+
+def log_likelihood(network, data, **where) -> pd.Series:
+    """``log p(x_0..T-1)`` of each sequence, in nats, indexed by sequence id."""
+    packed, _, pot = prepare(network, data, **where)
+    return pd.Series(packed.in_user_order(_log_likelihood_and_last(pot, packed)[0]), index=_sequence_index(packed),
+                     name="log_likelihood")
+
+
+def _log_likelihood_and_last(pot, packed):
+    """Log-likelihoods and the last filtered distribution of every packed sequence, by the faster route:
+    batched over sequences when there are many, blocked over time when a few are long."""
+    if long_enough_for_blocks(pot, packed):
+        return blocked_log_likelihood(pot, packed)
+    result = forward(pot, packed)
+    return result.log_likelihood, result.filtered[np.arange(packed.n_sequences), packed.lengths - 1]
+
+
+
+
+
+def filtered(network, data, **where) -> pd.DataFrame:
+    """``p(z_t | x_0..t)`` for every hidden node, step and sequence."""
+    packed, space, pot = prepare(network, data, **where)
+    if long_enough_for_blocks(pot, packed):  # a few long sequences: the blocked pass is much faster
+        return _marginal_frame(packed, space, forward_backward(pot, packed).filtered, network)
+    return _marginal_frame(packed, space, forward(pot, packed).filtered, network)
+
+
+def smoothed(network, data, **where) -> pd.DataFrame:
+    """``p(z_t | x_0..T-1)`` for every hidden node, step and sequence."""
+    packed, space, pot = prepare(network, data, **where)
+    return _marginal_frame(packed, space, forward_backward(pot, packed).smoothed, network)
+
+
+class MostProbablePath(NamedTuple):
+    """The Viterbi answer: ``path`` (hidden nodes' states, indexed by (sequence, t)) and ``log_probability``
+    (``log p(path, x)`` per sequence)."""
+
+    path: pd.DataFrame
+    log_probability: pd.Series
+
+
+def most_probable_path(network, data, **where) -> MostProbablePath:
+    """The most probable joint path of the hidden nodes of each sequence."""
+    packed, space, pot = prepare(network, data, **where)
+    result = _viterbi(pot, packed)
+    joint = packed.to_long(result.path)
+    path = pd.DataFrame({node: pd.Categorical.from_codes(space.codes[joint, j], categories=network.domains[node])
+                         for j, node in enumerate(space.nodes)}, index=packed.frame_index())
+    score = pd.Series(packed.in_user_order(result.log_probability), index=_sequence_index(packed),
+                      name="log_probability")
+    return MostProbablePath(path, score)
+
+
+def predict(network, data, steps: int = 1, **where) -> pd.DataFrame:
+    """``p(z_{T-1+k} | x_0..T-1)`` for ``k = 1..steps`` after the end of each sequence.
+
+    The transitions after the data must not depend on observed values
+    (no inputs), since none are known there.
+    """
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    packed, space, pot = prepare(network, data, **where)
+    if any(f.uses_data and f.pairwise for f in pot.factors) or any(
+            f.node in network.latent_nodes and f.uses_data for f in pot.factors):
+        raise DataError("prediction beyond the data needs hidden transitions that do not depend on observed inputs")
+    _, last = _log_likelihood_and_last(pot, packed)
+    out, cache = [], {}
+    current = last
+    for k in range(1, steps + 1):
+        # the slice after the data is t = length - 1 + k; slices past the initial ones share one transition
+        ts = packed.lengths - 1 + k
+        keys = np.minimum(ts, network.n_initial)
+        for key in np.unique(keys):
+            if int(key) not in cache:
+                cache[int(key)] = np.exp(_transition(network, space, int(key)))
+        matrices = np.stack([cache[int(key)] for key in keys])
+        current = np.einsum("ni,nij->nj", current, matrices)
+        out.append(current)
+    joint = np.stack(out, axis=1)  # (n, steps, S)
+    blocks, columns = [], []
+    for j, node in enumerate(space.nodes):
+        blocks.append(joint @ np.eye(space.cards[j])[space.codes[:, j]])
+        columns += [(node, state) for state in network.domains[node]]
+    values = np.concatenate(blocks, axis=2)[packed.position].reshape(packed.n_sequences * steps, -1)
+    index = pd.MultiIndex.from_product([list(_sequence_index(packed)), range(1, steps + 1)], names=["sequence", "step"])
+    return pd.DataFrame(values, index=index, columns=pd.MultiIndex.from_tuples(columns))
+
+
+def _transition(network, space, t: int) -> np.ndarray:
+    """The constant log-transition into slice ``t`` (for slices beyond the packed data)."""
+    from pgm.dynamic.potentials import evaluate_constant, factors
+
+    table = np.zeros((space.size, space.size))
+    for factor in factors(network, space, t + 1):
+        if factor.start <= t < factor.stop and not factor.uses_data:
+            values = evaluate_constant(factor)[factor.index]
+            table = table + (values if factor.pairwise else values[None, :])
+    return table

@@ -1,0 +1,348 @@
+"""Fitting dynamic networks through the statistics seam: counts when complete, Baum-Welch when not.
+
+Every distinct CPD of the network (the transition's, keyed ``"x[t]"``, and
+each initial slice's override, ``"x[k]"``) gets the sufficient statistics
+of all the steps it serves, merged with the CPD's own ``merge_statistics``;
+the M-step is the CPD's ``from_statistics`` with the prior's
+pseudo-statistics added -- exactly the static :mod:`pgm.learning.mle` path.
+
+With hidden nodes, the E-step is forward-backward
+(:mod:`pgm.dynamic.forward_backward`): a factor over the current hidden
+state is weighted by the smoothed posterior of each step; one over the
+previous and current states by the pairwise posterior, summed over steps
+when it does not involve data.  Each weighted row goes to the CPD's
+``statistics`` as it is, so any CPD family (tables, linear Gaussian,
+conditional linear Gaussian) gets its expected statistics without new code.
+Statistics of disjoint sets of sequences add (:class:`~pgm.learning.mle.Statistics`),
+so chunks and partitions split by whole sequences merge exactly.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+
+import numpy as np
+
+from pgm._random import as_generator
+from pgm.dynamic.forward_backward import forward_backward
+from pgm.dynamic.inference import pack_observed, prepare
+from pgm.dynamic.potentials import HiddenSpace, factor_rows, grid_columns, potentials
+from pgm.errors import DataError, UnseenConfigurationWarning, caller_stacklevel
+from pgm.learning.em import ConvergenceWarning, FitReport, _progress
+from pgm.learning.mle import Statistics
+from pgm.learning.priors import pseudo_statistics, variance_prior
+
+__all__ = ["expected_statistics", "from_statistics", "fit", "fit_pieces"]
+
+
+def _posterior_weights(factor, space, fb, rows, cols) -> np.ndarray:
+    """Each position's posterior over the factor's grid of hidden nodes: shape (positions, G)."""
+    G = len(factor.grid)
+    if factor.pairwise:
+        steps = fb.pair_steps
+        index = factor.index.reshape(-1)
+    else:
+        steps = fb.smoothed
+        index = factor.index
+    flat = rows * steps.shape[1] + cols  # one gather from the flattened (sequence, step) axis
+    joint = steps.reshape(steps.shape[0] * steps.shape[1], -1).take(flat, axis=0)
+    if G == len(index) and np.array_equal(index, np.arange(G)):
+        return joint  # the factor involves every hidden node in joint-state order
+    projection = np.zeros((len(index), G))
+    projection[np.arange(len(index)), index] = 1.0
+    return joint @ projection
+
+
+def _constant_weights(factor, space, fb, packed) -> np.ndarray:
+    """Posterior mass on a data-free factor's grid, summed over its steps: shape (G,)."""
+    G = len(factor.grid)
+    if factor.pairwise:
+        key = -1 if factor.start >= fb._n_initial else factor.start
+        mass = fb.pair_sums[key].reshape(-1)
+        index = factor.index.reshape(-1)
+    else:
+        valid = np.arange(factor.start, factor.stop)[None, :] < packed.lengths[:, None]
+        mass = (fb.smoothed[:, factor.start:factor.stop] * valid[..., None]).sum(axis=(0, 1))
+        index = factor.index
+    return np.bincount(index, weights=mass, minlength=G)
+
+
+def _n_initial(fb) -> int:
+    return fb._n_initial
+
+
+def expected_statistics(network, data, *, sequence=None, time=None, lengths=None, _prepared=None):
+    """Expected sufficient statistics of every distinct CPD, and the total log-likelihood.
+
+    Returns ``(Statistics, log_likelihood)``; statistics are keyed as
+    :meth:`DynamicBayesianNetwork.cpd_key`.  With no hidden nodes they are the
+    plain complete-data statistics.
+    """
+    packed, space, pot = _prepared or prepare(network, data, sequence=sequence, time=time, lengths=lengths)
+    fb = forward_backward(pot, packed, per_step_pairs=any(f.uses_data and f.pairwise for f in pot.factors))
+    fb._n_initial = network.n_initial
+    return _statistics(network, packed, space, pot.factors, fb), float(fb.log_likelihood.sum())
+
+
+def _statistics(network, packed, space, factors, fb) -> Statistics:
+    arrays, mergers = {}, {}
+    for factor in factors:
+        cpd = factor.cpd
+        G = len(factor.grid)
+        if factor.uses_data:
+            rows, cols, columns = factor_rows(factor, packed, network)
+            if factor.involved:
+                weights = _posterior_weights(factor, space, fb, rows, cols).reshape(-1)
+                repeated = {name: np.repeat(values, G) for name, values in columns.items()}
+                repeated.update(grid_columns(factor, len(rows)))
+            else:
+                weights, repeated = None, columns
+        else:
+            weights = _constant_weights(factor, space, fb, packed)
+            repeated = grid_columns(factor, 1)
+        values = repeated[factor.node]
+        parents = {p: repeated[p] for p in cpd.parents}
+        stats = cpd.statistics(values, parents, weights)
+        if factor.uses_data and factor.node not in network.latent_nodes:
+            missing = _missing_value_statistics(factor, network, packed, space, fb)
+            if missing is not None:
+                stats = cpd.merge_statistics(stats, missing)
+        key = factor.key
+        arrays[key] = stats if key not in arrays else cpd.merge_statistics(arrays[key], stats)
+        mergers[key] = cpd.merge_statistics
+    return Statistics(arrays, float(packed.lengths.sum()), mergers)
+
+
+def _missing_value_statistics(factor, network, packed, space, fb):
+    """Expected statistics of an observed node where its value is missing (it has no observed children, so its
+    posterior is its CPD given the parents): every state weighted by ``p(state | parents)`` for a discrete
+    node; for a Gaussian one, two points ``mean +- sd`` of half weight, which carry its exact first and
+    second moments into the moment statistics."""
+    rows, cols, columns = factor_rows(factor, packed, network, missing_child=True)
+    if not len(rows):
+        return None
+    cpd, G = factor.cpd, len(factor.grid)
+    if factor.involved:
+        weights = _posterior_weights(factor, space, fb, rows, cols).reshape(-1)
+        repeated = {name: np.repeat(values, G) for name, values in columns.items()}
+        repeated.update(grid_columns(factor, len(rows)))
+    else:
+        weights, repeated = np.ones(len(rows)), dict(columns)
+    parents = {p: repeated[p] for p in cpd.parents}
+    n = len(weights)
+    if cpd.is_discrete:
+        k = len(cpd.domain)
+        codes = np.repeat(np.arange(k), n)
+        tiled = {p: np.tile(v, k) for p, v in parents.items()}
+        probability = np.exp(cpd.log_prob(codes, tiled))
+        return cpd.statistics(codes, tiled, np.tile(weights, k) * probability)
+    mean = cpd.conditional_mean(parents, n)
+    configs = cpd._configurations(parents)
+    sd = np.sqrt(cpd._variance_rows(configs)[0]) * np.ones(n)
+    tiled = {p: np.tile(v, 2) for p, v in parents.items()}
+    return cpd.statistics(np.r_[mean - sd, mean + sd], tiled, np.tile(weights, 2) / 2)
+
+
+def from_statistics(network, stats, *, prior=None, quiet: bool = True):
+    """The network with every distinct CPD refitted from ``stats`` (plus the prior's pseudo-statistics).
+
+    Table rows whose parent configuration has no weight are set uniform
+    (with a warning unless ``quiet``)."""
+    fitted, unseen = {}, []
+    for key, cpd in network._distinct_cpds().items():
+        if key not in stats:
+            raise DataError(f"the statistics have no entry for {key!r}")
+        node_stats = np.asarray(stats[key], dtype=np.float64)
+        pseudo = pseudo_statistics(prior, cpd)
+        if pseudo is not None:
+            node_stats = cpd.merge_statistics(node_stats, pseudo)
+        if cpd.is_discrete:
+            unseen += [f"{key} | {label}" for label in cpd.empty_configurations(node_stats)]
+        shape_scale = variance_prior(prior, cpd)
+        fitted[key] = (cpd.from_statistics(node_stats) if shape_scale is None
+                       else cpd.from_statistics(node_stats, variance_prior=shape_scale))
+    if unseen and not quiet:
+        warnings.warn(f"{len(unseen)} parent configuration(s) never occur in the data, so their rows were set "
+                      f"uniform: {'; '.join(unseen[:5])}{'; ...' if len(unseen) > 5 else ''}. A prior (e.g. "
+                      "prior=pgm.Dirichlet(1)) gives them pseudo-counts instead.", UnseenConfigurationWarning,
+                      stacklevel=caller_stacklevel())
+    return network.with_cpds(fitted)
+
+
+def _random_start(network, packed, space, factors, rng, prior):
+    """EM's random start: statistics of a random hidden path made of runs (about 20 steps each) of random
+    joint states (softened, so every state has some weight), which gives continuous CPDs means of different
+    stretches of the data; then every table
+    that involves a hidden node is averaged with a Dirichlet(1) draw, so no two hidden states start equal."""
+    N, T, S = packed.n_sequences, packed.longest, space.size
+    new_run = rng.random((N, T)) < 1 / 20
+    new_run[:, 0] = True
+    runs = np.cumsum(new_run.reshape(-1)).reshape(N, T) - 1
+    state = rng.integers(S, size=int(runs.max()) + 1)[runs]
+    fb = type("RandomPosterior", (), {})()
+    # mostly the run's state, with a little of every state, so that no state starts without data
+    fb.smoothed = 0.8 * np.eye(S)[state] + 0.2 * rng.dirichlet(np.ones(S), size=(N, T))
+    fb.pair_steps = np.zeros((N, T, S, S))
+    fb.pair_steps[:, 1:] = fb.smoothed[:, :-1, :, None] * fb.smoothed[:, 1:, None, :]
+    fb._n_initial = network.n_initial
+    valid = packed.valid
+    fb.pair_sums = {}
+    for t in range(1, min(T, network.n_initial)):
+        fb.pair_sums[t] = (fb.pair_steps[:, t] * valid[:, t, None, None]).sum(axis=0)
+    if T > network.n_initial:
+        start = max(network.n_initial, 1)
+        fb.pair_sums[-1] = (fb.pair_steps[:, start:] * valid[:, start:, None, None]).sum(axis=(0, 1))
+    fitted = from_statistics(network, _statistics(network, packed, space, factors, fb), prior=prior, quiet=True)
+    hidden = set(network.latent_nodes)
+    shaken = {}
+    for key, cpd in fitted._distinct_cpds().items():
+        touches_hidden = cpd.variable in hidden or any(p.split("[")[0] in hidden for p in cpd.parents)
+        if cpd.is_discrete and touches_hidden:
+            noise = rng.dirichlet(np.ones(len(cpd.domain)), size=cpd.table.shape[:-1])
+            table = (cpd.table + noise) / 2
+            shaken[key] = type(cpd)(cpd.states, parents=cpd.parents, table=table).bind(
+                cpd.variable, dict(zip(cpd.parents, cpd.parent_states)))
+            shaken[key].latent = cpd.latent
+    return fitted.with_cpds(shaken)
+
+
+def fit(network, data, *, sequence=None, time=None, lengths=None, prior=None, max_iter: int = 100,
+        tol: float = 1e-6, n_init: int = 1, init="random", seed=None, callback=None, progress: bool = False):
+    """Fit every CPD: closed form without hidden nodes, Baum-Welch (EM) with them.
+
+    See :meth:`pgm.dynamic.DynamicBayesianNetwork.fit`.
+    """
+    if isinstance(max_iter, bool) or not isinstance(max_iter, int) or max_iter < 0:
+        raise ValueError(f"max_iter must be a non-negative integer, got {max_iter!r}")
+    if isinstance(n_init, bool) or not isinstance(n_init, int) or n_init < 1:
+        raise ValueError(f"n_init must be a positive integer, got {n_init!r}")
+    packed = pack_observed(network, data, sequence=sequence, time=time, lengths=lengths)
+    space = HiddenSpace.of(network)
+    if not network.latent_nodes:
+        from pgm.dynamic.potentials import factors as all_factors
+
+        stats = _statistics(network, packed, space, all_factors(network, space, packed.longest), None)
+        return from_statistics(network, stats, prior=prior, quiet=False)
+    rng = as_generator(seed)
+    if init == "current":
+        starts = [network]
+    elif init == "random":
+        starts = None
+    else:
+        raise ValueError(f"init must be 'random' or 'current', got {init!r}")
+    from pgm.dynamic.potentials import factors as all_factors
+
+    structure_factors = all_factors(network, space, packed.longest)
+    runs = []
+    bar = _progress(progress, max_iter * (1 if starts else n_init))
+    try:
+        for restart in range(1 if starts else n_init):
+            current = starts[0] if starts else _random_start(network, packed, space, structure_factors, rng, prior)
+            runs.append(_baum_welch(current, [lambda: packed], space, prior, max_iter, tol, callback, bar))
+    finally:
+        if bar is not None:
+            bar.close()
+    finals = [report.log_likelihood[-1] for _, report in runs]
+    best = int(np.argmax(finals))
+    fitted, report = runs[best]
+    report.best_init, report.restarts, report.init, report.n_rows = best, finals, init, int(packed.lengths.sum())
+    if not report.converged and max_iter > 0 and tol >= 0:  # a negative tol asks for exactly max_iter
+        warnings.warn(f"Baum-Welch did not converge in {max_iter} iterations; raise max_iter or tol",
+                      ConvergenceWarning, stacklevel=caller_stacklevel())
+    fitted.fit_report_ = report
+    return fitted
+
+
+def _baum_welch(network, sources, space, prior, max_iter, tol, callback, bar=None):
+    """EM over ``sources`` (callables returning packed data, e.g. one per partition): the E-step's statistics
+    of every source are summed, so a source is in memory only while its own E-step runs."""
+    report = FitReport()
+    previous = None
+    current = network
+    for iteration in range(max_iter + 1):
+        started = time.perf_counter()
+        stats, total, steps = None, 0.0, 0
+        for source in sources:
+            packed = source()
+            pot = potentials(current, packed, space)
+            piece, log_likelihood = expected_statistics(current, None, _prepared=(packed, space, pot))
+            stats = piece if stats is None else stats + piece
+            total += log_likelihood
+            steps += int(packed.lengths.sum())
+        mean = total / steps  # per step, so that tol does not depend on the amount of data
+        report.log_likelihood.append(mean)
+        report.objective.append(mean)
+        if callback is not None:
+            callback(iteration, mean, current)
+        if previous is not None and mean - previous < tol:
+            report.converged = True
+            break
+        if iteration == max_iter:
+            break
+        current = from_statistics(current, stats, prior=prior)
+        report.n_iter = iteration + 1
+        report.seconds_per_iteration.append(time.perf_counter() - started)
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(loglik=f"{mean:.6f}")
+        previous = mean
+    report.n_rows = steps
+    return current, report
+
+
+def fit_pieces(network, pieces, *, sequence: str, time=None, prior=None, max_iter: int = 100, tol: float = 1e-6,
+               init="current", seed=None, callback=None):
+    """Baum-Welch over data that arrive in pieces, each holding whole sequences (e.g. Dask partitions).
+
+    Parameters
+    ----------
+    network : DynamicBayesianNetwork
+    pieces : list of DataFrame, or a Dask DataFrame
+        Each piece (partition) is a long DataFrame with the ``sequence`` id
+        column; a sequence must not be split between pieces.  A Dask
+        DataFrame is read one partition at a time, at every iteration.
+    init : {"current", "random"}
+        ``"random"`` draws the start from the first piece.
+
+    Returns
+    -------
+    DynamicBayesianNetwork
+        With ``fit_report_``; the same parameters as fitting all the pieces
+        at once (the statistics of whole sequences add).
+    """
+    if hasattr(pieces, "npartitions"):
+        frames = pieces
+        loaders = [lambda i=i: frames.get_partition(i).compute() for i in range(pieces.npartitions)]
+    else:
+        frames = list(pieces)
+        if not frames:
+            raise DataError("no pieces to fit")
+        loaders = [lambda f=f: f for f in frames]
+    owner = {}
+    for number, load in enumerate(loaders):  # one pass to check that no sequence is split between pieces
+        for sid in load()[sequence].unique():
+            sid = sid.item() if isinstance(sid, np.generic) else sid
+            if sid in owner:
+                raise DataError(f"sequence {sid!r} appears in pieces {owner[sid]} and {number}; split the data "
+                                "into pieces by whole sequences")
+            owner[sid] = number
+    sources = [lambda load=load: pack_observed(network, load(), sequence=sequence, time=time) for load in loaders]
+    space = HiddenSpace.of(network)
+    if init == "random":
+        from pgm.dynamic.potentials import factors as all_factors
+
+        first = sources[0]()
+        start = _random_start(network, first, space, all_factors(network, space, first.longest), as_generator(seed),
+                              prior)
+    elif init == "current":
+        start = network
+    else:
+        raise ValueError(f"init must be 'random' or 'current', got {init!r}")
+    fitted, report = _baum_welch(start, sources, space, prior, max_iter, tol, callback)
+    report.init = init
+    if not report.converged and max_iter > 0 and tol >= 0:  # a negative tol asks for exactly max_iter
+        warnings.warn(f"Baum-Welch did not converge in {max_iter} iterations; raise max_iter or tol",
+                      ConvergenceWarning, stacklevel=caller_stacklevel())
+    fitted.fit_report_ = report
+    return fitted

@@ -1,0 +1,277 @@
+"""Each slice's log-potentials over the joint hidden state, for every step of every sequence.
+
+Exact inference here treats the *hidden* nodes of a slice (latent, discrete)
+as one joint variable ``s`` with ``S = prod(cardinalities)`` states, and every
+CPD of the slice as a factor over ``(s_{t-1}, s_t)`` once the observed values
+are plugged in.  A factor is one of
+
+- *constant*: a hidden node whose parents are hidden (an HMM's transition):
+  one ``(S,)`` or ``(S, S)`` table, the same for every step;
+- *unary*: it involves observed values and hidden nodes of slice ``t`` only
+  (an HMM's emission): ``(steps, S)``;
+- *pairwise*: it involves observed values and hidden nodes of slice ``t-1``
+  (an input-output HMM's transition): ``(steps, S, S)``.
+
+Each factor is evaluated by the CPD's own ``log_prob`` on the grid of the
+hidden nodes it involves (not the whole joint), then spread over ``S`` by
+an index array.  The same description of factors (:class:`Factor`) serves
+the expected statistics of EM (:mod:`pgm.dynamic.learning`).
+
+Slices ``t < n_initial`` may use their own CPDs, so the steps are cut into
+*segments*: ``[0, 1), [1, 2), ..., [n_initial, longest)``; within a segment
+every node has one CPD.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from pgm.dynamic.model import parse_parent
+from pgm.errors import DataError, InferenceTooLarge, StructureError
+
+__all__ = ["HiddenSpace", "Factor", "factors", "Potentials", "potentials"]
+
+#: The largest joint hidden state the exact engine enumerates.
+MAX_HIDDEN_STATES = 4096
+
+
+@dataclass(frozen=True)
+class HiddenSpace:
+    """The joint state of a slice's hidden nodes: ``codes[s, j]`` is node ``j``'s state in joint state ``s``."""
+
+    nodes: tuple
+    cards: tuple
+    codes: np.ndarray
+
+    @classmethod
+    def of(cls, network) -> "HiddenSpace":
+        cards = []
+        for node in network.latent_nodes:
+            domain = network.domains[node]
+            if domain is None:
+                raise StructureError(
+                    f"latent node {node!r} is continuous; the exact sequence engine needs discrete hidden nodes "
+                    "(a linear Gaussian state-space model runs through pgm.dynamic.kalman)")
+            cards.append(len(domain))
+        size = int(np.prod(cards, dtype=np.int64)) if cards else 1
+        if size > MAX_HIDDEN_STATES:
+            raise InferenceTooLarge(
+                f"the joint hidden state of {list(network.latent_nodes)} has {size:,} states, more than the "
+                f"{MAX_HIDDEN_STATES:,} the exact engine enumerates")
+        codes = np.array(np.unravel_index(np.arange(size), cards)).T if cards else np.zeros((1, 0), dtype=np.int64)
+        return cls(tuple(network.latent_nodes), tuple(cards), codes.astype(np.int64))
+
+    @property
+    def size(self) -> int:
+        return len(self.codes)
+
+    def column(self, node: str) -> np.ndarray:
+        return self.codes[:, self.nodes.index(node)]
+
+
+@dataclass
+class Factor:
+    """One CPD over one segment of steps, with the hidden nodes it involves.
+
+    ``involved`` lists ``(node, lag)`` pairs (lag 0 or 1) of hidden nodes;
+    ``grid`` enumerates their joint states; ``index`` maps joint hidden states
+    to grid rows: shape ``(S,)`` without lag-1 nodes, ``(S, S)`` (previous,
+    current) with them.
+    """
+
+    node: str
+    cpd: object
+    key: str
+    start: int
+    stop: int
+    involved: list
+    grid: np.ndarray
+    index: np.ndarray
+    uses_data: bool
+
+    @property
+    def pairwise(self) -> bool:
+        return self.index.ndim == 2
+
+
+def factors(network, space: HiddenSpace, longest: int) -> list[Factor]:
+    """Every CPD's factor in every segment of ``[0, longest)``."""
+    cuts = list(range(min(network.n_initial, longest))) + [min(network.n_initial, longest), longest]
+    segments = [(a, b) for a, b in zip(cuts, cuts[1:]) if b > a]
+    hidden = set(space.nodes)
+    out = []
+    for a, b in segments:
+        for node in network.nodes:
+            cpd = network.cpd(node, a)
+            involved = [(node, 0)] if node in hidden else []
+            uses_data = node not in hidden
+            for parent in cpd.parents:
+                base, lag = parse_parent(parent, node)
+                if base in hidden:
+                    if lag > 1:
+                        raise StructureError(
+                            f"{node!r} has the hidden parent {parent!r}; hidden nodes may be parents only within "
+                            "their slice or of the next one")
+                    involved.append((base, lag))
+                else:
+                    uses_data = True
+            cards = [space.cards[space.nodes.index(n)] for n, _ in involved]
+            grid = (np.array(np.unravel_index(np.arange(int(np.prod(cards, dtype=np.int64))), cards)).T
+                    if cards else np.zeros((1, 0), dtype=np.int64))
+            strides = np.array([int(np.prod(cards[j + 1:], dtype=np.int64)) for j in range(len(cards))], dtype=np.int64)
+            current = np.zeros(space.size, dtype=np.int64)
+            before = np.zeros(space.size, dtype=np.int64)
+            for j, (n, lag) in enumerate(involved):
+                if lag == 0:
+                    current += space.column(n) * strides[j]
+                else:
+                    before += space.column(n) * strides[j]
+            has_lag = any(lag == 1 for _, lag in involved)
+            index = before[:, None] + current[None, :] if has_lag else current
+            out.append(Factor(node, cpd, network.cpd_key(node, a), a, b, involved, grid, index, uses_data))
+    return out
+
+
+def grid_columns(factor: Factor, n_rows: int) -> dict:
+    """The hidden columns of ``factor``'s grid repeated for ``n_rows`` positions: name -> (n_rows * G,) codes."""
+    out = {}
+    for j, (n, lag) in enumerate(factor.involved):
+        name = n if lag == 0 else f"{n}[t-{lag}]"
+        out[name] = np.tile(factor.grid[:, j], n_rows)
+    return out
+
+
+def factor_rows(factor: Factor, data, network, *, missing_child: bool = False):
+    """The positions of ``factor``'s segment where it applies, and the observed columns there.
+
+    Returns ``(rows, cols, columns)``: packed row and step of each position,
+    and a mapping from the CPD's variable and observed parent names to their
+    values at those positions.  A missing observed value is allowed only where
+    nothing observed depends on it (the factor then drops out).
+    """
+    # The positions depend on the data and the structure only, so EM's iterations compute them once.
+    cache = data.__dict__.setdefault("_factor_rows", {})
+    key = (factor.node, factor.start, factor.stop, missing_child, tuple(factor.cpd.parents),
+           factor.node in network.latent_nodes)
+    if key not in cache:
+        cache[key] = _factor_rows(factor, data, network, missing_child)
+    return cache[key]
+
+
+def _factor_rows(factor, data, network, missing_child):
+    a, b = factor.start, factor.stop
+    valid = np.arange(a, b)[None, :] < data.lengths[:, None]
+    node, cpd = factor.node, factor.cpd
+    keep = valid.copy()
+    if node not in network.latent_nodes:
+        absent = _missing(_column(data, node, node)[:, a:b])
+        keep &= absent if missing_child else ~absent
+    elif missing_child:
+        keep[:] = False
+    needed = []
+    for parent in cpd.parents:
+        base, lag = parse_parent(parent, node)
+        if base in network.latent_nodes:
+            continue
+        values = _column(data, base, node)[:, a - lag:b - lag]
+        gap = keep & _missing(values)
+        if gap.any():
+            i, t = np.argwhere(gap)[0]
+            raise DataError(
+                f"{base!r} is missing in sequence {data.ids[i]!r} at t={a - lag + t}, but {node!r} at t={a + t} "
+                f"depends on it; the exact engine needs observed parents of observed or hidden nodes")
+        needed.append((parent, values))
+    rows, cols = np.nonzero(keep)
+    columns = {parent: values[rows, cols] for parent, values in needed}
+    if node not in network.latent_nodes and not missing_child:
+        columns[node] = _column(data, node, node)[:, a:b][rows, cols]
+    return rows, cols + a, columns
+
+
+def _column(data, node, child):
+    if node not in data.columns:
+        raise DataError(f"the data has no column for {node!r}" + (f", which {child!r} depends on" if child != node else "")
+                        + "; only latent nodes may be absent")
+    return data.columns[node]
+
+
+def _missing(values: np.ndarray) -> np.ndarray:
+    return np.isnan(values) if values.dtype.kind == "f" else values < 0
+
+
+def evaluate(factor: Factor, data, network) -> tuple:
+    """``(rows, cols, log values)`` of a data-dependent factor: log values have shape ``(positions, G)``."""
+    rows, cols, columns = factor_rows(factor, data, network)
+    n, g = len(rows), len(factor.grid)
+    repeated = {name: np.repeat(values, g) for name, values in columns.items()}
+    repeated.update(grid_columns(factor, n))
+    values = repeated.pop(factor.node)
+    parents = {p: repeated[p] for p in factor.cpd.parents}
+    return rows, cols, factor.cpd.log_prob(values, parents).reshape(n, g)
+
+
+def evaluate_constant(factor: Factor) -> np.ndarray:
+    """A factor without data: its log values on its grid, shape ``(G,)``."""
+    columns = grid_columns(factor, 1)
+    values = columns.pop(factor.node)
+    return factor.cpd.log_prob(values, {p: columns[p] for p in factor.cpd.parents})
+
+
+@dataclass
+class Potentials:
+    """Log-potentials of every step.
+
+    Attributes
+    ----------
+    unary : ndarray, shape (n_sequences, longest, S)
+        Everything that depends on slice ``t``'s hidden state only (0 in padding).
+    pair : dict of int to ndarray (S, S)
+        The constant log-transition into slice ``t`` for each ``t < n_initial``,
+        and under key ``-1`` for every later slice.
+    pair_steps : ndarray, shape (n_sequences, longest, S, S), or None
+        Data-dependent pairwise terms, when any factor has them.
+    """
+
+    unary: np.ndarray
+    pair: dict
+    pair_steps: np.ndarray | None = None
+    n_initial: int = 1
+    factors: list = field(default_factory=list)
+
+    def transition_at(self, t: int) -> np.ndarray:
+        return self.pair[t] if t in self.pair else self.pair[-1]
+
+
+def potentials(network, data, space: HiddenSpace) -> Potentials:
+    """All log-potentials for packed ``data`` under ``network``."""
+    network_factors = factors(network, space, data.longest)
+    S, N, T = space.size, data.n_sequences, data.longest
+    unary = np.zeros((N, T, S))
+    pair = {}
+    pair_steps = None
+    for factor in network_factors:
+        key = -1 if factor.start >= network.n_initial else factor.start
+        if not factor.uses_data:
+            table = evaluate_constant(factor)[factor.index]
+            if factor.pairwise:
+                pair[key] = pair.get(key, 0.0) + table
+            else:
+                # no lag-1 nodes: it belongs to slice t alone, at every step of the segment
+                valid = np.arange(factor.start, factor.stop)[None, :] < data.lengths[:, None]
+                unary[:, factor.start:factor.stop] += np.where(valid[..., None], table, 0.0)
+            continue
+        rows, cols, values = evaluate(factor, data, network)
+        if factor.pairwise:
+            if pair_steps is None:
+                pair_steps = np.zeros((N, T, S, S))
+            pair_steps[rows, cols] += values[:, factor.index]
+        else:
+            # each (row, step) appears once per factor, so fancy-index += is exact
+            unary[rows, cols] += values[:, factor.index]
+    for t in range(1, min(T, network.n_initial)):
+        pair.setdefault(t, np.zeros((S, S)))
+    if T > network.n_initial:
+        pair.setdefault(-1, np.zeros((S, S)))
+    return Potentials(unary, pair, pair_steps, network.n_initial, network_factors)
