@@ -461,8 +461,10 @@ def mixture_moments(problem: Problem, gaussian: dict, node: str):
     means = gaussian["mean"][i]
     variances = gaussian["cov"][i]
     mean = np.einsum("kr,kr->r", weights, means)
-    second = np.einsum("kr,kr->r", weights, variances + means**2)
-    variance = np.maximum(second - mean**2, 0.0)
+    # law of total variance on deviations from the mixture mean: E[x^2] - mean^2 cancels
+    # catastrophically when |mean| is large next to the spread (1.7e9 with sd 10 gives 0)
+    spread = means - mean
+    variance = np.einsum("kr,kr->r", weights, variances + spread * spread)
     return mean, variance
 
 
