@@ -460,12 +460,14 @@ def mixture_moments(problem: Problem, gaussian: dict, node: str):
     weights = gaussian["weights"]
     means = gaussian["mean"][i]
     variances = gaussian["cov"][i]
-    mean = np.einsum("kr,kr->r", weights, means)
-    # law of total variance on deviations from the mixture mean: E[x^2] - mean^2 cancels
-    # catastrophically when |mean| is large next to the spread (1.7e9 with sd 10 gives 0)
-    spread = means - mean
+    # Law of total variance on deviations, never E[x^2] - mean^2, which cancels catastrophically
+    # when |mean| is large next to the spread (1.7e9 with sd 10 gave 0).  Deviations from the first
+    # component keep an observed value (the same in every component) exact, with variance 0.
+    deviation = means - means[:1]
+    shift = np.einsum("kr,kr->r", weights, deviation)
+    spread = deviation - shift
     variance = np.einsum("kr,kr->r", weights, variances + spread * spread)
-    return mean, variance
+    return means[0] + shift, variance
 
 
 def key_labels(problem: Problem) -> list[str]:
