@@ -15,6 +15,7 @@ from pgm.inference.engine import (
     _raise_impossible,
     _run,
     _targets,
+    block_labels,
     discrete_marginals,
     key_labels,
     log_evidence as _log_evidence,
@@ -89,7 +90,11 @@ def _discrete_query(network, names, ev: Evidence, memory_budget):
 
 def _continuous_query(network, names, ev: Evidence, memory_budget):
     problem = prepare(network, ev, targets=names, root="keys", memory_budget=memory_budget)
-    _, log_ev, gaussian = discrete_marginals(problem, ev, [], calibrate=False)
+    blocks = sorted({problem.gauss.block_of[n] for n in names})
+    union = tuple(k for k in problem.keys if any(k in problem.gauss.blocks[b].keys for b in blocks))
+    # targets in several Gaussian blocks: their mixture is over the joint posterior of all those blocks' keys
+    groups = [union] if len(blocks) > 1 and union and not ev.batched else []
+    tables, log_ev, gaussian = discrete_marginals(problem, ev, groups, calibrate=False)
     _raise_impossible(ev, log_ev)
     if ev.batched:
         if len(names) == 1:
@@ -100,16 +105,44 @@ def _continuous_query(network, names, ev: Evidence, memory_budget):
             mean, variance = mixture_moments(problem, gaussian, name)
             frames[(name, "mean")], frames[(name, "std")] = mean, np.sqrt(variance)
         return pd.DataFrame(frames, index=_index(ev))
-    weights = gaussian["weights"][:, 0]
-    means, covariances = _single_case_moments(problem, ev, names, gaussian)
+    if len(blocks) == 1:
+        b = blocks[0]
+        weights = gaussian[b]["weights"][:, 0]
+        means, covariances = _single_case_moments(problem.gauss.blocks[b], ev, names, gaussian[b])
+        labels = block_labels(problem, b)
+    else:
+        weights, means, covariances, labels = _joint_over_blocks(problem, ev, names, blocks, union, tables, gaussian)
     if not _is_hybrid(network):
         return MultivariateNormal(names, means[0], covariances[0])
-    return GaussianMixture(names, weights, means, covariances, labels=key_labels(problem))
+    return GaussianMixture(names, weights, means, covariances, labels=labels)
 
 
-def _single_case_moments(problem, ev: Evidence, names, gaussian):
-    """Per key configuration: the posterior mean and covariance of the continuous ``names`` for one case."""
-    g = problem.gauss
+def _joint_over_blocks(problem, ev: Evidence, names, blocks, union, tables, gaussian):
+    """One case's mixture for targets in several Gaussian blocks, independent given the union of their keys."""
+    network = problem.network
+    cards = [len(network.states(k)) for k in union]
+    n_union = int(np.prod(cards, dtype=np.int64)) if union else 1
+    weights = tables[union].reshape(-1) if union else np.ones(1)
+    codes = dict(zip(union, np.unravel_index(np.arange(n_union), cards))) if union else {}
+    means = np.zeros((n_union, len(names)))
+    covariances = np.zeros((n_union, len(names), len(names)))
+    for b in blocks:
+        block = problem.gauss.blocks[b]
+        inside = [i for i, n in enumerate(names) if n in block.index]
+        block_means, block_covariances = _single_case_moments(block, ev, [names[i] for i in inside], gaussian[b])
+        if block.keys:
+            config = np.ravel_multi_index([codes[k] for k in block.keys], [len(network.states(k)) for k in block.keys])
+        else:
+            config = np.zeros(n_union, dtype=np.intp)
+        means[:, inside] = block_means[config]
+        covariances[:, np.array(inside)[:, None], np.array(inside)[None, :]] = block_covariances[config]
+    fixed = {k: c for k, c in problem.fixed_keys.items()
+             if any(k in network[n].discrete_parents for b in blocks for n in problem.gauss.blocks[b].nodes)}
+    return weights, means, covariances, key_labels(problem, union, fixed)
+
+
+def _single_case_moments(g, ev: Evidence, names, gaussian):
+    """Per key configuration of block ``g``: the posterior mean and covariance of its continuous ``names``."""
     positions = [g.index[n] for n in names]
     if len(names) == 1:
         i = positions[0]
@@ -151,7 +184,6 @@ def posteriors(network, evidence=None, *, memory_budget=None) -> dict:
     tables, log_ev, gaussian = discrete_marginals(problem, ev, groups, calibrate=True)
     _raise_impossible(ev, log_ev)
     hybrid = _is_hybrid(network)
-    labels = key_labels(problem) if problem.gauss is not None else None
     out = {}
     for node in wanted:
         if network[node].is_discrete:
@@ -165,11 +197,13 @@ def posteriors(network, evidence=None, *, memory_budget=None) -> dict:
             mean, variance = mixture_moments(problem, gaussian, node)
             out[node] = pd.DataFrame({"mean": mean, "std": np.sqrt(variance)}, index=_index(ev))
         else:
-            i = problem.gauss.index[node]
-            means = gaussian["mean"][i, :, 0][:, None]
-            covariances = gaussian["cov"][i, :, 0][:, None, None]
+            b, block = problem.gauss.block(node)
+            i = block.index[node]
+            means = gaussian[b]["mean"][i, :, 0][:, None]
+            covariances = gaussian[b]["cov"][i, :, 0][:, None, None]
             if hybrid:
-                out[node] = GaussianMixture((node,), gaussian["weights"][:, 0], means, covariances, labels=labels)
+                out[node] = GaussianMixture((node,), gaussian[b]["weights"][:, 0], means, covariances,
+                                            labels=block_labels(problem, b))
             else:
                 out[node] = MultivariateNormal((node,), means[0], covariances[0])
     return out

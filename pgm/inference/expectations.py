@@ -56,8 +56,11 @@ def expected_statistics(network, evidence: Evidence, weights: np.ndarray | None 
             total += log_z
         log_ev[rows] = total
         key_weights = None
-        if moments:
-            key_weights = tree.marginal(beliefs, problem.key_ids, n).reshape(-1, n) if problem.keys else np.ones((1, n))
+        if moments:  # per Gaussian block: the posterior over its own keys
+            key_weights = []
+            for b in range(len(problem.gauss.blocks)):
+                ids = problem.block_key_ids(b)
+                key_weights.append(tree.marginal(beliefs, ids, n).reshape(-1, n) if ids else np.ones((1, n)))
         out = {}
         # Expected counts are linear in the beliefs: sum each clique over the rows once, then
         # every family whose members the tree holds is a small sum of its clique's total.
@@ -67,7 +70,9 @@ def expected_statistics(network, evidence: Evidence, weights: np.ndarray | None 
             if cpd.is_discrete:
                 out[node] = _expected_counts(problem, cpd, node, beliefs, totals, evidence, rows, n, w)
             else:
-                out[node] = _gaussian_statistics(problem, cpd, node, inputs.gauss, key_weights, evidence, rows, w)
+                b, block = problem.gauss.block(node)
+                out[node] = _gaussian_statistics(problem, block, cpd, node, inputs.gauss[b], key_weights[b],
+                                                 evidence, rows, w)
         return out
 
     per_chunk = map_chunks(one, chunks)
@@ -114,9 +119,11 @@ def _expected_counts(problem, cpd, node, beliefs, totals, evidence: Evidence, ro
     return out
 
 
-def _gaussian_statistics(problem, cpd, node, gaussian, key_weights, evidence: Evidence, rows: slice, w):
-    """Expected weight, means and centred co-moments of ``[features, x]`` per discrete-parent configuration."""
-    g = problem.gauss
+def _gaussian_statistics(problem, g, cpd, node, gaussian, key_weights, evidence: Evidence, rows: slice, w):
+    """Expected weight, means and centred co-moments of ``[features, x]`` per discrete-parent configuration.
+
+    ``g`` is the Gaussian block holding ``node``, ``gaussian`` its output for the chunk.
+    """
     _, mean, cov = gaussian
     n_keys, n = key_weights.shape
     chunk_values = {c: evidence.values[c][rows] for c in problem.continuous if c in evidence.values}
