@@ -26,7 +26,7 @@ import math
 
 import numpy as np
 
-from pgm.inference.gaussian_elimination import GaussianElimination
+from pgm.inference.gaussian_elimination import GaussianElimination, stack, structure_key
 
 __all__ = ["GaussianBlocks", "continuous_blocks"]
 
@@ -99,6 +99,13 @@ class GaussianBlocks:
         self.blocks = [GaussianElimination(network, nodes, keys, fixed) for nodes, keys in blocks]
         self.nodes = tuple(n for nodes, _ in blocks for n in nodes)
         self.block_of = {n: b for b, (nodes, _) in enumerate(blocks) for n in nodes}
+        # blocks of the same shape run as one stacked elimination (many small pairs: one pass)
+        groups: dict = {}
+        for b, block in enumerate(self.blocks):
+            key = structure_key(block)
+            groups.setdefault(("alone", b) if key is None else key, []).append(b)
+        self.groups = [(members, self.blocks[members[0]] if len(members) == 1 else stack([self.blocks[b] for b in members]))
+                       for members in groups.values()]
 
     @property
     def n_configurations(self) -> int:
@@ -115,11 +122,31 @@ class GaussianBlocks:
 
     def run(self, values: dict, n_rows: int, *, means: bool, covariances: bool, describe_row=str) -> list:
         """Each block's :meth:`GaussianElimination.run` on ``values`` (node -> column, absent: hidden)."""
-        out = []
-        for block in self.blocks:
-            matrix = np.full((len(block.nodes), n_rows), np.nan)
-            for i, node in enumerate(block.nodes):
-                if node in values:
-                    matrix[i] = values[node]
-            out.append(block.run(matrix, means=means, covariances=covariances, describe_row=describe_row))
+        out: list = [None] * len(self.blocks)
+        for members, elimination in self.groups:
+            if len(members) == 1:
+                block = self.blocks[members[0]]
+                matrix = np.full((len(block.nodes), n_rows), np.nan)
+                for i, node in enumerate(block.nodes):
+                    if node in values:
+                        matrix[i] = values[node]
+                out[members[0]] = block.run(matrix, means=means, covariances=covariances, describe_row=describe_row)
+                continue
+            # one configuration axis for the whole group: each block's values fill its own stretch
+            matrix = np.full((len(elimination.nodes), elimination.n_configurations, n_rows), np.nan)
+            stretches, start = [], 0
+            for b in members:
+                block = self.blocks[b]
+                stop = start + block.n_configurations
+                for i, node in enumerate(block.nodes):
+                    if node in values:
+                        matrix[i, start:stop] = values[node]
+                stretches.append((b, start, stop))
+                start = stop
+            log_density, mean, cov = elimination.run(matrix, means=means, covariances=covariances,
+                                                     describe_row=describe_row)
+            for b, start, stop in stretches:
+                out[b] = (log_density[start:stop],
+                          None if mean is None else mean[:, start:stop],
+                          None if cov is None else cov[:, start:stop])
         return out
