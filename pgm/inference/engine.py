@@ -11,14 +11,15 @@ for one case or for many rows with their own missing values:
    disconnected parts of its moral graph -- the nodes d-separated from the
    targets by the evidence -- become separate trees and never widen the
    targets' cliques.
-3. *Continuous nodes.*  Given the configuration of the discrete nodes they
-   depend on, the continuous nodes are one Gaussian; for every row and every
-   such configuration, :mod:`pgm.inference.gaussian_elimination` computes
-   log p(observed continuous values | configuration) and the posterior
-   moments.  The first enters the junction tree as one more per-row factor
-   over those discrete nodes; the posterior over them weighs the moments
-   into a Gaussian mixture.  Their number of configurations is bounded by
-   the memory budget.
+3. *Continuous nodes.*  They split into blocks that no continuous edge
+   joins (:mod:`pgm.inference.gaussian_blocks`).  Given the configuration
+   of the discrete nodes a block depends on, the block is one Gaussian; for
+   every row and every such configuration,
+   :mod:`pgm.inference.gaussian_elimination` computes log p(observed values
+   of the block | configuration) and the posterior moments.  The first
+   enters the junction tree as one per-row factor over the block's discrete
+   parents; the posterior over them weighs the moments into a Gaussian
+   mixture.  The blocks' configurations are bounded by the memory budget.
 4. *Rows in chunks* sized so that one chunk's tables fit the memory budget,
    shared between the cores.
 

@@ -246,8 +246,10 @@ class InferencePlan:
     pruned : tuple of str
         Nodes left out: barren (no evidence or target below them).
     gaussian_configurations : int
-        Configurations of the discrete nodes that continuous nodes depend on
-        (the number of Gaussians per row; 1 without such nodes).
+        The number of Gaussians per row: for each block of continuous nodes
+        (joined by continuous edges), the configurations of the discrete
+        nodes it depends on, summed over the blocks (1 per block without
+        such nodes).
     bytes_per_row : int
         Working memory for one row of evidence.
     """
