@@ -38,7 +38,7 @@ import pgm
 from pgm import BayesianNetwork, Categorical, LinearGaussian
 from pgm.classifiers import naive_bayes
 
-SHIFTS = st.integers(-10**12, 10**12)
+SHIFTS = st.sampled_from([10**12, -10**12, 1_700_000_000, -(2**39) - 1]) | st.integers(-10**12, 10**12)
 PROPERTY = settings(max_examples=25, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.too_slow])
 
@@ -125,6 +125,14 @@ def _assert_shift_invariant(seed: int, shift: int, discrete: bool) -> None:
         # means live at the shifted location, so they can only be as exact as float64 is there
         np.testing.assert_allclose(after[node]["mean"] - shift, before[node]["mean"],
                                    rtol=1e-9, atol=8 * np.spacing(float(abs(shift)) + 64), err_msg=node)
+    # complete rows: each CPD's own density; one case: the joint of every hidden continuous node
+    complete, moved_complete = grid_rows(base, seed, 0, missing=0.0), grid_rows(base, seed, shift, missing=0.0)
+    np.testing.assert_allclose(moved.log_likelihood(moved_complete), base.log_likelihood(complete), rtol=1e-9)
+    continuous = [n for n in base.nodes if not base[n].is_discrete]
+    seen = {continuous[0]: float(complete[continuous[0]].iloc[0])}
+    joint_before = base.query(continuous[1:], seen)
+    joint_after = moved.query(continuous[1:], {continuous[0]: seen[continuous[0]] + shift})
+    np.testing.assert_allclose(joint_after.covariance, joint_before.covariance, rtol=1e-9, atol=1e-12)
 
 
 @PROPERTY
@@ -139,15 +147,33 @@ def test_clg_answers_do_not_move_with_the_data(seed, shift):
     _assert_shift_invariant(seed, shift, discrete=True)
 
 
-def test_single_case_clg_mixture_sd_at_1e12():
-    base, moved = linear_gaussian_network(7, discrete=True), linear_gaussian_network(7, 10**12, discrete=True)
-    continuous = [n for n in base.nodes if not base[n].is_discrete]
-    first, last = continuous[0], continuous[-1]
-    assert first != last and any(base[n].discrete_parents for n in continuous)  # seed 7 draws a real CLG
-    before = base.query(last, {first: 1.5})
-    after = moved.query(last, {first: 1.5 + 10**12})
-    np.testing.assert_allclose(after.std(), before.std(), rtol=1e-9)
-    np.testing.assert_allclose(after.weights, before.weights, rtol=1e-9)
+@pytest.mark.parametrize("location", [0, 1_700_000_000, 10**12])
+def test_mixture_sd_far_from_zero_matches_the_closed_form(location):
+    """d -> x -> y with y observed: the posterior of x mixes two Gaussians whose means differ by about 1."""
+    prior, means, variances = np.array([0.3, 0.7]), np.array([0.0, 1.0]), np.array([1.0, 2.0])
+    net = BayesianNetwork({
+        "d": Categorical(["a", "b"], table=prior),
+        "x": LinearGaussian(parents=["d"], intercept=location + means, variance=variances),
+        "y": LinearGaussian(parents=["x"], intercept=0.0, weights={"x": 1.0}, variance=1.0),
+    })
+    seen = np.array([0.25, 1.75, -2.125])  # deviations of y from the location, on a grid: exact when shifted
+    weights = prior * scipy.stats.norm.pdf(seen[:, None], means, np.sqrt(variances + 1.0))
+    weights /= weights.sum(axis=1, keepdims=True)
+    within = 1.0 / (1.0 / variances + 1.0)
+    centres = within * (means / variances + seen[:, None])
+    mixed = np.sum(weights * centres, axis=1, keepdims=True)
+    sd = np.sqrt(np.sum(weights * (within + (centres - mixed) ** 2), axis=1))
+    batched = net.query("x", pd.DataFrame({"y": location + seen}))
+    np.testing.assert_allclose(batched["std"], sd, rtol=1e-12)
+    one = net.query("x", {"y": location + seen[0]})
+    np.testing.assert_allclose(one.std(), sd[:1], rtol=1e-12)
+    np.testing.assert_allclose(one.weights, weights[0], rtol=1e-12)
+    np.testing.assert_allclose(net.posteriors({"y": location + seen[0]})["x"].std(), sd[:1], rtol=1e-12)
+    # a joint query of two hidden nodes takes the dense path; z = x + N(0, 1) is barren for x alone
+    with_child = BayesianNetwork({**{n: net[n] for n in net.nodes},
+                                  "z": LinearGaussian(parents=["x"], intercept=0.0, weights={"x": 1.0})})
+    joint = with_child.query(["x", "z"], {"y": location + seen[0]})
+    np.testing.assert_allclose(joint.std(), [sd[0], np.sqrt(sd[0] ** 2 + 1.0)], rtol=1e-12)
 
 
 # ====================================================================== naive Bayes at 1.7e9
@@ -188,8 +214,11 @@ def _iterates(model, data):
     trace = []
 
     def record(iteration, log_likelihood, network):
-        weights = [network[n].weights.ravel() for n in network.nodes]
-        variances = [np.ravel(network[n].variance) for n in network.nodes]
+        continuous = [n for n in network.nodes if not network[n].is_discrete]
+        # weights and discrete tables do not change with location or scale; variances scale
+        weights = [network[n].weights.ravel() for n in continuous]
+        weights += [network[n].table.ravel() for n in network.nodes if network[n].is_discrete]
+        variances = [np.ravel(network[n].variance) for n in continuous]
         trace.append((np.concatenate(weights), np.concatenate(variances), log_likelihood))
 
     with warnings.catch_warnings():
@@ -200,9 +229,9 @@ def _iterates(model, data):
 
 @settings(max_examples=6, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 2**31 - 1), shift=SHIFTS)
-def test_em_on_shifted_and_scaled_data_fits_the_same_weights(seed, shift):
-    """EM's iterates are shift-equivariant and scale-equivariant, up to float64's resolution at the shift.
+@given(seed=st.integers(0, 2**31 - 1), shift=SHIFTS, discrete=st.booleans())
+def test_em_on_shifted_and_scaled_data_fits_the_same_weights(seed, shift, discrete):
+    """EM's iterates (linear Gaussian or CLG) are shift- and scale-equivariant, to float64's resolution at the shift.
 
     Every iterate stores its intercepts at the data's location, where float64
     resolves ``eps * |shift|``; the residuals then carry an error of about
@@ -211,13 +240,17 @@ def test_em_on_shifted_and_scaled_data_fits_the_same_weights(seed, shift):
     the representable bound is then near 1e-12, and the check is 1e-9.
     Before the centring, EM at 1e3 times the sd already differed by 1e-5.
     """
-    base = linear_gaussian_network(seed)
-    model = BayesianNetwork({n: LinearGaussian.unfitted(parents=base[n].parents) for n in base.nodes})
-    data = grid_rows(base, seed, 0, n=200, missing=0.25)
+    base = linear_gaussian_network(seed, discrete=discrete)
+    model = BayesianNetwork({n: Categorical(base.states(n), parents=base[n].parents) if base[n].is_discrete
+                             else LinearGaussian.unfitted(parents=base[n].parents) for n in base.nodes})
+    data = grid_rows(base, seed, 0, n=400, missing=0.2)
+    continuous = [n for n in base.nodes if not base[n].is_discrete]
     scale = 2.0 ** max(0, math.ceil(math.log2(max(abs(shift), 1) / 1e4)))
     reference = _iterates(model, data)
-    moved = _iterates(model, data * scale + shift)
-    jacobian = math.log(scale) * data.notna().to_numpy().sum() / len(data)  # per row: one log(scale) per value seen
+    jacobian = math.log(scale) * data[continuous].notna().to_numpy().sum() / len(data)  # log(scale) per value seen
+    moved_data = data.copy()
+    moved_data[continuous] = data[continuous] * scale + shift
+    moved = _iterates(model, moved_data)
     steps = min(len(reference), len(moved))  # tol=0 may stop one run a step early on rounding
     assert steps >= 5
     for (w0, v0, ll0), (w1, v1, ll1) in zip(reference[:steps], moved[:steps]):

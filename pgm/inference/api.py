@@ -108,13 +108,14 @@ def _continuous_query(network, names, ev: Evidence, memory_budget):
     if len(blocks) == 1:
         b = blocks[0]
         weights = gaussian[b]["weights"][:, 0]
-        means, covariances = _single_case_moments(problem.gauss.blocks[b], ev, names, gaussian[b])
+        means, covariances, deviations = _single_case_moments(problem.gauss.blocks[b], ev, names, gaussian[b])
         labels = block_labels(problem, b)
     else:
-        weights, means, covariances, labels = _joint_over_blocks(problem, ev, names, blocks, union, tables, gaussian)
+        weights, means, covariances, deviations, labels = _joint_over_blocks(problem, ev, names, blocks, union,
+                                                                             tables, gaussian)
     if not _is_hybrid(network):
         return MultivariateNormal(names, means[0], covariances[0])
-    return GaussianMixture(names, weights, means, covariances, labels=labels)
+    return GaussianMixture(names, weights, means, covariances, labels=labels, deviations=deviations)
 
 
 def _joint_over_blocks(problem, ev: Evidence, names, blocks, union, tables, gaussian):
@@ -125,30 +126,37 @@ def _joint_over_blocks(problem, ev: Evidence, names, blocks, union, tables, gaus
     weights = tables[union].reshape(-1) if union else np.ones(1)
     codes = dict(zip(union, np.unravel_index(np.arange(n_union), cards))) if union else {}
     means = np.zeros((n_union, len(names)))
+    deviations = np.zeros((n_union, len(names)))
     covariances = np.zeros((n_union, len(names), len(names)))
     for b in blocks:
         block = problem.gauss.blocks[b]
         inside = [i for i, n in enumerate(names) if n in block.index]
-        block_means, block_covariances = _single_case_moments(block, ev, [names[i] for i in inside], gaussian[b])
+        block_means, block_covariances, block_deviations = _single_case_moments(
+            block, ev, [names[i] for i in inside], gaussian[b])
         if block.keys:
             config = np.ravel_multi_index([codes[k] for k in block.keys], [len(network.states(k)) for k in block.keys])
         else:
             config = np.zeros(n_union, dtype=np.intp)
         means[:, inside] = block_means[config]
+        deviations[:, inside] = block_deviations[config] - block_deviations[config[0]]
         covariances[:, np.array(inside)[:, None], np.array(inside)[None, :]] = block_covariances[config]
     fixed = {k: c for k, c in problem.fixed_keys.items()
              if any(k in network[n].discrete_parents for b in blocks for n in problem.gauss.blocks[b].nodes)}
-    return weights, means, covariances, key_labels(problem, union, fixed)
+    return weights, means, covariances, deviations, key_labels(problem, union, fixed)
 
 
 def _single_case_moments(g, ev: Evidence, names, gaussian):
-    """Per key configuration of block ``g``: the posterior mean and covariance of its continuous ``names``."""
+    """Per key configuration of block ``g``: the posterior mean and covariance of its continuous ``names``.
+
+    Also each configuration's mean minus the first's, kept precise far from
+    zero (see :class:`~pgm.inference.results.GaussianMixture`).
+    """
     positions = [g.index[n] for n in names]
     if len(names) == 1:
         i = positions[0]
         means = gaussian["mean"][i, :, 0][:, None]
         covariances = gaussian["cov"][i, :, 0][:, None, None]
-        return means, covariances
+        return means, covariances, gaussian["deviation"][i, :, 0][:, None]
     values = np.full((len(g.nodes), 1), np.nan)
     for i, node in enumerate(g.nodes):
         if node in ev.values:
@@ -156,18 +164,26 @@ def _single_case_moments(g, ev: Evidence, names, gaussian):
     offsets = g._row_offsets(values, ev.describe_row)
     observed = [i for i in range(len(g.nodes)) if not np.isnan(values[i, 0])]
     hidden = [i for i in range(len(g.nodes)) if np.isnan(values[i, 0])]
-    means, covariances = [], []
+    means, covariances, priors, centred = [], [], [], []
     for config in range(g.n_configurations):
         mean, cov = dense_moments(g, config, None if offsets is None else offsets[:, config, 0])
         post_mean, post_cov = np.array(values[:, 0]), np.zeros((len(g.nodes), len(g.nodes)))
+        shift = np.zeros(len(g.nodes))
         if hidden:
-            mvn = MultivariateNormal([g.nodes[i] for i in range(len(g.nodes))], mean, (cov + cov.T) / 2)
-            conditioned = mvn.condition({g.nodes[i]: values[i, 0] for i in observed}) if observed else mvn
-            post_mean[hidden] = conditioned.mean
+            # conditioned in centred coordinates: the posterior mean is the prior mean plus `shift`
+            mvn = MultivariateNormal(g.nodes, np.zeros(len(g.nodes)), (cov + cov.T) / 2)
+            conditioned = (mvn.condition({g.nodes[i]: values[i, 0] - mean[i] for i in observed})
+                           if observed else mvn)
+            shift[hidden] = conditioned.mean
+            post_mean[hidden] = mean[hidden] + shift[hidden]
             post_cov[np.ix_(hidden, hidden)] = conditioned.covariance
         means.append(post_mean[positions])
         covariances.append(post_cov[np.ix_(positions, positions)])
-    return np.array(means), np.array(covariances)
+        priors.append(np.where(np.isnan(values[:, 0]), mean, 0.0)[positions])
+        centred.append(shift[positions])
+    priors, centred = np.array(priors), np.array(centred)
+    deviations = (priors - priors[:1]) + (centred - centred[:1])
+    return np.array(means), np.array(covariances), deviations
 
 
 # ---------------------------------------------------------------------------- all marginals
@@ -203,7 +219,8 @@ def posteriors(network, evidence=None, *, memory_budget=None) -> dict:
             covariances = gaussian[b]["cov"][i, :, 0][:, None, None]
             if hybrid:
                 out[node] = GaussianMixture((node,), gaussian[b]["weights"][:, 0], means, covariances,
-                                            labels=block_labels(problem, b))
+                                            labels=block_labels(problem, b),
+                                            deviations=gaussian[b]["deviation"][i, :, 0][:, None])
             else:
                 out[node] = MultivariateNormal((node,), means[0], covariances[0])
     return out

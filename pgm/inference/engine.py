@@ -281,7 +281,7 @@ class _GatheredFactor:
 class _Inputs:
     row_factors: list
     log_offset: np.ndarray          # per row: log of what is outside the tree (constants, Gaussian shifts)
-    gauss: list | None              # per Gaussian block: (log density, mean, covariance)
+    gauss: list | None              # per Gaussian block: (log density, mean, covariance, deviation)
 
 
 def _inputs(problem: Problem, evidence: Evidence, rows: slice, *, moments: bool) -> _Inputs:
@@ -306,7 +306,7 @@ def _inputs(problem: Problem, evidence: Evidence, rows: slice, *, moments: bool)
 
         values = {node: chunk.values[node] for node in problem.continuous if node in chunk.values}
         gauss_out = problem.gauss.run(values, n, means=moments, covariances=moments, describe_row=describe)
-        for block, (log_density, _, _) in zip(problem.gauss.blocks, gauss_out):
+        for block, (log_density, *_) in zip(problem.gauss.blocks, gauss_out):
             if block.keys:  # a factor over the block's keys, in the order of the row scopes
                 shift = log_density.max(axis=0)
                 shift = np.where(np.isfinite(shift), shift, 0.0)
@@ -392,6 +392,7 @@ def discrete_marginals(problem: Problem, evidence: Evidence, groups, *, calibrat
             "weights": np.full((g.n_configurations, n_rows), np.nan),
             "mean": np.empty((len(g.nodes), g.n_configurations, n_rows)),
             "cov": np.empty((g.n_slots, g.n_configurations, n_rows)),
+            "deviation": np.empty((len(g.nodes), g.n_configurations, n_rows)),  # mean minus the first's
         } for g in problem.gauss.blocks]
 
     def work(rows, inputs: _Inputs):
@@ -412,9 +413,10 @@ def discrete_marginals(problem: Problem, evidence: Evidence, groups, *, calibrat
         for group, table in out.items():
             table[..., rows] = _group_marginal(problem, beliefs, group, evidence, rows, n)
         if gaussian is not None:
-            for b, (block, (_, mean, cov)) in enumerate(zip(gaussian, inputs.gauss)):
+            for b, (block, (_, mean, cov, deviation)) in enumerate(zip(gaussian, inputs.gauss)):
                 block["mean"][..., rows] = mean
                 block["cov"][..., rows] = cov
+                block["deviation"][..., rows] = deviation
                 ids = problem.block_key_ids(b)
                 if not ids:
                     block["weights"][:, rows] = 1.0
@@ -483,9 +485,10 @@ def mixture_moments(problem: Problem, gaussian: dict, node: str):
     means = gaussian[b]["mean"][i]
     variances = gaussian[b]["cov"][i]
     # Law of total variance on deviations, never E[x^2] - mean^2, which cancels catastrophically
-    # when |mean| is large next to the spread (1.7e9 with sd 10 gave 0).  Deviations from the first
-    # component keep an observed value (the same in every component) exact, with variance 0.
-    deviation = means - means[:1]
+    # when |mean| is large next to the spread (1.7e9 with sd 10 gave 0).  The deviations from the
+    # first component come from the elimination's centred solutions, not from subtracting rounded
+    # means, and are exactly 0 for an observed value (variance 0).
+    deviation = gaussian[b]["deviation"][i]
     shift = np.einsum("kr,kr->r", weights, deviation)
     spread = deviation - shift
     variance = np.einsum("kr,kr->r", weights, variances + spread * spread)

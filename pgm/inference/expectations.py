@@ -124,7 +124,7 @@ def _gaussian_statistics(problem, g, cpd, node, gaussian, key_weights, evidence:
 
     ``g`` is the Gaussian block holding ``node``, ``gaussian`` its output for the chunk.
     """
-    _, mean, cov = gaussian
+    _, mean, cov, _ = gaussian
     n_keys, n = key_weights.shape
     chunk_values = {c: evidence.values[c][rows] for c in problem.continuous if c in evidence.values}
     # z = [features, x]: posterior means (n_keys, n) and covariances between components

@@ -121,7 +121,10 @@ class GaussianBlocks:
         return b, self.blocks[b]
 
     def run(self, values: dict, n_rows: int, *, means: bool, covariances: bool, describe_row=str) -> list:
-        """Each block's :meth:`GaussianElimination.run` on ``values`` (node -> column, absent: hidden)."""
+        """Each block's :meth:`GaussianElimination.run` on ``values`` (node -> column, absent: hidden).
+
+        Returns one ``(log_density, mean, covariance, deviation)`` per block.
+        """
         out: list = [None] * len(self.blocks)
         for members, elimination in self.groups:
             if len(members) == 1:
@@ -143,10 +146,11 @@ class GaussianBlocks:
                         matrix[i, start:stop] = values[node]
                 stretches.append((b, start, stop))
                 start = stop
-            log_density, mean, cov = elimination.run(matrix, means=means, covariances=covariances,
-                                                     describe_row=describe_row)
+            # each block's deviations are taken from its own first configuration
+            reference = np.concatenate([np.full(stop - start, start, dtype=np.intp) for _, start, stop in stretches])
+            log_density, mean, cov, deviation = elimination.run(matrix, means=means, covariances=covariances,
+                                                                describe_row=describe_row, reference=reference)
             for b, start, stop in stretches:
-                out[b] = (log_density[start:stop],
-                          None if mean is None else mean[:, start:stop],
-                          None if cov is None else cov[:, start:stop])
+                out[b] = tuple(None if part is None else part[..., start:stop, :]
+                               for part in (log_density, mean, cov, deviation))
         return out

@@ -218,7 +218,8 @@ class GaussianElimination:
                 offsets[i] += w[:, None] * feature.evaluate(columns)[None, :]
         return offsets
 
-    def run(self, values: np.ndarray, *, means: bool = True, covariances: bool = False, describe_row=str):
+    def run(self, values: np.ndarray, *, means: bool = True, covariances: bool = False, describe_row=str,
+            reference=None):
         """Condition on the observed entries of ``values`` and integrate out the rest.
 
         Parameters
@@ -226,6 +227,9 @@ class GaussianElimination:
         values : ndarray, shape (n_nodes, n_rows) or (n_nodes, n_configurations, n_rows)
             Observed values, NaN where hidden; the second form gives each
             configuration its own values (stacked blocks, see :func:`stack`).
+        reference : ndarray of int (n_configurations,), optional
+            For each configuration, the configuration its ``deviation`` is
+            taken from (default: the first).
 
         Returns
         -------
@@ -236,6 +240,11 @@ class GaussianElimination:
         covariance : ndarray (n_slots, n_configurations, n_rows) or None
             Posterior covariances on the filled pattern (see :attr:`slot_of`);
             zero for observed nodes.
+        deviation : ndarray (n_nodes, n_configurations, n_rows) or None
+            ``mean`` minus the reference configuration's mean, computed from
+            the prior means and the centred solutions, so that it keeps its
+            precision when the means are far from zero (the spread of a
+            mixture is made of these differences).
         """
         n, m = len(self.nodes), self.n_configurations
         n_rows = values.shape[-1]
@@ -277,7 +286,7 @@ class GaussianElimination:
             if means or covariances:
                 saved.append((a.copy(), hv, kv.copy() if len(later) else kv))
         if not (means or covariances):
-            return g, None, None
+            return g, None, None, None
 
         centred = np.empty((n, m, n_rows))  # posterior means of the deviations y
         cov = np.zeros((self.n_slots, m, n_rows)) if covariances else None
@@ -298,7 +307,9 @@ class GaussianElimination:
                 cov[v] = np.where(hid, var, 0.0)
         # observed values are returned as given, not as prior mean + deviation (which may round)
         mean = np.where(hidden, prior_mean + centred, values)
-        return g, mean, cov
+        ref = np.zeros(m, dtype=np.intp) if reference is None else reference
+        deviation = np.where(hidden, (prior_mean - prior_mean[:, ref]) + (centred - centred[:, ref]), 0.0)
+        return g, mean, cov, deviation
 
     def covariance_slot(self, a: str, b: str) -> int | None:
         """The slot of the pair (a, b) in the filled pattern, or None when it has none."""
