@@ -74,7 +74,7 @@ def _exact_query(network, names, ev: Evidence, memory_budget):
 def _discrete_query(network, names, ev: Evidence, memory_budget):
     problem = prepare(network, ev, targets=names, joint=names if len(names) > 1 else (), root=names,
                       memory_budget=memory_budget)
-    tables, log_ev, _ = discrete_marginals(problem, ev, [names], calibrate=False)
+    tables, log_ev, _ = discrete_marginals(problem, ev, [names], calibrate=False, moments=False)
     _raise_impossible(ev, log_ev)
     table = tables[names]
     states = {t: network.states(t) for t in names}

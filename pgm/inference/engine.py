@@ -39,7 +39,7 @@ import numpy as np
 from pgm._chunks import map_chunks, row_chunks
 from pgm.errors import ImpossibleEvidenceError, InferenceTooLarge, NodeError
 from pgm.inference.evidence import Evidence, as_evidence, likelihood_vectors, restricted_table
-from pgm.inference.gaussian_blocks import GaussianBlocks, block_bytes_per_row, continuous_blocks
+from pgm.inference.gaussian_blocks import GaussianBlocks, block_bytes_per_row, continuous_blocks, factor_scopes
 from pgm.inference.junction_tree import JunctionTree, compile_junction_tree, format_bytes
 from pgm.inference.results import InferencePlan
 
@@ -177,9 +177,9 @@ def prepare(network, evidence: Evidence, targets=None, *, joint: tuple = (), roo
     row_scopes += [g.scope for g in gathered_factors if g.scope]
     keys = tuple(sorted((k for k in key_set if k in id_of), key=id_of.__getitem__))
     fixed_keys = {k: constant[k] for k in key_set if k in constant}
-    # Each block of continuous nodes adds one factor over its own keys (pgm.inference.gaussian_blocks)
+    # Blocks of continuous nodes add one factor per distinct set of keys (pgm.inference.gaussian_blocks)
     blocks = continuous_blocks(network, continuous, keys) if continuous else []
-    row_scopes += [tuple(id_of[k] for k in block_keys) for _, block_keys in blocks if block_keys]
+    row_scopes += [tuple(id_of[k] for k in scope) for scope in factor_scopes(blocks)]
     forced = []
     if root == "keys":  # the keys of the blocks holding the (continuous) targets share the root
         wanted_blocks = [b for b in blocks if targets is None or set(b[0]) & set(targets)]
@@ -306,14 +306,16 @@ def _inputs(problem: Problem, evidence: Evidence, rows: slice, *, moments: bool)
 
         values = {node: chunk.values[node] for node in problem.continuous if node in chunk.values}
         gauss_out = problem.gauss.run(values, n, means=moments, covariances=moments, describe_row=describe)
-        for block, (log_density, *_) in zip(problem.gauss.blocks, gauss_out):
-            if block.keys:  # a factor over the block's keys, in the order of the row scopes
-                shift = log_density.max(axis=0)
-                shift = np.where(np.isfinite(shift), shift, 0.0)
-                factors.append(np.exp(log_density - shift))
-                offset += shift
-            else:
-                offset += log_density[0]
+        for _, members in problem.gauss.factors:  # in the order of the row scopes
+            log_density = gauss_out[members[0]][0]
+            for b in members[1:]:
+                log_density = log_density + gauss_out[b][0]
+            shift = log_density.max(axis=0)
+            shift = np.where(np.isfinite(shift), shift, 0.0)
+            factors.append(np.exp(log_density - shift))
+            offset += shift
+        for b in problem.gauss.unkeyed:
+            offset += gauss_out[b][0][0]
     return _Inputs(factors, offset, gauss_out)
 
 
@@ -373,23 +375,28 @@ def _raise_impossible(evidence: Evidence, log_ev: np.ndarray) -> None:
         )
 
 
-def discrete_marginals(problem: Problem, evidence: Evidence, groups, *, calibrate: bool):
+def discrete_marginals(problem: Problem, evidence: Evidence, groups, *, calibrate: bool, moments: bool | None = None):
     """Posterior tables for each group of discrete nodes (each a tuple), plus log p(e).
 
     Returns ``({group: ndarray (*cards, n_rows)}, log_evidence, gaussian)``
     where ``gaussian`` holds, when there are continuous nodes, one dict per
     Gaussian block: the mixture weights over the block's key configurations
-    and the Gaussian moments.  Without ``calibrate``, weights are filled only
-    for the blocks whose keys the root holds (NaN for the others).
+    and the Gaussian moments (blocks with the same keys share one weights
+    array).  Without ``calibrate``, weights are filled only for the blocks
+    whose keys the root holds (NaN for the others).  ``moments=False`` skips
+    the Gaussian part (``gaussian`` is None): for discrete targets.
     """
     network = problem.network
     n_rows = evidence.n_rows
     out = {g: np.empty(tuple(len(network.states(v)) for v in g) + (n_rows,)) for g in groups}
     log_ev = np.empty(n_rows)
     gaussian = None
-    if problem.gauss is not None:
+    moments = problem.gauss is not None if moments is None else (moments and problem.gauss is not None)
+    if moments:
+        shared = {keys: np.full((problem.gauss.blocks[members[0]].n_configurations, n_rows), np.nan)
+                  for keys, members in problem.gauss.factors}
         gaussian = [{
-            "weights": np.full((g.n_configurations, n_rows), np.nan),
+            "weights": shared[g.keys] if g.keys else np.ones((1, n_rows)),
             "mean": np.empty((len(g.nodes), g.n_configurations, n_rows)),
             "cov": np.empty((g.n_slots, g.n_configurations, n_rows)),
             "deviation": np.empty((len(g.nodes), g.n_configurations, n_rows)),  # mean minus the first's
@@ -413,21 +420,21 @@ def discrete_marginals(problem: Problem, evidence: Evidence, groups, *, calibrat
         for group, table in out.items():
             table[..., rows] = _group_marginal(problem, beliefs, group, evidence, rows, n)
         if gaussian is not None:
-            for b, (block, (_, mean, cov, deviation)) in enumerate(zip(gaussian, inputs.gauss)):
+            for block, (_, mean, cov, deviation) in zip(gaussian, inputs.gauss):
                 block["mean"][..., rows] = mean
                 block["cov"][..., rows] = cov
                 block["deviation"][..., rows] = deviation
-                ids = problem.block_key_ids(b)
-                if not ids:
-                    block["weights"][:, rows] = 1.0
-                elif calibrate:
-                    block["weights"][:, rows] = tree.marginal(beliefs, ids, n).reshape(-1, n)
+            for keys, members in problem.gauss.factors:  # one weights array per distinct key set
+                ids = problem.block_key_ids(members[0])
+                weights = gaussian[members[0]]["weights"]
+                if calibrate:
+                    weights[:, rows] = tree.marginal(beliefs, ids, n).reshape(-1, n)
                 else:
                     root = next((r for r in tree.roots if set(ids) <= set(tree.cliques[r].variables)), None)
                     if root is not None:  # after a collect pass only the roots hold posteriors
-                        block["weights"][:, rows] = _clique_marginal(tree, beliefs, root, ids).reshape(-1, n)
+                        weights[:, rows] = _clique_marginal(tree, beliefs, root, ids).reshape(-1, n)
 
-    _run(problem, evidence, work, moments=problem.gauss is not None)
+    _run(problem, evidence, work, moments=moments)
     if not evidence.observed_somewhere():
         log_ev[:] = 0.0  # p(no evidence) = 1, exactly; the sum over the joint is 1 only up to rounding
     return out, log_ev, gaussian

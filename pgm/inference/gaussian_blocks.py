@@ -28,7 +28,7 @@ import numpy as np
 
 from pgm.inference.gaussian_elimination import GaussianElimination, stack, structure_key
 
-__all__ = ["GaussianBlocks", "continuous_blocks"]
+__all__ = ["GaussianBlocks", "continuous_blocks", "factor_scopes"]
 
 
 def continuous_blocks(network, continuous, keys) -> list[tuple[tuple, tuple]]:
@@ -74,6 +74,16 @@ def continuous_blocks(network, continuous, keys) -> list[tuple[tuple, tuple]]:
     return blocks
 
 
+def factor_scopes(blocks) -> list[tuple]:
+    """The distinct key sets of ``blocks``, in order of first appearance: one junction-tree factor each.
+
+    Blocks keyed on the same discrete nodes (the features of a naive Bayes
+    classifier, all keyed on the class) share one factor, the sum of their
+    log densities, rather than one factor each.
+    """
+    return list(dict.fromkeys(keys for _, keys in blocks if keys))
+
+
 def block_bytes_per_row(network, blocks) -> int:
     """An upper estimate of the float64 bytes one row needs across ``blocks``, before building them."""
     total = 0
@@ -97,6 +107,9 @@ class GaussianBlocks:
 
     def __init__(self, network, blocks, fixed=None):
         self.blocks = [GaussianElimination(network, nodes, keys, fixed) for nodes, keys in blocks]
+        #: one factor per distinct key set: (keys, the blocks that add their log densities to it)
+        self.factors = [(keys, [b for b, (_, k) in enumerate(blocks) if k == keys]) for keys in factor_scopes(blocks)]
+        self.unkeyed = [b for b, (_, k) in enumerate(blocks) if not k]
         self.nodes = tuple(n for nodes, _ in blocks for n in nodes)
         self.block_of = {n: b for b, (nodes, _) in enumerate(blocks) for n in nodes}
         # blocks of the same shape run as one stacked elimination (many small pairs: one pass)
