@@ -193,3 +193,16 @@ def test_blocks_of_a_network_follow_its_continuous_edges():
     assert blocks == [(("x1", "y1"), ("d",)), (("z",), ("e",)), (("w",), ())]
     plan = net.inference_plan(evidence={"y1": 0.7})
     assert plan.gaussian_configurations == 2 + 3 + 1  # one Gaussian per configuration of each block's keys
+
+
+def test_components_with_the_same_discrete_parents_share_a_block():
+    """Naive Bayes features are independent given the class and all keyed on it: one block, one tree factor."""
+    from pgm.classifiers import naive_bayes
+    from pgm.inference.gaussian_blocks import continuous_blocks
+
+    features = [f"f{j}" for j in range(5)]
+    net = naive_bayes("c", ["a", "b", "c"], continuous=features)
+    assert continuous_blocks(net, tuple(features), ("c",)) == [(tuple(features), ("c",))]
+    pairs = pairs_network(3)
+    assert [keys for _, keys in continuous_blocks(pairs, ("c0", "c1", "c2"), ("d0", "d1", "d2"))] == [
+        ("d0",), ("d1",), ("d2",)]

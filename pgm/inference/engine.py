@@ -284,7 +284,7 @@ class _Inputs:
     gauss: list | None              # per Gaussian block: (log density, mean, covariance, deviation)
 
 
-def _inputs(problem: Problem, evidence: Evidence, rows: slice, *, moments: bool) -> _Inputs:
+def _inputs(problem: Problem, evidence: Evidence, rows: slice, *, moments: bool, deviations: bool | None = None) -> _Inputs:
     chunk = evidence.rows(rows)
     n = chunk.n_rows
     network = problem.network
@@ -305,7 +305,8 @@ def _inputs(problem: Problem, evidence: Evidence, rows: slice, *, moments: bool)
             return evidence.describe_row(start + position)
 
         values = {node: chunk.values[node] for node in problem.continuous if node in chunk.values}
-        gauss_out = problem.gauss.run(values, n, means=moments, covariances=moments, describe_row=describe)
+        gauss_out = problem.gauss.run(values, n, means=moments, covariances=moments, describe_row=describe,
+                                      deviations=deviations)
         for _, members in problem.gauss.factors:  # in the order of the row scopes
             log_density = gauss_out[members[0]][0]
             for b in members[1:]:

@@ -45,7 +45,7 @@ def expected_statistics(network, evidence: Evidence, weights: np.ndarray | None 
     moments = problem.gauss is not None
 
     def one(_, rows: slice):
-        inputs = _inputs(problem, evidence, rows, moments=moments)
+        inputs = _inputs(problem, evidence, rows, moments=moments, deviations=False)  # absolute means suffice
         n = inputs.log_offset.shape[0]
         w = None if weights is None else weights[rows]
         total = inputs.log_offset.copy()

@@ -8,9 +8,12 @@ twenty independent pairs ``d_i -> c_i`` would need 2^20 Gaussians per row.
 But two continuous nodes that no chain of continuous parent-child edges
 joins are independent given the discrete nodes, and each depends only on
 the configurations of *its own* discrete parents.  So the continuous nodes
-fall into blocks (connected components of the graph of continuous edges),
-and each block is a :class:`~pgm.inference.gaussian_elimination.GaussianElimination`
-keyed only on the discrete parents of its members.  Its log density
+fall into components (connected by continuous edges), each depending only
+on its members' discrete parents.  Components with the same discrete
+parents share a block -- one
+:class:`~pgm.inference.gaussian_elimination.GaussianElimination` keyed on
+them, as the features of a naive Bayes classifier all share the class --
+and components with different ones get blocks of their own.  A block's log density
 ``log p(observed part of the block | keys)`` enters the discrete junction
 tree as one factor over those keys: the tree then has one small clique per
 pair, not one over all twenty parents, and the work grows linearly with the
@@ -35,9 +38,10 @@ def continuous_blocks(network, continuous, keys) -> list[tuple[tuple, tuple]]:
     """The blocks of ``continuous`` (topologically ordered nodes): ``[(nodes, keys), ...]``.
 
     ``keys`` are the discrete nodes that carry a per-row factor (in the
-    order their factors' axes use); a block's keys are those among its
-    members' discrete parents, in the same order.  Blocks come in the
-    order of their first node.
+    order their factors' axes use).  A component's keys are those among its
+    members' discrete parents, in the same order; the components with the
+    same keys form one block (nodes in topological order), and blocks come
+    in the order of their first node.
 
     Examples
     --------
@@ -67,19 +71,20 @@ def continuous_blocks(network, continuous, keys) -> list[tuple[tuple, tuple]]:
     for node in continuous:
         groups.setdefault(find(node), []).append(node)
     position = {k: i for i, k in enumerate(keys)}
-    blocks = []
+    by_keys: dict[tuple, list[str]] = {}
     for nodes in groups.values():
         own = {p for n in nodes for p in network[n].parents if p in position}
-        blocks.append((tuple(nodes), tuple(sorted(own, key=position.__getitem__))))
-    return blocks
+        by_keys.setdefault(tuple(sorted(own, key=position.__getitem__)), []).extend(nodes)
+    order = {node: i for i, node in enumerate(continuous)}
+    return [(tuple(sorted(nodes, key=order.__getitem__)), block_keys) for block_keys, nodes in by_keys.items()]
 
 
 def factor_scopes(blocks) -> list[tuple]:
     """The distinct key sets of ``blocks``, in order of first appearance: one junction-tree factor each.
 
-    Blocks keyed on the same discrete nodes (the features of a naive Bayes
-    classifier, all keyed on the class) share one factor, the sum of their
-    log densities, rather than one factor each.
+    (:func:`continuous_blocks` gives each key set one block already; blocks
+    built otherwise that share keys would share a factor, the sum of their
+    log densities.)
     """
     return list(dict.fromkeys(keys for _, keys in blocks if keys))
 
@@ -133,7 +138,8 @@ class GaussianBlocks:
         b = self.block_of[node]
         return b, self.blocks[b]
 
-    def run(self, values: dict, n_rows: int, *, means: bool, covariances: bool, describe_row=str) -> list:
+    def run(self, values: dict, n_rows: int, *, means: bool, covariances: bool, describe_row=str,
+            deviations: bool | None = None) -> list:
         """Each block's :meth:`GaussianElimination.run` on ``values`` (node -> column, absent: hidden).
 
         Returns one ``(log_density, mean, covariance, deviation)`` per block.
@@ -146,7 +152,8 @@ class GaussianBlocks:
                 for i, node in enumerate(block.nodes):
                     if node in values:
                         matrix[i] = values[node]
-                out[members[0]] = block.run(matrix, means=means, covariances=covariances, describe_row=describe_row)
+                out[members[0]] = block.run(matrix, means=means, covariances=covariances, describe_row=describe_row,
+                                            deviations=deviations)
                 continue
             # one configuration axis for the whole group: each block's values fill its own stretch
             matrix = np.full((len(elimination.nodes), elimination.n_configurations, n_rows), np.nan)
@@ -162,7 +169,8 @@ class GaussianBlocks:
             # each block's deviations are taken from its own first configuration
             reference = np.concatenate([np.full(stop - start, start, dtype=np.intp) for _, start, stop in stretches])
             log_density, mean, cov, deviation = elimination.run(matrix, means=means, covariances=covariances,
-                                                                describe_row=describe_row, reference=reference)
+                                                                describe_row=describe_row, reference=reference,
+                                                                deviations=deviations)
             for b, start, stop in stretches:
                 out[b] = tuple(None if part is None else part[..., start:stop, :]
                                for part in (log_density, mean, cov, deviation))

@@ -219,7 +219,7 @@ class GaussianElimination:
         return offsets
 
     def run(self, values: np.ndarray, *, means: bool = True, covariances: bool = False, describe_row=str,
-            reference=None):
+            reference=None, deviations: bool | None = None):
         """Condition on the observed entries of ``values`` and integrate out the rest.
 
         Parameters
@@ -230,6 +230,8 @@ class GaussianElimination:
         reference : ndarray of int (n_configurations,), optional
             For each configuration, the configuration its ``deviation`` is
             taken from (default: the first).
+        deviations : bool, optional
+            Whether to return ``deviation`` (default: with ``means``).
 
         Returns
         -------
@@ -257,7 +259,8 @@ class GaussianElimination:
         else:
             prior_mean = self._propagate(self.intercept[:, :, None] + offsets)  # (n, m, rows)
         # deviations of the observed values from the prior mean; zero (unused) where hidden
-        y = np.where(hidden, 0.0, values - prior_mean)
+        y = values - prior_mean
+        np.copyto(y, 0.0, where=hidden)
         K = np.empty((self.n_slots, m, n_rows))
         K[...] = self.K[:, :, None]
         h = np.zeros((n, m, n_rows))
@@ -305,11 +308,16 @@ class GaussianElimination:
                 else:
                     var = 1.0 / a
                 cov[v] = np.where(hid, var, 0.0)
+        deviation = None
+        if means if deviations is None else deviations:
+            ref = np.zeros(m, dtype=np.intp) if reference is None else reference
+            deviation = centred - centred[:, ref]
+            deviation += prior_mean - prior_mean[:, ref]
+            np.copyto(deviation, 0.0, where=~hidden)
         # observed values are returned as given, not as prior mean + deviation (which may round)
-        mean = np.where(hidden, prior_mean + centred, values)
-        ref = np.zeros(m, dtype=np.intp) if reference is None else reference
-        deviation = np.where(hidden, (prior_mean - prior_mean[:, ref]) + (centred - centred[:, ref]), 0.0)
-        return g, mean, cov, deviation
+        centred += prior_mean
+        np.copyto(centred, values, where=~hidden)
+        return g, centred, cov, deviation
 
     def covariance_slot(self, a: str, b: str) -> int | None:
         """The slot of the pair (a, b) in the filled pattern, or None when it has none."""
