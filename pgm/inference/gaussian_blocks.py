@@ -131,6 +131,7 @@ class GaussianBlocks:
         return sum(block.n_configurations for block in self.blocks)
 
     def bytes_per_row(self, covariances: bool) -> int:
+        """Float64 bytes one row needs across the blocks while running."""
         return sum(block.bytes_per_row(covariances) for block in self.blocks)
 
     def block(self, node: str) -> tuple[int, GaussianElimination]:
