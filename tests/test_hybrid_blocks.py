@@ -206,3 +206,17 @@ def test_components_with_the_same_discrete_parents_share_a_block():
     pairs = pairs_network(3)
     assert [keys for _, keys in continuous_blocks(pairs, ("c0", "c1", "c2"), ("d0", "d1", "d2"))] == [
         ("d0",), ("d1",), ("d2",)]
+
+
+def test_refusal_names_the_widest_block_and_its_discrete_parents():
+    parents = [f"d{k}" for k in range(10)]
+    cpds = {p: pgm.Bernoulli(0.5) for p in parents + ["e"]}
+    cpds["x"] = LinearGaussian(parents=parents[:5], intercept=np.zeros((2,) * 5), variance=np.ones((2,) * 5))
+    cpds["y"] = LinearGaussian(parents=parents[5:] + ["x"], intercept=np.zeros((2,) * 5), weights={"x": 1.0},
+                               variance=np.ones((2,) * 5))
+    cpds["z"] = LinearGaussian(parents=["e"], intercept=[0.0, 1.0])  # a block of its own, not the culprit
+    net = BayesianNetwork(cpds)
+    with pytest.raises(pgm.errors.InferenceTooLarge,
+                       match=r"continuous nodes x, y are joined .* 10 discrete nodes \(d0, .*d9\) with 1,024 joint"):
+        net.query("y", {"z": 0.5}, memory_budget=1 << 16)
+    assert net.query("z", {}, memory_budget=1 << 16).weights.shape == (2,)  # z alone (x, y barren) fits
