@@ -220,3 +220,113 @@ def test_refusal_names_the_widest_block_and_its_discrete_parents():
                        match=r"continuous nodes x, y are joined .* 10 discrete nodes \(d0, .*d9\) with 1,024 joint"):
         net.query("y", {"z": 0.5}, memory_budget=1 << 16)
     assert net.query("z", {}, memory_budget=1 << 16).weights.shape == (2,)  # z alone (x, y barren) fits
+
+
+# ====================================================================== observed continuous nodes cut the blocks
+def switching_chain(k: int, seed: int = 0) -> BayesianNetwork:
+    """``d_i -> c_i`` and ``c_{i-1} -> c_i``: a chain of regressions, each switched by its own discrete parent."""
+    rng = np.random.default_rng(seed)
+    cpds = {}
+    for i in range(k):
+        cpds[f"d{i}"] = Categorical(["a", "b"], table=rng.dirichlet([2.0, 2.0]))
+        weights = {f"c{i - 1}": rng.uniform(-0.9, 0.9, 2)} if i else None
+        cpds[f"c{i}"] = LinearGaussian(parents=[f"d{i}"] + ([f"c{i - 1}"] if i else []),
+                                       intercept=rng.normal(0, 2, 2), weights=weights,
+                                       variance=rng.uniform(0.5, 2.0, 2))
+    return BayesianNetwork(cpds)
+
+
+def chain_link_by_hand(net, i, rows):
+    """p(d_i | row) and the log of the link's contribution, when c_i and c_{i-1} are observed in every row."""
+    cpd = net[f"c{i}"]
+    prior = np.asarray(net[f"d{i}"].table, dtype=float)
+    mean = np.asarray(cpd.intercept, dtype=float)[None, :] + (
+        np.asarray(cpd.weights, dtype=float)[:, 0][None, :] * rows[f"c{i - 1}"].to_numpy()[:, None] if i else 0.0)
+    joint = prior[None, :] * scipy.stats.norm.pdf(rows[f"c{i}"].to_numpy()[:, None], mean,
+                                                  np.sqrt(np.asarray(cpd.variance, dtype=float))[None, :])
+    codes = rows[f"d{i}"].cat.codes.to_numpy()
+    joint = np.where((codes >= 0)[:, None], joint * (np.arange(2)[None, :] == codes[:, None]), joint)
+    return joint / joint.sum(axis=1, keepdims=True), np.log(joint.sum(axis=1))
+
+
+def test_a_fully_observed_switching_chain_is_one_block_per_link():
+    net = switching_chain(20)
+    rows = net.sample(200, seed=4)
+    hide = np.random.default_rng(5).random(len(rows)) < 0.5
+    for i in range(20):  # discrete parents half missing, every continuous value seen
+        rows[f"d{i}"] = pd.Categorical(rows[f"d{i}"].mask(np.roll(hide, i)), categories=["a", "b"])
+    posteriors = net.posteriors(rows)
+    expected_ll = np.zeros(len(rows))
+    for i in range(20):
+        posterior, log_link = chain_link_by_hand(net, i, rows)
+        np.testing.assert_allclose(posteriors[f"d{i}"].to_numpy(), posterior, rtol=1e-11, atol=1e-14)
+        expected_ll += log_link
+    np.testing.assert_allclose(net.log_likelihood(rows), expected_ll, rtol=1e-12)
+    assert net.inference_plan(evidence=rows).gaussian_configurations == 40
+    single = {f"c{i}": float(rows[f"c{i}"].iloc[0]) for i in range(20)}
+    posterior, _ = chain_link_by_hand(net, 7, rows.iloc[:1].assign(d7=pd.Categorical([None], categories=["a", "b"])))
+    np.testing.assert_allclose(net.query("d7", single).probabilities, posterior[0], rtol=1e-11)
+
+
+def test_a_chain_with_a_sometimes_missing_link_matches_enumeration():
+    net = switching_chain(5, seed=2)
+    rows = net.sample(60, seed=6)
+    rows.loc[rows.index % 3 == 0, "c2"] = np.nan  # c2 hidden in a third of the rows: c1, c2, c3 join
+    for i in (0, 2, 4):
+        rows[f"d{i}"] = pd.Categorical(rows[f"d{i}"].mask(rows.index % 2 == i % 2), categories=["a", "b"])
+    posteriors = net.posteriors(rows)
+    log_likelihood = net.log_likelihood(rows)
+    names = [f"c{i}" for i in range(5)]
+    for r in range(len(rows)):
+        row = rows.iloc[r]
+        weights, c2_means, c2_vars = [], [], []
+        configs = list(itertools.product(range(2), repeat=5))
+        for config in configs:
+            prior = np.prod([net[f"d{i}"].table[s] for i, s in enumerate(config)])
+            seen_d = all(pd.isna(row[f"d{i}"]) or net.states(f"d{i}").index(row[f"d{i}"]) == s
+                         for i, s in enumerate(config))
+            mean, cov = np.zeros(5), np.zeros((5, 5))
+            for i, s in enumerate(config):  # the joint of c0..c4 given the switches, forward
+                cpd = net[f"c{i}"]
+                w = float(cpd.weights[s, 0]) if i else 0.0
+                mean[i] = cpd.intercept[s] + (w * mean[i - 1] if i else 0.0)
+                cov[i, :i] = w * cov[i - 1, :i] if i else 0.0
+                cov[:i, i] = cov[i, :i]
+                cov[i, i] = cpd.variance[s] + (w * w * cov[i - 1, i - 1] if i else 0.0)
+            seen = [j for j, n in enumerate(names) if not pd.isna(row[n])]
+            values = row[[names[j] for j in seen]].to_numpy(dtype=float)
+            density = scipy.stats.multivariate_normal(mean[seen], cov[np.ix_(seen, seen)]).pdf(values)
+            weights.append(prior * density * seen_d)
+            if pd.isna(row["c2"]):
+                gain = cov[2, seen] @ np.linalg.inv(cov[np.ix_(seen, seen)])
+                c2_means.append(mean[2] + gain @ (values - mean[seen]))
+                c2_vars.append(cov[2, 2] - gain @ cov[seen, 2])
+        weights = np.array(weights)
+        assert log_likelihood[r] == pytest.approx(np.log(weights.sum()), rel=1e-11)
+        weights /= weights.sum()
+        for i in range(5):
+            expected = [weights[[c[i] == s for c in configs]].sum() for s in range(2)]
+            np.testing.assert_allclose(posteriors[f"d{i}"].iloc[r].to_numpy(), expected, rtol=1e-10, atol=1e-14)
+        if pd.isna(row["c2"]):
+            m = weights @ np.array(c2_means)
+            sd = np.sqrt(weights @ (np.array(c2_vars) + (np.array(c2_means) - m) ** 2))
+            assert posteriors["c2"]["mean"].iloc[r] == pytest.approx(m, rel=1e-10, abs=1e-12)
+            assert posteriors["c2"]["std"].iloc[r] == pytest.approx(sd, rel=1e-10)
+
+
+def test_e_step_of_a_fully_observed_switching_chain_weighs_each_link_by_its_switch():
+    net = switching_chain(8, seed=3)
+    rows = net.sample(150, seed=8)
+    for i in range(8):
+        rows[f"d{i}"] = pd.Categorical(rows[f"d{i}"].mask(rows.index % 2 == i % 2), categories=["a", "b"])
+    stats, _ = e_step(net, to_dataset(rows, net.domains))
+    for i in range(1, 8):
+        cpd = net[f"c{i}"]
+        posterior, _ = chain_link_by_hand(net, i, rows)
+        values = rows[f"c{i}"].to_numpy()
+        expected = None
+        for s in range(2):  # complete-data statistics with d_i = s, weighted by p(d_i = s | row)
+            parents = {f"d{i}": np.full(len(rows), s), f"c{i - 1}": rows[f"c{i - 1}"].to_numpy()}
+            part = cpd.statistics(values, parents, weights=posterior[:, s])
+            expected = part if expected is None else cpd.merge_statistics(expected, part)
+        np.testing.assert_allclose(stats[f"c{i}"], expected, rtol=1e-9, atol=1e-9, err_msg=f"c{i}")

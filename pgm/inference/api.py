@@ -161,7 +161,8 @@ def _single_case_moments(g, ev: Evidence, names, gaussian):
     for i, node in enumerate(g.nodes):
         if node in ev.values:
             values[i] = ev.values[node]
-    offsets = g._row_offsets(values, ev.describe_row)
+    external = {k: np.asarray(v, dtype=np.float64).reshape(-1) for k, v in ev.values.items()}
+    offsets = g._row_offsets(values, ev.describe_row, external)
     observed = [i for i in range(len(g.nodes)) if not np.isnan(values[i, 0])]
     hidden = [i for i in range(len(g.nodes)) if np.isnan(values[i, 0])]
     means, covariances, priors, centred = [], [], [], []

@@ -178,7 +178,9 @@ def prepare(network, evidence: Evidence, targets=None, *, joint: tuple = (), roo
     keys = tuple(sorted((k for k in key_set if k in id_of), key=id_of.__getitem__))
     fixed_keys = {k: constant[k] for k in key_set if k in constant}
     # Blocks of continuous nodes add one factor per distinct set of keys (pgm.inference.gaussian_blocks)
-    blocks = continuous_blocks(network, continuous, keys) if continuous else []
+    observed_always = frozenset(n for n in continuous if n in evidence.values and len(evidence.values[n])
+                                and not np.isnan(evidence.values[n]).any())
+    blocks = continuous_blocks(network, continuous, keys, observed_always) if continuous else []
     row_scopes += [tuple(id_of[k] for k in scope) for scope in factor_scopes(blocks)]
     forced = []
     if root == "keys":  # the keys of the blocks holding the (continuous) targets share the root
@@ -192,7 +194,7 @@ def prepare(network, evidence: Evidence, targets=None, *, joint: tuple = (), roo
 
     gauss = None
     if continuous:
-        key = (continuous, keys, tuple(sorted(fixed_keys.items())), "blocks")
+        key = (continuous, keys, tuple(sorted(fixed_keys.items())), "blocks", tuple(sorted(observed_always)))
         cache = _cache(network)
         with cache.lock:
             gauss = cache.gaussians.get(key)

@@ -131,11 +131,11 @@ def _gaussian_statistics(problem, g, cpd, node, gaussian, key_weights, evidence:
     names: list[str | None] = []
     means = []
     for feature in cpd.features:
-        if feature.is_identity:
+        if feature.is_identity and feature.parents[0] in g.index:
             parent = feature.parents[0]
             names.append(parent)
             means.append(mean[g.index[parent]])
-        else:  # a nonlinear feature of observed parents: known exactly given the row
+        else:  # a nonlinear feature, or a parent outside the block: observed, so known exactly given the row
             names.append(None)
             columns = {p: chunk_values[p] for p in feature.parents}
             means.append(np.broadcast_to(feature.evaluate(columns), (n_keys, n)))

@@ -34,7 +34,7 @@ from pgm.inference.gaussian_elimination import GaussianElimination, stack, struc
 __all__ = ["GaussianBlocks", "continuous_blocks", "factor_scopes"]
 
 
-def continuous_blocks(network, continuous, keys) -> list[tuple[tuple, tuple]]:
+def continuous_blocks(network, continuous, keys, observed=frozenset()) -> list[tuple[tuple, tuple]]:
     """The blocks of ``continuous`` (topologically ordered nodes): ``[(nodes, keys), ...]``.
 
     ``keys`` are the discrete nodes that carry a per-row factor (in the
@@ -42,6 +42,12 @@ def continuous_blocks(network, continuous, keys) -> list[tuple[tuple, tuple]]:
     members' discrete parents, in the same order; the components with the
     same keys form one block (nodes in topological order), and blocks come
     in the order of their first node.
+
+    An edge between two nodes in ``observed`` (continuous nodes observed in
+    every row) joins nothing: given both values, the child's density
+    involves only its own discrete parents (the parent's value enters its
+    mean as a known offset).  So a fully observed chain of switching
+    regressions ``d_i -> c_i``, ``c_{i-1} -> c_i`` is one block per link.
 
     Examples
     --------
@@ -65,7 +71,7 @@ def continuous_blocks(network, continuous, keys) -> list[tuple[tuple, tuple]]:
 
     for node in continuous:
         for parent in network[node].parents:
-            if parent in members:
+            if parent in members and not (parent in observed and node in observed):
                 parent_of[find(parent)] = find(node)
     groups: dict[str, list[str]] = {}
     for node in continuous:
@@ -154,7 +160,7 @@ class GaussianBlocks:
                     if node in values:
                         matrix[i] = values[node]
                 out[members[0]] = block.run(matrix, means=means, covariances=covariances, describe_row=describe_row,
-                                            deviations=deviations)
+                                            deviations=deviations, external=values)
                 continue
             # one configuration axis for the whole group: each block's values fill its own stretch
             matrix = np.full((len(elimination.nodes), elimination.n_configurations, n_rows), np.nan)

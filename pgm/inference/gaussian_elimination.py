@@ -64,7 +64,10 @@ class GaussianElimination:
     ----------
     network : BayesianNetwork
     nodes : sequence of str
-        Continuous nodes; every continuous parent of one of them must be among them.
+        Continuous nodes; a continuous parent of one of them is either among
+        them or observed in every row: its values then enter as per-row
+        intercept offsets (``external=`` of :meth:`run`), like nonlinear
+        features of observed parents.
     keys : sequence of str
         The discrete nodes that the CPDs of ``nodes`` depend on; the
         computation runs once for each of their joint configurations
@@ -102,7 +105,7 @@ class GaussianElimination:
             self.variance[i] = cpd._var[configs]
             for f, feature in enumerate(cpd.features):
                 w = cpd._w[configs, f]
-                if feature.is_identity:
+                if feature.is_identity and feature.parents[0] in index:
                     j = index[feature.parents[0]]
                     linear.setdefault(i, {})
                     linear[i][j] = linear[i].get(j, 0.0) + w
@@ -197,16 +200,23 @@ class GaussianElimination:
         return 8 * per_config * self.n_configurations
 
     # -------------------------------------------------------------- running
-    def _row_offsets(self, values: np.ndarray, describe_row):
-        """Per-row intercept shifts from nonlinear features of observed parents: (n, m, N) or None."""
+    def _row_offsets(self, values: np.ndarray, describe_row, external=None):
+        """Per-row intercept shifts from features of observed parents: (n, m, N) or None.
+
+        Nonlinear features of parents in the block, and any feature of a
+        parent outside it (its column in ``external``), are known given the row.
+        """
         if not self.nonlinear:
             return None
         n_rows = values.shape[1]
         offsets = np.zeros((len(self.nodes), self.n_configurations, n_rows))
-        columns = {node: values[i] for i, node in enumerate(self.nodes)}
+        columns = dict(external or {})
+        columns.update((node, values[i]) for i, node in enumerate(self.nodes))
         for i, terms in self.nonlinear.items():
             for feature, w in terms:
                 for parent in feature.parents:
+                    if parent not in columns:
+                        columns[parent] = np.full(n_rows, np.nan)
                     missing = np.isnan(columns[parent])
                     if missing.any():
                         raise StructureError(
@@ -219,7 +229,7 @@ class GaussianElimination:
         return offsets
 
     def run(self, values: np.ndarray, *, means: bool = True, covariances: bool = False, describe_row=str,
-            reference=None, deviations: bool | None = None):
+            reference=None, deviations: bool | None = None, external=None):
         """Condition on the observed entries of ``values`` and integrate out the rest.
 
         Parameters
@@ -232,6 +242,8 @@ class GaussianElimination:
             taken from (default: the first).
         deviations : bool, optional
             Whether to return ``deviation`` (default: with ``means``).
+        external : mapping of str to ndarray, optional
+            Columns of observed continuous parents outside the block.
 
         Returns
         -------
@@ -250,7 +262,7 @@ class GaussianElimination:
         """
         n, m = len(self.nodes), self.n_configurations
         n_rows = values.shape[-1]
-        offsets = self._row_offsets(values, describe_row) if values.ndim == 2 else None
+        offsets = self._row_offsets(values, describe_row, external) if values.ndim == 2 else None
         if values.ndim == 2:
             values = values[:, None, :]
         hidden = np.isnan(values)  # (n, 1 or m, rows)
