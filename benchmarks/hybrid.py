@@ -42,7 +42,6 @@ import argparse
 import numpy as np
 import pandas as pd
 
-import pgm
 from pgm import BayesianNetwork, Categorical, LinearGaussian
 
 from harness import MISSING, Row, format_ratio, format_seconds, gum, print_table, timed_calls  # noqa: E402
