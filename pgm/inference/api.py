@@ -15,6 +15,7 @@ from pgm.inference.engine import (
     _raise_impossible,
     _run,
     _targets,
+    block_labels,
     discrete_marginals,
     key_labels,
     log_evidence as _log_evidence,
@@ -83,7 +84,7 @@ def _exact_query(network, names, ev: Evidence, memory_budget):
 def _discrete_query(network, names, ev: Evidence, memory_budget):
     problem = prepare(network, ev, targets=names, joint=names if len(names) > 1 else (), root=names,
                       memory_budget=memory_budget)
-    tables, log_ev, _ = discrete_marginals(problem, ev, [names], calibrate=False)
+    tables, log_ev, _ = discrete_marginals(problem, ev, [names], calibrate=False, moments=False)
     _raise_impossible(ev, log_ev)
     table = tables[names]
     states = {t: network.states(t) for t in names}
@@ -99,7 +100,11 @@ def _discrete_query(network, names, ev: Evidence, memory_budget):
 
 def _continuous_query(network, names, ev: Evidence, memory_budget):
     problem = prepare(network, ev, targets=names, root="keys", memory_budget=memory_budget)
-    _, log_ev, gaussian = discrete_marginals(problem, ev, [], calibrate=False)
+    blocks = sorted({problem.gauss.block_of[n] for n in names})
+    union = tuple(k for k in problem.keys if any(k in problem.gauss.blocks[b].keys for b in blocks))
+    # targets in several Gaussian blocks: their mixture is over the joint posterior of all those blocks' keys
+    groups = [union] if len(blocks) > 1 and union and not ev.batched else []
+    tables, log_ev, gaussian = discrete_marginals(problem, ev, groups, calibrate=False)
     _raise_impossible(ev, log_ev)
     if ev.batched:
         if len(names) == 1:
@@ -110,41 +115,86 @@ def _continuous_query(network, names, ev: Evidence, memory_budget):
             mean, variance = mixture_moments(problem, gaussian, name)
             frames[(name, "mean")], frames[(name, "std")] = mean, np.sqrt(variance)
         return pd.DataFrame(frames, index=_index(ev))
-    weights = gaussian["weights"][:, 0]
-    means, covariances = _single_case_moments(problem, ev, names, gaussian)
+    if len(blocks) == 1:
+        b = blocks[0]
+        weights = gaussian[b]["weights"][:, 0]
+        means, covariances, deviations = _single_case_moments(problem.gauss.blocks[b], ev, names, gaussian[b])
+        labels = block_labels(problem, b)
+    else:
+        weights, means, covariances, deviations, labels = _joint_over_blocks(problem, ev, names, blocks, union,
+                                                                             tables, gaussian)
     if not _is_hybrid(network):
         return MultivariateNormal(names, means[0], covariances[0])
-    return GaussianMixture(names, weights, means, covariances, labels=key_labels(problem))
+    return GaussianMixture(names, weights, means, covariances, labels=labels, deviations=deviations)
 
 
-def _single_case_moments(problem, ev: Evidence, names, gaussian):
-    """Per key configuration: the posterior mean and covariance of the continuous ``names`` for one case."""
-    g = problem.gauss
+def _joint_over_blocks(problem, ev: Evidence, names, blocks, union, tables, gaussian):
+    """One case's mixture for targets in several Gaussian blocks, independent given the union of their keys."""
+    network = problem.network
+    cards = [len(network.states(k)) for k in union]
+    n_union = int(np.prod(cards, dtype=np.int64)) if union else 1
+    weights = tables[union].reshape(-1) if union else np.ones(1)
+    codes = dict(zip(union, np.unravel_index(np.arange(n_union), cards))) if union else {}
+    means = np.zeros((n_union, len(names)))
+    deviations = np.zeros((n_union, len(names)))
+    covariances = np.zeros((n_union, len(names), len(names)))
+    for b in blocks:
+        block = problem.gauss.blocks[b]
+        inside = [i for i, n in enumerate(names) if n in block.index]
+        block_means, block_covariances, block_deviations = _single_case_moments(
+            block, ev, [names[i] for i in inside], gaussian[b])
+        if block.keys:
+            config = np.ravel_multi_index([codes[k] for k in block.keys], [len(network.states(k)) for k in block.keys])
+        else:
+            config = np.zeros(n_union, dtype=np.intp)
+        means[:, inside] = block_means[config]
+        deviations[:, inside] = block_deviations[config] - block_deviations[config[0]]
+        covariances[:, np.array(inside)[:, None], np.array(inside)[None, :]] = block_covariances[config]
+    fixed = {k: c for k, c in problem.fixed_keys.items()
+             if any(k in network[n].discrete_parents for b in blocks for n in problem.gauss.blocks[b].nodes)}
+    return weights, means, covariances, deviations, key_labels(problem, union, fixed)
+
+
+def _single_case_moments(g, ev: Evidence, names, gaussian):
+    """Per key configuration of block ``g``: the posterior mean and covariance of its continuous ``names``.
+
+    Also each configuration's mean minus the first's, kept precise far from
+    zero (see :class:`~pgm.inference.results.GaussianMixture`).
+    """
     positions = [g.index[n] for n in names]
     if len(names) == 1:
         i = positions[0]
         means = gaussian["mean"][i, :, 0][:, None]
         covariances = gaussian["cov"][i, :, 0][:, None, None]
-        return means, covariances
+        return means, covariances, gaussian["deviation"][i, :, 0][:, None]
     values = np.full((len(g.nodes), 1), np.nan)
     for i, node in enumerate(g.nodes):
         if node in ev.values:
             values[i] = ev.values[node]
-    offsets = g._row_offsets(values, ev.describe_row)
+    external = {k: np.asarray(v, dtype=np.float64).reshape(-1) for k, v in ev.values.items()}
+    offsets = g._row_offsets(values, ev.describe_row, external)
     observed = [i for i in range(len(g.nodes)) if not np.isnan(values[i, 0])]
     hidden = [i for i in range(len(g.nodes)) if np.isnan(values[i, 0])]
-    means, covariances = [], []
+    means, covariances, priors, centred = [], [], [], []
     for config in range(g.n_configurations):
         mean, cov = dense_moments(g, config, None if offsets is None else offsets[:, config, 0])
         post_mean, post_cov = np.array(values[:, 0]), np.zeros((len(g.nodes), len(g.nodes)))
+        shift = np.zeros(len(g.nodes))
         if hidden:
-            mvn = MultivariateNormal([g.nodes[i] for i in range(len(g.nodes))], mean, (cov + cov.T) / 2)
-            conditioned = mvn.condition({g.nodes[i]: values[i, 0] for i in observed}) if observed else mvn
-            post_mean[hidden] = conditioned.mean
+            # conditioned in centred coordinates: the posterior mean is the prior mean plus `shift`
+            mvn = MultivariateNormal(g.nodes, np.zeros(len(g.nodes)), (cov + cov.T) / 2)
+            conditioned = (mvn.condition({g.nodes[i]: values[i, 0] - mean[i] for i in observed})
+                           if observed else mvn)
+            shift[hidden] = conditioned.mean
+            post_mean[hidden] = mean[hidden] + shift[hidden]
             post_cov[np.ix_(hidden, hidden)] = conditioned.covariance
         means.append(post_mean[positions])
         covariances.append(post_cov[np.ix_(positions, positions)])
-    return np.array(means), np.array(covariances)
+        priors.append(np.where(np.isnan(values[:, 0]), mean, 0.0)[positions])
+        centred.append(shift[positions])
+    priors, centred = np.array(priors), np.array(centred)
+    deviations = (priors - priors[:1]) + (centred - centred[:1])
+    return np.array(means), np.array(covariances), deviations
 
 
 # ---------------------------------------------------------------------------- all marginals
@@ -172,7 +222,6 @@ def posteriors(network, evidence=None, *, memory_budget=None, method="exact", n_
     tables, log_ev, gaussian = discrete_marginals(problem, ev, groups, calibrate=True)
     _raise_impossible(ev, log_ev)
     hybrid = _is_hybrid(network)
-    labels = key_labels(problem) if problem.gauss is not None else None
     out = {}
     for node in wanted:
         if network[node].is_discrete:
@@ -186,11 +235,14 @@ def posteriors(network, evidence=None, *, memory_budget=None, method="exact", n_
             mean, variance = mixture_moments(problem, gaussian, node)
             out[node] = pd.DataFrame({"mean": mean, "std": np.sqrt(variance)}, index=_index(ev))
         else:
-            i = problem.gauss.index[node]
-            means = gaussian["mean"][i, :, 0][:, None]
-            covariances = gaussian["cov"][i, :, 0][:, None, None]
+            b, block = problem.gauss.block(node)
+            i = block.index[node]
+            means = gaussian[b]["mean"][i, :, 0][:, None]
+            covariances = gaussian[b]["cov"][i, :, 0][:, None, None]
             if hybrid:
-                out[node] = GaussianMixture((node,), gaussian["weights"][:, 0], means, covariances, labels=labels)
+                out[node] = GaussianMixture((node,), gaussian[b]["weights"][:, 0], means, covariances,
+                                            labels=block_labels(problem, b),
+                                            deviations=gaussian[b]["deviation"][i, :, 0][:, None])
             else:
                 out[node] = MultivariateNormal((node,), means[0], covariances[0])
     return out

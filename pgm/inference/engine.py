@@ -11,14 +11,15 @@ for one case or for many rows with their own missing values:
    disconnected parts of its moral graph -- the nodes d-separated from the
    targets by the evidence -- become separate trees and never widen the
    targets' cliques.
-3. *Continuous nodes.*  Given the configuration of the discrete nodes they
-   depend on, the continuous nodes are one Gaussian; for every row and every
-   such configuration, :mod:`pgm.inference.gaussian_elimination` computes
-   log p(observed continuous values | configuration) and the posterior
-   moments.  The first enters the junction tree as one more per-row factor
-   over those discrete nodes; the posterior over them weighs the moments
-   into a Gaussian mixture.  Their number of configurations is bounded by
-   the memory budget.
+3. *Continuous nodes.*  They split into blocks that no continuous edge
+   joins (:mod:`pgm.inference.gaussian_blocks`).  Given the configuration
+   of the discrete nodes a block depends on, the block is one Gaussian; for
+   every row and every such configuration,
+   :mod:`pgm.inference.gaussian_elimination` computes log p(observed values
+   of the block | configuration) and the posterior moments.  The first
+   enters the junction tree as one per-row factor over the block's discrete
+   parents; the posterior over them weighs the moments into a Gaussian
+   mixture.  The blocks' configurations are bounded by the memory budget.
 4. *Rows in chunks* sized so that one chunk's tables fit the memory budget,
    shared between the cores.
 
@@ -38,7 +39,7 @@ import numpy as np
 from pgm._chunks import map_chunks, row_chunks
 from pgm.errors import ImpossibleEvidenceError, InferenceTooLarge, NodeError
 from pgm.inference.evidence import Evidence, as_evidence, likelihood_vectors, restricted_table
-from pgm.inference.gaussian_elimination import GaussianElimination
+from pgm.inference.gaussian_blocks import GaussianBlocks, block_bytes_per_row, continuous_blocks, factor_scopes
 from pgm.inference.junction_tree import JunctionTree, compile_junction_tree, format_bytes
 from pgm.inference.results import InferencePlan
 
@@ -75,7 +76,7 @@ class Problem:
     continuous: tuple           # continuous nodes kept
     keys: tuple                 # discrete nodes (in the tree) that continuous CPDs depend on
     fixed_keys: dict            # such nodes with a constant state
-    gauss: GaussianElimination | None
+    gauss: GaussianBlocks | None    # one Gaussian elimination per block of continuous nodes
     pruned: tuple
     bytes_per_row: int
     chunk_rows: int
@@ -86,6 +87,10 @@ class Problem:
     @property
     def key_ids(self) -> tuple:
         return tuple(self.id_of[k] for k in self.keys)
+
+    def block_key_ids(self, b: int) -> tuple:
+        """Tree ids of the discrete nodes Gaussian block ``b`` is keyed on."""
+        return tuple(self.id_of[k] for k in self.gauss.blocks[b].keys)
 
     def plan(self) -> InferencePlan:
         tree = self.tree
@@ -172,11 +177,15 @@ def prepare(network, evidence: Evidence, targets=None, *, joint: tuple = (), roo
     row_scopes += [g.scope for g in gathered_factors if g.scope]
     keys = tuple(sorted((k for k in key_set if k in id_of), key=id_of.__getitem__))
     fixed_keys = {k: constant[k] for k in key_set if k in constant}
-    if continuous and keys:
-        row_scopes.append(tuple(id_of[k] for k in keys))
+    # Blocks of continuous nodes add one factor per distinct set of keys (pgm.inference.gaussian_blocks)
+    observed_always = frozenset(n for n in continuous if n in evidence.values and len(evidence.values[n])
+                                and not np.isnan(evidence.values[n]).any())
+    blocks = continuous_blocks(network, continuous, keys, observed_always) if continuous else []
+    row_scopes += [tuple(id_of[k] for k in scope) for scope in factor_scopes(blocks)]
     forced = []
-    if root == "keys":
-        forced.append(tuple(id_of[k] for k in keys))
+    if root == "keys":  # the keys of the blocks holding the (continuous) targets share the root
+        wanted_blocks = [b for b in blocks if targets is None or set(b[0]) & set(targets)]
+        forced.append(tuple(sorted({id_of[k] for _, block_keys in wanted_blocks for k in block_keys})))
     elif root:
         forced.append(tuple(id_of[t] for t in root if t in id_of))
     if joint:
@@ -185,21 +194,23 @@ def prepare(network, evidence: Evidence, targets=None, *, joint: tuple = (), roo
 
     gauss = None
     if continuous:
-        key = (continuous, keys, tuple(sorted(fixed_keys.items())))
+        key = (continuous, keys, tuple(sorted(fixed_keys.items())), "blocks", tuple(sorted(observed_always)))
         cache = _cache(network)
         with cache.lock:
             gauss = cache.gaussians.get(key)
         if gauss is None:
-            n_configurations = math.prod(len(network.states(k)) for k in keys)
-            per_row = 8 * n_configurations * (3 * len(continuous) ** 2 + 8 * len(continuous) + 4)
+            per_row = block_bytes_per_row(network, blocks)
             if per_row > budget:
+                nodes, widest = max(blocks, key=lambda b: math.prod(len(network.states(k)) for k in b[1]))
+                n_configurations = math.prod(len(network.states(k)) for k in widest)
                 raise InferenceTooLarge(
-                    f"the continuous nodes depend on {len(keys)} discrete nodes ({', '.join(keys)}) with "
+                    f"the continuous nodes {', '.join(nodes[:5])}{', ...' if len(nodes) > 5 else ''} are joined "
+                    f"by continuous edges and depend on {len(widest)} discrete nodes ({', '.join(widest)}) with "
                     f"{n_configurations:,} joint configurations, one Gaussian each; one row would need about "
                     f"{format_bytes(per_row)}, above the memory budget of {format_bytes(budget)}; raise "
                     "memory_budget=, observe some of them, or use method='likelihood_weighting'"
                 )
-            gauss = GaussianElimination(network, continuous, keys, fixed_keys)
+            gauss = GaussianBlocks(network, blocks, fixed_keys)
             with cache.lock:
                 cache.gaussians[key] = gauss
 
@@ -272,10 +283,10 @@ class _GatheredFactor:
 class _Inputs:
     row_factors: list
     log_offset: np.ndarray          # per row: log of what is outside the tree (constants, Gaussian shifts)
-    gauss: tuple | None             # (log density, mean, covariance) from the Gaussian elimination
+    gauss: list | None              # per Gaussian block: (log density, mean, covariance, deviation)
 
 
-def _inputs(problem: Problem, evidence: Evidence, rows: slice, *, moments: bool) -> _Inputs:
+def _inputs(problem: Problem, evidence: Evidence, rows: slice, *, moments: bool, deviations: bool | None = None) -> _Inputs:
     chunk = evidence.rows(rows)
     n = chunk.n_rows
     network = problem.network
@@ -290,24 +301,24 @@ def _inputs(problem: Problem, evidence: Evidence, rows: slice, *, moments: bool)
                 offset += np.log(values)
     gauss_out = None
     if problem.gauss is not None:
-        values = np.full((len(problem.continuous), n), np.nan)
-        for i, node in enumerate(problem.continuous):
-            if node in chunk.values:
-                values[i] = chunk.values[node]
         start = rows.start or 0
 
         def describe(position: int) -> str:
             return evidence.describe_row(start + position)
 
-        log_density, mean, cov = problem.gauss.run(values, means=moments, covariances=moments, describe_row=describe)
-        gauss_out = (log_density, mean, cov)
-        if problem.keys:
+        values = {node: chunk.values[node] for node in problem.continuous if node in chunk.values}
+        gauss_out = problem.gauss.run(values, n, means=moments, covariances=moments, describe_row=describe,
+                                      deviations=deviations)
+        for _, members in problem.gauss.factors:  # in the order of the row scopes
+            log_density = gauss_out[members[0]][0]
+            for b in members[1:]:
+                log_density = log_density + gauss_out[b][0]
             shift = log_density.max(axis=0)
             shift = np.where(np.isfinite(shift), shift, 0.0)
             factors.append(np.exp(log_density - shift))
             offset += shift
-        else:
-            offset += log_density[0]
+        for b in problem.gauss.unkeyed:
+            offset += gauss_out[b][0][0]
     return _Inputs(factors, offset, gauss_out)
 
 
@@ -367,25 +378,32 @@ def _raise_impossible(evidence: Evidence, log_ev: np.ndarray) -> None:
         )
 
 
-def discrete_marginals(problem: Problem, evidence: Evidence, groups, *, calibrate: bool):
+def discrete_marginals(problem: Problem, evidence: Evidence, groups, *, calibrate: bool, moments: bool | None = None):
     """Posterior tables for each group of discrete nodes (each a tuple), plus log p(e).
 
     Returns ``({group: ndarray (*cards, n_rows)}, log_evidence, gaussian)``
-    where ``gaussian`` holds, when there are continuous nodes, the mixture
-    weights over the key configurations and the Gaussian moments.
+    where ``gaussian`` holds, when there are continuous nodes, one dict per
+    Gaussian block: the mixture weights over the block's key configurations
+    and the Gaussian moments (blocks with the same keys share one weights
+    array).  Without ``calibrate``, weights are filled only for the blocks
+    whose keys the root holds (NaN for the others).  ``moments=False`` skips
+    the Gaussian part (``gaussian`` is None): for discrete targets.
     """
     network = problem.network
     n_rows = evidence.n_rows
     out = {g: np.empty(tuple(len(network.states(v)) for v in g) + (n_rows,)) for g in groups}
     log_ev = np.empty(n_rows)
     gaussian = None
-    if problem.gauss is not None:
-        g = problem.gauss
-        gaussian = {
-            "weights": np.empty((g.n_configurations, n_rows)),
-            "mean": np.empty((len(problem.continuous), g.n_configurations, n_rows)),
+    moments = problem.gauss is not None if moments is None else (moments and problem.gauss is not None)
+    if moments:
+        shared = {keys: np.full((problem.gauss.blocks[members[0]].n_configurations, n_rows), np.nan)
+                  for keys, members in problem.gauss.factors}
+        gaussian = [{
+            "weights": shared[g.keys] if g.keys else np.ones((1, n_rows)),
+            "mean": np.empty((len(g.nodes), g.n_configurations, n_rows)),
             "cov": np.empty((g.n_slots, g.n_configurations, n_rows)),
-        }
+            "deviation": np.empty((len(g.nodes), g.n_configurations, n_rows)),  # mean minus the first's
+        } for g in problem.gauss.blocks]
 
     def work(rows, inputs: _Inputs):
         n = inputs.log_offset.shape[0]
@@ -405,18 +423,34 @@ def discrete_marginals(problem: Problem, evidence: Evidence, groups, *, calibrat
         for group, table in out.items():
             table[..., rows] = _group_marginal(problem, beliefs, group, evidence, rows, n)
         if gaussian is not None:
-            log_density, mean, cov = inputs.gauss
-            gaussian["mean"][..., rows] = mean
-            gaussian["cov"][..., rows] = cov
-            if problem.keys:
-                gaussian["weights"][:, rows] = tree.marginal(beliefs, problem.key_ids, n).reshape(-1, n)
-            else:
-                gaussian["weights"][:, rows] = 1.0
+            for block, (_, mean, cov, deviation) in zip(gaussian, inputs.gauss):
+                block["mean"][..., rows] = mean
+                block["cov"][..., rows] = cov
+                block["deviation"][..., rows] = deviation
+            for keys, members in problem.gauss.factors:  # one weights array per distinct key set
+                ids = problem.block_key_ids(members[0])
+                weights = gaussian[members[0]]["weights"]
+                if calibrate:
+                    weights[:, rows] = tree.marginal(beliefs, ids, n).reshape(-1, n)
+                else:
+                    root = next((r for r in tree.roots if set(ids) <= set(tree.cliques[r].variables)), None)
+                    if root is not None:  # after a collect pass only the roots hold posteriors
+                        weights[:, rows] = _clique_marginal(tree, beliefs, root, ids).reshape(-1, n)
 
-    _run(problem, evidence, work, moments=problem.gauss is not None)
+    _run(problem, evidence, work, moments=moments)
     if not evidence.observed_somewhere():
         log_ev[:] = 0.0  # p(no evidence) = 1, exactly; the sum over the joint is 1 only up to rounding
     return out, log_ev, gaussian
+
+
+def _clique_marginal(tree: JunctionTree, beliefs, c: int, ids) -> np.ndarray:
+    """The marginal of ``ids`` (in that order) from the belief of clique ``c``: shape (*cards, n)."""
+    variables = tree.cliques[c].variables
+    keep = set(ids)
+    axes = tuple(i for i, v in enumerate(variables) if v not in keep)
+    table = beliefs[c].sum(axis=axes) if axes else beliefs[c]
+    present = [v for v in variables if v in keep]
+    return np.transpose(table, [present.index(v) for v in ids] + [len(ids)])
 
 
 def _normalise_rows(belief: np.ndarray, n: int) -> None:
@@ -455,24 +489,39 @@ def _group_marginal(problem: Problem, beliefs, group, evidence: Evidence, rows: 
 
 def mixture_moments(problem: Problem, gaussian: dict, node: str):
     """Per row: the posterior mean and variance of continuous ``node`` (mixed over key configurations)."""
-    g = problem.gauss
+    b, g = problem.gauss.block(node)
     i = g.index[node]
-    weights = gaussian["weights"]
-    means = gaussian["mean"][i]
-    variances = gaussian["cov"][i]
-    mean = np.einsum("kr,kr->r", weights, means)
-    second = np.einsum("kr,kr->r", weights, variances + means**2)
-    variance = np.maximum(second - mean**2, 0.0)
-    return mean, variance
+    weights = gaussian[b]["weights"]
+    means = gaussian[b]["mean"][i]
+    variances = gaussian[b]["cov"][i]
+    # Law of total variance on deviations, never E[x^2] - mean^2, which cancels catastrophically
+    # when |mean| is large next to the spread (1.7e9 with sd 10 gave 0).  The deviations from the
+    # first component come from the elimination's centred solutions, not from subtracting rounded
+    # means, and are exactly 0 for an observed value (variance 0).
+    deviation = gaussian[b]["deviation"][i]
+    shift = np.einsum("kr,kr->r", weights, deviation)
+    spread = deviation - shift
+    variance = np.einsum("kr,kr->r", weights, variances + spread * spread)
+    return means[0] + shift, variance
 
 
-def key_labels(problem: Problem) -> list[str]:
+def key_labels(problem: Problem, keys=None, fixed=None) -> list[str]:
+    """Names of the configurations of ``keys`` (default: all keys), row-major; ``fixed`` keys are constant."""
     network = problem.network
-    if not problem.keys:
-        return [", ".join(f"{k}={network.states(k)[c]}" for k, c in problem.fixed_keys.items()) or "(all rows)"]
+    keys = problem.keys if keys is None else keys
+    fixed = problem.fixed_keys if fixed is None else fixed
+    if not keys:
+        return [", ".join(f"{k}={network.states(k)[c]}" for k, c in fixed.items()) or "(all rows)"]
     labels = []
-    cards = [len(network.states(k)) for k in problem.keys]
+    cards = [len(network.states(k)) for k in keys]
     for config in range(math.prod(cards)):
         codes = np.unravel_index(config, cards)
-        labels.append(", ".join(f"{k}={network.states(k)[int(c)]}" for k, c in zip(problem.keys, codes)))
+        labels.append(", ".join(f"{k}={network.states(k)[int(c)]}" for k, c in zip(keys, codes)))
     return labels
+
+
+def block_labels(problem: Problem, b: int) -> list[str]:
+    """Names of the key configurations of Gaussian block ``b``."""
+    block = problem.gauss.blocks[b]
+    parents = {p for n in block.nodes for p in problem.network[n].discrete_parents}
+    return key_labels(problem, block.keys, {k: c for k, c in problem.fixed_keys.items() if k in parents})

@@ -45,7 +45,7 @@ def expected_statistics(network, evidence: Evidence, weights: np.ndarray | None 
     moments = problem.gauss is not None
 
     def one(_, rows: slice):
-        inputs = _inputs(problem, evidence, rows, moments=moments)
+        inputs = _inputs(problem, evidence, rows, moments=moments, deviations=False)  # absolute means suffice
         n = inputs.log_offset.shape[0]
         w = None if weights is None else weights[rows]
         total = inputs.log_offset.copy()
@@ -56,8 +56,11 @@ def expected_statistics(network, evidence: Evidence, weights: np.ndarray | None 
             total += log_z
         log_ev[rows] = total
         key_weights = None
-        if moments:
-            key_weights = tree.marginal(beliefs, problem.key_ids, n).reshape(-1, n) if problem.keys else np.ones((1, n))
+        if moments:  # per Gaussian block: the posterior over its own keys
+            key_weights = []
+            for b in range(len(problem.gauss.blocks)):
+                ids = problem.block_key_ids(b)
+                key_weights.append(tree.marginal(beliefs, ids, n).reshape(-1, n) if ids else np.ones((1, n)))
         out = {}
         # Expected counts are linear in the beliefs: sum each clique over the rows once, then
         # every family whose members the tree holds is a small sum of its clique's total.
@@ -67,7 +70,9 @@ def expected_statistics(network, evidence: Evidence, weights: np.ndarray | None 
             if cpd.is_discrete:
                 out[node] = _expected_counts(problem, cpd, node, beliefs, totals, evidence, rows, n, w)
             else:
-                out[node] = _gaussian_statistics(problem, cpd, node, inputs.gauss, key_weights, evidence, rows, w)
+                b, block = problem.gauss.block(node)
+                out[node] = _gaussian_statistics(problem, block, cpd, node, inputs.gauss[b], key_weights[b],
+                                                 evidence, rows, w)
         return out
 
     per_chunk = map_chunks(one, chunks)
@@ -114,21 +119,23 @@ def _expected_counts(problem, cpd, node, beliefs, totals, evidence: Evidence, ro
     return out
 
 
-def _gaussian_statistics(problem, cpd, node, gaussian, key_weights, evidence: Evidence, rows: slice, w):
-    """Expected weight, means and centred co-moments of ``[features, x]`` per discrete-parent configuration."""
-    g = problem.gauss
-    _, mean, cov = gaussian
+def _gaussian_statistics(problem, g, cpd, node, gaussian, key_weights, evidence: Evidence, rows: slice, w):
+    """Expected weight, means and centred co-moments of ``[features, x]`` per discrete-parent configuration.
+
+    ``g`` is the Gaussian block holding ``node``, ``gaussian`` its output for the chunk.
+    """
+    _, mean, cov, _ = gaussian
     n_keys, n = key_weights.shape
     chunk_values = {c: evidence.values[c][rows] for c in problem.continuous if c in evidence.values}
     # z = [features, x]: posterior means (n_keys, n) and covariances between components
     names: list[str | None] = []
     means = []
     for feature in cpd.features:
-        if feature.is_identity:
+        if feature.is_identity and feature.parents[0] in g.index:
             parent = feature.parents[0]
             names.append(parent)
             means.append(mean[g.index[parent]])
-        else:  # a nonlinear feature of observed parents: known exactly given the row
+        else:  # a nonlinear feature, or a parent outside the block: observed, so known exactly given the row
             names.append(None)
             columns = {p: chunk_values[p] for p in feature.parents}
             means.append(np.broadcast_to(feature.evaluate(columns), (n_keys, n)))

@@ -167,6 +167,11 @@ class GaussianMixture:
     covariances : ndarray (m, k, k)
     labels : list of str
         The configuration behind each component, e.g. ``"component=a"``.
+    deviations : ndarray (m, k), optional
+        ``means - means[0]``, when the caller has it more precisely than
+        the subtraction would give (means far from zero, e.g. 1e12, round to
+        their float64 spacing; their differences need not).  The mixture's
+        mean and covariance are computed from it.
 
     Examples
     --------
@@ -177,23 +182,26 @@ class GaussianMixture:
     (0.0, 2.0)
     """
 
-    def __init__(self, names, weights, means, covariances, labels=None):
+    def __init__(self, names, weights, means, covariances, labels=None, *, deviations=None):
         self.names = tuple(names)
         self.weights = np.asarray(weights, dtype=np.float64)
         self.means = np.asarray(means, dtype=np.float64).reshape(len(self.weights), len(self.names))
         self.covariances = np.asarray(covariances, dtype=np.float64).reshape(
             len(self.weights), len(self.names), len(self.names))
         self.labels = list(labels) if labels is not None else [str(i) for i in range(len(self.weights))]
+        if deviations is None:
+            deviations = self.means - self.means[:1]
+        self._deviations = np.asarray(deviations, dtype=np.float64).reshape(self.means.shape)
 
     @property
     def mean(self) -> np.ndarray:
         """The mixture's mean."""
-        return self.weights @ self.means
+        return self.means[0] + self.weights @ self._deviations
 
     @property
     def covariance(self) -> np.ndarray:
-        """The mixture's covariance (law of total covariance)."""
-        centred = self.means - self.mean
+        """The mixture's covariance (law of total covariance), from deviations between the components' means."""
+        centred = self._deviations - self.weights @ self._deviations
         within = np.einsum("m,mij->ij", self.weights, self.covariances)
         between = np.einsum("m,mi,mj->ij", self.weights, centred, centred)
         return within + between

@@ -341,7 +341,9 @@ def _kmeans_plus_plus(network, node, dataset: Dataset, rng):
     points = np.column_stack([dataset.columns[c] for c in children])
     points = np.where(np.isnan(points), np.nanmean(points, axis=0), points)
     scale = points.std(axis=0)
-    points = points / np.where(scale > 0, scale, 1.0)
+    # centred as well as scaled (issue 16): the expanded distances below cancel catastrophically
+    # for data far from zero, e.g. timestamps near 1.7e9
+    points = (points - points.mean(axis=0)) / np.where(scale > 0, scale, 1.0)
     k = len(network.states(node))
     centres = [points[rng.integers(len(points))]]
     distance = ((points - centres[0]) ** 2).sum(axis=1)
