@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import math
 import os
-import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -40,6 +39,7 @@ from pgm.errors import ImpossibleEvidenceError, InferenceTooLarge, NodeError
 from pgm.inference.evidence import Evidence, as_evidence, likelihood_vectors, restricted_table
 from pgm.inference.gaussian_elimination import GaussianElimination
 from pgm.inference.junction_tree import JunctionTree, compile_junction_tree, format_bytes
+from pgm.inference.plan_cache import PlanCache, plan_cache
 from pgm.inference.results import InferencePlan
 
 __all__ = ["DEFAULT_MEMORY_BUDGET", "ImpossibleEvidenceError", "Problem", "prepare"]
@@ -82,6 +82,8 @@ class Problem:
     id_of: dict = field(default_factory=dict)
     gathered: tuple = ()        # discrete nodes observed in every row: conditioned on by indexing
     gathered_factors: list = field(default_factory=list)
+    static_bytes: int = 0       # priced before allocation: base potentials and their scratch
+    concurrent: int = 1         # chunks run at once (1 when two chunks would not fit the budget)
 
     @property
     def key_ids(self) -> tuple:
@@ -103,21 +105,28 @@ class Problem:
         )
 
 
-class _Cache:
-    """Compiled trees and Gaussian eliminations of one network, keyed by structure."""
-
-    def __init__(self):
-        self.trees: dict = {}
-        self.gaussians: dict = {}
-        self.lock = threading.Lock()
+def _cache(network) -> PlanCache:
+    return plan_cache(network)
 
 
-def _cache(network) -> _Cache:
-    cache = getattr(network, "_inference_cache", None)
-    if cache is None:
-        cache = _Cache()
-        network._inference_cache = cache
-    return cache
+def _tree_bytes(tree: JunctionTree) -> int:
+    """What a cached tree holds: its structure and the base potentials kept with it."""
+    return 8 * tree.total_table_entries + 256 * len(tree.cliques) + 64 * len(tree.cards)
+
+
+def _object_bytes(value, depth: int = 2) -> int:
+    """The arrays an object holds (its attributes, and lists/dicts of them), plus a little per object."""
+    if isinstance(value, np.ndarray):
+        return value.nbytes
+    if depth <= 0:
+        return 64
+    if isinstance(value, dict):
+        return 64 + sum(_object_bytes(v, depth - 1) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return 64 + sum(_object_bytes(v, depth - 1) for v in value)
+    if hasattr(value, "__dict__"):
+        return 256 + sum(_object_bytes(v, depth - 1) for v in vars(value).values())
+    return 64
 
 
 def prepare(network, evidence: Evidence, targets=None, *, joint: tuple = (), root=None, memory_budget=None,
@@ -185,10 +194,9 @@ def prepare(network, evidence: Evidence, targets=None, *, joint: tuple = (), roo
 
     gauss = None
     if continuous:
-        key = (continuous, keys, tuple(sorted(fixed_keys.items())))
+        key = ("gaussian", continuous, keys, tuple(sorted(fixed_keys.items())))
         cache = _cache(network)
-        with cache.lock:
-            gauss = cache.gaussians.get(key)
+        gauss = cache.get(key)
         if gauss is None:
             n_configurations = math.prod(len(network.states(k)) for k in keys)
             per_row = 8 * n_configurations * (3 * len(continuous) ** 2 + 8 * len(continuous) + 4)
@@ -200,41 +208,52 @@ def prepare(network, evidence: Evidence, targets=None, *, joint: tuple = (), roo
                     "memory_budget=, observe some of them, or use method='likelihood_weighting'"
                 )
             gauss = GaussianElimination(network, continuous, keys, fixed_keys)
-            with cache.lock:
-                cache.gaussians[key] = gauss
+            cache.put(key, gauss, _object_bytes(gauss))
 
     tree = base = None
     if variables:
-        structure = (variables, tuple(s for s, _ in static), tuple(row_scopes), tuple(forced))
+        structure = ("tree", variables, tuple(s for s, _ in static), tuple(row_scopes), tuple(forced))
         cache = _cache(network)
-        with cache.lock:
-            tree = cache.trees.get(structure)
+        tree = cache.get(structure)
         if tree is None:
             tree = compile_junction_tree(cards, [s for s, _ in static], row_scopes, forced,
                                          memory_budget=None if plan_only else budget, what="exact inference")
-            with cache.lock:
-                cache.trees[structure] = tree
+            cache.put(structure, tree, _tree_bytes(tree))
         if tree.largest_table_entries * 8 > budget:
             raise InferenceTooLarge(
                 f"exact inference would need a table of {tree.largest_table_entries:,} entries "
                 f"({format_bytes(8 * tree.largest_table_entries)}), above the memory budget of "
                 f"{format_bytes(budget)}; raise memory_budget=, add evidence, or use method='likelihood_weighting'"
             )
-        base = None if plan_only else tree.static_potentials(static, fixed)
 
+    # Price everything before allocating anything: the static tables, then the work of one row.
+    static_bytes = tree.static_bytes(fixed) if tree else 0
     per_row = 8 * (tree.entries_per_row() + sum(cards) if tree else 1)
     per_row += gauss.bytes_per_row(covariances=True) if gauss else 0
     per_row += 8 * 4
-    if per_row > budget and not plan_only:
+    if static_bytes + per_row > budget and not plan_only:
         raise InferenceTooLarge(
+            f"exact inference needs {format_bytes(static_bytes)} of static tables "
+            f"({tree.total_table_entries:,} entries in {len(tree.cliques)} cliques) and "
+            f"{format_bytes(per_row)} per row, above the memory budget of {format_bytes(budget)}; raise "
+            "memory_budget=, add evidence, or use method='likelihood_weighting'"
+            if tree else
             f"exact inference needs {format_bytes(per_row)} per row, above the memory budget of "
             f"{format_bytes(budget)}; raise memory_budget= or use method='likelihood_weighting'"
         )
-    workers = _WORKERS
+    # Rows go in chunks that fit what the static tables leave; two chunks run at once only if both fit.
     entries = per_row // 8
-    chunk_rows = 1 if plan_only else int(max(1, min(budget // (per_row * workers), max(64, _CHUNK_ENTRIES // entries))))
-    return Problem(network, variables, constant, tree, base, constant_log, lambda_nodes, continuous, keys,
-                   fixed_keys, gauss, pruned, per_row, chunk_rows, id_of, gathered, gathered_factors)
+    cap = max(64, _CHUNK_ENTRIES // entries)
+    room = budget - static_bytes
+    concurrent = _WORKERS if room >= _WORKERS * per_row else 1
+    chunk_rows = 1 if plan_only else int(max(1, min(room // (per_row * concurrent), cap)))
+    if tree is not None and not plan_only:
+        base = tree.static_potentials(static, fixed)
+    problem = Problem(network, variables, constant, tree, base, constant_log, lambda_nodes, continuous, keys,
+                      fixed_keys, gauss, pruned, per_row, chunk_rows, id_of, gathered, gathered_factors)
+    problem.static_bytes = static_bytes
+    problem.concurrent = concurrent
+    return problem
 
 
 class _GatheredFactor:
@@ -318,7 +337,11 @@ def _run(problem: Problem, evidence: Evidence, work, *, moments: bool = False) -
     def one(_, rows):
         work(rows, _inputs(problem, evidence, rows, moments=moments))
 
-    map_chunks(one, chunks)
+    if problem.concurrent > 1:
+        map_chunks(one, chunks)
+    else:
+        for k, rows in enumerate(chunks):
+            one(k, rows)
 
 
 # ---------------------------------------------------------------------------- the questions
