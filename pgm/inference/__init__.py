@@ -6,9 +6,12 @@
 - :mod:`pgm.inference.gaussian_elimination` -- linear Gaussian networks with
   per-row missing values;
 - :mod:`pgm.inference.likelihood_weighting` -- estimates when exact inference is refused;
-- :mod:`pgm.inference.gaussian` -- the joint Gaussian and Gaussian conditioning.
+- :mod:`pgm.inference.gaussian` -- the joint Gaussian and Gaussian conditioning;
+- :mod:`pgm.inference.cache` -- each network's bounded cache of compiled plans;
+- :mod:`pgm.inference.triangulation` -- elimination orders (several heuristics, the cheapest kept).
 """
 
+from pgm.inference.cache import DEFAULT_PLAN_CACHE_BYTES, PlanCache, plan_cache
 from pgm.inference.engine import DEFAULT_MEMORY_BUDGET, ImpossibleEvidenceError
 from pgm.inference.gaussian import MultivariateNormal, joint_gaussian, kl_divergence
 from pgm.inference.results import MPE, DiscreteDistribution, GaussianMixture, InferencePlan
@@ -17,4 +20,5 @@ __all__ = [
     "MultivariateNormal", "joint_gaussian", "kl_divergence",
     "DiscreteDistribution", "GaussianMixture", "MPE", "InferencePlan",
     "DEFAULT_MEMORY_BUDGET", "ImpossibleEvidenceError",
+    "DEFAULT_PLAN_CACHE_BYTES", "PlanCache", "plan_cache",
 ]

@@ -7,24 +7,31 @@ results per case.  :class:`pgm.BayesianNetwork` exposes them as methods.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 
 from pgm.errors import StructureError
+from pgm.inference.cache import plan_cache
 from pgm.inference.engine import (
+    _budget,
     _raise_impossible,
     _run,
     _targets,
+    discrete_answers,
     discrete_marginals,
     key_labels,
     log_evidence as _log_evidence,
     mixture_moments,
     prepare,
+    relevance_groups,
 )
 from pgm.inference.evidence import Evidence, as_evidence
 from pgm.inference.gaussian import MultivariateNormal
 from pgm.inference.gaussian_elimination import dense_moments
 from pgm.inference.results import MPE, DiscreteDistribution, GaussianMixture
+from pgm.inference.strategy import choose_rows
 
 __all__ = ["query", "posteriors", "predict", "impute", "mpe", "log_evidence", "inference_plan"]
 
@@ -71,9 +78,8 @@ def _exact_query(network, names, ev: Evidence, memory_budget):
 
 
 def _discrete_query(network, names, ev: Evidence, memory_budget):
-    problem = prepare(network, ev, targets=names, joint=names if len(names) > 1 else (), root=names,
-                      memory_budget=memory_budget)
-    tables, log_ev, _ = discrete_marginals(problem, ev, [names], calibrate=False)
+    tables, log_ev, _ = discrete_answers(network, ev, [names], targets=names, joint=names if len(names) > 1 else (),
+                                         root=names, memory_budget=memory_budget, calibrate=False)
     _raise_impossible(ev, log_ev)
     table = tables[names]
     states = {t: network.states(t) for t in names}
@@ -141,17 +147,22 @@ def _single_case_moments(problem, ev: Evidence, names, gaussian):
 def posteriors(network, evidence=None, *, memory_budget=None) -> dict:
     """Every node's posterior marginal from one calibration; see :meth:`pgm.BayesianNetwork.posteriors`."""
     ev = as_evidence(network, evidence)
-    problem = prepare(network, ev, targets=None, memory_budget=memory_budget)
     if ev.batched:
         wanted = list(network.nodes)
     else:
         hard = ev.hard_assignment(network)
         wanted = [n for n in network.nodes if n not in hard]
     groups = [(n,) for n in wanted if network[n].is_discrete]
-    tables, log_ev, gaussian = discrete_marginals(problem, ev, groups, calibrate=True)
+    if len(groups) == len(wanted):  # discrete targets: by relevance, and rows by the cheapest plan
+        problem, gaussian = None, None
+        tables, log_ev, _ = discrete_answers(network, ev, groups, targets=None, memory_budget=memory_budget,
+                                             calibrate=True, by_relevance=True)
+    else:
+        problem = prepare(network, ev, targets=None, memory_budget=memory_budget)
+        tables, log_ev, gaussian = discrete_marginals(problem, ev, groups, calibrate=True)
     _raise_impossible(ev, log_ev)
     hybrid = _is_hybrid(network)
-    labels = key_labels(problem) if problem.gauss is not None else None
+    labels = key_labels(problem) if problem is not None and problem.gauss is not None else None
     out = {}
     for node in wanted:
         if network[node].is_discrete:
@@ -272,10 +283,25 @@ def log_evidence(network, evidence, *, memory_budget=None):
 def inference_plan(network, targets=None, evidence=None, *, memory_budget=None):
     """The plan exact inference would follow; see :meth:`pgm.BayesianNetwork.inference_plan`."""
     ev = as_evidence(network, evidence)
-    if targets is None:
-        problem = prepare(network, ev, targets=None, memory_budget=memory_budget, plan_only=True)
-    else:
-        names, _ = _targets(network, targets)
-        problem = prepare(network, ev, targets=names, joint=names if len(names) > 1 else (), root=names,
-                          memory_budget=memory_budget, plan_only=True)
-    return problem.plan()
+    names = None if targets is None else _targets(network, targets)[0]
+    joint = names if names is not None and len(names) > 1 else ()
+
+    def plan(sub, plan_only=True, estimate=False):
+        return prepare(network, sub, targets=names, joint=joint, root=names, memory_budget=memory_budget,
+                       plan_only=plan_only, estimate=estimate)
+
+    strategy = choose_rows(network, ev, plan, _budget(memory_budget))
+    problems = [plan(ev)]
+    if names is None and all(network[n].is_discrete for n in network.nodes):
+        parts = relevance_groups(network, ev, network.nodes, memory_budget)
+        if len(parts) > 1:
+            problems = [prepare(network, ev, targets=part, memory_budget=memory_budget, plan_only=True)
+                        for part in parts]
+    largest = max(problems, key=lambda p: p.tree.total_table_entries if p.tree else 0)
+    cache = plan_cache(network)
+    return dataclasses.replace(
+        largest.plan(),
+        total_table_entries=sum(p.tree.total_table_entries for p in problems if p.tree),
+        trees=len(problems), strategy=strategy.kind, patterns=strategy.n_patterns,
+        cache_plans=len(cache), cache_bytes=cache.nbytes, cache_limit_bytes=cache.max_bytes,
+    )

@@ -39,8 +39,9 @@ from pgm.errors import ImpossibleEvidenceError, InferenceTooLarge, NodeError
 from pgm.inference.evidence import Evidence, as_evidence, likelihood_vectors, restricted_table
 from pgm.inference.gaussian_elimination import GaussianElimination
 from pgm.inference.junction_tree import JunctionTree, compile_junction_tree, format_bytes
-from pgm.inference.plan_cache import PlanCache, plan_cache
+from pgm.inference.cache import PlanCache, plan_cache
 from pgm.inference.results import InferencePlan
+from pgm.inference.strategy import choose_rows, sub_evidence, target_groups
 
 __all__ = ["DEFAULT_MEMORY_BUDGET", "ImpossibleEvidenceError", "Problem", "prepare"]
 
@@ -102,6 +103,8 @@ class Problem:
             pruned=self.pruned,
             gaussian_configurations=self.gauss.n_configurations if self.gauss else (1 if self.continuous else 0),
             bytes_per_row=self.bytes_per_row,
+            heuristic=tree.heuristic if tree else "weighted-min-fill",
+            static_bytes=self.static_bytes,
         )
 
 
@@ -130,11 +133,14 @@ def _object_bytes(value, depth: int = 2) -> int:
 
 
 def prepare(network, evidence: Evidence, targets=None, *, joint: tuple = (), root=None, memory_budget=None,
-            prune: bool = True, plan_only: bool = False) -> Problem:
+            prune: bool = True, plan_only: bool = False, estimate: bool = False) -> Problem:
     """Compile the problem for ``targets`` (None: every node) under the pattern of ``evidence``.
 
     ``joint`` is a set of discrete targets that must share a clique; ``root``
     the same for the root of the tree (the clique read after a collect pass).
+    ``plan_only`` builds no table and refuses nothing; ``estimate`` (with
+    ``plan_only``) triangulates by one heuristic only and caches nothing,
+    for the cost model's quick look at a plan that may not be used.
     """
     network._require_fitted("queried")
     budget = _budget(memory_budget) if not plan_only else float("inf")
@@ -217,8 +223,10 @@ def prepare(network, evidence: Evidence, targets=None, *, joint: tuple = (), roo
         tree = cache.get(structure)
         if tree is None:
             tree = compile_junction_tree(cards, [s for s, _ in static], row_scopes, forced,
-                                         memory_budget=None if plan_only else budget, what="exact inference")
-            cache.put(structure, tree, _tree_bytes(tree))
+                                         memory_budget=None if plan_only else budget, what="exact inference",
+                                         other_orders=not estimate)
+            if not estimate:
+                cache.put(structure, tree, _tree_bytes(tree))
         if tree.largest_table_entries * 8 > budget:
             raise InferenceTooLarge(
                 f"exact inference would need a table of {tree.largest_table_entries:,} entries "
@@ -346,9 +354,28 @@ def _run(problem: Problem, evidence: Evidence, work, *, moments: bool = False) -
 
 # ---------------------------------------------------------------------------- the questions
 def log_evidence(network, evidence, *, memory_budget=None) -> np.ndarray:
-    """log p(evidence) per row (log p(observed part of the row)); -inf where it is zero."""
+    """log p(evidence) per row (log p(observed part of the row)); -inf where it is zero.
+
+    Rows are answered by one shared tree or per pattern of observed nodes,
+    whichever the cost model (:mod:`pgm.inference.strategy`) finds cheaper.
+    """
     ev = evidence if isinstance(evidence, Evidence) else as_evidence(network, evidence)
-    problem = prepare(network, ev, targets=(), memory_budget=memory_budget)
+
+    def plan(sub, plan_only, estimate=False):
+        return prepare(network, sub, targets=(), memory_budget=memory_budget, plan_only=plan_only,
+                       estimate=estimate)
+
+    strategy = choose_rows(network, ev, plan, _budget(memory_budget))
+    if strategy.kind == "shared":
+        return _log_evidence_one_plan(plan(ev, False), ev)
+    out = np.empty(ev.n_rows)
+    for rows in strategy.groups:
+        sub = sub_evidence(ev, rows)
+        out[rows] = _log_evidence_one_plan(plan(sub, False), sub)
+    return out
+
+
+def _log_evidence_one_plan(problem: Problem, ev: Evidence) -> np.ndarray:
     out = np.empty(ev.n_rows)
 
     def work(rows, inputs: _Inputs):
@@ -361,6 +388,63 @@ def log_evidence(network, evidence, *, memory_budget=None) -> np.ndarray:
 
     _run(problem, ev, work)
     return out
+
+
+def discrete_answers(network, evidence: Evidence, groups, *, targets, joint: tuple = (), root=None,
+                     memory_budget=None, calibrate: bool, by_relevance: bool = False):
+    """Posterior tables of each group of discrete nodes for every row, and log p(e), by the cheapest plan.
+
+    Rows go through one shared tree, or one pruned tree per pattern of
+    observed nodes (:func:`pgm.inference.strategy.choose_rows`).  With
+    ``by_relevance`` (all groups single nodes, ``targets`` None) the targets
+    may be split over the trees of their relevant parts
+    (:func:`pgm.inference.strategy.target_groups`).  Returns ``(tables,
+    log_evidence, strategy)``; ``tables[group]`` has shape ``(*cards, n_rows)``.
+    """
+    def plan(sub, plan_only, estimate=False):
+        return prepare(network, sub, targets=targets, joint=joint, root=root, memory_budget=memory_budget,
+                       plan_only=plan_only, estimate=estimate)
+
+    strategy = choose_rows(network, evidence, plan, _budget(memory_budget))
+    if strategy.kind == "shared":
+        tables, log_ev = _answers_one_pattern(network, evidence, groups, plan, memory_budget, calibrate, by_relevance)
+        return tables, log_ev, strategy
+    n_rows = evidence.n_rows
+    tables = {g: np.empty(tuple(len(network.states(v)) for v in g) + (n_rows,)) for g in groups}
+    log_ev = np.empty(n_rows)
+    for rows in strategy.groups:
+        sub = sub_evidence(evidence, rows)
+        sub_tables, sub_log_ev = _answers_one_pattern(network, sub, groups, plan, memory_budget, calibrate,
+                                                      by_relevance)
+        for g in groups:
+            tables[g][..., rows] = sub_tables[g]
+        log_ev[rows] = sub_log_ev
+    return tables, log_ev, strategy
+
+
+def relevance_groups(network, evidence: Evidence, nodes, memory_budget=None) -> list[tuple]:
+    """The groups of ``nodes`` whose posteriors come from one tree each (see :func:`target_groups`)."""
+    def plan(group, plan_only):
+        return prepare(network, evidence, targets=group, memory_budget=memory_budget, plan_only=plan_only)
+
+    return target_groups(network, evidence, list(nodes), plan)
+
+
+def _answers_one_pattern(network, evidence, groups, plan, memory_budget, calibrate, by_relevance):
+    if not by_relevance:
+        tables, log_ev, _ = discrete_marginals(plan(evidence, False), evidence, groups, calibrate=calibrate)
+        return tables, log_ev
+    nodes = [g[0] for g in groups]
+    tables, log_ev = {}, None
+    for part in relevance_groups(network, evidence, nodes, memory_budget):
+        targets = None if len(part) == len(nodes) else part
+        problem = prepare(network, evidence, targets=targets, memory_budget=memory_budget)
+        part_tables, part_log_ev, _ = discrete_marginals(problem, evidence, [(n,) for n in part], calibrate=True)
+        tables.update(part_tables)
+        log_ev = part_log_ev if log_ev is None else log_ev  # every part holds the evidence and its ancestors
+    if log_ev is None:
+        log_ev = _log_evidence_one_plan(prepare(network, evidence, targets=(), memory_budget=memory_budget), evidence)
+    return tables, log_ev
 
 
 def _targets(network, targets) -> tuple[tuple, bool]:

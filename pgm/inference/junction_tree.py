@@ -368,6 +368,7 @@ def compile_junction_tree(
     *,
     memory_budget: int | None = None,
     what: str = "inference",
+    other_orders: bool = True,
 ) -> JunctionTree:
     """Build a junction tree over variables ``0..len(cards)-1``.
 
@@ -381,7 +382,8 @@ def compile_junction_tree(
     for scope in list(static_scopes) + list(row_scopes) + list(forced):
         for a in scope:
             adjacency[a].update(b for b in scope if b != a)
-    order, elimination_cliques, heuristic, _ = triangulate(adjacency, cards)
+    order, elimination_cliques, heuristic, _ = triangulate(
+        adjacency, cards, **({} if other_orders else {"try_others_above": float("inf")}))
     position = {v: i for i, v in enumerate(order)}
 
     # The elimination tree: clique k (of order[k]) hangs below the clique of
