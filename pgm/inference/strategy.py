@@ -33,7 +33,7 @@ import numpy as np
 
 from pgm.inference.evidence import Evidence
 
-__all__ = ["Strategy", "choose_rows", "evidence_patterns", "sub_evidence", "target_groups"]
+__all__ = ["Strategy", "choose_rows", "evidence_patterns", "relevant_cover", "sub_evidence", "target_groups"]
 
 #: Seconds per table entry per row in the vectorised passes (measured on one loaded core, rounded up).
 SECONDS_PER_ENTRY = 30e-9
@@ -131,17 +131,18 @@ def choose_rows(network, evidence: Evidence, plan, budget: int) -> Strategy:
     return Strategy(kind, len(groups), shared_seconds, pattern_seconds, tuple(groups))
 
 
-def target_groups(network, evidence: Evidence, targets, plan) -> list[tuple]:
-    """Groups of ``targets`` each answered by the tree of its relevant part; one group when one tree is cheaper.
+def relevant_cover(network, evidence: Evidence, targets) -> list[tuple]:
+    """``targets`` covered by relevant parts, deepest first: each group is the not yet covered targets
+    among one target's relevant part (itself, the nodes observed in some row, and their ancestors).
 
-    ``plan(targets, plan_only)`` returns the compiled problem for a group
-    (``targets=None``: every node).  Targets are covered deepest first:
-    a target's relevant part (itself, the evidence and their ancestors)
-    holds the parts of every node in it.
+    Examples
+    --------
+    >>> import pgm
+    >>> from pgm.inference.evidence import as_evidence
+    >>> asia = pgm.load("asia")
+    >>> relevant_cover(asia, as_evidence(asia, None), ["asia", "tub", "smoke"])
+    [('smoke',), ('asia', 'tub')]
     """
-    whole = plan(None, True)
-    if whole.tree is None or whole.tree.total_table_entries <= COVER_MIN_ENTRIES:
-        return [tuple(targets)]
     observed = evidence.observed_somewhere()
     wanted = set(targets)
     position = {n: i for i, n in enumerate(network.topological_order())}
@@ -155,6 +156,21 @@ def target_groups(network, evidence: Evidence, targets, plan) -> list[tuple]:
         group = tuple(n for n in targets if n in relevant and n not in covered)
         covered.update(group)
         groups.append(group)
+    return groups
+
+
+def target_groups(network, evidence: Evidence, targets, plan) -> list[tuple]:
+    """Groups of ``targets`` each answered by the tree of its relevant part; one group when one tree is cheaper.
+
+    ``plan(targets, plan_only)`` returns the compiled problem for a group
+    (``targets=None``: every node).  Targets are covered deepest first:
+    a target's relevant part (itself, the evidence and their ancestors)
+    holds the parts of every node in it.
+    """
+    whole = plan(None, True)
+    if whole.tree is None or whole.tree.total_table_entries <= COVER_MIN_ENTRIES:
+        return [tuple(targets)]
+    groups = relevant_cover(network, evidence, targets)
     cost = 0
     for group in groups:
         problem = plan(group, True)
