@@ -353,3 +353,36 @@ def test_other_heuristics_beat_weighted_min_fill_somewhere():
         first = total_entries(*greedy_order(adjacency, cards, "weighted-min-fill"), cards)
         wins += triangulate(adjacency, cards, try_others_above=0)[3] < first
     assert wins > 0
+
+
+@pytest.mark.parametrize("name", ["asia", "child"])
+def test_expected_statistics_per_pattern_equal_the_shared_tree(name, rows_strategy):
+    from pgm.inference.expectations import expected_statistics
+
+    net = pgm.load(name)
+    frame = masked_sample(net, 40, 0.5, seed=7)
+    weights = np.random.default_rng(7).uniform(0.5, 2.0, size=len(frame))
+    rows_strategy("shared")
+    want, want_log = expected_statistics(net, as_evidence(net, frame), weights)
+    rows_strategy("per-pattern")
+    got, got_log = expected_statistics(net, as_evidence(net, frame), weights)
+    np.testing.assert_allclose(got_log, want_log, rtol=1e-12, atol=1e-12)
+    for node in net.nodes:
+        np.testing.assert_allclose(got[node], want[node], rtol=1e-12, atol=1e-12, err_msg=node)
+    # and the counts are those of enumeration: each row's family posterior, weighted
+    if name == "asia":
+        joint = joint_table(net)
+        family = list(net["either"].parents) + ["either"]
+        expected = 0
+        for w, row in zip(weights, rows_of(frame)):
+            posterior_joint = joint.copy()
+            index = tuple(net.states(n).index(row[n]) if n in row else slice(None) for n in net.nodes)
+            mask = np.zeros_like(joint)
+            mask[index] = 1.0
+            posterior_joint = joint * mask / (joint * mask).sum()
+            keep = [net.nodes.index(v) for v in family]
+            others = tuple(a for a in range(len(net.nodes)) if a not in keep)
+            marginal = posterior_joint.sum(axis=others)  # axes in network order
+            order = np.argsort(np.argsort(keep))
+            expected = expected + w * np.transpose(marginal, order)
+        np.testing.assert_allclose(got["either"], expected, rtol=1e-10, atol=1e-12)
