@@ -386,3 +386,18 @@ def test_expected_statistics_per_pattern_equal_the_shared_tree(name, rows_strate
             order = np.argsort(np.argsort(keep))
             expected = expected + w * np.transpose(marginal, order)
         np.testing.assert_allclose(got["either"], expected, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_mpe_per_pattern_is_the_enumerated_maximum(seed, rows_strategy):
+    rows_strategy("per-pattern")
+    net = random_network(100 + seed)
+    joint = joint_table(net)
+    frame = masked_sample(net, 20, 0.5, seed)
+    result = net.mpe(frame)
+    for k, row in enumerate(rows_of(frame)):
+        index = tuple(net.states(n).index(row[n]) if n in row else slice(None) for n in net.nodes)
+        best = float(np.max(joint[index]))
+        assert result.log_probability[k] == pytest.approx(np.log(best), rel=1e-12, abs=1e-12)
+        chosen = tuple(net.states(n).index(result.assignment[n].iloc[k]) for n in net.nodes)
+        assert joint[chosen] == pytest.approx(best, rel=1e-12)

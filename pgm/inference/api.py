@@ -17,12 +17,12 @@ from pgm.inference.cache import plan_cache
 from pgm.inference.engine import (
     _budget,
     _raise_impossible,
-    _run,
     _targets,
     discrete_answers,
     discrete_marginals,
     key_labels,
     log_evidence as _log_evidence,
+    most_probable_codes,
     mixture_moments,
     prepare,
     relevance_groups,
@@ -235,33 +235,8 @@ def mpe(network, evidence=None, *, memory_budget=None) -> MPE:
             "mean from query() is the most probable value of a Gaussian"
         )
     ev = as_evidence(network, evidence)
-    problem = prepare(network, ev, targets=None, memory_budget=memory_budget)
-    n_rows = ev.n_rows
     discrete = [n for n in network.nodes if network[n].is_discrete]
-    codes = {n: np.empty(n_rows, dtype=np.int64) for n in discrete}
-    log_max = np.empty(n_rows)
-    log_ev = np.empty(n_rows)
-
-    def work(rows, inputs):
-        n = inputs.log_offset.shape[0]
-        total = inputs.log_offset.copy()
-        evidence_total = inputs.log_offset.copy()
-        tree = problem.tree
-        if tree is not None:
-            assignment, best = tree.max_product(problem.base, inputs.row_factors, n)
-            total += best
-            beliefs, _, log_scale = tree.collect(problem.base, inputs.row_factors, n)
-            evidence_total += tree.log_partition(beliefs, log_scale, n)
-            for node, i in problem.id_of.items():
-                codes[node][rows] = assignment[i]
-        for node, code in problem.constant.items():
-            codes[node][rows] = code
-        for node in problem.gathered:
-            codes[node][rows] = ev.codes[node][rows]
-        log_max[rows] = total
-        log_ev[rows] = evidence_total
-
-    _run(problem, ev, work)
+    codes, log_max, log_ev = most_probable_codes(network, ev, memory_budget=memory_budget)
     _raise_impossible(ev, log_ev)
     if not ev.batched:
         assignment = {n: network.states(n)[int(codes[n][0])] for n in discrete}

@@ -390,6 +390,59 @@ def _log_evidence_one_plan(problem: Problem, ev: Evidence) -> np.ndarray:
     return out
 
 
+def most_probable_codes(network, evidence: Evidence, *, memory_budget=None):
+    """Per row: the most probable joint state of the discrete nodes (codes), its log probability, log p(e).
+
+    Rows go through one shared tree or one pruned tree per pattern of
+    observed nodes, as the cost model chooses.
+    """
+    def plan(sub, plan_only, estimate=False):
+        return prepare(network, sub, targets=None, memory_budget=memory_budget, plan_only=plan_only,
+                       estimate=estimate)
+
+    discrete = [n for n in network.nodes if network[n].is_discrete]
+    n_rows = evidence.n_rows
+    codes = {n: np.empty(n_rows, dtype=np.int64) for n in discrete}
+    log_max = np.empty(n_rows)
+    log_ev = np.empty(n_rows)
+    strategy = choose_rows(network, evidence, plan, _budget(memory_budget))
+    for rows in (strategy.groups if strategy.kind != "shared" else [np.arange(n_rows)]):
+        sub = evidence if strategy.kind == "shared" else sub_evidence(evidence, rows)
+        sub_codes, log_max[rows], log_ev[rows] = _most_probable_one_plan(plan(sub, False), sub, discrete)
+        for node in discrete:
+            codes[node][rows] = sub_codes[node]
+    return codes, log_max, log_ev
+
+
+def _most_probable_one_plan(problem: Problem, ev: Evidence, discrete):
+    n_rows = ev.n_rows
+    codes = {n: np.empty(n_rows, dtype=np.int64) for n in discrete}
+    log_max = np.empty(n_rows)
+    log_ev = np.empty(n_rows)
+
+    def work(rows, inputs):
+        n = inputs.log_offset.shape[0]
+        total = inputs.log_offset.copy()
+        evidence_total = inputs.log_offset.copy()
+        tree = problem.tree
+        if tree is not None:
+            assignment, best = tree.max_product(problem.base, inputs.row_factors, n)
+            total += best
+            beliefs, _, log_scale = tree.collect(problem.base, inputs.row_factors, n)
+            evidence_total += tree.log_partition(beliefs, log_scale, n)
+            for node, i in problem.id_of.items():
+                codes[node][rows] = assignment[i]
+        for node, code in problem.constant.items():
+            codes[node][rows] = code
+        for node in problem.gathered:
+            codes[node][rows] = ev.codes[node][rows]
+        log_max[rows] = total
+        log_ev[rows] = evidence_total
+
+    _run(problem, ev, work)
+    return codes, log_max, log_ev
+
+
 def discrete_answers(network, evidence: Evidence, groups, *, targets, joint: tuple = (), root=None,
                      memory_budget=None, calibrate: bool, by_relevance: bool = False):
     """Posterior tables of each group of discrete nodes for every row, and log p(e), by the cheapest plan.
