@@ -221,12 +221,16 @@ def prepare(network, evidence: Evidence, targets=None, *, joint: tuple = (), roo
         structure = ("tree", variables, tuple(s for s, _ in static), tuple(row_scopes), tuple(forced))
         cache = _cache(network)
         tree = cache.get(structure)
+        if tree is None and estimate:  # a quick look: one heuristic's tree, kept apart and without tables
+            quick = ("estimate",) + structure[1:]
+            tree = cache.get(quick)
+            if tree is None:
+                tree = compile_junction_tree(cards, [s for s, _ in static], row_scopes, forced, other_orders=False)
+                cache.put(quick, tree, _tree_bytes(tree) - 8 * tree.total_table_entries)
         if tree is None:
             tree = compile_junction_tree(cards, [s for s, _ in static], row_scopes, forced,
-                                         memory_budget=None if plan_only else budget, what="exact inference",
-                                         other_orders=not estimate)
-            if not estimate:
-                cache.put(structure, tree, _tree_bytes(tree))
+                                         memory_budget=None if plan_only else budget, what="exact inference")
+            cache.put(structure, tree, _tree_bytes(tree))
         if tree.largest_table_entries * 8 > budget:
             raise InferenceTooLarge(
                 f"exact inference would need a table of {tree.largest_table_entries:,} entries "

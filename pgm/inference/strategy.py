@@ -85,9 +85,18 @@ def evidence_patterns(evidence: Evidence) -> list[np.ndarray]:
 
 
 def sub_evidence(evidence: Evidence, rows: np.ndarray) -> Evidence:
-    """The rows ``rows`` (indices) of batched ``evidence``, as evidence of their own."""
-    return Evidence(len(rows), evidence.batched, {k: v[rows] for k, v in evidence.codes.items()},
-                    {k: v[rows] for k, v in evidence.values.items()}, evidence.soft, None)
+    """The rows ``rows`` (indices) of batched ``evidence``, as evidence of their own.
+
+    Discrete columns that none of these rows observes are left out: they
+    change no answer, and every pass over the evidence skips them.
+    """
+    codes = {}
+    for node, column in evidence.codes.items():
+        part = column[rows]
+        if (part >= 0).any():
+            codes[node] = part
+    return Evidence(len(rows), evidence.batched, codes, {k: v[rows] for k, v in evidence.values.items()},
+                    evidence.soft, None)
 
 
 def _seconds(problem, n_rows: int) -> float:
