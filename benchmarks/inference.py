@@ -631,6 +631,36 @@ def bench_bnlearn(table: dict, repeat: int, loop_repeat: int) -> list[str]:
     return lines
 
 
+# ---------------------------------------------------------------------------- memory budgets on munin
+def bench_memory(names=("munin", "munin1"), budgets=(25_000_000, 250_000_000, 2_500_000_000)) -> None:
+    """Peak traced memory of all posteriors and of a joint query under each budget: answered or refused."""
+    print("| network | call | budget | outcome | tracemalloc peak | peak / budget |")
+    print("|---|---|---|---|---|---|")
+    for name in names:
+        base = bnlearn_network(name)
+        order = base.topological_order()
+        pair = [order[len(order) // 2], order[-1]]
+        calls = {"posteriors({})": lambda net, b: net.posteriors({}, memory_budget=b),
+                 f"query({pair}) joint": lambda net, b: net.query(pair, evidence={}, memory_budget=b)}
+        for label, call in calls.items():
+            for budget in budgets:
+                net = pgm.io.parse_bif(pgm.io.format_bif(base))
+                outcome = "answered"
+
+                def run():
+                    nonlocal outcome
+                    try:
+                        call(net, budget)
+                    except pgm.errors.InferenceTooLarge:
+                        outcome = "refused"
+
+                start = time.perf_counter()
+                peak = peak_memory(run)
+                seconds = time.perf_counter() - start
+                print(f"| {name} | {label} | {format_bytes(budget)} | {outcome} ({format_seconds(seconds)}) "
+                      f"| {format_bytes(peak)} | {peak / budget:.3f} |", flush=True)
+
+
 # ---------------------------------------------------------------------------- main
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -639,6 +669,8 @@ def main(argv=None) -> None:
                         help="only the bnlearn table: batched rows vs the loop of single cases vs pyAgrum's loop, "
                              "30%% and 70%% missing, and junction-tree sizes (with --quick: five networks)")
     parser.add_argument("--networks", nargs="+", help="with --bnlearn: only these networks")
+    parser.add_argument("--memory", action="store_true",
+                        help="only the memory table: munin and munin1 under budgets of 25 MB, 250 MB and 2.5 GB")
     parser.add_argument("--repeat", type=int, default=5,
                         help="batched rows: pgm median of K (default 5), peers median of min(K, 3); "
                              "single-case rows: median of 3K calls (pgmpy: min(3K, 5))")
@@ -648,10 +680,15 @@ def main(argv=None) -> None:
     peer_repeat = min(repeat, 3)
 
     started = time.perf_counter()
+    if args.memory:
+        bench_memory()
+        print(f"\nwall time: {time.perf_counter() - started:.1f} s")
+        return
     if args.bnlearn:
         table = dict(BNLEARN_QUICK if args.quick else BNLEARN)
         if args.networks:
-            table = {name: (BNLEARN | BNLEARN_QUICK).get(name, 1000) for name in args.networks}
+            sizes_of = BNLEARN_QUICK if args.quick else BNLEARN
+            table = {name: sizes_of.get(name, 1000) for name in args.networks}
         print(f"bnlearn table: batched pgm median of {min(repeat, 3)} warm calls after a cold one; loops: one cold "
               "pass and one warm pass (the warm one is reported; cold in brackets); pyAgrum: one pass\n")
         bench_bnlearn(table, min(repeat, 3) + 1, 2)
