@@ -258,7 +258,7 @@ def prepare(network, evidence: Evidence, targets=None, *, joint: tuple = (), roo
     cap = max(64, _CHUNK_ENTRIES // entries)
     room = budget - static_bytes
     concurrent = _WORKERS if room >= _WORKERS * per_row else 1
-    chunk_rows = int(max(1, min(room // (per_row * concurrent), cap)))  # plan_only: room is infinite
+    chunk_rows = cap if plan_only else int(max(1, min(room // (per_row * concurrent), cap)))
     if tree is not None and not plan_only:
         base = tree.static_potentials(static, fixed)
     problem = Problem(network, variables, constant, tree, base, constant_log, lambda_nodes, continuous, keys,
