@@ -35,12 +35,17 @@ from pgm.inference.evidence import Evidence
 
 __all__ = ["Strategy", "choose_rows", "evidence_patterns", "relevant_cover", "sub_evidence", "target_groups"]
 
-#: Seconds per table entry per row in the vectorised passes (measured on one loaded core, rounded up).
-SECONDS_PER_ENTRY = 30e-9
-#: Seconds of planning and calling per pattern, beyond its tables (Python work: slicing, lookups, results).
-SECONDS_PER_PATTERN = 1.0e-3
-#: Seconds per clique per call (one NumPy call per clique and pass, whatever its size).
-SECONDS_PER_CLIQUE = 20e-6
+#: Seconds per table entry per row in the vectorised passes, while a clique's table fits the CPU cache
+#: (measured on alarm and insurance, two loaded cores) ...
+SECONDS_PER_ENTRY = 10e-9
+#: ... and when the largest clique's table (more than :data:`CACHE_ENTRIES`) does not (water, barley).
+SECONDS_PER_ENTRY_OUT_OF_CACHE = 25e-9
+CACHE_ENTRIES = 1 << 18
+#: Seconds of planning and calling per pattern beyond its tables: a fixed part, one per network node kept
+#: (slicing its table by the evidence, placing it in a clique) and one per clique and pass (NumPy calls).
+SECONDS_PER_PATTERN = 0.5e-3
+SECONDS_PER_NODE = 60e-6
+SECONDS_PER_CLIQUE = 60e-6
 #: Patterns whose trees are compiled to estimate the per-pattern cost.
 SAMPLED_PATTERNS = 3
 #: A tree this small is answered whole: covering its targets by parts would cost more in planning.
@@ -99,12 +104,17 @@ def sub_evidence(evidence: Evidence, rows: np.ndarray) -> Evidence:
                     evidence.soft, None)
 
 
+def _entry_seconds(tree) -> float:
+    return SECONDS_PER_ENTRY if tree.largest_table_entries <= CACHE_ENTRIES else SECONDS_PER_ENTRY_OUT_OF_CACHE
+
+
 def _seconds(problem, n_rows: int) -> float:
+    """The model's time for ``n_rows`` rows through one compiled problem (tables and per-chunk calls)."""
     tree = problem.tree
     if tree is None:
         return SECONDS_PER_ENTRY * n_rows
     chunks = -(-n_rows // max(1, problem.chunk_rows))
-    return SECONDS_PER_ENTRY * tree.entries_per_row() * n_rows + SECONDS_PER_CLIQUE * len(tree.cliques) * chunks
+    return _entry_seconds(tree) * tree.entries_per_row() * n_rows + SECONDS_PER_CLIQUE * len(tree.cliques) * chunks
 
 
 def choose_rows(network, evidence: Evidence, plan, budget: int) -> Strategy:
@@ -131,8 +141,9 @@ def choose_rows(network, evidence: Evidence, plan, budget: int) -> Strategy:
     for k in sample:
         problem = plan(sub_evidence(evidence, groups[k]), True, False)
         tree = problem.tree
-        per_row.append(SECONDS_PER_ENTRY * (tree.entries_per_row() if tree else 1))
-        per_call.append(SECONDS_PER_CLIQUE * (len(tree.cliques) if tree else 0))
+        kept = len(network.nodes) - len(problem.pruned)
+        per_row.append(_entry_seconds(tree) * tree.entries_per_row() if tree else SECONDS_PER_ENTRY)
+        per_call.append(SECONDS_PER_NODE * kept + SECONDS_PER_CLIQUE * (len(tree.cliques) if tree else 0))
     pattern_seconds = floor + len(groups) * float(np.mean(per_call)) + evidence.n_rows * float(np.mean(per_row))
     if shared_fits and shared_seconds <= pattern_seconds:
         return Strategy("shared", len(groups), shared_seconds, pattern_seconds)
