@@ -22,8 +22,13 @@ for one case or for many rows with their own missing values:
 4. *Rows in chunks* sized so that one chunk's tables fit the memory budget,
    shared between the cores.
 
-The plan for a network, a set of targets and a pattern of evidence is
-compiled once and reused.
+Memory is priced before anything is allocated: the static tables
+(:meth:`JunctionTree.static_bytes`) and the work of one row are checked
+against the budget, and only then are the tables built.  Many rows go
+through one shared tree or one pruned tree per pattern of observed nodes,
+and all posteriors through the trees of each node's relevant part, as the
+cost model of :mod:`pgm.inference.strategy` chooses.  Compiled plans are
+kept in the network's bounded cache (:mod:`pgm.inference.cache`).
 """
 
 from __future__ import annotations
