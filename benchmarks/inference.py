@@ -631,6 +631,29 @@ def bench_bnlearn(table: dict, repeat: int, loop_repeat: int) -> list[str]:
     return lines
 
 
+# ---------------------------------------------------------------------------- junction-tree sizes
+def bench_trees(names) -> None:
+    """Total junction-tree entries (no evidence, every node) of pgm and pyAgrum, and pgm's planning time."""
+    print("| network | nodes | pgm JT entries | pgm largest clique | heuristic | planning | pyAgrum JT entries "
+          "| pyAgrum largest | pgm / pyAgrum |")
+    print("|" + "---|" * 9)
+    for name in names:
+        net = bnlearn_network(name)
+        start = time.perf_counter()
+        tree = pgm.inference.engine.prepare(net, pgm.inference.evidence.as_evidence(net, None), targets=None,
+                                            plan_only=True).tree
+        seconds = time.perf_counter() - start
+        theirs, largest = MISSING, MISSING
+        if gum is not None:
+            bn = pyagrum_model(net)
+            jt = gum.LazyPropagation(bn).junctionTree()
+            sizes = [math.prod(bn.variable(v).domainSize() for v in jt.clique(c)) for c in jt.nodes()]
+            theirs, largest = sum(sizes), max(sizes)
+        ratio = f"{tree.total_table_entries / theirs:.2f}" if not isinstance(theirs, str) else NA
+        print(f"| {name} | {len(net.nodes)} | {tree.total_table_entries:,} | {tree.largest_table_entries:,} "
+              f"| {tree.heuristic} | {format_seconds(seconds)} | {theirs:,} | {largest:,} | {ratio} |", flush=True)
+
+
 # ---------------------------------------------------------------------------- memory budgets on munin
 def bench_memory(names=("munin", "munin1"), budgets=(25_000_000, 250_000_000, 2_500_000_000)) -> None:
     """Peak traced memory of all posteriors and of a joint query under each budget: answered or refused."""
@@ -669,6 +692,8 @@ def main(argv=None) -> None:
                         help="only the bnlearn table: batched rows vs the loop of single cases vs pyAgrum's loop, "
                              "30%% and 70%% missing, and junction-tree sizes (with --quick: five networks)")
     parser.add_argument("--networks", nargs="+", help="with --bnlearn: only these networks")
+    parser.add_argument("--trees", action="store_true",
+                        help="only the junction-tree sizes of the bnlearn networks, pgm vs pyAgrum")
     parser.add_argument("--memory", action="store_true",
                         help="only the memory table: munin and munin1 under budgets of 25 MB, 250 MB and 2.5 GB")
     parser.add_argument("--repeat", type=int, default=5,
@@ -680,6 +705,10 @@ def main(argv=None) -> None:
     peer_repeat = min(repeat, 3)
 
     started = time.perf_counter()
+    if args.trees:
+        bench_trees(args.networks or list(BNLEARN))
+        print(f"\nwall time: {time.perf_counter() - started:.1f} s")
+        return
     if args.memory:
         bench_memory()
         print(f"\nwall time: {time.perf_counter() - started:.1f} s")

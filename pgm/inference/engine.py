@@ -47,6 +47,7 @@ from pgm.inference.junction_tree import JunctionTree, compile_junction_tree, for
 from pgm.inference.cache import PlanCache, plan_cache
 from pgm.inference.results import InferencePlan
 from pgm.inference.strategy import choose_rows, sub_evidence, target_groups
+from pgm.inference.triangulation import TRY_OTHERS_ENTRIES, TRY_OTHERS_ENTRIES_ONE_ROW
 
 __all__ = ["DEFAULT_MEMORY_BUDGET", "ImpossibleEvidenceError", "Problem", "prepare"]
 
@@ -233,8 +234,12 @@ def prepare(network, evidence: Evidence, targets=None, *, joint: tuple = (), roo
                 tree = compile_junction_tree(cards, [s for s, _ in static], row_scopes, forced, other_orders=False)
                 cache.put(quick, tree, _tree_bytes(tree) - 8 * tree.total_table_entries)
         if tree is None:
+            # More orderings pay off when the tree serves many rows; a plan asked for is shown at its best.
+            effort = TRY_OTHERS_ENTRIES if plan_only else max(TRY_OTHERS_ENTRIES,
+                                                                TRY_OTHERS_ENTRIES_ONE_ROW // max(1, evidence.n_rows))
             tree = compile_junction_tree(cards, [s for s, _ in static], row_scopes, forced,
-                                         memory_budget=None if plan_only else budget, what="exact inference")
+                                         memory_budget=None if plan_only else budget, what="exact inference",
+                                         try_others_above=effort)
             cache.put(structure, tree, _tree_bytes(tree))
         if tree.largest_table_entries * 8 > budget:
             raise InferenceTooLarge(

@@ -16,7 +16,7 @@ and the usual greedy rules win on some graphs and lose on others:
 
 :func:`triangulate` runs weighted min-fill first and, when its tree is large
 enough for the ordering to matter (more than :data:`TRY_OTHERS_ENTRIES`
-entries), the others too, keeping the order whose tree has the fewest
+entries, by default), the others too, keeping the order whose tree has the fewest
 entries; small trees, compiled per evidence pattern, stay cheap to plan.
 
 References: Kjaerulff (1990), "Triangulation of graphs -- algorithms giving
@@ -31,15 +31,38 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["HEURISTICS", "TRY_OTHERS_ENTRIES", "greedy_order", "total_entries", "triangulate"]
+__all__ = ["HEURISTICS", "heuristics_for", "TRY_OTHERS_ENTRIES", "TRY_OTHERS_ENTRIES_ONE_ROW", "greedy_order", "total_entries", "triangulate"]
 
-#: Trees with more entries than this are worth a few more orderings: each costs one greedy pass (~10 ms on
-#: a 30-node graph), which one pass over a million entries repays.
-TRY_OTHERS_ENTRIES = 1 << 20
+#: Trees with more entries than this are worth a few more orderings when they serve many rows; each ordering
+#: costs one greedy pass (~10 ms on a 30-node graph), which one row's pass over a million entries repays, so a
+#: tree compiled for one row tries them above :data:`TRY_OTHERS_ENTRIES_ONE_ROW`.
+TRY_OTHERS_ENTRIES = 1 << 16
+TRY_OTHERS_ENTRIES_ONE_ROW = 1 << 20
 
-#: Heuristics tried, in order; the first is the default and wins ties.
+#: Heuristics always tried on a large tree, in order; the first is the default and wins ties.  Larger trees
+#: also try more random tie-breaks (``"randomized-min-fill-<seed>"``, see :func:`heuristics_for`).
 HEURISTICS = ("weighted-min-fill", "min-fill", "min-weight", "weighted-fill",
               "randomized-min-fill-1", "randomized-min-fill-2", "randomized-min-fill-3")
+#: Most random tie-breaks tried, and the tree entries per variable that earn one more.
+MAX_RANDOM_TRIES = 32
+ENTRIES_PER_VARIABLE_PER_TRY = 200
+
+
+def heuristics_for(total: int, n_variables: int) -> tuple[str, ...]:
+    """The heuristics :func:`triangulate` tries for a tree of ``total`` entries over ``n_variables``.
+
+    The fixed ones, then random tie-breaks of min-fill: one more per
+    :data:`ENTRIES_PER_VARIABLE_PER_TRY` entries per variable (a greedy pass
+    costs about the variables' count; a smaller tree repays it on every row),
+    at most :data:`MAX_RANDOM_TRIES` in all.
+
+    Examples
+    --------
+    >>> len(heuristics_for(10_000, 100)), len(heuristics_for(10**9, 100))
+    (7, 36)
+    """
+    random_tries = min(MAX_RANDOM_TRIES, max(3, total // max(1, ENTRIES_PER_VARIABLE_PER_TRY * n_variables)))
+    return HEURISTICS[:4] + tuple(f"randomized-min-fill-{seed}" for seed in range(1, random_tries + 1))
 
 
 def _scorer(heuristic: str, adj: dict, log_cards: dict, cards: Sequence[int]):
@@ -89,8 +112,10 @@ def greedy_order(adjacency: Mapping[int, set[int]], cards: Sequence[int],
     >>> order, max(len(c) for c in cliques)
     ([0, 1, 2], 2)
     """
-    if heuristic not in HEURISTICS:
-        raise ValueError(f"heuristic must be one of {list(HEURISTICS)}, got {heuristic!r}")
+    seed = heuristic.rsplit("-", 1)[1] if heuristic.startswith("randomized-min-fill-") else ""
+    if heuristic not in HEURISTICS[:4] and not (seed.isdigit() and int(seed) > 0):
+        raise ValueError(f"heuristic must be one of {list(HEURISTICS)} (or randomized-min-fill-<seed>), "
+                         f"got {heuristic!r}")
     adj = {v: set(nb) for v, nb in adjacency.items()}
     log_cards = {v: float(np.log(cards[v])) for v in adj}
     score = _scorer(heuristic, adj, log_cards, cards)
@@ -144,9 +169,9 @@ def triangulate(adjacency: Mapping[int, set[int]], cards: Sequence[int], *,
     """The cheapest elimination order found: ``(order, cliques, heuristic, total_entries)``.
 
     Weighted min-fill always runs; when its tree has more than
-    ``try_others_above`` entries every other heuristic in :data:`HEURISTICS`
-    runs too and the order with the fewest total entries is kept (the
-    earlier heuristic on a tie).
+    ``try_others_above`` entries the other heuristics of
+    :func:`heuristics_for` run too and the order with the fewest total
+    entries is kept (the earlier heuristic on a tie).
 
     Examples
     --------
@@ -158,7 +183,7 @@ def triangulate(adjacency: Mapping[int, set[int]], cards: Sequence[int], *,
     order, cliques = greedy_order(adjacency, cards, HEURISTICS[0])
     best = (total_entries(order, cliques, cards), 0, order, cliques, HEURISTICS[0])
     if best[0] > try_others_above:
-        for rank, heuristic in enumerate(HEURISTICS[1:], start=1):
+        for rank, heuristic in enumerate(heuristics_for(best[0], len(cards))[1:], start=1):
             order, cliques = greedy_order(adjacency, cards, heuristic)
             candidate = (total_entries(order, cliques, cards), rank, order, cliques, heuristic)
             if candidate[:2] < best[:2]:
