@@ -47,7 +47,7 @@ from pgm.inference.junction_tree import JunctionTree, compile_junction_tree, for
 from pgm.inference.cache import PlanCache, plan_cache
 from pgm.inference.results import InferencePlan
 from pgm.inference.strategy import choose_rows, sub_evidence, target_groups
-from pgm.inference.triangulation import TRY_OTHERS_ENTRIES, TRY_OTHERS_ENTRIES_ONE_ROW
+from pgm.inference.triangulation import effort_threshold
 
 __all__ = ["DEFAULT_MEMORY_BUDGET", "ImpossibleEvidenceError", "Problem", "prepare"]
 
@@ -139,7 +139,8 @@ def _object_bytes(value, depth: int = 2) -> int:
 
 
 def prepare(network, evidence: Evidence, targets=None, *, joint: tuple = (), root=None, memory_budget=None,
-            prune: bool = True, plan_only: bool = False, estimate: bool = False) -> Problem:
+            prune: bool = True, plan_only: bool = False, estimate: bool = False, effort_rows: int | None = None
+            ) -> Problem:
     """Compile the problem for ``targets`` (None: every node) under the pattern of ``evidence``.
 
     ``joint`` is a set of discrete targets that must share a clique; ``root``
@@ -147,6 +148,8 @@ def prepare(network, evidence: Evidence, targets=None, *, joint: tuple = (), roo
     ``plan_only`` builds no table and refuses nothing; ``estimate`` (with
     ``plan_only``) triangulates by one heuristic only and caches nothing,
     for the cost model's quick look at a plan that may not be used.
+    ``effort_rows`` (default: the evidence's rows) is how many rows the tree
+    is expected to serve, which decides how many elimination orders are tried.
     """
     network._require_fitted("queried")
     budget = _budget(memory_budget) if not plan_only else float("inf")
@@ -234,9 +237,8 @@ def prepare(network, evidence: Evidence, targets=None, *, joint: tuple = (), roo
                 tree = compile_junction_tree(cards, [s for s, _ in static], row_scopes, forced, other_orders=False)
                 cache.put(quick, tree, _tree_bytes(tree) - 8 * tree.total_table_entries)
         if tree is None:
-            # More orderings pay off when the tree serves many rows; a plan asked for is shown at its best.
-            effort = TRY_OTHERS_ENTRIES if plan_only else max(TRY_OTHERS_ENTRIES,
-                                                                TRY_OTHERS_ENTRIES_ONE_ROW // max(1, evidence.n_rows))
+            # More orderings pay off when the tree serves many rows (a tree planned for one case rarely).
+            effort = effort_threshold(len(variables), evidence.n_rows if effort_rows is None else effort_rows)
             tree = compile_junction_tree(cards, [s for s, _ in static], row_scopes, forced,
                                          memory_budget=None if plan_only else budget, what="exact inference",
                                          try_others_above=effort)

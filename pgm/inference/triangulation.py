@@ -31,13 +31,27 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["HEURISTICS", "heuristics_for", "TRY_OTHERS_ENTRIES", "TRY_OTHERS_ENTRIES_ONE_ROW", "greedy_order", "total_entries", "triangulate"]
+__all__ = ["HEURISTICS", "TRY_OTHERS_ENTRIES", "effort_threshold", "greedy_order", "heuristics_for", "total_entries",
+           "triangulate"]
 
-#: Trees with more entries than this are worth a few more orderings when they serve many rows; each ordering
-#: costs one greedy pass (~10 ms on a 30-node graph), which one row's pass over a million entries repays, so a
-#: tree compiled for one row tries them above :data:`TRY_OTHERS_ENTRIES_ONE_ROW`.
+#: Trees with more entries than this may be worth a few more orderings ...
 TRY_OTHERS_ENTRIES = 1 << 16
-TRY_OTHERS_ENTRIES_ONE_ROW = 1 << 20
+#: ... but each ordering costs a greedy pass, about this many table entries' worth of calibration per
+#: variable of the graph (~0.2 ms per variable), so a tree must save that on the rows it serves
+#: (:func:`effort_threshold`).
+ENTRIES_PER_VARIABLE_PER_PASS = 8000
+
+
+def effort_threshold(n_variables: int, n_rows: int) -> int:
+    """Tree entries above which :func:`triangulate` tries the other heuristics, for a tree serving ``n_rows``.
+
+    Examples
+    --------
+    >>> effort_threshold(30, 1), effort_threshold(30, 10_000)
+    (240000, 65536)
+    """
+    return max(TRY_OTHERS_ENTRIES, ENTRIES_PER_VARIABLE_PER_PASS * n_variables // max(1, n_rows))
+
 
 #: Heuristics always tried on a large tree, in order; the first is the default and wins ties.  Larger trees
 #: also try more random tie-breaks (``"randomized-min-fill-<seed>"``, see :func:`heuristics_for`).
