@@ -333,10 +333,10 @@ def test_triangulation_keeps_the_cheapest_heuristic_and_prices_the_tree_it_build
     adjacency = random_graph(rng, n, float(rng.uniform(0.1, 0.35)))
     cards = [int(c) for c in rng.integers(2, 7, size=n)]
     first = total_entries(*greedy_order(adjacency, cards, HEURISTICS[0]), cards)
-    tried = heuristics_for(first, n)
-    assert tried[:len(HEURISTICS)] == HEURISTICS
+    tried = heuristics_for(first, n, n_rows=1000)
+    assert tried[:4] == HEURISTICS[:4]
     totals = {h: total_entries(*greedy_order(adjacency, cards, h), cards) for h in tried}
-    order, cliques, heuristic, total = triangulate(adjacency, cards, try_others_above=0)
+    order, cliques, heuristic, total = triangulate(adjacency, cards, n_rows=1000, try_others_above=0)
     assert total == min(totals.values()) == totals[heuristic]
     assert tried.index(heuristic) == min(i for i, h in enumerate(tried) if totals[h] == total)
     # the priced total is the compiled tree's: one static factor per edge forces exactly this graph
@@ -354,7 +354,7 @@ def test_other_heuristics_beat_weighted_min_fill_somewhere():
         adjacency = random_graph(rng, n, 0.2)
         cards = [int(c) for c in rng.choice([2, 3, 8], size=n)]
         first = total_entries(*greedy_order(adjacency, cards, "weighted-min-fill"), cards)
-        wins += triangulate(adjacency, cards, try_others_above=0)[3] < first
+        wins += triangulate(adjacency, cards, n_rows=1000, try_others_above=0)[3] < first
     assert wins > 0
 
 

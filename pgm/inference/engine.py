@@ -47,7 +47,6 @@ from pgm.inference.junction_tree import JunctionTree, compile_junction_tree, for
 from pgm.inference.cache import PlanCache, plan_cache
 from pgm.inference.results import InferencePlan
 from pgm.inference.strategy import choose_rows, sub_evidence, target_groups
-from pgm.inference.triangulation import effort_threshold
 
 __all__ = ["DEFAULT_MEMORY_BUDGET", "ImpossibleEvidenceError", "Problem", "prepare"]
 
@@ -238,10 +237,9 @@ def prepare(network, evidence: Evidence, targets=None, *, joint: tuple = (), roo
                 cache.put(quick, tree, _tree_bytes(tree) - 8 * tree.total_table_entries)
         if tree is None:
             # More orderings pay off when the tree serves many rows (a tree planned for one case rarely).
-            effort = effort_threshold(len(variables), evidence.n_rows if effort_rows is None else effort_rows)
             tree = compile_junction_tree(cards, [s for s, _ in static], row_scopes, forced,
                                          memory_budget=None if plan_only else budget, what="exact inference",
-                                         try_others_above=effort)
+                                         n_rows=evidence.n_rows if effort_rows is None else effort_rows)
             cache.put(structure, tree, _tree_bytes(tree))
         if tree.largest_table_entries * 8 > budget:
             raise InferenceTooLarge(

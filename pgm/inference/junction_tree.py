@@ -369,7 +369,7 @@ def compile_junction_tree(
     memory_budget: int | None = None,
     what: str = "inference",
     other_orders: bool = True,
-    try_others_above: float | None = None,
+    n_rows: int = 1,
 ) -> JunctionTree:
     """Build a junction tree over variables ``0..len(cards)-1``.
 
@@ -383,10 +383,8 @@ def compile_junction_tree(
     for scope in list(static_scopes) + list(row_scopes) + list(forced):
         for a in scope:
             adjacency[a].update(b for b in scope if b != a)
-    if not other_orders:
-        try_others_above = float("inf")
     order, elimination_cliques, heuristic, _ = triangulate(
-        adjacency, cards, **({} if try_others_above is None else {"try_others_above": try_others_above}))
+        adjacency, cards, n_rows=n_rows, try_others_above=None if other_orders else float("inf"))
     position = {v: i for i, v in enumerate(order)}
 
     # The elimination tree: clique k (of order[k]) hangs below the clique of

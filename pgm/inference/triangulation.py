@@ -53,29 +53,31 @@ def effort_threshold(n_variables: int, n_rows: int) -> int:
     return max(TRY_OTHERS_ENTRIES, ENTRIES_PER_VARIABLE_PER_PASS * n_variables // max(1, n_rows))
 
 
-#: Heuristics always tried on a large tree, in order; the first is the default and wins ties.  Larger trees
-#: also try more random tie-breaks (``"randomized-min-fill-<seed>"``, see :func:`heuristics_for`).
+#: Heuristics known by name, in order; the first is the default and wins ties.  The first four are tried on
+#: every large tree, random tie-breaks (``"randomized-min-fill-<seed>"``) as the tree's rows repay them
+#: (:func:`heuristics_for`).
 HEURISTICS = ("weighted-min-fill", "min-fill", "min-weight", "weighted-fill",
               "randomized-min-fill-1", "randomized-min-fill-2", "randomized-min-fill-3")
-#: Most random tie-breaks tried, and the tree entries per variable that earn one more.
+#: Most random tie-breaks tried.
 MAX_RANDOM_TRIES = 32
-ENTRIES_PER_VARIABLE_PER_TRY = 200
 
 
-def heuristics_for(total: int, n_variables: int) -> tuple[str, ...]:
-    """The heuristics :func:`triangulate` tries for a tree of ``total`` entries over ``n_variables``.
+def heuristics_for(total: int, n_variables: int, n_rows: int = 1) -> tuple[str, ...]:
+    """The heuristics :func:`triangulate` tries for a tree of ``total`` entries serving ``n_rows`` rows.
 
-    The fixed ones, then random tie-breaks of min-fill: one more per
-    :data:`ENTRIES_PER_VARIABLE_PER_TRY` entries per variable (a greedy pass
-    costs about the variables' count; a smaller tree repays it on every row),
-    at most :data:`MAX_RANDOM_TRIES` in all.
+    Weighted min-fill and the other fixed heuristics, then random
+    tie-breaks of min-fill while the passes cost less than one calibration
+    of the tree for its rows (a pass costs about
+    :data:`ENTRIES_PER_VARIABLE_PER_PASS` entries per variable), at most
+    :data:`MAX_RANDOM_TRIES`.
 
     Examples
     --------
-    >>> len(heuristics_for(10_000, 100)), len(heuristics_for(10**9, 100))
-    (7, 36)
+    >>> len(heuristics_for(10_000, 100)), len(heuristics_for(10**9, 100, 1000))
+    (4, 36)
     """
-    random_tries = min(MAX_RANDOM_TRIES, max(3, total // max(1, ENTRIES_PER_VARIABLE_PER_TRY * n_variables)))
+    passes = total * max(1, n_rows) // max(1, ENTRIES_PER_VARIABLE_PER_PASS * n_variables)
+    random_tries = min(MAX_RANDOM_TRIES, max(0, passes - 4))
     return HEURISTICS[:4] + tuple(f"randomized-min-fill-{seed}" for seed in range(1, random_tries + 1))
 
 
@@ -178,14 +180,15 @@ def total_entries(order: Sequence[int], cliques: Sequence[frozenset], cards: Seq
     return sum(math.prod(cards[v] for v in members) for k, members in enumerate(cliques) if not contained[k])
 
 
-def triangulate(adjacency: Mapping[int, set[int]], cards: Sequence[int], *,
-                try_others_above: int = TRY_OTHERS_ENTRIES) -> tuple[list[int], list[frozenset], str, int]:
+def triangulate(adjacency: Mapping[int, set[int]], cards: Sequence[int], *, n_rows: int = 1,
+                try_others_above: float | None = None) -> tuple[list[int], list[frozenset], str, int]:
     """The cheapest elimination order found: ``(order, cliques, heuristic, total_entries)``.
 
     Weighted min-fill always runs; when its tree has more than
-    ``try_others_above`` entries the other heuristics of
-    :func:`heuristics_for` run too and the order with the fewest total
-    entries is kept (the earlier heuristic on a tie).
+    ``try_others_above`` entries (default :func:`effort_threshold` for a tree
+    serving ``n_rows`` rows) the other heuristics of :func:`heuristics_for`
+    run too and the order with the fewest total entries is kept (the earlier
+    heuristic on a tie).
 
     Examples
     --------
@@ -194,10 +197,12 @@ def triangulate(adjacency: Mapping[int, set[int]], cards: Sequence[int], *,
     >>> heuristic, total, max(len(c) for c in cliques)
     ('weighted-min-fill', 108, 3)
     """
+    if try_others_above is None:
+        try_others_above = effort_threshold(len(cards), n_rows)
     order, cliques = greedy_order(adjacency, cards, HEURISTICS[0])
     best = (total_entries(order, cliques, cards), 0, order, cliques, HEURISTICS[0])
     if best[0] > try_others_above:
-        for rank, heuristic in enumerate(heuristics_for(best[0], len(cards))[1:], start=1):
+        for rank, heuristic in enumerate(heuristics_for(best[0], len(cards), n_rows)[1:], start=1):
             order, cliques = greedy_order(adjacency, cards, heuristic)
             candidate = (total_entries(order, cliques, cards), rank, order, cliques, heuristic)
             if candidate[:2] < best[:2]:
