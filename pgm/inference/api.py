@@ -22,8 +22,8 @@ from pgm.inference.engine import (
     discrete_marginals,
     key_labels,
     log_evidence as _log_evidence,
-    most_probable_codes,
     mixture_moments,
+    most_probable_codes,
     prepare,
     relevance_groups,
 )
@@ -145,7 +145,7 @@ def _single_case_moments(problem, ev: Evidence, names, gaussian):
 
 # ---------------------------------------------------------------------------- all marginals
 def posteriors(network, evidence=None, *, memory_budget=None) -> dict:
-    """Every node's posterior marginal from one calibration; see :meth:`pgm.BayesianNetwork.posteriors`."""
+    """Every node's posterior marginal, by the trees of relevant parts; see :meth:`pgm.BayesianNetwork.posteriors`."""
     ev = as_evidence(network, evidence)
     if ev.batched:
         wanted = list(network.nodes)
