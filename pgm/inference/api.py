@@ -266,12 +266,13 @@ def inference_plan(network, targets=None, evidence=None, *, memory_budget=None):
                        plan_only=plan_only, estimate=estimate)
 
     strategy = choose_rows(network, ev, plan, _budget(memory_budget))
-    problems = [plan(ev)]
+    parts = [names]
     if names is None and all(network[n].is_discrete for n in network.nodes):
         parts = relevance_groups(network, ev, network.nodes, memory_budget)
-        if len(parts) > 1:
-            problems = [prepare(network, ev, targets=part, memory_budget=memory_budget, plan_only=True)
-                        for part in parts]
+    if len(parts) > 1:
+        problems = [prepare(network, ev, targets=part, memory_budget=memory_budget, plan_only=True) for part in parts]
+    else:
+        problems = [plan(ev)]
     largest = max(problems, key=lambda p: p.tree.total_table_entries if p.tree else 0)
     cache = plan_cache(network)
     return dataclasses.replace(

@@ -491,8 +491,9 @@ def discrete_answers(network, evidence: Evidence, groups, *, targets, joint: tup
 
 def relevance_groups(network, evidence: Evidence, nodes, memory_budget=None) -> list[tuple]:
     """The groups of ``nodes`` whose posteriors come from one tree each (see :func:`target_groups`)."""
-    def plan(group, plan_only):
-        return prepare(network, evidence, targets=group, memory_budget=memory_budget, plan_only=plan_only)
+    def plan(group, plan_only, estimate=False):
+        return prepare(network, evidence, targets=group, memory_budget=memory_budget, plan_only=plan_only,
+                       estimate=estimate)
 
     return target_groups(network, evidence, list(nodes), plan)
 

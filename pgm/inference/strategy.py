@@ -182,12 +182,12 @@ def relevant_cover(network, evidence: Evidence, targets) -> list[tuple]:
 def target_groups(network, evidence: Evidence, targets, plan) -> list[tuple]:
     """Groups of ``targets`` each answered by the tree of its relevant part; one group when one tree is cheaper.
 
-    ``plan(targets, plan_only)`` returns the compiled problem for a group
-    (``targets=None``: every node).  Targets are covered deepest first:
+    ``plan(targets, plan_only, estimate)`` returns the compiled problem for
+    a group (``targets=None``: every node; ``estimate``: see :func:`choose_rows`).  Targets are covered deepest first:
     a target's relevant part (itself, the evidence and their ancestors)
     holds the parts of every node in it.
     """
-    whole = plan(None, True)
+    whole = plan(None, True, True)  # a quick look (one elimination heuristic) at the one tree
     if whole.tree is None or whole.tree.total_table_entries <= COVER_MIN_ENTRIES:
         return [tuple(targets)]
     groups = relevant_cover(network, evidence, targets)
