@@ -655,6 +655,38 @@ def bench_trees(names) -> None:
               f"| {tree.heuristic} | {format_seconds(seconds)} | {theirs:,} | {largest:,} | {ratio} |", flush=True)
 
 
+# ---------------------------------------------------------------------------- all posteriors, no evidence
+def bench_all_posteriors(names=("munin1",)) -> None:
+    """``net.posteriors({})`` (cold on a new network object, then warm) vs pgmpy's elimination, one query per node."""
+    print("| network | pgm posteriors({}) cold | warm | trees | pgmpy VE, one query per node | pgmpy/pgm (warm) "
+          "| max diff |")
+    print("|" + "---|" * 7)
+    for name in names:
+        base = bnlearn_network(name)
+        net = pgm.io.parse_bif(pgm.io.format_bif(base))
+        start = time.perf_counter()
+        net.posteriors({})
+        cold = time.perf_counter() - start
+        start = time.perf_counter()
+        mine = net.posteriors({})
+        warm = time.perf_counter() - start
+        trees = net.inference_plan().trees
+        theirs, ratio, gap = MISSING, NA, NA
+        if pgmpy is not None:
+            from pgmpy.inference import VariableElimination
+
+            engine = VariableElimination(pgmpy_model(base))  # built untimed
+            start = time.perf_counter()
+            answers = {node: engine.query([node], show_progress=False) for node in base.nodes}
+            seconds = time.perf_counter() - start
+            theirs, ratio = format_seconds(seconds), format_ratio(seconds / warm)
+            gap = max(float(np.max(np.abs(pgmpy_vector(answers[n], n, base.states(n))
+                                          - np.asarray(mine[n].probabilities)))) for n in base.nodes)
+            gap = f"{gap:.1e}"
+        print(f"| {name} | {format_seconds(cold)} | {format_seconds(warm)} | {trees} | {theirs} | {ratio} | {gap} |",
+              flush=True)
+
+
 # ---------------------------------------------------------------------------- memory budgets on munin
 def bench_memory(names=("munin", "munin1"), budgets=(25_000_000, 250_000_000, 2_500_000_000)) -> None:
     """Peak traced memory of all posteriors and of the MPE under each budget: answered or refused."""
@@ -694,6 +726,8 @@ def main(argv=None) -> None:
     parser.add_argument("--networks", nargs="+", help="with --bnlearn: only these networks")
     parser.add_argument("--trees", action="store_true",
                         help="only the junction-tree sizes of the bnlearn networks, pgm vs pyAgrum")
+    parser.add_argument("--all-posteriors", action="store_true",
+                        help="only munin1's all posteriors without evidence, pgm vs pgmpy's per-node elimination")
     parser.add_argument("--memory", action="store_true",
                         help="only the memory table: munin and munin1 under budgets of 25 MB, 250 MB and 2.5 GB")
     parser.add_argument("--repeat", type=int, default=5,
@@ -707,6 +741,10 @@ def main(argv=None) -> None:
     started = time.perf_counter()
     if args.trees:
         bench_trees(args.networks or list(BNLEARN))
+        print(f"\nwall time: {time.perf_counter() - started:.1f} s")
+        return
+    if args.all_posteriors:
+        bench_all_posteriors(args.networks or ("munin1",))
         print(f"\nwall time: {time.perf_counter() - started:.1f} s")
         return
     if args.memory:
