@@ -527,10 +527,209 @@ def bench_gaussian(sizes, repeat, checks, targets) -> list[Row]:
     return [score, means]
 
 
+# ---------------------------------------------------------------------------- bnlearn networks: batched vs loops
+#: bnlearn networks and the rows each gets: 1,000, fewer for the large ones (a loaded 2-core machine).
+BNLEARN = {"asia": 1000, "cancer": 1000, "earthquake": 1000, "survey": 1000, "sachs": 1000, "child": 1000,
+           "insurance": 1000, "alarm": 1000, "water": 1000, "mildew": 1000, "barley": 1000, "hailfinder": 1000,
+           "hepar2": 1000, "win95pts": 1000, "pathfinder": 1000, "andes": 300, "diabetes": 200, "pigs": 200,
+           "link": 50, "munin1": 50, "munin": 50}
+BNLEARN_QUICK = {"asia": 200, "alarm": 200, "water": 50, "barley": 30, "mildew": 50}
+
+
+def bnlearn_network(name: str):
+    """A bnlearn network from pgmpy's example models (gzipped BIF), with rows renormalised."""
+    import gzip
+
+    import pgmpy
+
+    path = Path(pgmpy.__file__).parent / "utils" / "example_models" / f"{name}.bif.gz"
+    with gzip.open(path, "rt") as handle:
+        return normalised(pgm.io.parse_bif(handle.read(), source=str(path)))
+
+
+def pyagrum_tree_entries(bn) -> int:
+    """Entries of pyAgrum's LazyPropagation junction tree: its cliques' table sizes, summed."""
+    tree = gum.LazyPropagation(bn).junctionTree()
+    return sum(math.prod(bn.variable(v).domainSize() for v in tree.clique(c)) for c in tree.nodes())
+
+
+def cold_and_median(function, repeat: int, fresh):
+    """(Timing, result): the first call on a new network object, then ``repeat - 1`` calls on it."""
+    net = fresh()
+    times, result = [], None
+    for _ in range(max(1, repeat)):
+        start = time.perf_counter()
+        result = function(net)
+        times.append(time.perf_counter() - start)
+    warm = times[1:] or times
+    return Timing(statistics.median(warm), times[0], len(times)), result
+
+
+def bench_bnlearn(table: dict, repeat: int, loop_repeat: int) -> list[str]:
+    """One line per network and missing fraction: batched vs the loop of single cases vs pyAgrum's loop."""
+    lines = ["| network | rows | missing | strategy | pgm batched (cold) | pgm loop (cold) | pyAgrum loop "
+             "| loop/batched | pyAgrum/batched | max diff | pgm JT entries | pyAgrum JT entries |",
+             "|" + "---|" * 12]
+    print("\n".join(lines), flush=True)
+    for name, n in table.items():
+        try:
+            base = bnlearn_network(name)
+        except Exception as error:  # noqa: BLE001
+            lines.append(f"| {name} | failed to load: {type(error).__name__}: {error} |")
+            continue
+        text = pgm.io.format_bif(base)
+
+        def fresh():  # a new network object: empty plan cache, so the first call is cold
+            return pgm.io.parse_bif(text)
+
+        order = base.topological_order()
+        target = order[len(order) // 2]
+        states = base.states(target)
+        full = pgm.inference.engine.prepare(base, pgm.inference.evidence.as_evidence(base, None), targets=None,
+                                            plan_only=True, effort_rows=n)
+        entries = full.tree.total_table_entries
+        bn = pyagrum_model(base) if gum is not None else None
+        their_entries = pyagrum_tree_entries(bn) if bn is not None else MISSING
+        complete = base.sample(n, seed=20)
+        for fraction in (0.3, 0.7):
+            data = hide_at_random(complete, fraction, seed=21).drop(columns=[target])
+            rows = records(data)
+            strategy = base.inference_plan(target, data).strategy
+            batched, mine = cold_and_median(lambda net: net.query(target, evidence=data), repeat, fresh)
+
+            def loop(net):
+                return np.array([net.query(target, evidence=r).probabilities for r in rows])
+
+            looped, single = cold_and_median(loop, loop_repeat, fresh)
+            mine = mine.loc[:, list(states)].to_numpy(dtype=np.float64)
+            gap = float(np.max(np.abs(mine - single)))
+            agrum_cell, agrum_ratio = MISSING, NA
+            if bn is not None:
+                engine = gum.LazyPropagation(bn)
+                engine.addTarget(target)
+                labels = list(bn.variable(target).labels())
+
+                def per_row():
+                    out = np.empty((len(rows), len(states)))
+                    for i, observed in enumerate(rows):
+                        engine.setEvidence(observed)
+                        engine.makeInference()
+                        out[i] = pyagrum_vector(engine.posterior(target), labels, states)
+                    return out
+
+                theirs_time, theirs = measure(per_row, 1)
+                gap = max(gap, float(np.max(np.abs(mine - theirs))))
+                agrum_cell = format_seconds(theirs_time.median)
+                agrum_ratio = format_ratio(theirs_time.median / batched.median)
+            lines.append(
+                f"| {name} | {n:,} | {fraction:.0%} | {strategy} | {format_seconds(batched.median)} "
+                f"({format_seconds(batched.first)}) | {format_seconds(looped.median)} ({format_seconds(looped.first)}) "
+                f"| {agrum_cell} | {format_ratio(looped.median / batched.median)} | {agrum_ratio} | {gap:.1e} "
+                f"| {entries:,} | {their_entries if isinstance(their_entries, str) else f'{their_entries:,}'} |"
+            )
+            print(lines[-1], flush=True)
+    return lines
+
+
+# ---------------------------------------------------------------------------- junction-tree sizes
+def bench_trees(names) -> None:
+    """Total junction-tree entries (no evidence, every node) of pgm and pyAgrum, and pgm's planning time."""
+    print("| network | nodes | pgm JT entries | pgm largest clique | heuristic | planning | pyAgrum JT entries "
+          "| pyAgrum largest | pgm / pyAgrum |")
+    print("|" + "---|" * 9)
+    for name in names:
+        net = bnlearn_network(name)
+        start = time.perf_counter()
+        # the tree a batch of many rows would use (every elimination heuristic tried)
+        tree = pgm.inference.engine.prepare(net, pgm.inference.evidence.as_evidence(net, None), targets=None,
+                                            plan_only=True, effort_rows=10**6).tree
+        seconds = time.perf_counter() - start
+        theirs, largest = MISSING, MISSING
+        if gum is not None:
+            bn = pyagrum_model(net)
+            jt = gum.LazyPropagation(bn).junctionTree()
+            sizes = [math.prod(bn.variable(v).domainSize() for v in jt.clique(c)) for c in jt.nodes()]
+            theirs, largest = sum(sizes), max(sizes)
+        ratio = f"{tree.total_table_entries / theirs:.2f}" if not isinstance(theirs, str) else NA
+        print(f"| {name} | {len(net.nodes)} | {tree.total_table_entries:,} | {tree.largest_table_entries:,} "
+              f"| {tree.heuristic} | {format_seconds(seconds)} | {theirs:,} | {largest:,} | {ratio} |", flush=True)
+
+
+# ---------------------------------------------------------------------------- all posteriors, no evidence
+def bench_all_posteriors(names=("munin1",)) -> None:
+    """``net.posteriors({})`` (cold on a new network object, then warm) vs pgmpy's elimination, one query per node."""
+    print("| network | pgm posteriors({}) cold | warm | trees | pgmpy VE, one query per node | pgmpy/pgm (warm) "
+          "| max diff |")
+    print("|" + "---|" * 7)
+    for name in names:
+        base = bnlearn_network(name)
+        net = pgm.io.parse_bif(pgm.io.format_bif(base))
+        start = time.perf_counter()
+        net.posteriors({})
+        cold = time.perf_counter() - start
+        start = time.perf_counter()
+        mine = net.posteriors({})
+        warm = time.perf_counter() - start
+        trees = net.inference_plan().trees
+        theirs, ratio, gap = MISSING, NA, NA
+        if pgmpy is not None:
+            from pgmpy.inference import VariableElimination
+
+            engine = VariableElimination(pgmpy_model(base))  # built untimed
+            start = time.perf_counter()
+            answers = {node: engine.query([node], show_progress=False) for node in base.nodes}
+            seconds = time.perf_counter() - start
+            theirs, ratio = format_seconds(seconds), format_ratio(seconds / warm)
+            gap = max(float(np.max(np.abs(pgmpy_vector(answers[n], n, base.states(n))
+                                          - np.asarray(mine[n].probabilities)))) for n in base.nodes)
+            gap = f"{gap:.1e}"
+        print(f"| {name} | {format_seconds(cold)} | {format_seconds(warm)} | {trees} | {theirs} | {ratio} | {gap} |",
+              flush=True)
+
+
+# ---------------------------------------------------------------------------- memory budgets on munin
+def bench_memory(names=("munin", "munin1"), budgets=(25_000_000, 250_000_000, 2_500_000_000)) -> None:
+    """Peak traced memory of all posteriors and of the MPE under each budget: answered or refused."""
+    print("| network | call | budget | outcome | tracemalloc peak | peak / budget |")
+    print("|---|---|---|---|---|---|")
+    for name in names:
+        base = bnlearn_network(name)
+        # all posteriors go by relevant parts; the MPE needs one tree over every node
+        calls = {"posteriors({})": lambda net, b: net.posteriors({}, memory_budget=b),
+                 "mpe({})": lambda net, b: net.mpe({}, memory_budget=b)}
+        for label, call in calls.items():
+            for budget in budgets:
+                net = pgm.io.parse_bif(pgm.io.format_bif(base))
+                outcome = "answered"
+
+                def run():
+                    nonlocal outcome
+                    try:
+                        call(net, budget)
+                    except pgm.errors.InferenceTooLarge:
+                        outcome = "refused"
+
+                start = time.perf_counter()
+                peak = peak_memory(run)
+                seconds = time.perf_counter() - start
+                print(f"| {name} | {label} | {format_bytes(budget)} | {outcome} ({format_seconds(seconds)}) "
+                      f"| {format_bytes(peak)} | {peak / budget:.3f} |", flush=True)
+
+
 # ---------------------------------------------------------------------------- main
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
+    parser.add_argument("--bnlearn", action="store_true",
+                        help="only the bnlearn table: batched rows vs the loop of single cases vs pyAgrum's loop, "
+                             "30%% and 70%% missing, and junction-tree sizes (with --quick: five networks)")
+    parser.add_argument("--networks", nargs="+", help="with --bnlearn: only these networks")
+    parser.add_argument("--trees", action="store_true",
+                        help="only the junction-tree sizes of the bnlearn networks, pgm vs pyAgrum")
+    parser.add_argument("--all-posteriors", action="store_true",
+                        help="only munin1's all posteriors without evidence, pgm vs pgmpy's per-node elimination")
+    parser.add_argument("--memory", action="store_true",
+                        help="only the memory table: munin and munin1 under budgets of 25 MB, 250 MB and 2.5 GB")
     parser.add_argument("--repeat", type=int, default=5,
                         help="batched rows: pgm median of K (default 5), peers median of min(K, 3); "
                              "single-case rows: median of 3K calls (pgmpy: min(3K, 5))")
@@ -540,6 +739,28 @@ def main(argv=None) -> None:
     peer_repeat = min(repeat, 3)
 
     started = time.perf_counter()
+    if args.trees:
+        bench_trees(args.networks or list(BNLEARN))
+        print(f"\nwall time: {time.perf_counter() - started:.1f} s")
+        return
+    if args.all_posteriors:
+        bench_all_posteriors(args.networks or ("munin1",))
+        print(f"\nwall time: {time.perf_counter() - started:.1f} s")
+        return
+    if args.memory:
+        bench_memory()
+        print(f"\nwall time: {time.perf_counter() - started:.1f} s")
+        return
+    if args.bnlearn:
+        table = dict(BNLEARN_QUICK if args.quick else BNLEARN)
+        if args.networks:
+            sizes_of = BNLEARN_QUICK if args.quick else BNLEARN
+            table = {name: sizes_of.get(name, 1000) for name in args.networks}
+        print(f"bnlearn table: batched pgm median of {min(repeat, 3)} warm calls after a cold one; loops: one cold "
+              "pass and one warm pass (the warm one is reported; cold in brackets); pyAgrum: one pass\n")
+        bench_bnlearn(table, min(repeat, 3) + 1, 2)
+        print(f"\nwall time: {time.perf_counter() - started:.1f} s")
+        return
     versions = {"pgm": pgm.__version__, "numpy": np.__version__, "pandas": pd.__version__, "scipy": scipy.__version__}
     versions["pyAgrum"] = gum.__version__ if gum else MISSING
     versions["pgmpy"] = pgmpy.__version__ if pgmpy else MISSING

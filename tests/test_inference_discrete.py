@@ -942,8 +942,9 @@ def test_the_plan_of_the_banded_network_exceeds_the_budget():
     assert plan.largest_table_entries >= 4 ** 11
     assert plan.largest_table_bytes > BUDGET
     assert plan.largest_table_bytes >= plan.largest_table_entries
+    # without evidence each posterior needs only its node's ancestors: the relevant parts are small
     full = net.inference_plan()
-    assert full.largest_table_bytes > BUDGET
+    assert full.trees > 1 and full.largest_table_bytes < BUDGET
 
 
 def test_a_tiny_budget_refuses_even_asia_and_a_fair_one_does_not():

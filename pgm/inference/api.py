@@ -7,25 +7,32 @@ results per case.  :class:`pgm.BayesianNetwork` exposes them as methods.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 
 from pgm.errors import StructureError
+from pgm.inference.cache import plan_cache
 from pgm.inference.engine import (
+    _budget,
     _raise_impossible,
-    _run,
     _targets,
     block_labels,
+    discrete_answers,
     discrete_marginals,
     key_labels,
     log_evidence as _log_evidence,
     mixture_moments,
+    most_probable_codes,
     prepare,
+    relevance_groups,
 )
 from pgm.inference.evidence import Evidence, as_evidence
 from pgm.inference.gaussian import MultivariateNormal
 from pgm.inference.gaussian_elimination import dense_moments
 from pgm.inference.results import MPE, DiscreteDistribution, GaussianMixture
+from pgm.inference.strategy import choose_rows
 
 __all__ = ["query", "posteriors", "predict", "impute", "mpe", "log_evidence", "inference_plan"]
 
@@ -82,9 +89,8 @@ def _exact_query(network, names, ev: Evidence, memory_budget):
 
 
 def _discrete_query(network, names, ev: Evidence, memory_budget):
-    problem = prepare(network, ev, targets=names, joint=names if len(names) > 1 else (), root=names,
-                      memory_budget=memory_budget)
-    tables, log_ev, _ = discrete_marginals(problem, ev, [names], calibrate=False, moments=False)
+    tables, log_ev, _ = discrete_answers(network, ev, [names], targets=names, joint=names if len(names) > 1 else (),
+                                         root=names, memory_budget=memory_budget, calibrate=False)
     _raise_impossible(ev, log_ev)
     table = tables[names]
     states = {t: network.states(t) for t in names}
@@ -200,7 +206,7 @@ def _single_case_moments(g, ev: Evidence, names, gaussian):
 # ---------------------------------------------------------------------------- all marginals
 def posteriors(network, evidence=None, *, memory_budget=None, method="exact", n_samples=100_000, seed=None,
                **options) -> dict:
-    """Every node's posterior marginal from one calibration; see :meth:`pgm.BayesianNetwork.posteriors`."""
+    """Every node's posterior marginal, by the trees of relevant parts; see :meth:`pgm.BayesianNetwork.posteriors`."""
     if method in ("loopy_bp", "gibbs", "auto"):  # approximate engines: pgm.inference.approximate
         from pgm.inference.approximate import dispatch
 
@@ -212,14 +218,19 @@ def posteriors(network, evidence=None, *, memory_budget=None, method="exact", n_
     if options:
         raise TypeError(f"method='exact' got the unknown option {next(iter(options))!r}")
     ev = as_evidence(network, evidence)
-    problem = prepare(network, ev, targets=None, memory_budget=memory_budget)
     if ev.batched:
         wanted = list(network.nodes)
     else:
         hard = ev.hard_assignment(network)
         wanted = [n for n in network.nodes if n not in hard]
     groups = [(n,) for n in wanted if network[n].is_discrete]
-    tables, log_ev, gaussian = discrete_marginals(problem, ev, groups, calibrate=True)
+    if len(groups) == len(wanted):  # discrete targets: by relevance, and rows by the cheapest plan
+        problem, gaussian = None, None
+        tables, log_ev, _ = discrete_answers(network, ev, groups, targets=None, memory_budget=memory_budget,
+                                             calibrate=True, by_relevance=True)
+    else:
+        problem = prepare(network, ev, targets=None, memory_budget=memory_budget)
+        tables, log_ev, gaussian = discrete_marginals(problem, ev, groups, calibrate=True)
     _raise_impossible(ev, log_ev)
     hybrid = _is_hybrid(network)
     out = {}
@@ -297,33 +308,8 @@ def mpe(network, evidence=None, *, memory_budget=None) -> MPE:
             "mean from query() is the most probable value of a Gaussian"
         )
     ev = as_evidence(network, evidence)
-    problem = prepare(network, ev, targets=None, memory_budget=memory_budget)
-    n_rows = ev.n_rows
     discrete = [n for n in network.nodes if network[n].is_discrete]
-    codes = {n: np.empty(n_rows, dtype=np.int64) for n in discrete}
-    log_max = np.empty(n_rows)
-    log_ev = np.empty(n_rows)
-
-    def work(rows, inputs):
-        n = inputs.log_offset.shape[0]
-        total = inputs.log_offset.copy()
-        evidence_total = inputs.log_offset.copy()
-        tree = problem.tree
-        if tree is not None:
-            assignment, best = tree.max_product(problem.base, inputs.row_factors, n)
-            total += best
-            beliefs, _, log_scale = tree.collect(problem.base, inputs.row_factors, n)
-            evidence_total += tree.log_partition(beliefs, log_scale, n)
-            for node, i in problem.id_of.items():
-                codes[node][rows] = assignment[i]
-        for node, code in problem.constant.items():
-            codes[node][rows] = code
-        for node in problem.gathered:
-            codes[node][rows] = ev.codes[node][rows]
-        log_max[rows] = total
-        log_ev[rows] = evidence_total
-
-    _run(problem, ev, work)
+    codes, log_max, log_ev = most_probable_codes(network, ev, memory_budget=memory_budget)
     _raise_impossible(ev, log_ev)
     if not ev.batched:
         assignment = {n: network.states(n)[int(codes[n][0])] for n in discrete}
@@ -345,10 +331,26 @@ def log_evidence(network, evidence, *, memory_budget=None):
 def inference_plan(network, targets=None, evidence=None, *, memory_budget=None):
     """The plan exact inference would follow; see :meth:`pgm.BayesianNetwork.inference_plan`."""
     ev = as_evidence(network, evidence)
-    if targets is None:
-        problem = prepare(network, ev, targets=None, memory_budget=memory_budget, plan_only=True)
+    names = None if targets is None else _targets(network, targets)[0]
+    joint = names if names is not None and len(names) > 1 else ()
+
+    def plan(sub, plan_only=True, estimate=False):
+        return prepare(network, sub, targets=names, joint=joint, root=names, memory_budget=memory_budget,
+                       plan_only=plan_only, estimate=estimate)
+
+    strategy = choose_rows(network, ev, plan, _budget(memory_budget))
+    parts = [names]
+    if names is None and all(network[n].is_discrete for n in network.nodes):
+        parts = relevance_groups(network, ev, network.nodes, memory_budget)
+    if len(parts) > 1:
+        problems = [prepare(network, ev, targets=part, memory_budget=memory_budget, plan_only=True) for part in parts]
     else:
-        names, _ = _targets(network, targets)
-        problem = prepare(network, ev, targets=names, joint=names if len(names) > 1 else (), root=names,
-                          memory_budget=memory_budget, plan_only=True)
-    return problem.plan()
+        problems = [plan(ev)]
+    largest = max(problems, key=lambda p: p.tree.total_table_entries if p.tree else 0)
+    cache = plan_cache(network)
+    return dataclasses.replace(
+        largest.plan(),
+        total_table_entries=sum(p.tree.total_table_entries for p in problems if p.tree),
+        trees=len(problems), strategy=strategy.kind, patterns=strategy.n_patterns,
+        cache_plans=len(cache), cache_bytes=cache.nbytes, cache_limit_bytes=cache.max_bytes,
+    )

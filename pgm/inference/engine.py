@@ -23,15 +23,19 @@ for one case or for many rows with their own missing values:
 4. *Rows in chunks* sized so that one chunk's tables fit the memory budget,
    shared between the cores.
 
-The plan for a network, a set of targets and a pattern of evidence is
-compiled once and reused.
+Memory is priced before anything is allocated: the static tables
+(:meth:`JunctionTree.static_bytes`) and the work of one row are checked
+against the budget, and only then are the tables built.  Many rows go
+through one shared tree or one pruned tree per pattern of observed nodes,
+and all posteriors through the trees of each node's relevant part, as the
+cost model of :mod:`pgm.inference.strategy` chooses.  Compiled plans are
+kept in the network's bounded cache (:mod:`pgm.inference.cache`).
 """
 
 from __future__ import annotations
 
 import math
 import os
-import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -41,7 +45,9 @@ from pgm.errors import ImpossibleEvidenceError, InferenceTooLarge, NodeError
 from pgm.inference.evidence import Evidence, as_evidence, likelihood_vectors, restricted_table
 from pgm.inference.gaussian_blocks import GaussianBlocks, block_bytes_per_row, continuous_blocks, factor_scopes
 from pgm.inference.junction_tree import JunctionTree, compile_junction_tree, format_bytes
+from pgm.inference.cache import PlanCache, plan_cache
 from pgm.inference.results import InferencePlan
+from pgm.inference.strategy import choose_rows, sub_evidence, target_groups
 
 __all__ = ["DEFAULT_MEMORY_BUDGET", "ImpossibleEvidenceError", "Problem", "prepare"]
 
@@ -83,6 +89,8 @@ class Problem:
     id_of: dict = field(default_factory=dict)
     gathered: tuple = ()        # discrete nodes observed in every row: conditioned on by indexing
     gathered_factors: list = field(default_factory=list)
+    static_bytes: int = 0       # priced before allocation: base potentials and their scratch
+    concurrent: int = 1         # chunks run at once (1 when two chunks would not fit the budget)
 
     @property
     def key_ids(self) -> tuple:
@@ -105,32 +113,47 @@ class Problem:
             pruned=self.pruned,
             gaussian_configurations=self.gauss.n_configurations if self.gauss else (1 if self.continuous else 0),
             bytes_per_row=self.bytes_per_row,
+            heuristic=tree.heuristic if tree else "weighted-min-fill",
+            static_bytes=self.static_bytes,
         )
 
 
-class _Cache:
-    """Compiled trees and Gaussian eliminations of one network, keyed by structure."""
-
-    def __init__(self):
-        self.trees: dict = {}
-        self.gaussians: dict = {}
-        self.lock = threading.Lock()
+def _cache(network) -> PlanCache:
+    return plan_cache(network)
 
 
-def _cache(network) -> _Cache:
-    cache = getattr(network, "_inference_cache", None)
-    if cache is None:
-        cache = _Cache()
-        network._inference_cache = cache
-    return cache
+def _tree_bytes(tree: JunctionTree) -> int:
+    """What a cached tree holds: its structure and the base potentials kept with it."""
+    return 8 * tree.total_table_entries + 256 * len(tree.cliques) + 64 * len(tree.cards)
+
+
+def _object_bytes(value, depth: int = 2) -> int:
+    """The arrays an object holds (its attributes, and lists/dicts of them), plus a little per object."""
+    if isinstance(value, np.ndarray):
+        return value.nbytes
+    if depth <= 0:
+        return 64
+    if isinstance(value, dict):
+        return 64 + sum(_object_bytes(v, depth - 1) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return 64 + sum(_object_bytes(v, depth - 1) for v in value)
+    if hasattr(value, "__dict__"):
+        return 256 + sum(_object_bytes(v, depth - 1) for v in vars(value).values())
+    return 64
 
 
 def prepare(network, evidence: Evidence, targets=None, *, joint: tuple = (), root=None, memory_budget=None,
-            prune: bool = True, plan_only: bool = False) -> Problem:
+            prune: bool = True, plan_only: bool = False, estimate: bool = False, effort_rows: int | None = None
+            ) -> Problem:
     """Compile the problem for ``targets`` (None: every node) under the pattern of ``evidence``.
 
     ``joint`` is a set of discrete targets that must share a clique; ``root``
     the same for the root of the tree (the clique read after a collect pass).
+    ``plan_only`` builds no table and refuses nothing; ``estimate`` (with
+    ``plan_only``) triangulates by one heuristic only and caches nothing,
+    for the cost model's quick look at a plan that may not be used.
+    ``effort_rows`` (default: the evidence's rows) is how many rows the tree
+    is expected to serve, which decides how many elimination orders are tried.
     """
     network._require_fitted("queried")
     budget = _budget(memory_budget) if not plan_only else float("inf")
@@ -194,10 +217,10 @@ def prepare(network, evidence: Evidence, targets=None, *, joint: tuple = (), roo
 
     gauss = None
     if continuous:
-        key = (continuous, keys, tuple(sorted(fixed_keys.items())), "blocks", tuple(sorted(observed_always)))
+        key = ("gaussian", continuous, keys, tuple(sorted(fixed_keys.items())), "blocks",
+               tuple(sorted(observed_always)))
         cache = _cache(network)
-        with cache.lock:
-            gauss = cache.gaussians.get(key)
+        gauss = cache.get(key)
         if gauss is None:
             per_row = block_bytes_per_row(network, blocks)
             if per_row > budget:
@@ -211,41 +234,60 @@ def prepare(network, evidence: Evidence, targets=None, *, joint: tuple = (), roo
                     "memory_budget=, observe some of them, or use method='likelihood_weighting'"
                 )
             gauss = GaussianBlocks(network, blocks, fixed_keys)
-            with cache.lock:
-                cache.gaussians[key] = gauss
+            cache.put(key, gauss, _object_bytes(gauss))
 
     tree = base = None
     if variables:
-        structure = (variables, tuple(s for s, _ in static), tuple(row_scopes), tuple(forced))
+        structure = ("tree", variables, tuple(s for s, _ in static), tuple(row_scopes), tuple(forced))
         cache = _cache(network)
-        with cache.lock:
-            tree = cache.trees.get(structure)
+        tree = cache.get(structure)
+        if tree is None and estimate:  # a quick look: one heuristic's tree, kept apart and without tables
+            quick = ("estimate",) + structure[1:]
+            tree = cache.get(quick)
+            if tree is None:
+                tree = compile_junction_tree(cards, [s for s, _ in static], row_scopes, forced, other_orders=False)
+                cache.put(quick, tree, _tree_bytes(tree) - 8 * tree.total_table_entries)
         if tree is None:
+            # More orderings pay off when the tree serves many rows (a tree planned for one case rarely).
             tree = compile_junction_tree(cards, [s for s, _ in static], row_scopes, forced,
-                                         memory_budget=None if plan_only else budget, what="exact inference")
-            with cache.lock:
-                cache.trees[structure] = tree
+                                         memory_budget=None if plan_only else budget, what="exact inference",
+                                         n_rows=evidence.n_rows if effort_rows is None else effort_rows)
+            cache.put(structure, tree, _tree_bytes(tree))
         if tree.largest_table_entries * 8 > budget:
             raise InferenceTooLarge(
                 f"exact inference would need a table of {tree.largest_table_entries:,} entries "
                 f"({format_bytes(8 * tree.largest_table_entries)}), above the memory budget of "
                 f"{format_bytes(budget)}; raise memory_budget=, add evidence, or use method='likelihood_weighting'"
             )
-        base = None if plan_only else tree.static_potentials(static, fixed)
 
+    # Price everything before allocating anything: the static tables, then the work of one row.
+    static_bytes = tree.static_bytes(fixed) if tree else 0
     per_row = 8 * (tree.entries_per_row() + sum(cards) if tree else 1)
     per_row += gauss.bytes_per_row(covariances=True) if gauss else 0
     per_row += 8 * 4
-    if per_row > budget and not plan_only:
+    if static_bytes + per_row > budget and not plan_only:
         raise InferenceTooLarge(
+            f"exact inference needs {format_bytes(static_bytes)} of static tables "
+            f"({tree.total_table_entries:,} entries in {len(tree.cliques)} cliques) and "
+            f"{format_bytes(per_row)} per row, above the memory budget of {format_bytes(budget)}; raise "
+            "memory_budget=, add evidence, or use method='likelihood_weighting'"
+            if tree else
             f"exact inference needs {format_bytes(per_row)} per row, above the memory budget of "
             f"{format_bytes(budget)}; raise memory_budget= or use method='likelihood_weighting'"
         )
-    workers = _WORKERS
+    # Rows go in chunks that fit what the static tables leave; two chunks run at once only if both fit.
     entries = per_row // 8
-    chunk_rows = 1 if plan_only else int(max(1, min(budget // (per_row * workers), max(64, _CHUNK_ENTRIES // entries))))
-    return Problem(network, variables, constant, tree, base, constant_log, lambda_nodes, continuous, keys,
-                   fixed_keys, gauss, pruned, per_row, chunk_rows, id_of, gathered, gathered_factors)
+    cap = max(64, _CHUNK_ENTRIES // entries)
+    room = budget - static_bytes
+    concurrent = _WORKERS if room >= _WORKERS * per_row else 1
+    chunk_rows = cap if plan_only else int(max(1, min(room // (per_row * concurrent), cap)))
+    if tree is not None and not plan_only:
+        base = tree.static_potentials(static, fixed)
+    problem = Problem(network, variables, constant, tree, base, constant_log, lambda_nodes, continuous, keys,
+                      fixed_keys, gauss, pruned, per_row, chunk_rows, id_of, gathered, gathered_factors)
+    problem.static_bytes = static_bytes
+    problem.concurrent = concurrent
+    return problem
 
 
 class _GatheredFactor:
@@ -329,14 +371,37 @@ def _run(problem: Problem, evidence: Evidence, work, *, moments: bool = False) -
     def one(_, rows):
         work(rows, _inputs(problem, evidence, rows, moments=moments))
 
-    map_chunks(one, chunks)
+    if problem.concurrent > 1:
+        map_chunks(one, chunks)
+    else:
+        for k, rows in enumerate(chunks):
+            one(k, rows)
 
 
 # ---------------------------------------------------------------------------- the questions
 def log_evidence(network, evidence, *, memory_budget=None) -> np.ndarray:
-    """log p(evidence) per row (log p(observed part of the row)); -inf where it is zero."""
+    """log p(evidence) per row (log p(observed part of the row)); -inf where it is zero.
+
+    Rows are answered by one shared tree or per pattern of observed nodes,
+    whichever the cost model (:mod:`pgm.inference.strategy`) finds cheaper.
+    """
     ev = evidence if isinstance(evidence, Evidence) else as_evidence(network, evidence)
-    problem = prepare(network, ev, targets=(), memory_budget=memory_budget)
+
+    def plan(sub, plan_only, estimate=False):
+        return prepare(network, sub, targets=(), memory_budget=memory_budget, plan_only=plan_only,
+                       estimate=estimate)
+
+    strategy = choose_rows(network, ev, plan, _budget(memory_budget))
+    if strategy.kind == "shared":
+        return _log_evidence_one_plan(plan(ev, False), ev)
+    out = np.empty(ev.n_rows)
+    for rows in strategy.groups:
+        sub = sub_evidence(ev, rows)
+        out[rows] = _log_evidence_one_plan(plan(sub, False), sub)
+    return out
+
+
+def _log_evidence_one_plan(problem: Problem, ev: Evidence) -> np.ndarray:
     out = np.empty(ev.n_rows)
 
     def work(rows, inputs: _Inputs):
@@ -349,6 +414,119 @@ def log_evidence(network, evidence, *, memory_budget=None) -> np.ndarray:
 
     _run(problem, ev, work)
     return out
+
+
+def most_probable_codes(network, evidence: Evidence, *, memory_budget=None):
+    """Per row: the most probable joint state of the discrete nodes (codes), its log probability, log p(e).
+
+    Rows go through one shared tree or one pruned tree per pattern of
+    observed nodes, as the cost model chooses.
+    """
+    def plan(sub, plan_only, estimate=False):
+        return prepare(network, sub, targets=None, memory_budget=memory_budget, plan_only=plan_only,
+                       estimate=estimate)
+
+    discrete = [n for n in network.nodes if network[n].is_discrete]
+    n_rows = evidence.n_rows
+    codes = {n: np.empty(n_rows, dtype=np.int64) for n in discrete}
+    log_max = np.empty(n_rows)
+    log_ev = np.empty(n_rows)
+    strategy = choose_rows(network, evidence, plan, _budget(memory_budget))
+    for rows in (strategy.groups if strategy.kind != "shared" else [np.arange(n_rows)]):
+        sub = evidence if strategy.kind == "shared" else sub_evidence(evidence, rows)
+        sub_codes, log_max[rows], log_ev[rows] = _most_probable_one_plan(plan(sub, False), sub, discrete)
+        for node in discrete:
+            codes[node][rows] = sub_codes[node]
+    return codes, log_max, log_ev
+
+
+def _most_probable_one_plan(problem: Problem, ev: Evidence, discrete):
+    n_rows = ev.n_rows
+    codes = {n: np.empty(n_rows, dtype=np.int64) for n in discrete}
+    log_max = np.empty(n_rows)
+    log_ev = np.empty(n_rows)
+
+    def work(rows, inputs):
+        n = inputs.log_offset.shape[0]
+        total = inputs.log_offset.copy()
+        evidence_total = inputs.log_offset.copy()
+        tree = problem.tree
+        if tree is not None:
+            assignment, best = tree.max_product(problem.base, inputs.row_factors, n)
+            total += best
+            beliefs, _, log_scale = tree.collect(problem.base, inputs.row_factors, n)
+            evidence_total += tree.log_partition(beliefs, log_scale, n)
+            for node, i in problem.id_of.items():
+                codes[node][rows] = assignment[i]
+        for node, code in problem.constant.items():
+            codes[node][rows] = code
+        for node in problem.gathered:
+            codes[node][rows] = ev.codes[node][rows]
+        log_max[rows] = total
+        log_ev[rows] = evidence_total
+
+    _run(problem, ev, work)
+    return codes, log_max, log_ev
+
+
+def discrete_answers(network, evidence: Evidence, groups, *, targets, joint: tuple = (), root=None,
+                     memory_budget=None, calibrate: bool, by_relevance: bool = False):
+    """Posterior tables of each group of discrete nodes for every row, and log p(e), by the cheapest plan.
+
+    Rows go through one shared tree, or one pruned tree per pattern of
+    observed nodes (:func:`pgm.inference.strategy.choose_rows`).  With
+    ``by_relevance`` (all groups single nodes, ``targets`` None) the targets
+    may be split over the trees of their relevant parts
+    (:func:`pgm.inference.strategy.target_groups`).  Returns ``(tables,
+    log_evidence, strategy)``; ``tables[group]`` has shape ``(*cards, n_rows)``.
+    """
+    def plan(sub, plan_only, estimate=False):
+        return prepare(network, sub, targets=targets, joint=joint, root=root, memory_budget=memory_budget,
+                       plan_only=plan_only, estimate=estimate)
+
+    strategy = choose_rows(network, evidence, plan, _budget(memory_budget))
+    if strategy.kind == "shared":
+        tables, log_ev = _answers_one_pattern(network, evidence, groups, plan, memory_budget, calibrate, by_relevance)
+        return tables, log_ev, strategy
+    n_rows = evidence.n_rows
+    tables = {g: np.empty(tuple(len(network.states(v)) for v in g) + (n_rows,)) for g in groups}
+    log_ev = np.empty(n_rows)
+    for rows in strategy.groups:
+        sub = sub_evidence(evidence, rows)
+        sub_tables, sub_log_ev = _answers_one_pattern(network, sub, groups, plan, memory_budget, calibrate,
+                                                      by_relevance)
+        for g in groups:
+            tables[g][..., rows] = sub_tables[g]
+        log_ev[rows] = sub_log_ev
+    return tables, log_ev, strategy
+
+
+def relevance_groups(network, evidence: Evidence, nodes, memory_budget=None) -> list[tuple]:
+    """The groups of ``nodes`` whose posteriors come from one tree each (see :func:`target_groups`)."""
+    def plan(group, plan_only, estimate=False):
+        return prepare(network, evidence, targets=group, memory_budget=memory_budget, plan_only=plan_only,
+                       estimate=estimate)
+
+    return target_groups(network, evidence, list(nodes), plan)
+
+
+def _answers_one_pattern(network, evidence, groups, plan, memory_budget, calibrate, by_relevance):
+    if not by_relevance:
+        tables, log_ev, _ = discrete_marginals(plan(evidence, False), evidence, groups, calibrate=calibrate,
+                                             moments=False)
+        return tables, log_ev
+    nodes = [g[0] for g in groups]
+    tables, log_ev = {}, None
+    for part in relevance_groups(network, evidence, nodes, memory_budget):
+        targets = None if len(part) == len(nodes) else part
+        problem = prepare(network, evidence, targets=targets, memory_budget=memory_budget)
+        part_tables, part_log_ev, _ = discrete_marginals(problem, evidence, [(n,) for n in part], calibrate=True,
+                                                            moments=False)
+        tables.update(part_tables)
+        log_ev = part_log_ev if log_ev is None else log_ev  # every part holds the evidence and its ancestors
+    if log_ev is None:
+        log_ev = _log_evidence_one_plan(prepare(network, evidence, targets=(), memory_budget=memory_budget), evidence)
+    return tables, log_ev
 
 
 def _targets(network, targets) -> tuple[tuple, bool]:

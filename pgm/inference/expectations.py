@@ -14,6 +14,9 @@ so the M-step is the complete-data ``from_statistics``:
   probabilities: ``E[(z - m)(z - m)^T] = Cov[z] + (E[z] - m)(E[z] - m)^T``.
 
 The same pass returns log p(observed part of each row), EM's objective.
+Rows go through one shared tree or one pruned tree per pattern of observed
+nodes, whichever the cost model of :mod:`pgm.inference.strategy` finds
+cheaper; statistics are sums over rows, so the patterns' parts add up.
 """
 
 from __future__ import annotations
@@ -24,8 +27,9 @@ import numpy as np
 
 from pgm._chunks import map_chunks, row_chunks
 from pgm.errors import ImpossibleEvidenceError
-from pgm.inference.engine import _group_marginal, _inputs, prepare
+from pgm.inference.engine import _budget, _group_marginal, _inputs, prepare
 from pgm.inference.evidence import Evidence
+from pgm.inference.strategy import choose_rows, sub_evidence
 
 __all__ = ["expected_statistics"]
 
@@ -38,7 +42,34 @@ def expected_statistics(network, evidence: Evidence, weights: np.ndarray | None 
     value per row.  Raises :class:`ImpossibleEvidenceError` for a row of
     probability zero (EM cannot continue from parameters that rule a row out).
     """
-    problem = prepare(network, evidence, targets=None, memory_budget=memory_budget, prune=False)
+    def plan(sub, plan_only, estimate=False):
+        return prepare(network, sub, targets=None, memory_budget=memory_budget, prune=False, plan_only=plan_only,
+                       estimate=estimate)
+
+    strategy = choose_rows(network, evidence, plan, _budget(memory_budget))
+    if strategy.kind == "shared":
+        statistics, log_ev = _expected_statistics_one_plan(network, plan(evidence, False), evidence, weights)
+    else:  # one pruned tree per pattern of observed nodes; statistics add up across the patterns
+        log_ev = np.empty(evidence.n_rows)
+        parts = []
+        for rows in strategy.groups:
+            sub = sub_evidence(evidence, rows)
+            part, log_ev[rows] = _expected_statistics_one_plan(network, plan(sub, False), sub,
+                                                               None if weights is None else weights[rows])
+            parts.append(part)
+        statistics = {node: functools.reduce(network[node].merge_statistics, [p[node] for p in parts])
+                      for node in network.nodes}
+    impossible = np.isneginf(log_ev)
+    if impossible.any():
+        first = int(np.argmax(impossible))
+        raise ImpossibleEvidenceError(
+            f"{evidence.describe_row(first)} has probability zero under the current parameters (p(e) = 0), "
+            "so EM cannot weigh it; start from parameters without zeros (e.g. a Dirichlet prior or init='random')"
+        )
+    return statistics, log_ev
+
+
+def _expected_statistics_one_plan(network, problem, evidence: Evidence, weights):
     nodes = list(network.nodes)
     chunks = row_chunks(evidence.n_rows, problem.chunk_rows)
     log_ev = np.empty(evidence.n_rows)
@@ -75,14 +106,10 @@ def expected_statistics(network, evidence: Evidence, weights: np.ndarray | None 
                                                  evidence, rows, w)
         return out
 
-    per_chunk = map_chunks(one, chunks)
-    impossible = np.isneginf(log_ev)
-    if impossible.any():
-        first = int(np.argmax(impossible))
-        raise ImpossibleEvidenceError(
-            f"{evidence.describe_row(first)} has probability zero under the current parameters (p(e) = 0), "
-            "so EM cannot weigh it; start from parameters without zeros (e.g. a Dirichlet prior or init='random')"
-        )
+    if problem.concurrent > 1:
+        per_chunk = map_chunks(one, chunks)
+    else:  # two chunks at once would not fit the memory budget
+        per_chunk = [one(k, rows) for k, rows in enumerate(chunks)]
     statistics = {}
     for node in nodes:
         merge = network[node].merge_statistics

@@ -6,8 +6,8 @@ connected subtree.  Passing messages along its edges -- towards a root
 (*collect*) and back (*distribute*) -- leaves every clique holding the joint
 posterior of its variables: all marginals, and every family's posterior, from
 one calibration.  Its cost is the sum of the clique table sizes, which the
-elimination order decides; we take the greedy min-fill order, ties broken by
-the smallest clique table (weighted min-fill).
+elimination order decides; :mod:`pgm.inference.triangulation` tries several
+greedy heuristics on large trees and keeps the cheapest.
 
 Batching.  The factors of the network are the same for every row; the
 evidence is not.  Evidence enters as per-row *likelihood vectors* -- one-hot
@@ -32,7 +32,6 @@ Reference: Koller & Friedman, *Probabilistic Graphical Models* (2009), ch. 9-10,
 
 from __future__ import annotations
 
-import heapq
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -40,6 +39,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from pgm.errors import InferenceTooLarge
+from pgm.inference.triangulation import greedy_order, triangulate
 
 __all__ = ["JunctionTree", "compile_junction_tree", "elimination_order", "format_bytes"]
 
@@ -60,52 +60,11 @@ def elimination_order(adjacency: Mapping[int, set[int]], cards: Sequence[int]) -
     At each step the variable whose elimination adds the fewest fill edges is
     eliminated; ties go to the smallest clique table (product of
     cardinalities), then to the lowest index, so the order is deterministic.
-
     Returns the order and, for each eliminated variable, its elimination
-    clique (itself and its neighbours at that moment).  Scores are kept in a
-    heap and recomputed only around the variables whose neighbourhood
-    changed, so large sparse graphs are ordered in near-linear time.
+    clique (itself and its neighbours at that moment).  Junction trees try
+    more heuristics (:func:`pgm.inference.triangulation.triangulate`).
     """
-    adj = {v: set(nb) for v, nb in adjacency.items()}
-    log_cards = {v: float(np.log(cards[v])) for v in adj}
-
-    def score(v: int) -> tuple[int, float, int]:
-        nb = list(adj[v])
-        fill = 0
-        for i, a in enumerate(nb):
-            neighbours_of_a = adj[a]
-            for b in nb[i + 1:]:
-                if b not in neighbours_of_a:
-                    fill += 1
-        return (fill, log_cards[v] + sum(log_cards[u] for u in nb), v)
-
-    current = {v: score(v) for v in adj}
-    heap = list(current.values())
-    heapq.heapify(heap)
-    order: list[int] = []
-    cliques: list[frozenset] = []
-    while heap:
-        entry = heapq.heappop(heap)
-        v = entry[2]
-        if v not in adj or current.get(v) != entry:
-            continue  # stale
-        nb = adj.pop(v)
-        del current[v]
-        order.append(v)
-        cliques.append(frozenset(nb | {v}))
-        touched = set(nb)
-        for a in nb:
-            adj[a].discard(v)
-            adj[a].update(nb - {a})
-        for a in nb:
-            touched.update(adj[a])
-        for u in touched:
-            if u in adj:
-                s = score(u)
-                if s != current[u]:
-                    current[u] = s
-                    heapq.heappush(heap, s)
-    return order, cliques
+    return greedy_order(adjacency, cards, "weighted-min-fill")
 
 
 # ---------------------------------------------------------------------------- the compiled tree
@@ -151,6 +110,7 @@ class JunctionTree:
         self.row_home = row_home
         self.row_scopes = row_scopes
         self.postorder = self._postorder()
+        self.heuristic = "weighted-min-fill"  # which triangulation heuristic gave the order
         self.home_of_variable = self._smallest_home()
         self._fixed_base: list[np.ndarray] | None = None
         self._fixed_flags: list[bool] = []
@@ -203,6 +163,17 @@ class JunctionTree:
         """Float64 entries one row needs while calibrating: beliefs, messages and one scratch table."""
         separators = sum(math.prod(self.cards[v] for v in c.separator) for c in self.cliques)
         return self.total_table_entries + separators + self.largest_table_entries
+
+    def static_bytes(self, fixed: Sequence[bool] | None = None) -> int:
+        """Bytes :meth:`static_potentials` allocates at most: every clique's base, the cliques holding
+        factors that change between calls (``fixed`` False) once more, and one clique of scratch."""
+        varying = set()
+        if fixed is not None:
+            varying = {h for h, keep in zip(self.static_home, fixed) if not keep}
+        else:
+            varying = set(self.static_home)
+        return 8 * (self.total_table_entries + sum(self.cliques[h].size for h in varying)
+                    + self.largest_table_entries)
 
     def static_potentials(self, factors: Sequence[tuple[tuple[int, ...], np.ndarray]],
                           fixed: Sequence[bool] | None = None) -> list[np.ndarray]:
@@ -397,6 +368,8 @@ def compile_junction_tree(
     *,
     memory_budget: int | None = None,
     what: str = "inference",
+    other_orders: bool = True,
+    n_rows: int = 1,
 ) -> JunctionTree:
     """Build a junction tree over variables ``0..len(cards)-1``.
 
@@ -410,7 +383,8 @@ def compile_junction_tree(
     for scope in list(static_scopes) + list(row_scopes) + list(forced):
         for a in scope:
             adjacency[a].update(b for b in scope if b != a)
-    order, elimination_cliques = elimination_order(adjacency, cards)
+    order, elimination_cliques, heuristic, _ = triangulate(
+        adjacency, cards, n_rows=n_rows, try_others_above=None if other_orders else float("inf"))
     position = {v: i for i, v in enumerate(order)}
 
     # The elimination tree: clique k (of order[k]) hangs below the clique of
@@ -476,6 +450,7 @@ def compile_junction_tree(
     row_homes = [_clique_holding(cliques, s) if s else 0 for s in row_scopes]
     tree = JunctionTree(cards, cliques, order, roots, [home(s) for s in static_scopes], row_homes,
                         [tuple(sorted(s)) for s in row_scopes])
+    tree.heuristic = heuristic
     if memory_budget is not None:
         needed = tree.largest_table_entries * 8
         if needed > memory_budget:

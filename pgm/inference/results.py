@@ -261,7 +261,7 @@ class InferencePlan:
     Attributes
     ----------
     order : tuple of str
-        Elimination order of the discrete variables (min-fill, weighted ties).
+        Elimination order of the discrete variables.
     cliques : tuple of tuple of str
         The junction tree's cliques.
     largest_table_entries, largest_table_bytes : int
@@ -275,6 +275,26 @@ class InferencePlan:
         (the number of Gaussians per row; 1 without such nodes).
     bytes_per_row : int
         Working memory for one row of evidence.
+    heuristic : str
+        The triangulation heuristic whose tree was cheapest (see
+        :mod:`pgm.inference.triangulation`).
+    static_bytes : int
+        Memory of the static tables, priced before they are built; with
+        ``bytes_per_row`` it is what the memory budget is checked against.
+    strategy : str
+        How a batch of rows is answered: ``"shared"`` (one tree, every row
+        at once), ``"per-pattern"`` (one pruned tree per pattern of observed
+        nodes) or ``"per-row"`` (every row its own pattern); chosen by cost
+        (see :mod:`pgm.inference.strategy`).
+    patterns : int
+        Distinct patterns of observed discrete nodes among the rows.
+    trees : int
+        Trees that answer the targets: more than one when all posteriors are
+        answered by the relevant parts of the network (the other fields then
+        describe the largest, and ``total_table_entries`` sums them).
+    cache_plans, cache_bytes, cache_limit_bytes : int
+        The network's plan cache: plans held, their bytes, and its bound
+        (see :func:`pgm.inference.plan_cache`).
     """
 
     order: tuple
@@ -285,6 +305,14 @@ class InferencePlan:
     pruned: tuple
     gaussian_configurations: int
     bytes_per_row: int
+    heuristic: str = "weighted-min-fill"
+    static_bytes: int = 0
+    strategy: str = "shared"
+    patterns: int = 1
+    trees: int = 1
+    cache_plans: int = 0
+    cache_bytes: int = 0
+    cache_limit_bytes: int = 0
 
     def __str__(self) -> str:
         from pgm.inference.junction_tree import format_bytes
@@ -293,11 +321,16 @@ class InferencePlan:
         gaussians = (f"; {self.gaussian_configurations:,} Gaussian(s) per row"
                      if self.gaussian_configurations else "")
         pruned = f"; {len(self.pruned)} barren node(s) pruned" if self.pruned else ""
+        trees = f" in {self.trees} trees (by relevance)" if self.trees > 1 else ""
+        rows = (f"; rows answered {self.strategy} ({self.patterns:,} pattern(s) of observed nodes)"
+                if self.patterns > 1 else "")
         return (
             f"inference plan: {len(self.cliques)} cliques, the largest over {len(widest)} variables "
             f"({self.largest_table_entries:,} entries, {format_bytes(self.largest_table_bytes)}), "
-            f"{self.total_table_entries:,} entries in all{gaussians}; {format_bytes(self.bytes_per_row)} "
-            f"per row of evidence{pruned}"
+            f"{self.total_table_entries:,} entries in all{trees}{gaussians}; {format_bytes(self.static_bytes)} "
+            f"of static tables and {format_bytes(self.bytes_per_row)} per row of evidence{pruned}; "
+            f"triangulated by {self.heuristic}{rows}; plan cache {self.cache_plans} plan(s), "
+            f"{format_bytes(self.cache_bytes)} of {format_bytes(self.cache_limit_bytes)}"
         )
 
     def __repr__(self) -> str:
