@@ -438,6 +438,7 @@ def _check_network_output(args, network) -> str:
     the folder, and whether the format can hold the network (BIF is discrete only)."""
     output = args.output
     fmt = args.format
+    _check_folder(output)
     if fmt is None:
         if _to_stdout(output):
             fmt = "json"
@@ -446,7 +447,6 @@ def _check_network_output(args, network) -> str:
             if fmt not in _NETWORK_FORMATS:
                 raise ValueError(f"cannot write {output!r}: unknown network format {fmt!r}; name a .bif or .json "
                                  "file with -o (or give --format)")
-    _check_folder(output)
     if fmt == "bif" and any(not network[node].is_discrete for node in network.nodes):
         continuous = next(node for node in network.nodes if not network[node].is_discrete)
         raise ValueError(f"cannot write {output or 'standard output'} as BIF: node {continuous!r} is continuous "

@@ -46,6 +46,11 @@ the same questions by delegating to its DAG.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # networkx is imported where it is used: it is slow to import
+    import networkx as nx
+
 import contextlib
 import heapq
 import itertools
@@ -54,7 +59,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
-import networkx as nx
 import numpy as np
 
 from pgm.errors import CycleError, NodeError
@@ -462,6 +466,8 @@ class DAG:
 
     def to_networkx(self) -> nx.DiGraph:
         """The graph as a new :class:`networkx.DiGraph` (nodes in declaration order)."""
+        import networkx as nx
+
         g = nx.DiGraph()
         g.add_nodes_from(self._nodes)
         g.add_edges_from(self.edges)
@@ -475,6 +481,8 @@ class DAG:
         >>> sorted(map(sorted, DAG.from_edges([("a", "c"), ("b", "c")]).moral_graph().edges))
         [['a', 'b'], ['a', 'c'], ['b', 'c']]
         """
+        import networkx as nx
+
         g = nx.Graph()
         g.add_nodes_from(self._nodes)
         for child, ps in self._parents.items():

@@ -8,10 +8,14 @@ files -- lives in its own module; the methods here delegate.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # networkx is imported where it is used: it is slow to import
+    import networkx as nx
+
 import functools
 from collections.abc import Iterable, Iterator, Mapping
 
-import networkx as nx
 import numpy as np
 
 from pgm.cpds.base import CPD
