@@ -331,7 +331,10 @@ class BayesianNetwork:
                 shown = ", ".join(map(str, cpd.domain[:6])) + (", ..." if len(cpd.domain) > 6 else "")
                 kind = f"{len(cpd.domain)} states [{shown}]"
             else:
-                kind = "linear Gaussian" if cpd.is_linear else "Gaussian with features"
+                # the words of the CPDs' own descriptions: one label for one thing
+                kind = ("linear Gaussian" if cpd.is_linear else "conditional linear Gaussian"
+                        if all(f.is_identity for f in cpd.features) else "Gaussian, mean linear in features "
+                        + ", ".join(map(str, cpd.features)))
             notes = "".join([" (latent)" if cpd.latent else "", "" if cpd.is_fitted else " (not fitted)",
                              f" (shares {group_of[node]}'s CPD)" if node in group_of else ""])
             given = f"  <- {', '.join(cpd.parents)}" if cpd.parents else ""

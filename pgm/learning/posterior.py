@@ -284,6 +284,8 @@ class ParameterPosterior:
     def _labels(self, node):
         cpd = self.network[node]
         names = cpd.parents if cpd.is_discrete else cpd.discrete_parents
+        if not names and cpd.parents:  # continuous parents only: one configuration, but not "no parents"
+            return lambda config: "(no discrete parents)"
         return lambda config: configuration_label(names, cpd.parent_states, config)
 
     # ------------------------------------------------------------------ updating
