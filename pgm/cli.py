@@ -391,8 +391,8 @@ def _posterior_json(result) -> dict:
         payload = {"variables": list(result.names), "mean": result.mean.tolist(),
                    "covariance": result.covariance.tolist()}
     else:  # a mixture of Gaussians (hybrid networks)
-        payload = {"variables": list(result.names), "mean": result.mean().tolist(),
-                   "covariance": result.covariance().tolist(), "components": {
+        payload = {"variables": list(result.names), "mean": np.asarray(result.mean).tolist(),
+                   "covariance": np.asarray(result.covariance).tolist(), "components": {
                        "labels": list(result.labels), "weights": result.weights.tolist(),
                        "means": result.means.tolist(), "covariances": result.covariances.tolist()}}
     log_evidence = getattr(result, "log_evidence", None)

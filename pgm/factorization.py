@@ -105,12 +105,15 @@ class Factorization:
         return f"${self.latex()}$"
 
     def describe(self) -> str:
-        """The factorisation, then one line per factor with its distribution, then the parameter counts."""
+        """The factorisation, then one line per factor with its distribution, then the parameter counts
+        (a :class:`~pgm.inference.display.Text`: a notebook shows it as text)."""
         width = max(len(str(t)) for t in self.terms) if self.terms else 0
         lines = [str(self), ""]
         lines += [f"  {str(t):<{width}}  {t.distribution}" for t in self.terms]
         lines += ["", self.parameter_summary()]
-        return "\n".join(lines)
+        from pgm.inference.display import Text
+
+        return Text("\n".join(lines))
 
     def describe_latex(self) -> str:
         """An ``aligned`` LaTeX block: each factor with its distribution."""
@@ -119,6 +122,11 @@ class Factorization:
 
     def parameter_summary(self) -> str:
         """One sentence comparing the network's free parameters with the full joint's."""
+        from pgm.inference.display import Text
+
+        return Text(self._parameter_sentence())
+
+    def _parameter_sentence(self) -> str:
         joint = self.n_joint_parameters
         joint_text = f"{joint:,}" if joint < 10**15 else f"{float(joint):.3g}"
         if self.nonlinear:

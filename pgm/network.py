@@ -768,9 +768,10 @@ class BayesianNetwork:
         (3, 2)
         """
         from pgm.inference.api import query
+        from pgm.inference.display import note_evidence
 
-        return query(self, targets, evidence, method=method, n_samples=n_samples, seed=seed,
-                     memory_budget=memory_budget)
+        return note_evidence(query(self, targets, evidence, method=method, n_samples=n_samples, seed=seed,
+                                   memory_budget=memory_budget), evidence)
 
     def posteriors(self, evidence=None, *, memory_budget: int | None = None) -> dict:
         """Every node's posterior marginal, from one calibration of the junction tree.
@@ -789,8 +790,14 @@ class BayesianNetwork:
         0.148
         """
         from pgm.inference.api import posteriors
+        from pgm.inference.display import Posteriors, note_evidence
+        from pandas import DataFrame
 
-        return posteriors(self, evidence, memory_budget=memory_budget)
+        marginals = posteriors(self, evidence, memory_budget=memory_budget)
+        if any(isinstance(m, DataFrame) for m in marginals.values()):
+            return marginals  # many cases: a DataFrame per node
+        return note_evidence(Posteriors({node: note_evidence(m, evidence) for node, m in marginals.items()}),
+                             evidence)
 
     def predict(self, data, target, *, memory_budget: int | None = None):
         """The most probable state (discrete) or posterior mean (continuous) of ``target`` for every row.
