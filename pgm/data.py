@@ -108,7 +108,12 @@ def state_kind(state) -> str:
 
 
 def state_index(value, states: tuple) -> int:
-    """The position of ``value`` among ``states`` (matched by value and kind, so ``True`` is not ``1``), or -1."""
+    """The position of ``value`` among ``states`` (matched by value and kind, so ``True`` is not ``1``), or -1.
+
+    A whole float is an integer state (``2.0`` is ``2``), as in a float column of data.
+    """
+    if isinstance(value, (float, np.floating)) and state_kind(states[0]) == "integers" and float(value).is_integer():
+        value = int(value)
     if not isinstance(value, (str, int, bool, np.integer, np.bool_)) or state_kind(value) != state_kind(states[0]):
         return -1
     try:

@@ -44,6 +44,28 @@ def _partitioned(data):
     return None
 
 
+def _no_rows(data) -> bool:
+    """A DataFrame of cases without any row (inference then answers with an empty table)."""
+    return hasattr(data, "columns") and hasattr(data, "index") and len(data) == 0
+
+
+def _one_unobserved_case():
+    from pandas import DataFrame
+
+    return DataFrame(index=[0])
+
+
+def _weights_column(data, name: str):
+    """``fit(df, weights="w")`` in memory: the column ``w`` as the weights, and the data without it."""
+    from pgm.errors import DataError
+
+    columns = getattr(data, "columns", None)
+    if columns is None or name not in columns:
+        shown = [] if columns is None else list(columns)[:10]
+        raise DataError(f"weights={name!r} names no column of the data (its columns: {shown})")
+    return data.drop(columns=name), data[name].to_numpy()
+
+
 def _delegate_to_dag(name: str):
     method = getattr(DAG, name)
 
@@ -703,6 +725,8 @@ class BayesianNetwork:
         partitioned = _partitioned(data)
         if partitioned is not None:  # statistics per partition or file chunk, summed; EM one pass per iteration
             fit = partitioned.fit
+        elif isinstance(weights, str):  # a column's name, as scan and Dask take it
+            data, weights = _weights_column(data, weights)
         return fit(self, data, prior=prior, weights=weights, max_iter=max_iter, tol=tol, n_init=n_init, init=init,
                    seed=seed, progress=progress, callback=callback, memory_budget=memory_budget)
 
@@ -770,6 +794,9 @@ class BayesianNetwork:
         from pgm.inference.api import query
         from pgm.inference.display import note_evidence
 
+        if _no_rows(evidence):  # no cases: the answer's empty table, with its columns
+            return query(self, targets, _one_unobserved_case(), method=method, n_samples=n_samples, seed=seed,
+                         memory_budget=memory_budget).iloc[:0].set_axis(evidence.index[:0], axis=0)
         return note_evidence(query(self, targets, evidence, method=method, n_samples=n_samples, seed=seed,
                                    memory_budget=memory_budget), evidence)
 
@@ -813,6 +840,10 @@ class BayesianNetwork:
         ['False', 'False', 'False', 'False']
         """
         from pgm.inference.api import predict
+
+        if _no_rows(data):  # no cases: an empty answer of the right type
+            return predict(self, _one_unobserved_case(), target, memory_budget=memory_budget).iloc[:0].set_axis(
+                data.index[:0], axis=0)
 
         return predict(self, data, target, memory_budget=memory_budget)
 

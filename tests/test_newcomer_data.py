@@ -165,3 +165,88 @@ def test_string_columns_convert_by_distinct_values_with_the_same_errors():
     strings.iloc[1234, 5] = 1.0  # a number in a column of text states
     with pytest.raises(DataError, match=r"row 1234: 1\.0 is not a state .*float values"):
         pgm.data.to_dataset(strings, alarm.domains)
+
+
+# ---------------------------------------------------------------- item 13: evidence and options, one rule
+def brute_force_posterior(network, target, evidence: dict) -> np.ndarray:
+    """p(target | evidence) by enumerating the full joint of a small discrete network."""
+    import itertools
+
+    nodes = list(network.nodes)
+    weights = np.zeros(len(network[target].domain))
+    for states in itertools.product(*(network[n].domain for n in nodes)):
+        case = dict(zip(nodes, states))
+        if any(case[n] != v for n, v in evidence.items()):
+            continue
+        probability = np.prod([network[n].table[tuple(network[p].domain.index(case[p]) for p in network[n].parents)
+                                                + (network[n].domain.index(case[n]),)] for n in nodes])
+        weights[network[target].domain.index(case[target])] += probability
+    return weights / weights.sum()
+
+
+def test_a_misspelled_evidence_column_is_a_warning_with_the_suggestion():
+    asia = pgm.load("asia")
+    cases = asia.sample(20, seed=1)[["xray", "smoke"]]
+    with pytest.warns(pgm.errors.PGMWarning, match=r"'xrya' is not a node and is ignored; did you mean 'xray'"):
+        asia.query("lung", evidence=cases.rename(columns={"xray": "xrya"}))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        asia.query("lung", evidence=cases.assign(patient_id=range(20)))  # an unrelated column: no warning
+
+
+def test_a_dict_of_series_is_aligned_by_index_as_pandas_does():
+    asia = pgm.load("asia")
+    evidence = {"xray": pd.Series(["yes", "no"], index=[5, 3]), "smoke": pd.Series(["no", "yes"], index=[3, 5])}
+    result = asia.query("lung", evidence=evidence)
+    assert sorted(result.index) == [3, 5]  # the union of the indexes, as pd.DataFrame(evidence) gives
+    np.testing.assert_allclose(result.loc[5], brute_force_posterior(asia, "lung", {"xray": "yes", "smoke": "yes"}))
+    np.testing.assert_allclose(result.loc[3], brute_force_posterior(asia, "lung", {"xray": "no", "smoke": "no"}))
+
+
+def test_empty_evidence_gives_empty_answers_of_the_right_shape():
+    asia = pgm.load("asia")
+    none = asia.sample(5, seed=0).iloc[:0]
+    assert asia.query("lung", evidence=none).shape == (0, 2)
+    assert list(asia.query("lung", evidence=none).columns) == ["yes", "no"]
+    assert asia.query(["lung", "tub"], evidence=none).shape == (0, 4)
+    assert len(asia.predict(none.drop(columns="lung"), "lung")) == 0
+    assert asia.posteriors(none)["lung"].shape == (0, 2)  # as posteriors already did
+
+
+def test_real_numbers_for_budgets_and_tolerances_and_a_weights_column_in_memory():
+    asia = pgm.load("asia")
+    rows = asia.sample(400, seed=2)
+    assert asia.query("lung", evidence={"xray": "yes"}, memory_budget=2e9).probabilities == pytest.approx(
+        brute_force_posterior(asia, "lung", {"xray": "yes"}))
+    latent = asia.with_cpd("either", pgm.Categorical.latent(["yes", "no"], parents=["lung", "tub"]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        latent.fit(rows.drop(columns="either"), tol=np.float32(1e-3), max_iter=2, seed=0)
+    weights = np.random.default_rng(0).integers(0, 3, len(rows)).astype(float)
+    by_name = asia.fit(rows.assign(w=weights), weights="w", prior=pgm.Dirichlet(1.0))
+    repeated = asia.fit(rows.loc[rows.index.repeat(weights.astype(int))], prior=pgm.Dirichlet(1.0))
+    assert by_name == asia.fit(rows, weights=weights, prior=pgm.Dirichlet(1.0))
+    np.testing.assert_allclose(by_name["lung"].table, repeated["lung"].table, atol=1e-12)  # integer weights = copies
+    with pytest.raises(DataError, match="weights='v' names no column"):
+        asia.fit(rows, weights="v")
+
+
+def test_one_case_takes_what_a_batch_takes():
+    net = dice()
+    rows = pd.DataFrame({"odd": [True, False], "roll": [2.0, np.nan]})  # a float column of whole numbers
+    batched = net.query("roll", evidence=rows[["odd"]])
+    single = net.query("roll", evidence={"odd": True})
+    np.testing.assert_allclose(batched.iloc[0], single.probabilities)
+    odd = net.query("odd", evidence=rows.iloc[0][["roll"]])  # a row of that frame: roll=2.0
+    np.testing.assert_allclose(odd.probabilities, [0.8, 0.2])  # the table's row for roll = 2
+    np.testing.assert_allclose(net.query("odd", evidence={"roll": 2.0}).probabilities, [0.8, 0.2])
+    with pytest.raises(DataError, match="not a state"):
+        net.query("odd", evidence={"roll": 2.5})
+
+
+def test_linear_gaussian_takes_std_as_gaussian_does():
+    net = pgm.BayesianNetwork({"x": pgm.Gaussian(0.0, std=2.0),
+                               "y": pgm.LinearGaussian(parents=["x"], weights={"x": 1.5}, std=0.5)})
+    assert net["y"].variance == pytest.approx(0.25) and net["x"].variance == pytest.approx(4.0)
+    with pytest.raises(pgm.errors.CPDError, match="not both"):
+        pgm.LinearGaussian(parents=["x"], variance=1.0, std=1.0)
