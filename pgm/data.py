@@ -395,8 +395,20 @@ def read_csv(path, domains, **options) -> pd.DataFrame:
     Every problem is a :class:`~pgm.errors.DataError` that names the file, the
     line as a text editor counts it, the column and the value: a value that is
     not a state or not a number, a row with more or fewer fields than the
-    header, bytes that are not UTF-8, an empty file.  ``options`` go to
-    :func:`pandas.read_csv`.
+    header, bytes that are not UTF-8, an empty file.
+
+    Parameters
+    ----------
+    path : str or path
+        The CSV file (``.csv.gz`` and other compressed files too).
+    domains : BayesianNetwork, or mapping of node name to its states (None for continuous nodes)
+        Whose states the discrete columns hold.
+    **options
+        Passed to :func:`pandas.read_csv` (``sep``, ``encoding``, ...).
+
+    Returns
+    -------
+    pandas.DataFrame
 
     Examples
     --------

@@ -133,6 +133,14 @@ class BayesianNetwork:
         Adding parents first keeps the graph acyclic by construction.  To add
         nodes in any order, pass all CPDs to the constructor instead.
 
+        Parameters
+        ----------
+        node : str
+            The new node's name.
+        cpd : CPD
+            Its conditional distribution (:class:`Categorical`, :class:`LinearGaussian`,
+            ...).
+
         Examples
         --------
         >>> from pgm import BayesianNetwork, Bernoulli
@@ -195,6 +203,15 @@ class BayesianNetwork:
         parents the edges give.  To declare the CPDs from a data set instead,
         and fit them, use :meth:`from_data`.
 
+        Parameters
+        ----------
+        edges : iterable of (str, str)
+            ``(parent, child)`` pairs.
+        cpds : mapping of str to CPD
+            Each node's conditional distribution.
+        name : str, default 'network'
+            The network's name.
+
         Examples
         --------
         >>> from pgm import BayesianNetwork, Bernoulli
@@ -234,6 +251,8 @@ class BayesianNetwork:
         discrete, continuous : lists of node names, optional
             Override the kind read from the data.
         max_states : int, default 10
+        name : str, default 'network'
+            The network's name.
         prior, weights, **fit_options
             Passed to :meth:`fit`.
 
@@ -260,6 +279,16 @@ class BayesianNetwork:
         CPDs come from ``cpds`` or, failing that, from each node's ``"cpd"``
         attribute.  Parents follow the same rule as :meth:`from_edges`, with
         the graph's predecessor order.
+
+        Parameters
+        ----------
+        graph : networkx.DiGraph
+            The structure.
+        cpds : mapping of str to CPD, optional
+            Each node's CPD; default unfitted discrete nodes from the graph's ``states``
+            attributes.
+        name : str, default 'network'
+            The network's name.
         """
         dag = DAG.from_networkx(graph)
         if cpds is None:
@@ -395,6 +424,11 @@ class BayesianNetwork:
     def states(self, node: str) -> tuple[str, ...]:
         """The states of a discrete node.
 
+        Parameters
+        ----------
+        node : str
+            A discrete node.
+
         Examples
         --------
         >>> import pgm
@@ -444,6 +478,13 @@ class BayesianNetwork:
 
     def with_cpd(self, node: str, cpd: CPD) -> "BayesianNetwork":
         """A new network with ``node``'s CPD replaced (its parents may change).
+
+        Parameters
+        ----------
+        node : str
+            A node of the network.
+        cpd : CPD
+            Its new conditional distribution.
 
         Examples
         --------
@@ -501,7 +542,13 @@ class BayesianNetwork:
         return BayesianNetwork._from_bound(self._cpds, name=self.name, tied=self._ties + tuple(groups))
 
     def untie(self, *nodes: str) -> "BayesianNetwork":
-        """A new network in which ``nodes`` (all nodes when none are given) no longer share CPDs."""
+        """A new network in which ``nodes`` (all nodes when none are given) no longer share CPDs.
+
+        Parameters
+        ----------
+        *nodes : str
+            Nodes to untie; none: all.
+        """
         for node in nodes:
             self[node]  # names an unknown node
         drop = set(nodes) if nodes else set(self._cpds)
@@ -540,6 +587,17 @@ class BayesianNetwork:
         With ``npartitions``, a lazy Dask DataFrame whose partitions are drawn
         where they are computed; see :func:`pgm.dask.sample`.
 
+        Parameters
+        ----------
+        n : int
+            Rows to draw.
+        seed : None, int or numpy.random.Generator
+            The same seed gives the same rows, on any number of cores.
+        npartitions : int, optional
+            Return a lazy Dask DataFrame of this many partitions (the ``dask`` extra).
+        progress : bool, default False
+            Show a progress bar (needs tqdm).
+
         Examples
         --------
         >>> import pgm
@@ -560,6 +618,13 @@ class BayesianNetwork:
         """log p(row) in nats for every row, as a NumPy array; see :func:`pgm.likelihood.log_likelihood`.
 
         ``progress=True`` shows a progress bar over the rows (tqdm).
+
+        Parameters
+        ----------
+        data : DataFrame, mapping of columns, Scan or Dask DataFrame
+            Rows to score; missing values (NaN, None) and absent columns are summed out.
+        progress : bool, default False
+            Show a progress bar (needs tqdm).
 
         Examples
         --------
@@ -582,6 +647,13 @@ class BayesianNetwork:
     def score(self, data, *, progress: bool = False) -> float:
         """Mean log-likelihood per row, in nats.
 
+        Parameters
+        ----------
+        data : DataFrame, mapping of columns, Scan or Dask DataFrame
+            Rows to score; missing values are summed out.
+        progress : bool, default False
+            Show a progress bar (needs tqdm).
+
         Examples
         --------
         >>> import pgm
@@ -601,6 +673,11 @@ class BayesianNetwork:
     def bits_per_variable(self, data) -> float:
         """Mean negative log-likelihood in bits, per row and per variable.
 
+        Parameters
+        ----------
+        data : DataFrame, mapping of columns, Scan or Dask DataFrame
+            Rows to score.
+
         Examples
         --------
         >>> import pgm
@@ -613,7 +690,17 @@ class BayesianNetwork:
         return bits_per_variable(self.log_likelihood(data), len(self))
 
     def statistics(self, data, *, weights=None, progress: bool = False):
-        """Additive sufficient statistics of ``data``; see :func:`pgm.learning.statistics`."""
+        """Additive sufficient statistics of ``data``; see :func:`pgm.learning.statistics`.
+
+        Parameters
+        ----------
+        data : DataFrame, mapping of columns, Scan or Dask DataFrame
+            Complete rows.
+        weights : array-like or str, optional
+            One weight per row (or a column's name).
+        progress : bool, default False
+            Show a progress bar (needs tqdm).
+        """
         from pgm.learning.mle import statistics
 
         partitioned = _partitioned(data)
@@ -623,6 +710,13 @@ class BayesianNetwork:
 
     def from_statistics(self, statistics, *, prior=None) -> "BayesianNetwork":
         """A network with this structure and parameters fitted to ``statistics``.
+
+        Parameters
+        ----------
+        statistics : Statistics
+            Summed sufficient statistics (from :meth:`statistics`).
+        prior : optional
+            As for :meth:`fit`.
 
         Examples
         --------
@@ -639,6 +733,12 @@ class BayesianNetwork:
     def entropy(self, **options):
         """H(p) of the network's joint distribution in nats; see :func:`pgm.information.entropy`.
 
+        Parameters
+        ----------
+        **options
+            Those of :func:`pgm.information.entropy` (``method``, ``n_samples``,
+            ``seed``, ...).
+
         Examples
         --------
         >>> import pgm
@@ -650,19 +750,45 @@ class BayesianNetwork:
         return entropy(self, **options)
 
     def kl_divergence(self, other: "BayesianNetwork", **options):
-        """KL(self || other) in nats; see :func:`pgm.information.kl_divergence`."""
+        """KL(self || other) in nats; see :func:`pgm.information.kl_divergence`.
+
+        Parameters
+        ----------
+        other : BayesianNetwork
+            The model q; ``self`` is p.
+        **options
+            Those of :func:`pgm.information.kl_divergence` (``method``, ``n_samples``,
+            ``seed``, ...).
+        """
         from pgm.information import kl_divergence
 
         return kl_divergence(self, other, **options)
 
     def cross_entropy(self, other: "BayesianNetwork", **options):
-        """H(self, other) = -E_self[log other] in nats; see :func:`pgm.information.cross_entropy`."""
+        """H(self, other) = -E_self[log other] in nats; see :func:`pgm.information.cross_entropy`.
+
+        Parameters
+        ----------
+        other : BayesianNetwork
+            The model q; ``self`` is p.
+        **options
+            Those of :func:`pgm.information.cross_entropy` (``method``, ``n_samples``,
+            ``seed``, ...).
+        """
         from pgm.information import cross_entropy
 
         return cross_entropy(self, other, **options)
 
     def expected_log_likelihood(self, other: "BayesianNetwork", **options):
-        """E_self[log other] in nats; see :func:`pgm.information.expected_log_likelihood`."""
+        """E_self[log other] in nats; see :func:`pgm.information.expected_log_likelihood`.
+
+        Parameters
+        ----------
+        other : BayesianNetwork
+            The model whose log-density is averaged.
+        **options
+            Those of :func:`pgm.information.expected_log_likelihood`.
+        """
         from pgm.information import expected_log_likelihood
 
         return expected_log_likelihood(self, other, **options)
@@ -674,6 +800,11 @@ class BayesianNetwork:
         ``"1"`` is not the state ``1``.  When data arrive as text (or as
         numbers for string states), this converts them explicitly; see
         :func:`pgm.data.coerce`.
+
+        Parameters
+        ----------
+        data : DataFrame or mapping of columns
+            Data whose discrete values are text, numbers or booleans.
 
         Examples
         --------
@@ -688,6 +819,15 @@ class BayesianNetwork:
 
     def parameter_posterior(self, data, *, prior=None, weights=None):
         """The posterior over the parameters given complete ``data``; see :func:`pgm.learning.posterior.parameter_posterior`.
+
+        Parameters
+        ----------
+        data : DataFrame or mapping of columns
+            Complete rows.
+        prior : Dirichlet, BDeu, NormalInverseGamma or a dict of them, optional
+            The conjugate prior.
+        weights : array-like, optional
+            One weight per row.
 
         Examples
         --------
@@ -709,6 +849,34 @@ class BayesianNetwork:
         Complete data: maximum likelihood (or MAP with ``prior``) in closed
         form.  Missing values or latent nodes: EM, with the options below;
         the result has a ``fit_report_``.  See :func:`pgm.learning.mle.fit`.
+
+        Parameters
+        ----------
+        data : DataFrame, mapping of columns, Scan or Dask DataFrame
+            One row per case, a column per observed node; missing values and absent
+            (latent) columns make ``fit`` run EM.
+        prior : Dirichlet, BDeu, Ridge, InverseGamma or a dict of them, optional
+            Pseudo-statistics added before solving (a dict maps nodes to priors).
+        weights : array-like or str, optional
+            One non-negative weight per row, or the name of a column holding them.
+        max_iter : int, default 100
+            EM iterations at most.
+        tol : float, default 1e-6
+            EM stops when the mean log-likelihood per row (plus log prior) gains less.
+        n_init : int, default 1
+            EM random starts; the best final objective is kept.
+        init : {'random', 'kmeans++', 'current'}
+            EM's starting point: random completions, k-means++ centres, or this
+            network's own parameters.
+        seed : None, int or numpy.random.Generator
+            The only source of EM's randomness.
+        progress : bool, default False
+            Show a progress bar (needs tqdm).
+        callback : callable, optional
+            Called as ``callback(iteration, log_likelihood, network)`` after each EM
+            iteration.
+        memory_budget : int, optional
+            Bytes EM's inference may use (see :meth:`query`).
 
         Examples
         --------
@@ -807,6 +975,13 @@ class BayesianNetwork:
         its posterior (as :meth:`query` returns it); for many cases, a dict
         from every node to a DataFrame with one row per case.
 
+        Parameters
+        ----------
+        evidence : dict, Series or DataFrame, optional
+            One case or many, as for :meth:`query`.
+        memory_budget : int, optional
+            Bytes inference may use (see :meth:`query`).
+
         Examples
         --------
         >>> import pgm
@@ -831,6 +1006,15 @@ class BayesianNetwork:
 
         ``target`` may be a list, giving a DataFrame with one column per target.
 
+        Parameters
+        ----------
+        data : DataFrame or mapping of columns
+            One case per row; missing values are unobserved.
+        target : str or list of str
+            The node(s) to predict.
+        memory_budget : int, optional
+            Bytes inference may use (see :meth:`query`).
+
         Examples
         --------
         >>> import pgm
@@ -854,6 +1038,13 @@ class BayesianNetwork:
         marginal (discrete) or its posterior mean (continuous), given the
         row's observed values.
 
+        Parameters
+        ----------
+        data : DataFrame
+            Rows with missing values.
+        memory_budget : int, optional
+            Bytes inference may use (see :meth:`query`).
+
         Examples
         --------
         >>> import numpy as np, pgm
@@ -876,6 +1067,13 @@ class BayesianNetwork:
         ``log_probability`` (log p(assignment, evidence)) and ``log_evidence``.
         Continuous nodes are integrated out.  Ties go to the first state.
 
+        Parameters
+        ----------
+        evidence : dict, Series or DataFrame, optional
+            One case or many, as for :meth:`query`.
+        memory_budget : int, optional
+            Bytes inference may use (see :meth:`query`).
+
         Examples
         --------
         >>> import pgm
@@ -889,6 +1087,13 @@ class BayesianNetwork:
 
     def log_evidence(self, evidence, *, memory_budget: int | None = None):
         """log p(evidence) in nats: a float for one case, an array for many (as :meth:`log_likelihood`).
+
+        Parameters
+        ----------
+        evidence : dict, Series or DataFrame
+            One case or many, as for :meth:`query`.
+        memory_budget : int, optional
+            Bytes inference may use (see :meth:`query`).
 
         Examples
         --------
@@ -906,6 +1111,15 @@ class BayesianNetwork:
 
         Shows the elimination order, the junction tree's cliques and the
         largest table, without running anything or allocating the tables.
+
+        Parameters
+        ----------
+        targets : str or sequence of str, optional
+            The nodes to be queried; None: every node.
+        evidence : dict, Series or DataFrame, optional
+            As for :meth:`query`; only which nodes are observed matters.
+        memory_budget : int, optional
+            Bytes inference may use (see :meth:`query`).
 
         Examples
         --------
@@ -925,6 +1139,13 @@ class BayesianNetwork:
         moves the parameters of ``node`` and its children so that each state
         matches the reference's closest one (Hungarian method on the
         parameters).  See :mod:`pgm.learning.alignment`.
+
+        Parameters
+        ----------
+        reference : BayesianNetwork
+            A network with the same node, states and children.
+        node : str
+            A latent discrete node whose state labels EM chose arbitrarily.
 
         Examples
         --------
@@ -959,7 +1180,14 @@ class BayesianNetwork:
         return joint_gaussian(self)
 
     def to_graphviz(self, **options):
-        """A :class:`graphviz.Digraph` of the network; see :func:`pgm.render.to_graphviz`."""
+        """A :class:`graphviz.Digraph` of the network; see :func:`pgm.render.to_graphviz`.
+
+        Parameters
+        ----------
+        **options
+            Those of :func:`pgm.render.to_graphviz`: ``observed``, ``latent``,
+            ``trail``, ``evidence``, ``posteriors``, ``size``, ``ratio``, ``dpi``, ...
+        """
         from pgm.render import to_graphviz
 
         return to_graphviz(self, **options)
@@ -971,6 +1199,13 @@ class BayesianNetwork:
 
     def write(self, path, *, format: str | None = None) -> None:
         """Write the network to ``path`` (BIF or JSON, by extension); see :func:`pgm.io.write`.
+
+        Parameters
+        ----------
+        path : str or path
+            The file to write (written atomically).
+        format : {'bif', 'json'}, optional
+            By default from the extension; BIF holds discrete networks only.
 
         Examples
         --------
