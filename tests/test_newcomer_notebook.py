@@ -29,6 +29,10 @@ CELLS = [
     "asia.factorization().describe()",
     "asia.to_graphviz(evidence={'xray': 'yes'}, posteriors=True)",
     "asia.query('lung', evidence={'xray': 'yes'}).probabilities.tolist()",
+    ("hidden = asia.with_cpd('either', pgm.Categorical.latent(['yes', 'no'], parents=['lung', 'tub']))\n"
+     "import warnings; warnings.simplefilter('ignore')  # 5 iterations on purpose\n"
+     "em = hidden.fit(asia.sample(2000, seed=1).drop(columns='either'), seed=0, max_iter=5, tol=0)\n"
+     "em.fit_report_"),
 ]
 
 
@@ -140,3 +144,12 @@ def test_render_dpi_scales_the_png(tmp_path):
         assert main(["render", "asia", "-o", str(path), "--dpi", str(dpi), "-q"]) == 0
         widths.append(struct.unpack(">I", path.read_bytes()[16:20])[0])  # the PNG header's width
     assert widths[1] == pytest.approx(2 * widths[0], rel=0.05)
+
+
+def test_the_em_report_shows_a_table_and_its_curve(outputs):
+    shown = html.unescape(outputs[9]["text/html"])
+    assert "EM fit report" in shown and "<svg" in shown and "<polyline" in shown
+    points = re.search(r'points="([^"]+)"', shown).group(1).split()
+    assert len(points) == 6  # the start and 5 iterations
+    heights = [float(p.split(",")[1]) for p in points]
+    assert heights == sorted(heights, reverse=True)  # without a prior EM's log-likelihood never falls

@@ -190,3 +190,35 @@ class Posteriors(dict):
 
     def __repr__(self) -> str:
         return f"Posteriors({len(self)} nodes)\n{self.to_frame().to_string(float_format=format_number)}"
+
+
+def trace_svg(values, *, width: int = 320, height: int = 120) -> str:
+    """A small inline SVG line of ``values`` (EM's log-likelihood per iteration), with its range labelled."""
+    values = np.asarray(values, dtype=float)
+    if len(values) == 0:
+        return ""
+    low, high = float(values.min()), float(values.max())
+    span = high - low or 1.0
+    margin = 8
+    xs = margin + (width - 2 * margin) * (np.arange(len(values)) / max(len(values) - 1, 1))
+    ys = margin + (height - 2 * margin) * (1 - (values - low) / span)
+    points = " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(xs, ys))
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">'
+            f"<title>mean log-likelihood per row by iteration, {format_number(low)} to {format_number(high)}</title>"
+            f'<polyline fill="none" stroke="#4c72b0" stroke-width="2" points="{points}"/>'
+            f'<text x="{margin}" y="{height - 1}" font-size="10">iteration 0</text>'
+            f'<text x="{width - margin}" y="{height - 1}" font-size="10" text-anchor="end">{len(values) - 1}</text>'
+            f'<text x="{margin}" y="10" font-size="10">{html.escape(format_number(high))}</text></svg>')
+
+
+def fit_report_html(report) -> str:
+    """EM's report: a table of what happened, then the log-likelihood curve."""
+    trace = list(report.log_likelihood)
+    rows = {"rows": f"{report.n_rows:,}", "iterations": report.n_iter, "converged": report.converged,
+            "mean log-likelihood per row, start": format_number(trace[0]) if trace else "",
+            "mean log-likelihood per row, end": format_number(trace[-1]) if trace else "",
+            "starts (init)": f"{len(report.restarts)} ({report.init})", "best start": report.best_init}
+    if report.seconds_per_iteration:
+        rows["ms per iteration"] = format_number(1000 * float(np.mean(report.seconds_per_iteration)))
+    frame = pd.DataFrame({"value": list(rows.values())}, index=pd.Index(list(rows), name="EM"))
+    return html_table(frame, "EM fit report") + trace_svg(trace)

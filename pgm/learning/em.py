@@ -83,6 +83,11 @@ class FitReport:
             head += f"; {1000 * float(np.mean(self.seconds_per_iteration)):.1f} ms per iteration"
         return head
 
+    def _repr_html_(self) -> str:  # Jupyter: the table and the log-likelihood curve (no matplotlib needed)
+        from pgm.inference.display import fit_report_html
+
+        return fit_report_html(self)
+
     def plot(self, ax=None):
         """Draw the log-likelihood trace with matplotlib (an optional extra); returns the axes."""
         try:
