@@ -164,8 +164,8 @@ class Posteriors(dict):
     --------
     >>> import pgm
     >>> marginals = pgm.load("asia").posteriors({"xray": "yes"})
-    >>> marginals.to_frame().loc[("lung", "yes"), "probability"].round(4)
-    0.4885
+    >>> round(float(marginals.to_frame().loc[("lung", "yes"), "probability"]), 4)
+    0.4887
     """
 
     given: dict | None = None
