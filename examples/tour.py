@@ -60,7 +60,8 @@ print("\nP(lung | smoke) true:\n", asia["lung"].table,
 fitted.write(output / "asia-fitted.bif")
 fitted.write(output / "asia-fitted.json")
 assert pgm.read(output / "asia-fitted.bif") == pgm.read(output / "asia-fitted.json")
-print(f"\nwrote {output / 'asia-fitted.bif'} and {output / 'asia-fitted.json'}")
+kept = "" if len(sys.argv) > 1 else " (a temporary folder, removed at the end: give a folder to keep them)"
+print(f"\nwrote {output / 'asia-fitted.bif'} and {output / 'asia-fitted.json'}{kept}")
 
 # 8. Inference: Bayes' rule given evidence, for one case or for every row of a table.
 print("\np(lung | xray = yes, smoke = no):", asia.query("lung", evidence={"xray": "yes", "smoke": "no"}).probabilities.round(4))
