@@ -53,3 +53,15 @@ def test_import_pgm_does_not_load_heavy_modules():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                          env={"PYTHONPATH": str(ROOT), "PATH": ""}).stdout.strip()
     assert out == "[]"
+
+
+TOP_LEVEL_FUNCTIONS = sorted(name for name in pgm.__all__ if inspect.isfunction(getattr(pgm, name)))
+
+
+@pytest.mark.parametrize("name", TOP_LEVEL_FUNCTIONS)
+def test_every_parameter_of_every_top_level_function_is_documented(name):
+    pytest.importorskip("numpydoc")
+    function = getattr(pgm, name)
+    wanted = [p for p in inspect.signature(function).parameters]
+    documented = documented_parameters(function)
+    assert [p for p in wanted if p not in documented] == [], f"pgm.{name}: undocumented parameters"

@@ -678,6 +678,15 @@ def Gaussian(mean: float = 0.0, variance: float | None = None, *, std: float | N
     Give ``std=`` instead to state the standard deviation; giving both is an
     error.  The default is ``N(0, 1)``.
 
+    Parameters
+    ----------
+    mean : float, default 0
+        The mean.
+    variance : float, optional
+        The variance sigma^2 (default 1 unless ``std`` is given).
+    std : float, optional
+        The standard deviation sigma instead of the variance.
+
     Examples
     --------
     >>> from pgm import BayesianNetwork, Gaussian
