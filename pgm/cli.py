@@ -674,6 +674,10 @@ EXAMPLES = {
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``pgm`` parser.  To add a subcommand: write ``_cmd_NAME(args)``, add its examples to
+    :data:`EXAMPLES`, and register it below with ``sub = command("NAME", _cmd_NAME, "help")`` (which gives it
+    NETWORK, ``-q/--quiet`` and ``--json``) plus ``evidence_option``/``output_option``/``progress_option``
+    as it needs; docs/cli.md is regenerated from this parser (:func:`markdown_reference`)."""
     parser = argparse.ArgumentParser(prog="pgm", description="Bayesian networks: inspect, query, sample, score, fit.")
     parser.add_argument("--version", action="version", version=f"pgm {pgm.__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
