@@ -29,4 +29,6 @@ myst_heading_anchors = 3
 suppress_warnings = ["myst.xref_missing"]  # guide pages link to repository files, which are not pages here
 intersphinx_mapping = {}  # no network access at build time
 html_theme = "alabaster"
+# wide enough for the code and tables of the guide and the reference
+html_theme_options = {"page_width": "1300px", "body_max_width": "none", "sidebar_width": "230px"}
 html_title = "pgm"

@@ -5,8 +5,12 @@ equals fitting the whole table at once.  The same sum works across processes
 or machines.
 
     python examples/chunked_fit.py [OUTPUT_DIR]
+
+Without OUTPUT_DIR the files go to a temporary folder, removed when the script ends.
 """
 
+import atexit
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -15,7 +19,11 @@ import pandas as pd
 
 import pgm
 
-output = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.mkdtemp(prefix="pgm-chunks-"))
+if len(sys.argv) > 1:  # the folder the user asked for: the files stay there
+    output = Path(sys.argv[1])
+else:  # none asked for: a temporary folder, removed when the script ends
+    output = Path(tempfile.mkdtemp(prefix="pgm-chunks-"))
+    atexit.register(shutil.rmtree, output, ignore_errors=True)
 output.mkdir(parents=True, exist_ok=True)
 
 alarm = pgm.load("alarm")

@@ -17,6 +17,7 @@ which writes about 0.1 GB of Parquet.  A real cluster is the same code with
 ``Client("tcp://scheduler-address:8786")`` instead of the LocalCluster.
 """
 
+import atexit
 import os
 import resource
 import shutil
@@ -25,8 +26,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import dask.dataframe as dd
-from distributed import Client, LocalCluster
+try:
+    import dask.dataframe as dd
+    from distributed import Client, LocalCluster
+except ImportError:
+    sys.exit("dask_alarm.py needs Dask: pip install 'pgm-engine[dask]'")
 
 import pgm
 
@@ -45,7 +49,11 @@ def peak_memory_mib() -> float:
 
 
 def main() -> None:
-    output = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.mkdtemp(prefix="pgm-dask-"))
+    if len(sys.argv) > 1:  # the folder the user asked for: the files stay there
+        output = Path(sys.argv[1])
+    else:  # none asked for: a temporary folder, removed when the script ends
+        output = Path(tempfile.mkdtemp(prefix="pgm-dask-"))
+        atexit.register(shutil.rmtree, output, ignore_errors=True)
     rows = int(sys.argv[2].replace("_", "")) if len(sys.argv) > 2 else 400_000
     npartitions = max(4, rows // 1_000_000)  # about a million rows per partition
     output.mkdir(parents=True, exist_ok=True)

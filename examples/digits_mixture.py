@@ -15,7 +15,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.datasets import load_digits
+try:
+    from sklearn.datasets import load_digits  # the digits ship with scikit-learn
+except ImportError:
+    sys.exit("digits_mixture.py needs scikit-learn for its data: pip install 'pgm-engine[sklearn]'")
 
 import pgm
 

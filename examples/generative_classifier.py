@@ -22,11 +22,17 @@ libraries' class probabilities over all rows, and 5-fold cross-validated
 accuracies through pgm's scikit-learn wrapper.
 """
 
+import sys
+
 import numpy as np
 import pandas as pd
-from sklearn.datasets import load_digits, load_iris, load_wine
-from sklearn.model_selection import cross_val_score
-from sklearn.naive_bayes import BernoulliNB, GaussianNB
+
+try:  # the data sets and the reference classifiers
+    from sklearn.datasets import load_digits, load_iris, load_wine
+    from sklearn.model_selection import cross_val_score
+    from sklearn.naive_bayes import BernoulliNB, GaussianNB
+except ImportError:
+    sys.exit("generative_classifier.py needs scikit-learn: pip install 'pgm-engine[sklearn]'")
 
 import pgm
 from pgm.classifiers import naive_bayes

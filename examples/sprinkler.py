@@ -7,6 +7,7 @@ trail highlighted) when Graphviz's `dot` is installed.
 """
 
 import shutil
+import atexit
 import sys
 import tempfile
 from pathlib import Path
@@ -36,7 +37,11 @@ for statement in net.local_independencies():
     print("   ", statement)
 
 if shutil.which("dot"):
-    output = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.mkdtemp(prefix="pgm-sprinkler-"))
+    if len(sys.argv) > 1:  # the folder the user asked for: the files stay there
+        output = Path(sys.argv[1])
+    else:  # none asked for: a temporary folder, removed when the script ends
+        output = Path(tempfile.mkdtemp(prefix="pgm-sprinkler-"))
+        atexit.register(shutil.rmtree, output, ignore_errors=True)
     output.mkdir(parents=True, exist_ok=True)
     render(net, output / "sprinkler.svg", observed=["cloudy", "wet_grass"], trail=trail)
     print("\ndrew", output / "sprinkler.svg")

@@ -3,8 +3,12 @@ independence question, sample, score, fit, write the result, ask for
 posteriors given evidence, and fit a latent node by EM.
 
     python examples/tour.py [OUTPUT_DIR]
+
+Without OUTPUT_DIR the files go to a temporary folder, removed when the script ends.
 """
 
+import atexit
+import shutil
 import sys
 import tempfile
 import time
@@ -12,7 +16,11 @@ from pathlib import Path
 
 import pgm
 
-output = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.mkdtemp(prefix="pgm-tour-"))
+if len(sys.argv) > 1:  # the folder the user asked for: the files stay there
+    output = Path(sys.argv[1])
+else:  # none asked for: a temporary folder, removed when the script ends
+    output = Path(tempfile.mkdtemp(prefix="pgm-tour-"))
+    atexit.register(shutil.rmtree, output, ignore_errors=True)
 output.mkdir(parents=True, exist_ok=True)
 
 # 1. A real network: the "chest clinic" of Lauritzen & Spiegelhalter (1988).
@@ -52,7 +60,8 @@ print("\nP(lung | smoke) true:\n", asia["lung"].table,
 fitted.write(output / "asia-fitted.bif")
 fitted.write(output / "asia-fitted.json")
 assert pgm.read(output / "asia-fitted.bif") == pgm.read(output / "asia-fitted.json")
-print(f"\nwrote {output / 'asia-fitted.bif'} and {output / 'asia-fitted.json'}")
+kept = "" if len(sys.argv) > 1 else " (a temporary folder, removed at the end: give a folder to keep them)"
+print(f"\nwrote {output / 'asia-fitted.bif'} and {output / 'asia-fitted.json'}{kept}")
 
 # 8. Inference: Bayes' rule given evidence, for one case or for every row of a table.
 print("\np(lung | xray = yes, smoke = no):", asia.query("lung", evidence={"xray": "yes", "smoke": "no"}).probabilities.round(4))

@@ -25,6 +25,7 @@ from pgm.cpds import (
     polynomial,
 )
 from pgm.classifiers import naive_bayes
+from pgm.data import read_csv
 from pgm.datasets import load
 from pgm.graph import DAG, Independence
 from pgm.inference import MPE, DiscreteDistribution, GaussianMixture, InferencePlan, MultivariateNormal
@@ -64,6 +65,6 @@ __all__ = [
     "Feature", "Monomial", "Function", "RadialBasis", "polynomial",
     "Dirichlet", "BDeu", "Ridge", "InverseGamma", "NormalInverseGamma", "Statistics", "ParameterPosterior",
     "DiscreteDistribution", "GaussianMixture", "MultivariateNormal", "MPE", "InferencePlan",
-    "load", "read", "write", "datasets", "markov_chain", "naive_bayes",
+    "load", "read", "write", "read_csv", "datasets", "markov_chain", "naive_bayes",
     "entropy", "kl_divergence", "cross_entropy", "expected_log_likelihood", "Nats",
 ]

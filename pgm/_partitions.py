@@ -258,7 +258,7 @@ def em(network, source: Source, first: Totals, *, weights=None, prior=None, max_
         raise ValueError(f"max_iter must be a non-negative integer, got {max_iter!r}")
     if isinstance(n_init, bool) or not isinstance(n_init, (int, np.integer)) or n_init < 1:
         raise ValueError(f"n_init must be a positive integer, got {n_init!r}")
-    if not (isinstance(tol, (int, float)) and tol >= 0):
+    if isinstance(tol, (bool, np.bool_)) or not (isinstance(tol, (int, float, np.integer, np.floating)) and tol >= 0):
         raise ValueError(f"tol must be a non-negative number, got {tol!r}")
     _warn_unidentifiable(network, _observed_only(network, first.observed))
     starts = []

@@ -43,6 +43,8 @@ def naive_bayes(target: str, classes: Sequence[str], discrete: Mapping[str, Sequ
         Each discrete feature and its states.
     continuous : sequence of str, optional
         The continuous (Gaussian) features.
+    name : str, default 'naive Bayes'
+        The network's name.
 
     Returns
     -------

@@ -42,6 +42,11 @@ def path(name: str) -> Path:
 def load(name: str):
     """Load a bundled network by name.
 
+    Parameters
+    ----------
+    name : str
+        A bundled network: ``pgm.datasets.names()`` lists them (asia, alarm, ecoli70, ...).
+
     Examples
     --------
     >>> import pgm

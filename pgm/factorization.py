@@ -49,6 +49,10 @@ class Factorization:
         Free parameters of the unrestricted joint over the same variables: a
         table of all discrete configurations, times a full Gaussian (mean and
         covariance) of the continuous variables per configuration.
+    nonlinear : tuple of str
+        Continuous nodes whose mean is not linear in their parents: the
+        joint is then not Gaussian, and the summary does not compare the
+        two counts.
 
     Examples
     --------
@@ -76,6 +80,10 @@ class Factorization:
         configurations = prod(len(c.domain) for c in cpds if c.is_discrete)
         m = sum(not c.is_discrete for c in cpds)
         self.n_joint_parameters = (configurations - 1) + configurations * (m + m * (m + 1) // 2)
+        # A mean that is not linear in its continuous parents (y = a + b x + c x^2) makes the joint
+        # non-Gaussian: the count above is then that of a different, Gaussian, model, and is not compared.
+        self.nonlinear = tuple(n for n in network.nodes if not network[n].is_discrete
+                               and not all(f.is_identity for f in network[n].features))
 
     @property
     def variables(self) -> tuple[str, ...]:
@@ -97,12 +105,15 @@ class Factorization:
         return f"${self.latex()}$"
 
     def describe(self) -> str:
-        """The factorisation, then one line per factor with its distribution, then the parameter counts."""
+        """The factorisation, then one line per factor with its distribution, then the parameter counts
+        (a :class:`~pgm.inference.display.Text`: a notebook shows it as text)."""
         width = max(len(str(t)) for t in self.terms) if self.terms else 0
         lines = [str(self), ""]
         lines += [f"  {str(t):<{width}}  {t.distribution}" for t in self.terms]
         lines += ["", self.parameter_summary()]
-        return "\n".join(lines)
+        from pgm.inference.display import Text
+
+        return Text("\n".join(lines))
 
     def describe_latex(self) -> str:
         """An ``aligned`` LaTeX block: each factor with its distribution."""
@@ -111,8 +122,20 @@ class Factorization:
 
     def parameter_summary(self) -> str:
         """One sentence comparing the network's free parameters with the full joint's."""
+        from pgm.inference.display import Text
+
+        return Text(self._parameter_sentence())
+
+    def _parameter_sentence(self) -> str:
         joint = self.n_joint_parameters
         joint_text = f"{joint:,}" if joint < 10**15 else f"{float(joint):.3g}"
+        if self.nonlinear:
+            return (
+                f"{len(self.terms)} variables: {self.n_parameters:,} free parameters in the factorisation; "
+                f"the joint distribution is not Gaussian ({', '.join(self.nonlinear)}: a mean non-linear in the "
+                f"parents), so no unrestricted joint of the same family compares (a joint Gaussian, which "
+                f"cannot express it, has {joint_text})"
+            )
         return (
             f"{len(self.terms)} variables: {self.n_parameters:,} free parameters in the factorisation, "
             f"{joint_text} in the full joint distribution"

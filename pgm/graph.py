@@ -46,6 +46,11 @@ the same questions by delegating to its DAG.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # networkx is imported where it is used: it is slow to import
+    import networkx as nx
+
 import contextlib
 import heapq
 import itertools
@@ -54,7 +59,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
-import networkx as nx
 import numpy as np
 
 from pgm.errors import CycleError, NodeError
@@ -384,12 +388,24 @@ class DAG:
         return {self._nodes[i] for i in idx}
 
     def parents(self, node: str) -> tuple[str, ...]:
-        """The parents of ``node``, in CPD axis order."""
+        """The parents of ``node``, in CPD axis order.
+
+        Parameters
+        ----------
+        node : str
+            A node of the graph.
+        """
         self._idx(node)
         return self._parents[node]
 
     def children(self, node: str) -> tuple[str, ...]:
-        """The children of ``node``, in node order."""
+        """The children of ``node``, in node order.
+
+        Parameters
+        ----------
+        node : str
+            A node of the graph.
+        """
         return tuple(self._nodes[c] for c in self._children_lists[self._idx(node)])
 
     def topological_order(self) -> tuple[str, ...]:
@@ -419,6 +435,11 @@ class DAG:
     def ancestors(self, nodes) -> set[str]:
         """Nodes with a directed path into ``nodes`` (the nodes themselves excluded).
 
+        Parameters
+        ----------
+        nodes : str or iterable of str
+            One node or several.
+
         Examples
         --------
         >>> sorted(DAG.from_edges([("a", "b"), ("b", "c"), ("d", "c")]).ancestors("c"))
@@ -431,6 +452,11 @@ class DAG:
 
     def descendants(self, nodes) -> set[str]:
         """Nodes reachable from ``nodes`` by directed paths (the nodes themselves excluded).
+
+        Parameters
+        ----------
+        nodes : str or iterable of str
+            One node or several.
 
         Examples
         --------
@@ -447,6 +473,11 @@ class DAG:
 
         Given its Markov blanket, a node is independent of every other node.
 
+        Parameters
+        ----------
+        node : str
+            A node of the graph.
+
         Examples
         --------
         >>> sorted(DAG.from_edges([("a", "c"), ("b", "c"), ("c", "d")]).markov_blanket("a"))
@@ -462,6 +493,8 @@ class DAG:
 
     def to_networkx(self) -> nx.DiGraph:
         """The graph as a new :class:`networkx.DiGraph` (nodes in declaration order)."""
+        import networkx as nx
+
         g = nx.DiGraph()
         g.add_nodes_from(self._nodes)
         g.add_edges_from(self.edges)
@@ -475,6 +508,8 @@ class DAG:
         >>> sorted(map(sorted, DAG.from_edges([("a", "c"), ("b", "c")]).moral_graph().edges))
         [['a', 'b'], ['a', 'c'], ['b', 'c']]
         """
+        import networkx as nx
+
         g = nx.Graph()
         g.add_nodes_from(self._nodes)
         for child, ps in self._parents.items():
@@ -507,6 +542,11 @@ class DAG:
         """Whether ``other`` encodes the same independencies: same skeleton and v-structures.
 
         (Verma & Pearl, 1990.)
+
+        Parameters
+        ----------
+        other : DAG or BayesianNetwork
+            The graph to compare with.
 
         Examples
         --------
@@ -647,6 +687,13 @@ class DAG:
         One linear-time pass answers this for all nodes at once; nodes in ``x``
         and ``given`` are not included.
 
+        Parameters
+        ----------
+        x : str or iterable of str
+            The node (or nodes) to start from.
+        given : str or iterable of str, optional
+            The observed nodes.
+
         Examples
         --------
         >>> dag = DAG.from_edges([("a", "c"), ("b", "c")])
@@ -670,6 +717,13 @@ class DAG:
 
         ``x`` and ``y`` may be single nodes or collections; the trail starts in
         ``x`` and ends in ``y``.
+
+        Parameters
+        ----------
+        x, y : str or sequence of str
+            The two nodes (or node sets) whose connection is asked about.
+        given : str or sequence of str, optional
+            The observed nodes.
 
         Examples
         --------

@@ -230,6 +230,17 @@ def cross_entropy(p, q, *, method: str = "auto", n_samples: int = 100_000, seed=
     A Monte Carlo result adds an exact H(p) (when possible) to a Monte Carlo
     KL, whose standard error it carries.
 
+    Parameters
+    ----------
+    p, q : BayesianNetwork
+        The networks, over the same nodes.
+    method : {'auto', 'exact', 'monte_carlo'}
+        As for :func:`kl_divergence`.
+    n_samples, seed
+        Monte Carlo draws and their seed.
+    memory_budget : int, optional
+        Bytes exact inference may use.
+
     Examples
     --------
     >>> import math, pgm
@@ -253,6 +264,17 @@ def expected_log_likelihood(p, q, *, method: str = "auto", n_samples: int = 100_
 
     Minus :func:`cross_entropy`; ``q.score(p.sample(n))`` estimates it.
     Arguments as :func:`kl_divergence`.
+
+    Parameters
+    ----------
+    p, q : BayesianNetwork
+        The networks, over the same nodes.
+    method : {'auto', 'exact', 'monte_carlo'}
+        As for :func:`kl_divergence`.
+    n_samples, seed
+        Monte Carlo draws and their seed.
+    memory_budget : int, optional
+        Bytes exact inference may use.
 
     Examples
     --------

@@ -8,10 +8,14 @@ files -- lives in its own module; the methods here delegate.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # networkx is imported where it is used: it is slow to import
+    import networkx as nx
+
 import functools
 from collections.abc import Iterable, Iterator, Mapping
 
-import networkx as nx
 import numpy as np
 
 from pgm.cpds.base import CPD
@@ -38,6 +42,28 @@ def _partitioned(data):
 
         return chunked
     return None
+
+
+def _no_rows(data) -> bool:
+    """A DataFrame of cases without any row (inference then answers with an empty table)."""
+    return hasattr(data, "columns") and hasattr(data, "index") and len(data) == 0
+
+
+def _one_unobserved_case():
+    from pandas import DataFrame
+
+    return DataFrame(index=[0])
+
+
+def _weights_column(data, name: str):
+    """``fit(df, weights="w")`` in memory: the column ``w`` as the weights, and the data without it."""
+    from pgm.errors import DataError
+
+    columns = getattr(data, "columns", None)
+    if columns is None or name not in columns:
+        shown = [] if columns is None else list(columns)[:10]
+        raise DataError(f"weights={name!r} names no column of the data (its columns: {shown})")
+    return data.drop(columns=name), data[name].to_numpy()
 
 
 def _delegate_to_dag(name: str):
@@ -107,6 +133,14 @@ class BayesianNetwork:
         Adding parents first keeps the graph acyclic by construction.  To add
         nodes in any order, pass all CPDs to the constructor instead.
 
+        Parameters
+        ----------
+        node : str
+            The new node's name.
+        cpd : CPD
+            Its conditional distribution (:class:`Categorical`, :class:`LinearGaussian`,
+            ...).
+
         Examples
         --------
         >>> from pgm import BayesianNetwork, Bernoulli
@@ -169,6 +203,15 @@ class BayesianNetwork:
         parents the edges give.  To declare the CPDs from a data set instead,
         and fit them, use :meth:`from_data`.
 
+        Parameters
+        ----------
+        edges : iterable of (str, str)
+            ``(parent, child)`` pairs.
+        cpds : mapping of str to CPD
+            Each node's conditional distribution.
+        name : str, default 'network'
+            The network's name.
+
         Examples
         --------
         >>> from pgm import BayesianNetwork, Bernoulli
@@ -208,6 +251,8 @@ class BayesianNetwork:
         discrete, continuous : lists of node names, optional
             Override the kind read from the data.
         max_states : int, default 10
+        name : str, default 'network'
+            The network's name.
         prior, weights, **fit_options
             Passed to :meth:`fit`.
 
@@ -234,6 +279,16 @@ class BayesianNetwork:
         CPDs come from ``cpds`` or, failing that, from each node's ``"cpd"``
         attribute.  Parents follow the same rule as :meth:`from_edges`, with
         the graph's predecessor order.
+
+        Parameters
+        ----------
+        graph : networkx.DiGraph
+            The structure.
+        cpds : mapping of str to CPD, optional
+            Each node's CPD; default unfitted discrete nodes from the graph's ``states``
+            attributes.
+        name : str, default 'network'
+            The network's name.
         """
         dag = DAG.from_networkx(graph)
         if cpds is None:
@@ -327,7 +382,10 @@ class BayesianNetwork:
                 shown = ", ".join(map(str, cpd.domain[:6])) + (", ..." if len(cpd.domain) > 6 else "")
                 kind = f"{len(cpd.domain)} states [{shown}]"
             else:
-                kind = "linear Gaussian" if cpd.is_linear else "Gaussian with features"
+                # the words of the CPDs' own descriptions: one label for one thing
+                kind = ("linear Gaussian" if cpd.is_linear else "conditional linear Gaussian"
+                        if all(f.is_identity for f in cpd.features) else "Gaussian, mean linear in features "
+                        + ", ".join(map(str, cpd.features)))
             notes = "".join([" (latent)" if cpd.latent else "", "" if cpd.is_fitted else " (not fitted)",
                              f" (shares {group_of[node]}'s CPD)" if node in group_of else ""])
             given = f"  <- {', '.join(cpd.parents)}" if cpd.parents else ""
@@ -365,6 +423,11 @@ class BayesianNetwork:
 
     def states(self, node: str) -> tuple[str, ...]:
         """The states of a discrete node.
+
+        Parameters
+        ----------
+        node : str
+            A discrete node.
 
         Examples
         --------
@@ -415,6 +478,13 @@ class BayesianNetwork:
 
     def with_cpd(self, node: str, cpd: CPD) -> "BayesianNetwork":
         """A new network with ``node``'s CPD replaced (its parents may change).
+
+        Parameters
+        ----------
+        node : str
+            A node of the network.
+        cpd : CPD
+            Its new conditional distribution.
 
         Examples
         --------
@@ -472,7 +542,13 @@ class BayesianNetwork:
         return BayesianNetwork._from_bound(self._cpds, name=self.name, tied=self._ties + tuple(groups))
 
     def untie(self, *nodes: str) -> "BayesianNetwork":
-        """A new network in which ``nodes`` (all nodes when none are given) no longer share CPDs."""
+        """A new network in which ``nodes`` (all nodes when none are given) no longer share CPDs.
+
+        Parameters
+        ----------
+        *nodes : str
+            Nodes to untie; none: all.
+        """
         for node in nodes:
             self[node]  # names an unknown node
         drop = set(nodes) if nodes else set(self._cpds)
@@ -511,6 +587,17 @@ class BayesianNetwork:
         With ``npartitions``, a lazy Dask DataFrame whose partitions are drawn
         where they are computed; see :func:`pgm.dask.sample`.
 
+        Parameters
+        ----------
+        n : int
+            Rows to draw.
+        seed : None, int or numpy.random.Generator
+            The same seed gives the same rows, on any number of cores.
+        npartitions : int, optional
+            Return a lazy Dask DataFrame of this many partitions (the ``dask`` extra).
+        progress : bool, default False
+            Show a progress bar (needs tqdm).
+
         Examples
         --------
         >>> import pgm
@@ -531,6 +618,13 @@ class BayesianNetwork:
         """log p(row) in nats for every row, as a NumPy array; see :func:`pgm.likelihood.log_likelihood`.
 
         ``progress=True`` shows a progress bar over the rows (tqdm).
+
+        Parameters
+        ----------
+        data : DataFrame, mapping of columns, Scan or Dask DataFrame
+            Rows to score; missing values (NaN, None) and absent columns are summed out.
+        progress : bool, default False
+            Show a progress bar (needs tqdm).
 
         Examples
         --------
@@ -553,6 +647,13 @@ class BayesianNetwork:
     def score(self, data, *, progress: bool = False) -> float:
         """Mean log-likelihood per row, in nats.
 
+        Parameters
+        ----------
+        data : DataFrame, mapping of columns, Scan or Dask DataFrame
+            Rows to score; missing values are summed out.
+        progress : bool, default False
+            Show a progress bar (needs tqdm).
+
         Examples
         --------
         >>> import pgm
@@ -572,6 +673,11 @@ class BayesianNetwork:
     def bits_per_variable(self, data) -> float:
         """Mean negative log-likelihood in bits, per row and per variable.
 
+        Parameters
+        ----------
+        data : DataFrame, mapping of columns, Scan or Dask DataFrame
+            Rows to score.
+
         Examples
         --------
         >>> import pgm
@@ -584,7 +690,17 @@ class BayesianNetwork:
         return bits_per_variable(self.log_likelihood(data), len(self))
 
     def statistics(self, data, *, weights=None, progress: bool = False):
-        """Additive sufficient statistics of ``data``; see :func:`pgm.learning.statistics`."""
+        """Additive sufficient statistics of ``data``; see :func:`pgm.learning.statistics`.
+
+        Parameters
+        ----------
+        data : DataFrame, mapping of columns, Scan or Dask DataFrame
+            Complete rows.
+        weights : array-like or str, optional
+            One weight per row (or a column's name).
+        progress : bool, default False
+            Show a progress bar (needs tqdm).
+        """
         from pgm.learning.mle import statistics
 
         partitioned = _partitioned(data)
@@ -594,6 +710,13 @@ class BayesianNetwork:
 
     def from_statistics(self, statistics, *, prior=None) -> "BayesianNetwork":
         """A network with this structure and parameters fitted to ``statistics``.
+
+        Parameters
+        ----------
+        statistics : Statistics
+            Summed sufficient statistics (from :meth:`statistics`).
+        prior : optional
+            As for :meth:`fit`.
 
         Examples
         --------
@@ -610,6 +733,12 @@ class BayesianNetwork:
     def entropy(self, **options):
         """H(p) of the network's joint distribution in nats; see :func:`pgm.information.entropy`.
 
+        Parameters
+        ----------
+        **options
+            Those of :func:`pgm.information.entropy` (``method``, ``n_samples``,
+            ``seed``, ...).
+
         Examples
         --------
         >>> import pgm
@@ -621,19 +750,45 @@ class BayesianNetwork:
         return entropy(self, **options)
 
     def kl_divergence(self, other: "BayesianNetwork", **options):
-        """KL(self || other) in nats; see :func:`pgm.information.kl_divergence`."""
+        """KL(self || other) in nats; see :func:`pgm.information.kl_divergence`.
+
+        Parameters
+        ----------
+        other : BayesianNetwork
+            The model q; ``self`` is p.
+        **options
+            Those of :func:`pgm.information.kl_divergence` (``method``, ``n_samples``,
+            ``seed``, ...).
+        """
         from pgm.information import kl_divergence
 
         return kl_divergence(self, other, **options)
 
     def cross_entropy(self, other: "BayesianNetwork", **options):
-        """H(self, other) = -E_self[log other] in nats; see :func:`pgm.information.cross_entropy`."""
+        """H(self, other) = -E_self[log other] in nats; see :func:`pgm.information.cross_entropy`.
+
+        Parameters
+        ----------
+        other : BayesianNetwork
+            The model q; ``self`` is p.
+        **options
+            Those of :func:`pgm.information.cross_entropy` (``method``, ``n_samples``,
+            ``seed``, ...).
+        """
         from pgm.information import cross_entropy
 
         return cross_entropy(self, other, **options)
 
     def expected_log_likelihood(self, other: "BayesianNetwork", **options):
-        """E_self[log other] in nats; see :func:`pgm.information.expected_log_likelihood`."""
+        """E_self[log other] in nats; see :func:`pgm.information.expected_log_likelihood`.
+
+        Parameters
+        ----------
+        other : BayesianNetwork
+            The model whose log-density is averaged.
+        **options
+            Those of :func:`pgm.information.expected_log_likelihood`.
+        """
         from pgm.information import expected_log_likelihood
 
         return expected_log_likelihood(self, other, **options)
@@ -645,6 +800,11 @@ class BayesianNetwork:
         ``"1"`` is not the state ``1``.  When data arrive as text (or as
         numbers for string states), this converts them explicitly; see
         :func:`pgm.data.coerce`.
+
+        Parameters
+        ----------
+        data : DataFrame or mapping of columns
+            Data whose discrete values are text, numbers or booleans.
 
         Examples
         --------
@@ -659,6 +819,15 @@ class BayesianNetwork:
 
     def parameter_posterior(self, data, *, prior=None, weights=None):
         """The posterior over the parameters given complete ``data``; see :func:`pgm.learning.posterior.parameter_posterior`.
+
+        Parameters
+        ----------
+        data : DataFrame or mapping of columns
+            Complete rows.
+        prior : Dirichlet, BDeu, NormalInverseGamma or a dict of them, optional
+            The conjugate prior.
+        weights : array-like, optional
+            One weight per row.
 
         Examples
         --------
@@ -681,6 +850,34 @@ class BayesianNetwork:
         form.  Missing values or latent nodes: EM, with the options below;
         the result has a ``fit_report_``.  See :func:`pgm.learning.mle.fit`.
 
+        Parameters
+        ----------
+        data : DataFrame, mapping of columns, Scan or Dask DataFrame
+            One row per case, a column per observed node; missing values and absent
+            (latent) columns make ``fit`` run EM.
+        prior : Dirichlet, BDeu, Ridge, InverseGamma or a dict of them, optional
+            Pseudo-statistics added before solving (a dict maps nodes to priors).
+        weights : array-like or str, optional
+            One non-negative weight per row, or the name of a column holding them.
+        max_iter : int, default 100
+            EM iterations at most.
+        tol : float, default 1e-6
+            EM stops when the mean log-likelihood per row (plus log prior) gains less.
+        n_init : int, default 1
+            EM random starts; the best final objective is kept.
+        init : {'random', 'kmeans++', 'current'}
+            EM's starting point: random completions, k-means++ centres, or this
+            network's own parameters.
+        seed : None, int or numpy.random.Generator
+            The only source of EM's randomness.
+        progress : bool, default False
+            Show a progress bar (needs tqdm).
+        callback : callable, optional
+            Called as ``callback(iteration, log_likelihood, network)`` after each EM
+            iteration.
+        memory_budget : int, optional
+            Bytes EM's inference may use (see :meth:`query`).
+
         Examples
         --------
         >>> import numpy as np, pgm
@@ -696,6 +893,8 @@ class BayesianNetwork:
         partitioned = _partitioned(data)
         if partitioned is not None:  # statistics per partition or file chunk, summed; EM one pass per iteration
             fit = partitioned.fit
+        elif isinstance(weights, str):  # a column's name, as scan and Dask take it
+            data, weights = _weights_column(data, weights)
         return fit(self, data, prior=prior, weights=weights, max_iter=max_iter, tol=tol, n_init=n_init, init=init,
                    seed=seed, progress=progress, callback=callback, memory_budget=memory_budget)
 
@@ -770,9 +969,13 @@ class BayesianNetwork:
         (3, 2)
         """
         from pgm.inference.api import query
+        from pgm.inference.display import note_evidence
 
-        return query(self, targets, evidence, method=method, n_samples=n_samples, seed=seed,
-                     memory_budget=memory_budget, **options)
+        if _no_rows(evidence):  # no cases: the answer's empty table, with its columns
+            return query(self, targets, _one_unobserved_case(), method=method, n_samples=n_samples, seed=seed,
+                         memory_budget=memory_budget, **options).iloc[:0].set_axis(evidence.index[:0], axis=0)
+        return note_evidence(query(self, targets, evidence, method=method, n_samples=n_samples, seed=seed,
+                                   memory_budget=memory_budget, **options), evidence)
 
     def posteriors(self, evidence=None, *, memory_budget: int | None = None, method: str = "exact",
                    n_samples: int = 100_000, seed=None, **options) -> dict:
@@ -785,6 +988,13 @@ class BayesianNetwork:
         ``"auto"``, with ``n_samples``, ``seed`` and ``**options`` as in
         :meth:`query`.
 
+        Parameters
+        ----------
+        evidence : dict, Series or DataFrame, optional
+            One case or many, as for :meth:`query`.
+        memory_budget : int, optional
+            Bytes inference may use (see :meth:`query`).
+
         Examples
         --------
         >>> import pgm
@@ -795,14 +1005,29 @@ class BayesianNetwork:
         0.148
         """
         from pgm.inference.api import posteriors
+        from pgm.inference.display import Posteriors, note_evidence
+        from pandas import DataFrame
 
-        return posteriors(self, evidence, memory_budget=memory_budget, method=method, n_samples=n_samples, seed=seed,
-                          **options)
+        marginals = posteriors(self, evidence, memory_budget=memory_budget, method=method, n_samples=n_samples,
+                                seed=seed, **options)
+        if any(isinstance(m, DataFrame) for m in marginals.values()):
+            return marginals  # many cases: a DataFrame per node
+        return note_evidence(Posteriors({node: note_evidence(m, evidence) for node, m in marginals.items()}),
+                             evidence)
 
     def predict(self, data, target, *, memory_budget: int | None = None):
         """The most probable state (discrete) or posterior mean (continuous) of ``target`` for every row.
 
         ``target`` may be a list, giving a DataFrame with one column per target.
+
+        Parameters
+        ----------
+        data : DataFrame or mapping of columns
+            One case per row; missing values are unobserved.
+        target : str or list of str
+            The node(s) to predict.
+        memory_budget : int, optional
+            Bytes inference may use (see :meth:`query`).
 
         Examples
         --------
@@ -814,6 +1039,10 @@ class BayesianNetwork:
         """
         from pgm.inference.api import predict
 
+        if _no_rows(data):  # no cases: an empty answer of the right type
+            return predict(self, _one_unobserved_case(), target, memory_budget=memory_budget).iloc[:0].set_axis(
+                data.index[:0], axis=0)
+
         return predict(self, data, target, memory_budget=memory_budget)
 
     def impute(self, data, *, memory_budget: int | None = None):
@@ -822,6 +1051,13 @@ class BayesianNetwork:
         Each missing value becomes the most probable state of its posterior
         marginal (discrete) or its posterior mean (continuous), given the
         row's observed values.
+
+        Parameters
+        ----------
+        data : DataFrame
+            Rows with missing values.
+        memory_budget : int, optional
+            Bytes inference may use (see :meth:`query`).
 
         Examples
         --------
@@ -845,6 +1081,13 @@ class BayesianNetwork:
         ``log_probability`` (log p(assignment, evidence)) and ``log_evidence``.
         Continuous nodes are integrated out.  Ties go to the first state.
 
+        Parameters
+        ----------
+        evidence : dict, Series or DataFrame, optional
+            One case or many, as for :meth:`query`.
+        memory_budget : int, optional
+            Bytes inference may use (see :meth:`query`).
+
         Examples
         --------
         >>> import pgm
@@ -858,6 +1101,13 @@ class BayesianNetwork:
 
     def log_evidence(self, evidence, *, memory_budget: int | None = None):
         """log p(evidence) in nats: a float for one case, an array for many (as :meth:`log_likelihood`).
+
+        Parameters
+        ----------
+        evidence : dict, Series or DataFrame
+            One case or many, as for :meth:`query`.
+        memory_budget : int, optional
+            Bytes inference may use (see :meth:`query`).
 
         Examples
         --------
@@ -875,6 +1125,15 @@ class BayesianNetwork:
 
         Shows the elimination order, the junction tree's cliques and the
         largest table, without running anything or allocating the tables.
+
+        Parameters
+        ----------
+        targets : str or sequence of str, optional
+            The nodes to be queried; None: every node.
+        evidence : dict, Series or DataFrame, optional
+            As for :meth:`query`; only which nodes are observed matters.
+        memory_budget : int, optional
+            Bytes inference may use (see :meth:`query`).
 
         Examples
         --------
@@ -894,6 +1153,13 @@ class BayesianNetwork:
         moves the parameters of ``node`` and its children so that each state
         matches the reference's closest one (Hungarian method on the
         parameters).  See :mod:`pgm.learning.alignment`.
+
+        Parameters
+        ----------
+        reference : BayesianNetwork
+            A network with the same node, states and children.
+        node : str
+            A latent discrete node whose state labels EM chose arbitrarily.
 
         Examples
         --------
@@ -928,7 +1194,14 @@ class BayesianNetwork:
         return joint_gaussian(self)
 
     def to_graphviz(self, **options):
-        """A :class:`graphviz.Digraph` of the network; see :func:`pgm.render.to_graphviz`."""
+        """A :class:`graphviz.Digraph` of the network; see :func:`pgm.render.to_graphviz`.
+
+        Parameters
+        ----------
+        **options
+            Those of :func:`pgm.render.to_graphviz`: ``observed``, ``latent``,
+            ``trail``, ``evidence``, ``posteriors``, ``size``, ``ratio``, ``dpi``, ...
+        """
         from pgm.render import to_graphviz
 
         return to_graphviz(self, **options)
@@ -940,6 +1213,13 @@ class BayesianNetwork:
 
     def write(self, path, *, format: str | None = None) -> None:
         """Write the network to ``path`` (BIF or JSON, by extension); see :func:`pgm.io.write`.
+
+        Parameters
+        ----------
+        path : str or path
+            The file to write (written atomically).
+        format : {'bif', 'json'}, optional
+            By default from the extension; BIF holds discrete networks only.
 
         Examples
         --------

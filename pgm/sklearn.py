@@ -47,7 +47,7 @@ try:
     from sklearn.base import BaseEstimator, ClassifierMixin
     from sklearn.utils.validation import check_is_fitted, column_or_1d
 except ImportError as error:  # pragma: no cover - scikit-learn is a test extra, not a dependency
-    raise ImportError("pgm.sklearn needs scikit-learn: pip install scikit-learn") from error
+    raise ImportError("pgm.sklearn needs scikit-learn: pip install 'pgm-engine[sklearn]'") from error
 
 from pgm.data import Dataset, code_dtype, to_dataset
 from pgm.errors import DataError, ImpossibleEvidenceError, NodeError, StructureError

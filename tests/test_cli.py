@@ -144,8 +144,10 @@ def test_query_per_row_writes_a_csv_of_posteriors(capsys, tmp_path):
     assert status == 0 and "wrote" in out
     written = pd.read_csv(output)
     expected = net.query("lung", evidence=rows)
-    assert list(written.columns) == ["yes", "no"]
-    pd.testing.assert_frame_equal(written, expected.reset_index(drop=True), check_names=False, atol=1e-12)
+    assert list(written.columns) == ["row", "lung=yes", "lung=no"]  # issue 17: columns say node and state
+    assert written["row"].tolist() == list(range(20))
+    pd.testing.assert_frame_equal(written.drop(columns="row"), expected.reset_index(drop=True).set_axis(
+        ["lung=yes", "lung=no"], axis=1), check_names=False, atol=1e-12)
 
 
 def test_score_accepts_incomplete_rows(capsys, tmp_path):

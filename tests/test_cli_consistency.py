@@ -38,8 +38,8 @@ def test_every_subcommand_writes_its_file_with_dash_o(tmp_path, capsys):
     cases.write_text("xray,smoke\nyes,no\nno,\n")
     assert run(capsys, "query", "asia", "lung", "--data", cases, "-o", tmp_path / "posteriors.csv")[0] == 0
     assert len((tmp_path / "posteriors.csv").read_text().splitlines()) == 3
-    status, _, err = run(capsys, "convert", "asia")
-    assert status == 1 and "-o/--output" in err
+    status, out, _ = run(capsys, "convert", "asia")  # issue 17: without -o, the result goes to standard output
+    assert status == 0 and '"pgm-network"' in out
 
 
 def test_json_output_parses_and_says_the_same_as_the_api(tmp_path, capsys):
@@ -64,7 +64,7 @@ def test_json_output_parses_and_says_the_same_as_the_api(tmp_path, capsys):
     cases = tmp_path / "cases.csv"
     cases.write_text("xray,smoke\nyes,no\n")
     records = json.loads(run(capsys, "query", "asia", "lung", "--data", cases, "--json")[1])
-    assert len(records) == 1 and set(records[0]) == {"yes", "no"}
+    assert len(records) == 1 and set(records[0]) == {"row", "lung=yes", "lung=no"}
 
 
 def test_version_and_examples_in_every_help(capsys):

@@ -1,9 +1,12 @@
 """The user guide's code runs, in order, exactly as written."""
 
 import re
+import warnings
 from pathlib import Path
 
 import pytest
+
+from pgm.learning.em import ConvergenceWarning
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,6 +32,8 @@ def test_every_python_block_runs_in_order(document, tmp_path, monkeypatch, capsy
     namespace: dict = {"__name__": "__guide__"}
     for number, block in enumerate(blocks, start=1):
         try:
-            exec(compile(block, f"{document} block {number}", "exec"), namespace)
+            with warnings.catch_warnings():  # issue 17: a reader copying the docs sees no EM warning they
+                warnings.simplefilter("error", ConvergenceWarning)  # were not told about
+                exec(compile(block, f"{document} block {number}", "exec"), namespace)
         except Exception as error:  # re-raise with the block that failed
             raise AssertionError(f"{document}, code block {number} failed: {error!r}\n{block}") from error

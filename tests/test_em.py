@@ -869,7 +869,7 @@ def test_cli_fit_runs_em_with_a_latent_node_and_prints_the_trace(tmp_path, capsy
     truth.sample(3_000, seed=2).drop(columns="either").to_csv(path, index=False)
     output = tmp_path / "fitted.json"
     status = main(["fit", "asia", str(path), "-o", str(output), "--latent", "either", "--seed", "0",
-                   "--max-iter", "15", "--prior", "dirichlet:0.1", "--no-progress"])
+                   "--max-iter", "15", "--prior", "dirichlet:0.1"])  # (issue 17: --no-progress silences the lines)
     out, err = capsys.readouterr()
     assert status == 0, err
     assert "EM iteration 0: mean log-likelihood" in err and "EM on 3,000 rows" in out

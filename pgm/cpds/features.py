@@ -181,7 +181,15 @@ class RadialBasis(Feature):
 
 
 def polynomial(parent: str, degree: int) -> list[Monomial]:
-    """Features ``x, x^2, ..., x^degree`` of one parent (the intercept is always included separately)."""
+    """Features ``x, x^2, ..., x^degree`` of one parent (the intercept is always included separately).
+
+    Parameters
+    ----------
+    parent : str
+        A continuous parent.
+    degree : int
+        The highest power, at least 1.
+    """
     if isinstance(degree, bool) or not isinstance(degree, (int, np.integer)) or degree < 1:
         raise CPDError(f"polynomial degree must be a positive integer, got {degree!r}")
     return [Monomial({parent: k}) for k in range(1, int(degree) + 1)]

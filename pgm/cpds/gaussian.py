@@ -75,6 +75,9 @@ class LinearGaussian(CPD):
     features : sequence of Feature or str, optional
         Basis functions of the continuous parents (a str is the parent itself).
         Default: each continuous parent, in the order of ``parents``.
+    std : float or array-like, optional
+        The standard deviation ``sigma`` instead of ``variance`` (give one
+        of the two).
 
     Scalars broadcast over discrete-parent configurations.
 
@@ -97,9 +100,19 @@ class LinearGaussian(CPD):
         parents: Sequence[str] = (),
         intercept=0.0,
         weights=None,
-        variance=1.0,
+        variance=None,
         features: Sequence[Feature | str] | None = None,
+        std=None,
     ):
+        if std is not None:  # the standard deviation, as Gaussian(std=...) takes it
+            if variance is not None:
+                raise CPDError("give the variance or std=, not both")
+            spread = np.asarray(std, dtype=np.float64)
+            if not (np.all(np.isfinite(spread)) and np.all(spread > 0)):
+                raise CPDError(f"the standard deviation must be positive and finite, got {std!r}")
+            variance = float(spread) ** 2 if spread.ndim == 0 else spread**2
+        elif variance is None:
+            variance = 1.0
         self.parents = _as_names(parents, "parents")
         self.variable = None
         self.latent = False
@@ -664,6 +677,15 @@ def Gaussian(mean: float = 0.0, variance: float | None = None, *, std: float | N
     (``scale``); pgm follows the statistics notation ``N(mean, variance)``.
     Give ``std=`` instead to state the standard deviation; giving both is an
     error.  The default is ``N(0, 1)``.
+
+    Parameters
+    ----------
+    mean : float, default 0
+        The mean.
+    variance : float, optional
+        The variance sigma^2 (default 1 unless ``std`` is given).
+    std : float, optional
+        The standard deviation sigma instead of the variance.
 
     Examples
     --------

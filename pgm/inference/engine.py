@@ -63,7 +63,9 @@ _CHUNK_ENTRIES = 1 << 22
 def _budget(memory_budget) -> int:
     if memory_budget is None:
         return DEFAULT_MEMORY_BUDGET
-    if isinstance(memory_budget, bool) or not isinstance(memory_budget, (int, np.integer)) or memory_budget <= 0:
+    # any real number of bytes (2e9 as well as 2_000_000_000), as people write sizes
+    if isinstance(memory_budget, (bool, np.bool_)) or not isinstance(memory_budget, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(memory_budget) or memory_budget < 1:
         raise ValueError(f"memory_budget must be a positive number of bytes, got {memory_budget!r}")
     return int(memory_budget)
 

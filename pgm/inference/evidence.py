@@ -155,6 +155,26 @@ def _soft_vector(network, node: str, weights: Mapping) -> np.ndarray:
     return vector
 
 
+def _warn_misspelled_columns(network, columns) -> None:
+    """A column that is not a node but looks like one that has no column is probably misspelled: say so.
+
+    Other columns (an id, the label being predicted) are ignored silently, as the single-case dict cannot
+    do (there every key must be a node).
+    """
+    import warnings
+
+    from pgm.errors import PGMWarning
+
+    unmatched = [n for n in network.nodes if n not in columns]
+    for column in columns:
+        if column in network or not isinstance(column, str):
+            continue
+        close = difflib.get_close_matches(column, unmatched, n=1, cutoff=0.7)
+        if close:
+            warnings.warn(f"the evidence's column {column!r} is not a node and is ignored; did you mean "
+                          f"{close[0]!r}?", PGMWarning, stacklevel=6)
+
+
 def as_evidence(network, evidence) -> Evidence:
     """Turn the caller's evidence into :class:`Evidence` (see the module docstring)."""
     if evidence is None:
@@ -194,6 +214,10 @@ def _single_case(network, evidence) -> Evidence:
 
 
 def _many_cases(network, evidence) -> Evidence:
+    if isinstance(evidence, Mapping) and any(isinstance(v, pd.Series) for v in evidence.values()):
+        evidence = pd.DataFrame(dict(evidence))  # Series are matched by their index, as pandas does
+    if isinstance(evidence, pd.DataFrame) or isinstance(evidence, Mapping):
+        _warn_misspelled_columns(network, list(evidence.keys() if isinstance(evidence, Mapping) else evidence.columns))
     if isinstance(evidence, pd.DataFrame):
         present = [c for c in evidence.columns if c in network]
         index = evidence.index

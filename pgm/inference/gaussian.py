@@ -87,6 +87,11 @@ class MultivariateNormal:
                 "    " + " ".join(f"{v:7.3f}" for v in row) for row in self.correlation()))
         return "\n".join(lines)
 
+    def _repr_html_(self) -> str:  # Jupyter: mean, sd and covariance, captioned p(x | evidence)
+        from pgm.inference.display import caption, normal_html
+
+        return normal_html(self.names, self.mean, self.covariance, caption(self.names, getattr(self, "given", None)))
+
     def _positions(self, names) -> np.ndarray:
         if isinstance(names, str):
             names = [names]

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from pgm.errors import DataError, NodeError
+from pgm.inference.display import caption, format_number, html_table, mixture_html
 from pgm.inference.gaussian import MultivariateNormal
 
 __all__ = ["DiscreteDistribution", "GaussianMixture", "MPE", "InferencePlan"]
@@ -41,13 +42,16 @@ class DiscreteDistribution:
         The approximate method's convergence report.
     choice : str or None
         With ``method="auto"``: why this method was chosen.
+    given : dict or None
+        The observed values of the query that produced it, for its caption
+        (``p(lung | xray=yes)``); None when not known.
 
     Examples
     --------
     >>> import pgm
     >>> post = pgm.load("asia").query("lung", evidence={"xray": "yes", "smoke": "no"})
     >>> print(post)
-    p(lung | evidence)
+    p(lung | xray=yes, smoke=no)
       yes  0.1423
       no   0.8577
     >>> post.mode()
@@ -78,6 +82,7 @@ class DiscreteDistribution:
         self.probabilities = table / total
         self.log_evidence = float(log_evidence)
         self.standard_errors = None if standard_errors is None else np.asarray(standard_errors, dtype=np.float64)
+        self.given = None
 
     def _axis(self, variable: str) -> int:
         if variable not in self.variables:
@@ -143,13 +148,17 @@ class DiscreteDistribution:
         labels = [" ".join(map(str, key if isinstance(key, tuple) else (key,))) for key in frame.index]
         width = max(map(len, labels))
         errors = [None] * len(labels) if self.standard_errors is None else self.standard_errors.ravel()
-        lines = [f"p({', '.join(self.variables)} | evidence)"]
+        lines = [caption(self.variables, self.given)]
         for label, p, se in zip(labels, frame["probability"], errors):
             lines.append(f"  {label:<{width}}  {p:.4f}" + ("" if se is None else f"  (± {se:.4f})"))
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        return self.to_frame().to_html()
+        frame = self.to_frame()
+        if self.standard_errors is not None:
+            frame["standard error"] = self.standard_errors.ravel()
+        note = None if self.log_evidence == 0 else f"log p(evidence) = {format_number(self.log_evidence)}"
+        return html_table(frame, caption(self.variables, self.given), note=note)
 
 
 class GaussianMixture:
@@ -192,6 +201,7 @@ class GaussianMixture:
         if deviations is None:
             deviations = self.means - self.means[:1]
         self._deviations = np.asarray(deviations, dtype=np.float64).reshape(self.means.shape)
+        self.given = None
 
     @property
     def mean(self) -> np.ndarray:
@@ -230,6 +240,9 @@ class GaussianMixture:
     def __repr__(self) -> str:
         return f"GaussianMixture({', '.join(self.names)}: {len(self.weights)} components)"
 
+    def _repr_html_(self) -> str:
+        return mixture_html(self, caption(self.names, self.given))
+
     def __str__(self) -> str:
         lines = [f"mixture of {len(self.weights)} Gaussians over {', '.join(self.names)}"]
         for w, m, c, label in zip(self.weights, self.means, self.covariances, self.labels):
@@ -252,6 +265,34 @@ class MPE(NamedTuple):
     assignment: object
     log_probability: object
     log_evidence: object
+
+    def to_frame(self) -> pd.DataFrame:
+        """One case: a row per node with its state; many cases: the assignment's DataFrame."""
+        if isinstance(self.assignment, pd.DataFrame):
+            return self.assignment
+        return pd.DataFrame({"state": [_plain_state(s) for s in self.assignment.values()]},
+                            index=pd.Index(list(self.assignment), name="node"))
+
+    def __str__(self) -> str:
+        if isinstance(self.assignment, pd.DataFrame):
+            return f"most probable explanations of {len(self.assignment)} cases\n{self.assignment}"
+        width = max(map(len, self.assignment), default=0)
+        lines = ["most probable explanation"] + [f"  {node:<{width}}  {_plain_state(state)}"
+                                                 for node, state in self.assignment.items()]
+        lines.append(f"log p(assignment, evidence) = {format_number(self.log_probability)}")
+        lines.append(f"log p(assignment | evidence) = {format_number(self.log_probability - self.log_evidence)}")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        if isinstance(self.assignment, pd.DataFrame):
+            return html_table(self.assignment, f"most probable explanations of {len(self.assignment)} cases")
+        note = (f"log p(assignment, evidence) = {format_number(self.log_probability)}; "
+                f"log p(assignment | evidence) = {format_number(self.log_probability - self.log_evidence)}")
+        return html_table(self.to_frame(), "most probable explanation", note=note)
+
+
+def _plain_state(state):
+    return state.item() if isinstance(state, np.generic) else state
 
 
 @dataclass(frozen=True)

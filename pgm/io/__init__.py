@@ -25,6 +25,13 @@ def _format_of(path, format: str | None, table: dict) -> str:
 def read(path, *, format: str | None = None):
     """Read a network from ``path``; the format comes from the extension (``.bif``, ``.json``) unless given.
 
+    Parameters
+    ----------
+    path : str or path
+        A ``.bif`` or ``.json`` file (bnlearn's Gaussian JSON too).
+    format : {'bif', 'json'}, optional
+        By default from the extension.
+
     Examples
     --------
     >>> import pgm
@@ -35,5 +42,15 @@ def read(path, *, format: str | None = None):
 
 
 def write(network, path, *, format: str | None = None) -> None:
-    """Write ``network`` to ``path`` atomically; the format comes from the extension unless given."""
+    """Write ``network`` to ``path`` atomically; the format comes from the extension unless given.
+
+    Parameters
+    ----------
+    network : BayesianNetwork
+        The network to write.
+    path : str or path
+        The file to write (atomically).
+    format : {'bif', 'json'}, optional
+        By default from the extension; BIF holds discrete networks only.
+    """
     _WRITERS[_format_of(path, format, _WRITERS)](network, path)

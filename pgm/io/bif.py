@@ -530,6 +530,11 @@ _PLAIN_NAME = re.compile(r"[^\s{}\[\]();,|\"]+")
 _UNWRITABLE = re.compile('["\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029\ud800-\udfff]')
 
 
+#: BIF's keywords.  A name spelled like one is written quoted: other readers (pyAgrum) refuse
+#: ``network network {``, the default name's line, while every reader takes ``network "network" {``.
+_KEYWORDS = {"network", "variable", "probability", "property", "type", "discrete", "default", "table"}
+
+
 def _quote(name) -> str:
     if not isinstance(name, str):
         raise CPDError(f"the name {name!r} cannot be written to BIF: names must be strings")
@@ -539,7 +544,8 @@ def _quote(name) -> str:
             f"the name {name!r} cannot be written to BIF: it contains {match.group()!r} "
             "(a quote, a line break, a control character or a lone surrogate)"
         )
-    if name and _PLAIN_NAME.fullmatch(name) and "//" not in name and "/*" not in name:
+    if name and _PLAIN_NAME.fullmatch(name) and "//" not in name and "/*" not in name \
+            and name.lower() not in _KEYWORDS:
         return name
     return f'"{name}"'
 

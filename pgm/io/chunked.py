@@ -228,7 +228,9 @@ def scan(source, *, chunk_rows: int = DEFAULT_CHUNK_ROWS, format: str | None = N
 # ---------------------------------------------------------------------------- CSV
 def _csv_options(path: str) -> dict:
     try:
-        with open(path, "rb") as stream:
+        from pgm.data import open_binary
+
+        with open_binary(path) as stream:
             start = stream.read(2)
     except OSError as error:
         from pgm.io._files import _reworded
@@ -264,7 +266,7 @@ def _not_a_state(path: str, options: dict, wanted: dict, chunk_rows: int, number
                 if states is None:
                     continue
                 text = chunk[name]
-                bad = (pd.Index(list(states), dtype=object).get_indexer(text.to_numpy(dtype=object)) < 0) & (
+                bad = (pd.Index([str(s) for s in states], dtype=object).get_indexer(text.to_numpy(dtype=object)) < 0) & (
                     text != "").to_numpy()
                 if bad.any():
                     first = int(np.argmax(bad))
@@ -279,7 +281,9 @@ def _undecodable(path: str, encoding: str, reason: str) -> DataError:
     """Where the first byte that does not decode is, found by decoding the file a block at a time."""
     decoder = codecs.getincrementaldecoder("utf-16" if encoding == "utf-16" else "utf-8")()
     line, pending = 1, b""
-    with open(path, "rb") as stream:
+    from pgm.data import open_binary
+
+    with open_binary(path) as stream:
         for block in iter(lambda: stream.read(1 << 20), b""):
             data = pending + block
             try:
@@ -322,7 +326,9 @@ def _csv_frames(path: str, wanted: dict, numbers: set, chunk_rows: int):
     # Every column is read: with usecols, pandas would drop the extra fields of a long row without a word.
     # A discrete column is parsed straight into the node's states, plus "" for an empty field; any other
     # text becomes NaN, which is then reported (dtype="category" would turn the state "TRUE" into True).
-    dtypes = {c: str if wanted.get(c) is None else pd.CategoricalDtype(list(wanted[c]) + [""]) for c in names}
+    # A state is matched by its text, str(state), as pgm.data.read_csv does: 1 is "1", True is "True".
+    dtypes = {c: str if wanted.get(c) is None else pd.CategoricalDtype([str(s) for s in wanted[c]] + [""])
+              for c in names}
     return names, _csv_chunks(path, options, names, dtypes, wanted, numbers, chunk_rows)
 
 
@@ -431,7 +437,7 @@ def _parquet_chunks(file, path, read, wanted, numbers, chunk_rows):
     pa = _pyarrow()
     import pyarrow.compute as pc
 
-    from pgm.data import code_dtype
+    from pgm.data import code_dtype, state_index
 
     dtypes = {name: pd.CategoricalDtype(list(wanted[name])) for name in read if wanted[name] is not None}
     offset = 0
@@ -444,12 +450,13 @@ def _parquet_chunks(file, path, read, wanted, numbers, chunk_rows):
             if states is not None:
                 encoded = column if pa.types.is_dictionary(column.type) else pc.dictionary_encode(column)
                 values = encoded.dictionary.to_pylist()  # one entry per distinct value, not per row
-                if values == list(states[:len(values)]) and encoded.indices.null_count == 0:
+                # the rule of in-memory data: a value is a state by value *and* kind (0 is not False)
+                positions = [state_index(v, states) if v is not None else -2 for v in values]
+                if positions == list(range(len(values))) and encoded.indices.null_count == 0:
                     codes = encoded.indices.to_numpy(zero_copy_only=False)  # the file's codes are the node's
                     codes = codes.astype(code_dtype(len(states)), copy=False)
                 else:
-                    lookup = {s: i for i, s in enumerate(states)}
-                    table = np.array([lookup.get(v, -2) if isinstance(v, str) else -2 for v in values] + [-1],
+                    table = np.array([p if p >= 0 else -2 for p in positions] + [-1],
                                      dtype=code_dtype(len(states) + 1))
                     indices = pc.fill_null(encoded.indices, len(values)).to_numpy(zero_copy_only=False)
                     codes = table[indices]

@@ -12,7 +12,6 @@ squared distance between profiles is found by the Hungarian method
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from pgm.errors import NodeError, StructureError
 
@@ -85,6 +84,8 @@ def align_to(network, reference, node: str):
         raise StructureError(f"{node!r} must have the same states and children in both networks to be aligned")
     mine, theirs = _profiles(network, node), _profiles(reference, node)
     cost = ((theirs[:, None, :] - mine[None, :, :]) ** 2).sum(axis=2)  # reference state x fitted state
+    from scipy.optimize import linear_sum_assignment  # lazily: scipy.optimize is slow to import
+
     rows, columns = linear_sum_assignment(cost)
     order = columns[np.argsort(rows)]
     return permute_states(network, node, order), order

@@ -83,6 +83,11 @@ class FitReport:
             head += f"; {1000 * float(np.mean(self.seconds_per_iteration)):.1f} ms per iteration"
         return head
 
+    def _repr_html_(self) -> str:  # Jupyter: the table and the log-likelihood curve (no matplotlib needed)
+        from pgm.inference.display import fit_report_html
+
+        return fit_report_html(self)
+
     def plot(self, ax=None):
         """Draw the log-likelihood trace with matplotlib (an optional extra); returns the axes."""
         try:
@@ -387,7 +392,7 @@ def em(network, dataset: Dataset, *, weights=None, prior=None, max_iter: int = 1
         raise ValueError(f"max_iter must be a non-negative integer, got {max_iter!r}")
     if isinstance(n_init, bool) or not isinstance(n_init, (int, np.integer)) or n_init < 1:
         raise ValueError(f"n_init must be a positive integer, got {n_init!r}")
-    if not (isinstance(tol, (int, float)) and tol >= 0):
+    if isinstance(tol, (bool, np.bool_)) or not (isinstance(tol, (int, float, np.integer, np.floating)) and tol >= 0):
         raise ValueError(f"tol must be a non-negative number, got {tol!r}")
     if dataset.n_rows == 0:
         raise DataError("fitting needs at least one row")

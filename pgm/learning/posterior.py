@@ -30,7 +30,6 @@ import numpy as np
 import pandas as pd
 import scipy.linalg
 import scipy.special
-import scipy.stats
 
 from pgm._random import as_generator
 from pgm.cpds.base import configuration_label
@@ -285,6 +284,8 @@ class ParameterPosterior:
     def _labels(self, node):
         cpd = self.network[node]
         names = cpd.parents if cpd.is_discrete else cpd.discrete_parents
+        if not names and cpd.parents:  # continuous parents only: one configuration, but not "no parents"
+            return lambda config: "(no discrete parents)"
         return lambda config: configuration_label(names, cpd.parent_states, config)
 
     # ------------------------------------------------------------------ updating
@@ -348,6 +349,8 @@ class ParameterPosterior:
             Gaussian node, by the discrete-parent configuration and the
             parameter (``intercept``, each feature, ``variance``).
         """
+        import scipy.stats  # lazily: it is most of `import pgm`'s time
+
         level = _check_level(level)
         cpd, post = self.network[node], self[node]
         tail = (1 - level) / 2
@@ -479,6 +482,8 @@ class ParameterPosterior:
             location = np.einsum("np,np->n", design, post.mean[configs])
             factor = post.covariance_factor()
             spread = (post.scale / post.shape)[configs] * (1 + np.einsum("np,npq,nq->n", design, factor[configs], design))
+            import scipy.stats  # lazily: it is most of `import pgm`'s time
+
             total += scipy.stats.t.logpdf(columns[node], 2 * post.shape[configs], loc=location, scale=np.sqrt(spread))
         return total
 
