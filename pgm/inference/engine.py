@@ -145,8 +145,8 @@ def _object_bytes(value, depth: int = 2) -> int:
 
 
 def prepare(network, evidence: Evidence, targets=None, *, joint: tuple = (), root=None, memory_budget=None,
-            prune: bool = True, plan_only: bool = False, estimate: bool = False, effort_rows: int | None = None
-            ) -> Problem:
+            prune: bool = True, plan_only: bool = False, estimate: bool = False,
+            effort_rows: int | None = None) -> Problem:
     """Compile the problem for ``targets`` (None: every node) under the pattern of ``evidence``.
 
     ``joint`` is a set of discrete targets that must share a clique; ``root``
