@@ -387,6 +387,11 @@ class Softmax(CPD):
             out[:, k + j] = np.asarray(parents[p])[keep]
         return out
 
+    @property
+    def statistics_are_rows(self) -> bool:
+        """Whether the statistics are family rows (a continuous parent), which grow with the data."""
+        return bool(self.continuous_parents)
+
     def merge_statistics(self, first, second):
         if not self.continuous_parents:
             return np.asarray(first) + np.asarray(second)

@@ -7,6 +7,8 @@ results per case.  :class:`pgm.BayesianNetwork` exposes them as methods.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 
@@ -278,4 +280,8 @@ def inference_plan(network, targets=None, evidence=None, *, memory_budget=None):
         names, _ = _targets(network, targets)
         problem = prepare(network, ev, targets=names, joint=names if len(names) > 1 else (), root=names,
                           memory_budget=memory_budget, plan_only=True)
-    return problem.plan()
+    plan = problem.plan()
+    # restricted CPDs (softmax, noisy-OR) enter exact inference as their equivalent tables: say which
+    kept = set(problem.variables) | set(problem.constant) | set(problem.gathered)
+    expanded = tuple(n for n in network.nodes if n in kept and getattr(network[n], "expands_to_table", False))
+    return dataclasses.replace(plan, expanded=expanded) if expanded else plan

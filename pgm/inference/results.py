@@ -250,6 +250,9 @@ class InferencePlan:
         (the number of Gaussians per row; 1 without such nodes).
     bytes_per_row : int
         Working memory for one row of evidence.
+    expanded : tuple of str
+        Nodes with a restricted parameterisation (softmax, noisy-OR/MAX) that
+        exact inference uses through their equivalent full table.
     """
 
     order: tuple
@@ -260,6 +263,7 @@ class InferencePlan:
     pruned: tuple
     gaussian_configurations: int
     bytes_per_row: int
+    expanded: tuple = ()
 
     def __str__(self) -> str:
         from pgm.inference.junction_tree import format_bytes
@@ -268,6 +272,8 @@ class InferencePlan:
         gaussians = (f"; {self.gaussian_configurations:,} Gaussian(s) per row"
                      if self.gaussian_configurations else "")
         pruned = f"; {len(self.pruned)} barren node(s) pruned" if self.pruned else ""
+        pruned += (f"; {', '.join(self.expanded)} expanded from softmax / noisy-OR form to full tables"
+                   if self.expanded else "")
         return (
             f"inference plan: {len(self.cliques)} cliques, the largest over {len(widest)} variables "
             f"({self.largest_table_entries:,} entries, {format_bytes(self.largest_table_bytes)}), "
