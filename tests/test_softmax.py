@@ -266,3 +266,39 @@ def test_bad_input_names_the_node():
         pgm.Softmax(["a", "b"], l2=-1)
     with pytest.raises(StructureError, match="Softmax"):
         pgm.BayesianNetwork({"x": pgm.Gaussian(), "y": pgm.Categorical(["a", "b"], parents=["x"])})
+
+
+def test_penalised_intercepts_equal_scikit_learn_with_a_column_of_ones():
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(10)
+    x, y = _draw(rng, 600, rng.normal(size=(3, 2)), np.array([2.0, 0.0, -2.0]))
+    cpds = {"x0": pgm.Gaussian(), "x1": pgm.Gaussian(),
+            "y": pgm.Softmax.unfitted([0, 1, 2], parents=["x0", "x1"], l2=2.0, intercept_l2=2.0)}
+    fitted = pgm.BayesianNetwork(cpds).fit(_columns(x, y))["y"]
+    # with no intercept of its own and a constant column, sklearn penalises that column's weight like the rest
+    reference = LogisticRegression(C=0.5, fit_intercept=False, tol=1e-12, max_iter=100_000).fit(
+        np.column_stack([np.ones(len(y)), x]), y)
+    assert np.abs(fitted.intercept - reference.coef_[:, 0]).max() < 1e-6
+    assert np.abs(fitted.weights - reference.coef_[:, 1:]).max() < 1e-6
+
+
+def test_many_discrete_parents_keep_family_rows_and_refuse_a_huge_table():
+    rng = np.random.default_rng(11)
+    parents = [f"p{j}" for j in range(24)]  # 2^24 configurations: far too many for a table
+    cpds = {p: pgm.Bernoulli(0.5) for p in parents}
+    cpds["y"] = pgm.Logistic(parents=parents, l2=1.0)
+    net = pgm.BayesianNetwork(cpds)
+    bits = rng.integers(0, 2, size=(400, 24))
+    logit = bits[:, :3] @ np.array([2.0, -2.0, 1.0]) - 0.5
+    y = rng.random(400) < 1 / (1 + np.exp(-logit))
+    data = {p: np.where(bits[:, j] == 1, "true", "false") for j, p in enumerate(parents)}
+    data["y"] = np.where(y, "true", "false")
+    assert net.statistics(data)["y"].shape == (400, 2 + 24)
+    fitted = net.fit(data)
+    assert fitted["y"].n_free_parameters == 25
+    assert np.isfinite(fitted.log_likelihood(data)).all()
+    from pgm.errors import InferenceTooLarge
+
+    with pytest.raises(InferenceTooLarge, match="'y'.*likelihood_weighting"):
+        fitted.query("p0", evidence={"y": "true"})

@@ -27,11 +27,11 @@ which is the penalised optimum itself and a canonical form without one.
 
 Sufficient statistics:
 
-- parents all discrete: the count table ``(*parent_cardinalities, k)``, as for
+- parents all discrete (and a table of at most ``TABLE_LIMIT`` entries): the count table ``(*parent_cardinalities, k)``, as for
   :class:`~pgm.cpds.Categorical` -- the likelihood depends on the data only
   through it, and EM's expected counts have the same shape, so EM with a
   softmax node is generalised EM with no change to the driver;
-- a continuous parent: there is no finite summary, so the statistics are the
+- a continuous parent (or too many discrete ones): there is no small summary, so the statistics are the
   weighted family data itself, one row per data row: ``k`` columns of
   (expected) weighted counts of the child's states, then the parents' values
   (discrete parents as codes).  Merging concatenates, so chunked and Dask
@@ -68,6 +68,10 @@ __all__ = ["Softmax", "Logistic", "SeparationWarning", "TOLERANCE"]
 #: negative log-likelihood (per unit of weight) falls below this.
 TOLERANCE = 1e-9
 
+#: A softmax of discrete parents only is seen as its full table (for statistics and exact
+#: inference) while the table has at most this many entries; beyond, it keeps family rows.
+TABLE_LIMIT = 1 << 20
+
 #: Iterations L-BFGS may take before the fit is reported as not converged.
 MAX_ITERATIONS = 2000
 
@@ -99,6 +103,10 @@ class Softmax(CPD):
         Precision of a zero-mean Gaussian prior on the weights (not the
         intercepts), used when fitting: ``l2 = 1 / C`` of scikit-learn's
         ``LogisticRegression``.  0 is maximum likelihood.
+    intercept_l2 : float, default 0
+        Precision of a zero-mean Gaussian prior on the intercepts (0: none,
+        as in scikit-learn).  It keeps a state never seen in the data from
+        getting probability zero.
 
     Examples
     --------
@@ -120,7 +128,7 @@ class Softmax(CPD):
     expands_to_table = True
 
     def __init__(self, states: Sequence, *, parents: Sequence[str] = (), intercept=None, weights=None,
-                 features: Sequence[Feature | str] | None = None, l2: float = 0.0):
+                 features: Sequence[Feature | str] | None = None, l2: float = 0.0, intercept_l2: float = 0.0):
         self.states = _as_states(states)
         if len(self.states) < 2:
             raise CPDError(
@@ -132,10 +140,12 @@ class Softmax(CPD):
         self.latent = False
         self._given_features = None if features is None else tuple(as_feature(f) for f in features)
         self.l2 = _check_l2(l2)
+        self.intercept_l2 = _check_l2(intercept_l2, "intercept_l2")
         self._spec = None if intercept is None and weights is None else (intercept, weights)
 
     @classmethod
-    def unfitted(cls, states: Sequence, *, parents: Sequence[str] = (), features=None, l2: float = 0.0) -> "Softmax":
+    def unfitted(cls, states: Sequence, *, parents: Sequence[str] = (), features=None, l2: float = 0.0,
+                 intercept_l2: float = 0.0) -> "Softmax":
         """A softmax node with its states, parents and features but no parameters yet (fit it to data).
 
         Examples
@@ -144,7 +154,7 @@ class Softmax(CPD):
         >>> pgm.Softmax.unfitted(["a", "b"], parents=["x"]).is_fitted
         False
         """
-        return cls(states, parents=parents, features=features, l2=l2)
+        return cls(states, parents=parents, features=features, l2=l2, intercept_l2=intercept_l2)
 
     @property
     def is_fitted(self) -> bool:
@@ -176,10 +186,13 @@ class Softmax(CPD):
         if unused:
             raise CPDError(f"continuous parent {unused[0]!r} of {variable!r} is used by none of its features")
         bound = object.__new__(type(self))
-        bound.states, bound.parents, bound.variable, bound.latent, bound.l2 = (
-            self.states, self.parents, variable, self.latent, self.l2)
+        bound.states, bound.parents, bound.variable, bound.latent, bound.l2, bound.intercept_l2 = (
+            self.states, self.parents, variable, self.latent, self.l2, self.intercept_l2)
         bound._given_features = bound.features = tuple(features)
         bound.discrete_parents, bound.continuous_parents, bound.parent_states = discrete, continuous, domains
+        entries = int(np.prod([len(d) for d in domains], dtype=np.float64)) * len(self.states) if not continuous else 0
+        # all parents discrete and a table of reasonable size: counts are the statistics, the table the view
+        bound._tabular = not continuous and entries <= TABLE_LIMIT
         bound.design_names = tuple(str(f) for f in features) + tuple(
             f"{p}={s}" for p, states in zip(discrete, domains) for s in states[1:])
         intercept = weights = None
@@ -294,7 +307,7 @@ class Softmax(CPD):
     def log_prob(self, values, parents):
         self._require_bound("log_prob")
         self._require_fitted("scoring")
-        if not self.continuous_parents:
+        if self._tabular:
             return self.to_categorical().log_prob(values, parents)
         n = len(values)
         logits = self._logits(parents, n)
@@ -310,7 +323,7 @@ class Softmax(CPD):
             return out
         self._require_bound("sample")
         self._require_fitted("sampling")
-        if not self.continuous_parents:
+        if self._tabular:
             return self.to_categorical().sample(parents, n, rng)
         cumulative = np.cumsum(self.probabilities(parents, n), axis=1)
         u = rng.random(n) * cumulative[:, -1]
@@ -325,7 +338,7 @@ class Softmax(CPD):
     def table_shape(self) -> tuple[int, ...] | None:
         """``(*parent_cardinalities, k)`` with all parents discrete; None with a continuous parent."""
         self._require_bound("table_shape")
-        if self.continuous_parents:
+        if not self._tabular:
             return None
         return tuple(len(d) for d in self.parent_states) + (len(self.states),)
 
@@ -349,6 +362,15 @@ class Softmax(CPD):
                 "method='likelihood_weighting' (approximate, with standard errors), or, when its parents are "
                 f"observed, read p({self.variable} | parents) exactly from net[{self.variable!r}].probabilities(...)"
             )
+        if not self._tabular:
+            from pgm.errors import InferenceTooLarge
+
+            size = float(np.prod([len(d) for d in self.parent_states], dtype=np.float64)) * len(self.states)
+            raise InferenceTooLarge(
+                f"node {self.variable!r} is a softmax of {len(self.parents)} discrete parents whose equivalent table "
+                f"would have {size:.3g} entries (the limit is {TABLE_LIMIT:,}), so exact inference cannot expand "
+                "it; query with method='likelihood_weighting', or read p(node | parents) from .probabilities(...)"
+            )
         if self._table_cache is None:
             cards = [len(d) for d in self.parent_states]
             n = int(np.prod(cards, dtype=np.int64)) if cards else 1
@@ -367,11 +389,11 @@ class Softmax(CPD):
 
     # ------------------------------------------------------------------ statistics and fitting
     def statistics(self, values, parents, weights=None):
-        """Count table (all parents discrete) or weighted family rows (a continuous parent); see the module docstring."""
+        """Count table (parents discrete, table of at most ``TABLE_LIMIT`` entries) or weighted family rows."""
         self._require_bound("statistics")
         k = len(self.states)
         values = np.asarray(values, dtype=np.intp)
-        if not self.continuous_parents:
+        if self._tabular:
             configs = discrete_configuration_index(parents, self.discrete_parents,
                                                    [len(d) for d in self.parent_states])
             flat = values if configs is None else configs * k + values
@@ -390,10 +412,10 @@ class Softmax(CPD):
     @property
     def statistics_are_rows(self) -> bool:
         """Whether the statistics are family rows (a continuous parent), which grow with the data."""
-        return bool(self.continuous_parents)
+        return not self._tabular
 
     def merge_statistics(self, first, second):
-        if not self.continuous_parents:
+        if self._tabular:
             return np.asarray(first) + np.asarray(second)
         a, b = np.asarray(first, dtype=np.float64), np.asarray(second, dtype=np.float64)
         width = len(self.states) + len(self.parents)
@@ -408,7 +430,7 @@ class Softmax(CPD):
         """(design X, counts C) with one row per configuration or data row of positive weight."""
         stats = np.asarray(statistics, dtype=np.float64)
         k = len(self.states)
-        if not self.continuous_parents:
+        if self._tabular:
             if stats.shape != self.table_shape:
                 raise CPDError(f"statistics of {self.variable!r} have shape {stats.shape}, expected {self.table_shape}")
             counts = stats.reshape(-1, k)
@@ -439,7 +461,8 @@ class Softmax(CPD):
         self._require_bound("from_statistics")
         design, counts = self._fitting_problem(statistics)
         start = (self._b, self._w) if self.is_fitted else None
-        intercept, weights, converged = fit_softmax(design, counts, self.l2, start=start, tol=tol)
+        intercept, weights, converged = fit_softmax(design, counts, self.l2, start=start, tol=tol,
+                                                    intercept_l2=self.intercept_l2)
         if self.l2 == 0 and len(counts) and _separated(design, counts, intercept, weights, converged):
             warnings.warn(
                 f"node {self.variable!r}: its states are (nearly) separable by its design columns "
@@ -455,10 +478,10 @@ class Softmax(CPD):
         return []  # the parameters are shared across configurations: none is left unestimated
 
     def log_penalty(self) -> float:
-        """``-l2 / 2 |W|^2``: the log density of the Gaussian prior on the weights, up to a constant."""
-        if not self.is_fitted or self.l2 == 0:
+        """``-(l2 |W|^2 + intercept_l2 |b|^2) / 2``: the log density of the Gaussian priors, up to a constant."""
+        if not self.is_fitted:
             return 0.0
-        return -0.5 * self.l2 * float(np.sum(self._w * self._w))
+        return -0.5 * (self.l2 * float(np.sum(self._w * self._w)) + self.intercept_l2 * float(self._b @ self._b))
 
     @property
     def n_free_parameters(self) -> int:
@@ -476,6 +499,7 @@ class Softmax(CPD):
             "intercept": self._b.tolist() if self.is_fitted else None,
             "weights": self._w.tolist() if self.is_fitted else None,
             "l2": self.l2,
+            "intercept_l2": self.intercept_l2,
         }
         if self.latent:
             out["latent"] = True
@@ -486,7 +510,8 @@ class Softmax(CPD):
         """Inverse of :meth:`to_dict` (unbound; bind by adding to a network)."""
         features = [feature_from_dict(f) for f in data.get("features", ())]
         cpd = cls(data["states"], parents=data.get("parents", ()), intercept=data.get("intercept"),
-                  weights=data.get("weights"), features=features, l2=data.get("l2", 0.0))
+                  weights=data.get("weights"), features=features, l2=data.get("l2", 0.0),
+                  intercept_l2=data.get("intercept_l2", 0.0))
         cpd.latent = bool(data.get("latent", False))
         return cpd
 
@@ -560,8 +585,8 @@ class Softmax(CPD):
     def __eq__(self, other) -> bool:
         if not isinstance(other, Softmax):
             return NotImplemented
-        if (self.states, self.parents, self.variable, self.latent, self.l2) != (
-                other.states, other.parents, other.variable, other.latent, other.l2):
+        if (self.states, self.parents, self.variable, self.latent, self.l2, self.intercept_l2) != (
+                other.states, other.parents, other.variable, other.latent, other.l2, other.intercept_l2):
             return False
         if self.is_bound != other.is_bound or self.is_fitted != other.is_fitted:
             return False
@@ -576,12 +601,13 @@ class Softmax(CPD):
         head = f"{self.variable!r}, " if self.variable else ""
         parents = f", parents={list(self.parents)}" if self.parents else ""
         status = f", l2={self.l2:g}" if self.l2 else ""
+        status += f", intercept_l2={self.intercept_l2:g}" if self.intercept_l2 else ""
         status += "" if self.is_fitted else ", not fitted"
         return f"Softmax({head}states={list(self.states)}{parents}{status})"
 
 
 def Logistic(*, parents: Sequence[str] = (), intercept=None, weights=None, states: Sequence = ("false", "true"),
-             features=None, l2: float = 0.0) -> Softmax:
+             features=None, l2: float = 0.0, intercept_l2: float = 0.0) -> Softmax:
     """A two-state :class:`Softmax`: ``P(states[1] | parents) = sigmoid(intercept + weights . phi)``.
 
     ``intercept`` is a scalar and ``weights`` has one entry per design
@@ -595,22 +621,23 @@ def Logistic(*, parents: Sequence[str] = (), intercept=None, weights=None, state
     'logistic: P(true) = sigmoid(1 - 2 x)'
     """
     if intercept is None and weights is None:
-        return Softmax(states, parents=parents, features=features, l2=l2)
+        return Softmax(states, parents=parents, features=features, l2=l2, intercept_l2=intercept_l2)
     b = float(0.0 if intercept is None else intercept)
     w = None if weights is None else np.asarray(weights, dtype=np.float64)
     if w is not None and w.ndim != 1:
         raise CPDError(f"a logistic node's weights are one per design column (a 1-d array), got shape {w.shape}")
     full_weights = None if w is None else np.vstack([np.zeros_like(w), w])
-    return Softmax(states, parents=parents, intercept=[0.0, b], weights=full_weights, features=features, l2=l2)
+    return Softmax(states, parents=parents, intercept=[0.0, b], weights=full_weights, features=features, l2=l2,
+                   intercept_l2=intercept_l2)
 
 
-def _check_l2(l2) -> float:
+def _check_l2(l2, name: str = "l2") -> float:
     try:
         value = float(l2)
     except (TypeError, ValueError):
-        raise CPDError(f"l2 must be a non-negative number, got {l2!r}") from None
+        raise CPDError(f"{name} must be a non-negative number, got {l2!r}") from None
     if not (np.isfinite(value) and value >= 0):
-        raise CPDError(f"l2 must be a non-negative finite number, got {l2!r}")
+        raise CPDError(f"{name} must be a non-negative finite number, got {l2!r}")
     return value
 
 
@@ -659,13 +686,16 @@ def objective(theta: np.ndarray, design: np.ndarray, counts: np.ndarray, l2: flo
     return value, np.concatenate([grad_b, grad_w.ravel()])
 
 
-def fit_softmax(design: np.ndarray, counts: np.ndarray, l2: float = 0.0, *, start=None, tol: float = TOLERANCE):
+def fit_softmax(design: np.ndarray, counts: np.ndarray, l2: float = 0.0, *, start=None, tol: float = TOLERANCE,
+                intercept_l2: float = 0.0):
     """Fit ``(intercept (k,), weights (k, d), converged)`` to a design and per-row state counts.
 
-    Columns are standardised for the optimiser (the penalty is carried over
-    exactly, so the optimum is unchanged); without a penalty, the first
-    state's parameters are held at zero (otherwise they are not identified)
-    and the result is centred over the states.
+    Maximises ``sum C log p - l2 |W|^2 / 2 - intercept_l2 |b|^2 / 2``.
+    Columns are standardised for the optimiser (the penalties are carried
+    over exactly, so the optimum is unchanged); parameters that no penalty
+    identifies -- the first state's weights without ``l2``, its intercept
+    without ``intercept_l2`` -- are held at zero, and the result is centred
+    over the states.
     """
     n, d = design.shape
     k = counts.shape[1]
@@ -680,9 +710,11 @@ def fit_softmax(design: np.ndarray, counts: np.ndarray, l2: float = 0.0, *, star
     spread = np.where(spread > 0, spread, 1.0)
     scaled_design = (design - mean) / spread
     free = np.ones((k, 1 + d), dtype=bool)
-    free[0, 0] = False  # intercepts are never penalised, so one of them is redundant
+    if intercept_l2 == 0:
+        free[0, 0] = False  # unpenalised intercepts are identified only up to a common shift
     if l2 == 0:
-        free[0, :] = False
+        free[0, 1:] = False
+    shift = mean / spread  # b = b_scaled - W_scaled . shift
 
     def unpack(x):
         full = np.zeros((k, 1 + d))
@@ -690,12 +722,13 @@ def fit_softmax(design: np.ndarray, counts: np.ndarray, l2: float = 0.0, *, star
         return full
 
     def to_scaled(intercept, weights):
-        """Original parameters to the standardised ones, first state as reference."""
-        ws = weights * spread
+        """Original parameters to the standardised ones, the unidentified ones moved to zero (nothing else changes)."""
+        if l2 == 0:
+            weights = weights - weights[0]  # a common shift of the weights changes neither likelihood nor penalty
         bs = intercept + weights @ mean
-        full = np.column_stack([bs, ws])
-        full -= full[0] if l2 == 0 else np.concatenate([[full[0, 0]], np.zeros(d)])  # first state's intercept 0
-        return full
+        if intercept_l2 == 0:
+            bs = bs - bs[0]  # nor does a common shift of unpenalised intercepts
+        return np.column_stack([bs, weights * spread])
 
     def to_original(full):
         ws = full[:, 1:] / spread
@@ -707,6 +740,11 @@ def fit_softmax(design: np.ndarray, counts: np.ndarray, l2: float = 0.0, *, star
         theta = np.concatenate([full[:, 0], full[:, 1:].ravel()])
         value, grad = objective(theta, scaled_design, counts, l2, penalty_scale=1.0 / spread)
         grad_full = np.column_stack([grad[:k], grad[k:].reshape(k, d)])
+        if intercept_l2:
+            b = full[:, 0] - full[:, 1:] @ shift  # the intercepts in the original units
+            value += 0.5 * intercept_l2 * float(b @ b)
+            grad_full[:, 0] += intercept_l2 * b
+            grad_full[:, 1:] -= intercept_l2 * np.outer(b, shift)
         return value / total, grad_full[free] / total
 
     x0 = np.zeros(int(free.sum()))
