@@ -70,7 +70,7 @@ TOLERANCE = 1e-9
 
 #: A softmax of discrete parents only is seen as its full table (for statistics and exact
 #: inference) while the table has at most this many entries; beyond, it keeps family rows.
-TABLE_LIMIT = 1 << 20
+TABLE_LIMIT = 1 << 16
 
 #: Iterations L-BFGS may take before the fit is reported as not converged.
 MAX_ITERATIONS = 2000
@@ -434,9 +434,10 @@ class Softmax(CPD):
             if stats.shape != self.table_shape:
                 raise CPDError(f"statistics of {self.variable!r} have shape {stats.shape}, expected {self.table_shape}")
             counts = stats.reshape(-1, k)
+            seen = np.flatnonzero(counts.sum(axis=1) > 0)  # only configurations with data shape the fit
             cards = [len(d) for d in self.parent_states]
-            codes = np.unravel_index(np.arange(len(counts)), cards) if cards else ()
-            design = self.design(dict(zip(self.discrete_parents, codes)), len(counts))
+            codes = np.unravel_index(seen, cards) if cards else ()
+            return self.design(dict(zip(self.discrete_parents, codes)), len(seen)), counts[seen]
         else:
             width = k + len(self.parents)
             if stats.ndim != 2 or stats.shape[1] != width:
