@@ -302,3 +302,9 @@ def test_many_discrete_parents_keep_family_rows_and_refuse_a_huge_table():
 
     with pytest.raises(InferenceTooLarge, match="'y'.*likelihood_weighting"):
         fitted.query("p0", evidence={"y": "true"})
+
+
+def test_parameter_posterior_refuses_a_restricted_cpd():
+    net = pgm.BayesianNetwork({"a": pgm.Bernoulli(0.5), "y": pgm.Logistic(parents=["a"], intercept=0.0, weights=[1.0])})
+    with pytest.raises(CPDError, match="'y'.*restricted"):
+        net.parameter_posterior({"a": ["true", "false"], "y": ["true", "true"]}, prior=pgm.Dirichlet(1))

@@ -248,13 +248,15 @@ class Softmax(CPD):
     def _logits(self, parents: Mapping[str, np.ndarray], n: int) -> np.ndarray:
         """``b + W phi(row)`` for every row, shape (n, k), without building the one-hot columns."""
         k, f = len(self.states), len(self.features)
-        logits = np.empty((n, k))
-        logits[:] = self._b
         if f:
             columns = np.empty((n, f))
             for j, feature in enumerate(self.features):
                 columns[:, j] = feature.evaluate(parents)
-            logits += columns @ self._w[:, :f].T
+            logits = columns @ self._w[:, :f].T
+            logits += self._b
+        else:
+            logits = np.empty((n, k))
+            logits[:] = self._b
         start = f
         for p, states in zip(self.discrete_parents, self.parent_states):
             # row 0 of the lookup is the parent's first (reference) state, whose columns are absent
