@@ -308,3 +308,16 @@ def test_parameter_posterior_refuses_a_restricted_cpd():
     net = pgm.BayesianNetwork({"a": pgm.Bernoulli(0.5), "y": pgm.Logistic(parents=["a"], intercept=0.0, weights=[1.0])})
     with pytest.raises(CPDError, match="'y'.*restricted"):
         net.parameter_posterior({"a": ["true", "false"], "y": ["true", "true"]}, prior=pgm.Dirichlet(1))
+
+
+def test_dask_partitions_fit_a_softmax_by_merging_family_rows():
+    dd = pytest.importorskip("dask.dataframe")
+    import pandas as pd
+
+    rng = np.random.default_rng(12)
+    x, y = _draw(rng, 900, rng.normal(size=(3, 2)), np.zeros(3))
+    frame = pd.DataFrame({"x0": x[:, 0], "x1": x[:, 1], "y": y})
+    net = _network(2, [0, 1, 2], l2=0.5)
+    in_memory = net.fit(frame)["y"]
+    partitioned = net.fit(dd.from_pandas(frame, npartitions=3))["y"]
+    assert np.allclose(partitioned.weights, in_memory.weights, atol=1e-7)
