@@ -321,3 +321,23 @@ def test_dask_partitions_fit_a_softmax_by_merging_family_rows():
     in_memory = net.fit(frame)["y"]
     partitioned = net.fit(dd.from_pandas(frame, npartitions=3))["y"]
     assert np.allclose(partitioned.weights, in_memory.weights, atol=1e-7)
+
+
+def test_a_latent_softmax_class_of_an_observed_parent_is_fitted_by_monotone_em():
+    truth = pgm.BayesianNetwork({
+        "age": pgm.Categorical(["young", "mid", "old"], table=[0.3, 0.4, 0.3]),
+        "z": pgm.Softmax(["a", "b"], parents=["age"], intercept=[0, -1], weights=[[0, 0], [1.5, 3.0]]),
+        **{f"c{j}": pgm.Categorical(["n", "y"], parents=["z"], table=[[0.85, 0.15], [0.2, 0.8]]) for j in range(3)},
+    })
+    rows = truth.sample(2000, seed=13).drop(columns="z")
+    declared = pgm.BayesianNetwork({
+        "age": pgm.Categorical(["young", "mid", "old"]),
+        "z": pgm.Softmax.latent(["a", "b"], parents=["age"], l2=0.01),
+        **{f"c{j}": pgm.Categorical(["n", "y"], parents=["z"]) for j in range(3)},
+    })
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fitted = declared.fit(rows, seed=1, max_iter=50)
+    trace = np.array(fitted.fit_report_.objective)
+    assert len(trace) > 2 and np.all(np.diff(trace) >= -1e-9)
+    assert fitted["z"].latent and isinstance(fitted["z"], pgm.Softmax)

@@ -156,6 +156,22 @@ class Softmax(CPD):
         """
         return cls(states, parents=parents, features=features, l2=l2, intercept_l2=intercept_l2)
 
+    @classmethod
+    def latent(cls, states: Sequence, *, parents: Sequence[str] = (), l2: float = 0.0,
+               intercept_l2: float = 0.0) -> "Softmax":
+        """A latent (never observed) softmax node of discrete parents, no parameters yet; EM estimates them.
+
+        Examples
+        --------
+        >>> import pgm
+        >>> z = pgm.Softmax.latent(["a", "b"], parents=["age"])
+        >>> z.latent, z.is_fitted
+        (True, False)
+        """
+        cpd = cls(states, parents=parents, l2=l2, intercept_l2=intercept_l2)
+        cpd.latent = True
+        return cpd
+
     @property
     def is_fitted(self) -> bool:
         return self._spec is not None if self.variable is None else self._b is not None
