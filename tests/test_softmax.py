@@ -341,3 +341,24 @@ def test_a_latent_softmax_class_of_an_observed_parent_is_fitted_by_monotone_em()
     trace = np.array(fitted.fit_report_.objective)
     assert len(trace) > 2 and np.all(np.diff(trace) >= -1e-9)
     assert fitted["z"].latent and isinstance(fitted["z"], pgm.Softmax)
+
+
+def test_tied_softmax_nodes_share_one_fit_and_refuse_a_table_partner():
+    rng = np.random.default_rng(14)
+    net = pgm.BayesianNetwork({
+        "x": pgm.Gaussian(),
+        "y1": pgm.Logistic(parents=["x"], l2=0.1), "y2": pgm.Logistic(parents=["x"], l2=0.1),
+    }).tie(["y1", "y2"])
+    x = rng.normal(size=1000)
+    p = 1 / (1 + np.exp(-(0.5 + 2 * x)))
+    y1, y2 = rng.random(1000) < p, rng.random(1000) < p
+    label = lambda b: np.where(b, "true", "false")
+    fitted = net.fit({"x": x, "y1": label(y1), "y2": label(y2)})
+    pooled = pgm.BayesianNetwork({"x": pgm.Gaussian(), "y": pgm.Logistic(parents=["x"], l2=0.1)}).fit(
+        {"x": np.concatenate([x, x]), "y": label(np.concatenate([y1, y2]))})
+    assert np.allclose(fitted["y1"].weights, pooled["y"].weights, atol=1e-7)
+    assert np.array_equal(fitted["y1"].weights, fitted["y2"].weights) and fitted.n_free_parameters == 2 + 2
+    table = pgm.BayesianNetwork({"a": pgm.Bernoulli(0.5), "y1": pgm.Logistic(parents=["a"]),
+                                 "y2": pgm.Categorical(["false", "true"], parents=["a"])})
+    with pytest.raises(CPDError, match="softmax"):
+        table.tie(["y1", "y2"])
