@@ -184,6 +184,8 @@ def test_likelihood_weighting_answers_queries_with_continuous_parents_and_exact_
     })
     with pytest.raises(StructureError, match="likelihood_weighting"):
         net.query("a", evidence={"y": "yes"})
+    with pytest.raises(StructureError, match="'y'.*EM with missing values"):
+        net.fit({"a": ["neg", "pos"] * 50, "x": np.linspace(-2, 2, 100), "y": ["no", None, "yes", None] * 25})
     estimate = net.query("a", evidence={"y": "yes"}, method="likelihood_weighting", n_samples=200_000, seed=0)
     # the exact answer by one-dimensional quadrature over x
     grid = np.linspace(-9, 9, 20001)
@@ -251,6 +253,18 @@ def test_separable_data_without_prior_warns_and_suggests_l2():
         warnings.simplefilter("error", SeparationWarning)
         pgm.BayesianNetwork({"x": pgm.Gaussian(), "y": pgm.Softmax.unfitted([0, 1], parents=["x"], l2=1.0)}).fit(
             {"x": x, "y": y})
+
+
+def test_a_state_absent_from_the_data_warns_and_suggests_an_intercept_prior():
+    net = pgm.BayesianNetwork({"x": pgm.Gaussian(), "y": pgm.Softmax.unfitted(["a", "b", "c"], parents=["x"], l2=1.0)})
+    rows = {"x": np.linspace(-1, 1, 40), "y": ["a", "b"] * 20}
+    with pytest.warns(SeparationWarning, match=r"'y'.*\['c'\].*intercept_l2"):
+        net.fit(rows)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SeparationWarning)
+        fitted = net.with_cpd("y", pgm.Softmax.unfitted(["a", "b", "c"], parents=["x"], l2=1.0,
+                                                        intercept_l2=1.0)).fit(rows)
+    assert 0 < fitted["y"].probabilities({"x": np.array([0.0])})[0, 2] < 0.2
 
 
 def test_bad_input_names_the_node():

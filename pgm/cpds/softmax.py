@@ -376,9 +376,10 @@ class Softmax(CPD):
         if self.continuous_parents:
             raise StructureError(
                 f"node {self.variable!r} is a softmax of the continuous parent(s) {list(self.continuous_parents)}, "
-                "so it has no finite table and exact inference cannot include it; query with "
-                "method='likelihood_weighting' (approximate, with standard errors), or, when its parents are "
-                f"observed, read p({self.variable} | parents) exactly from net[{self.variable!r}].probabilities(...)"
+                "so it has no finite table and exact inference (queries; scoring or EM with missing values) "
+                "cannot include it; query with method='likelihood_weighting' (approximate, with standard "
+                "errors), fit it from complete rows, or, when its parents are observed, read "
+                f"p({self.variable} | parents) exactly from net[{self.variable!r}].probabilities(...)"
             )
         if not self._tabular:
             from pgm.errors import InferenceTooLarge
@@ -482,7 +483,16 @@ class Softmax(CPD):
         start = (self._b, self._w) if self.is_fitted else None
         intercept, weights, converged = fit_softmax(design, counts, self.l2, start=start, tol=tol,
                                                     intercept_l2=self.intercept_l2)
-        if self.l2 == 0 and len(counts) and _separated(design, counts, intercept, weights, converged):
+        absent = [state for state, total in zip(self.states, counts.sum(axis=0)) if not total > 0]
+        if absent and self.intercept_l2 == 0 and len(counts):
+            warnings.warn(
+                f"node {self.variable!r}: state(s) {absent} never occur in the data, so their intercepts diverge "
+                "(probability zero at the limit); declare a prior on the intercepts, e.g. "
+                "Softmax(..., intercept_l2=1.0)",
+                SeparationWarning,
+                stacklevel=2,
+            )
+        elif self.l2 == 0 and len(counts) and _separated(design, counts, intercept, weights, converged):
             warnings.warn(
                 f"node {self.variable!r}: its states are (nearly) separable by its design columns "
                 f"{list(self.design_names)}, so maximum-likelihood coefficients diverge (largest |weight| "
