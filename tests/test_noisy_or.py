@@ -167,3 +167,18 @@ def test_bad_input_names_the_culprit():
                              "y": pgm.NoisyMax(["0", "1"], parents=["a"], effects={"a": [[0.5, 0.3, 0.2]]})})
     with pytest.raises(StructureError, match="continuous"):
         pgm.BayesianNetwork({"x": pgm.Gaussian(), "y": pgm.NoisyOr(parents=["x"], activation={"x": 0.5})})
+
+
+def test_tied_noisy_or_nodes_are_written_once(tmp_path):
+    net = pgm.BayesianNetwork({
+        "a": pgm.Bernoulli(0.5),
+        "y1": pgm.NoisyOr(parents=["a"], activation={"a": 0.7}, leak=0.1),
+        "y2": pgm.NoisyOr(parents=["a"], activation={"a": 0.7}, leak=0.1),
+    }).tie(["y1", "y2"])
+    path = tmp_path / "tied.json"
+    net.write(path)
+    import json
+
+    assert "leak" not in json.loads(path.read_text())["nodes"]["y2"]
+    back = pgm.read(path)
+    assert back.tied_groups == (("y1", "y2"),) and np.array_equal(back["y2"].table, net["y2"].table)

@@ -160,8 +160,7 @@ def test_json_round_trip_and_presentation(tmp_path):
     net.write(path)
     back = pgm.read(path)
     assert back == net
-    assert json.loads(path.read_text())["nodes"]["y"]["type"] == "softmax" if "nodes" in json.loads(
-        path.read_text()) else True
+    assert json.loads(path.read_text())["nodes"]["y"]["type"] == "softmax"
     assert back["y"].design_names == ("x", "x^2", "a=true") and back["y"].l2 == 0.25
     assert "softmax" in str(net["y"]) and "hi" in net["y"]._repr_html_()
     assert net["unfit"].describe().endswith("not fitted yet")

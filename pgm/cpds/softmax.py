@@ -56,7 +56,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import scipy.optimize
 
-from pgm.cpds.base import CPD, configuration_label, discrete_configuration_index
+from pgm.cpds.base import CPD, discrete_configuration_index
 from pgm.cpds.categorical import Categorical, _as_names, _as_states
 from pgm.cpds.features import Feature, as_feature, feature_from_dict
 from pgm.data import code_dtype
