@@ -326,6 +326,8 @@ class BayesianNetwork:
             if cpd.is_discrete:
                 shown = ", ".join(map(str, cpd.domain[:6])) + (", ..." if len(cpd.domain) > 6 else "")
                 kind = f"{len(cpd.domain)} states [{shown}]"
+                if getattr(cpd, "expands_to_table", False):  # a restricted parameterisation: say which
+                    kind += f", {cpd.family.replace('_', '-')}"
             else:
                 kind = "linear Gaussian" if cpd.is_linear else "Gaussian with features"
             notes = "".join([" (latent)" if cpd.latent else "", "" if cpd.is_fitted else " (not fitted)",

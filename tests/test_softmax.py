@@ -164,6 +164,7 @@ def test_json_round_trip_and_presentation(tmp_path):
     assert back["y"].design_names == ("x", "x^2", "a=true") and back["y"].l2 == 0.25
     assert "softmax" in str(net["y"]) and "hi" in net["y"]._repr_html_()
     assert net["unfit"].describe().endswith("not fitted yet")
+    assert "3 states [lo, mid, hi], softmax  <- x, a" in str(net)
     assert net.to_graphviz(show_distributions=True) is not None
 
 
