@@ -184,6 +184,12 @@ def test_likelihood_weighting_answers_queries_with_continuous_parents_and_exact_
     })
     with pytest.raises(StructureError, match="likelihood_weighting"):
         net.query("a", evidence={"y": "yes"})
+    # with x observed and y not, y is barren: exact answers for a, and for y from its CPD
+    pos, neg = 0.3 * scipy.stats.norm.pdf(0.5, 1.0, 1.0), 0.7 * scipy.stats.norm.pdf(0.5, -1.0, 1.0)
+    assert np.allclose(net.query("a", evidence={"x": 0.5}).probabilities, [neg, pos] / (neg + pos), atol=1e-12)
+    given_x = net.query("y", evidence={"x": 0.5})
+    assert np.isclose(given_x.probabilities[1], 1 / (1 + np.exp(-1.5)), atol=1e-12)
+    assert np.isclose(given_x.log_evidence, np.log(neg + pos), atol=1e-12)
     with pytest.raises(StructureError, match="'y'.*EM with missing values"):
         net.fit({"a": ["neg", "pos"] * 50, "x": np.linspace(-2, 2, 100), "y": ["no", None, "yes", None] * 25})
     estimate = net.query("a", evidence={"y": "yes"}, method="likelihood_weighting", n_samples=200_000, seed=0)
@@ -376,3 +382,29 @@ def test_tied_softmax_nodes_share_one_fit_and_refuse_a_table_partner():
                                  "y2": pgm.Categorical(["false", "true"], parents=["a"])})
     with pytest.raises(CPDError, match="softmax"):
         table.tie(["y1", "y2"])
+
+
+def test_query_and_predict_of_a_softmax_class_given_its_features_are_logistic_regression():
+    from sklearn.linear_model import LogisticRegression
+    import pandas as pd
+
+    rng = np.random.default_rng(15)
+    x, y = _draw(rng, 1000, rng.normal(size=(3, 2)), np.zeros(3))
+    net = pgm.BayesianNetwork({"x0": pgm.Gaussian(1.0, 4.0), "x1": pgm.Gaussian(-1.0, 0.25),
+                               "y": pgm.Softmax.unfitted(["a", "b", "c"], parents=["x0", "x1"], l2=2.0)})
+    fitted = net.fit({"x0": x[:, 0], "x1": x[:, 1], "y": np.array(["a", "b", "c"])[y]})
+    reference = LogisticRegression(C=0.5, tol=1e-12, max_iter=100_000).fit(x, y)
+    features = pd.DataFrame({"x0": x[:50, 0], "x1": x[:50, 1]}, index=np.arange(100, 150))
+    table = fitted.query("y", evidence=features)
+    assert list(table.index) == list(features.index)
+    assert np.abs(table.to_numpy() - reference.predict_proba(x[:50])).max() < 1e-6
+    predicted = fitted.predict(features, "y")
+    assert (predicted.to_numpy() == np.array(["a", "b", "c"])[reference.predict(x[:50])]).all()
+    declared_roots = net.with_cpd("y", fitted["y"])  # the roots keep N(1, 4) and N(-1, 0.25)
+    one = declared_roots.query("y", evidence={"x0": 0.3, "x1": -0.7})
+    assert np.allclose(one.probabilities, reference.predict_proba([[0.3, -0.7]])[0], atol=1e-6)
+    # log p(evidence) = log N(0.3; 1, 4) + log N(-0.7; -1, 0.25): y is barren and drops out
+    expected = scipy.stats.norm.logpdf(0.3, 1.0, 2.0) + scipy.stats.norm.logpdf(-0.7, -1.0, 0.5)
+    assert np.isclose(one.log_evidence, expected, atol=1e-12)
+    with pytest.raises(StructureError, match="likelihood_weighting"):  # a feature unobserved: not this case
+        fitted.query("y", evidence={"x0": 0.3})

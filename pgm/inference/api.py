@@ -61,6 +61,12 @@ def query(network, targets, evidence=None, *, method="exact", n_samples=100_000,
 
 
 def _exact_query(network, names, ev: Evidence, memory_budget):
+    from pgm.inference.restricted import softmax_given_parents
+
+    # a softmax of continuous parents, all observed: exact from the CPD (the tree cannot hold it)
+    answer = softmax_given_parents(network, names, ev, memory_budget, index=ev.index)
+    if answer is not None:
+        return answer
     discrete = [network[t].is_discrete for t in names]
     if all(discrete):
         return _discrete_query(network, names, ev, memory_budget)
