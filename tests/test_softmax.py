@@ -408,3 +408,24 @@ def test_query_and_predict_of_a_softmax_class_given_its_features_are_logistic_re
     assert np.isclose(one.log_evidence, expected, atol=1e-12)
     with pytest.raises(StructureError, match="likelihood_weighting"):  # a feature unobserved: not this case
         fitted.query("y", evidence={"x0": 0.3})
+
+
+def test_one_case_with_the_continuous_parents_observed_is_exact_by_enumeration():
+    net = pgm.BayesianNetwork({
+        "a": pgm.Categorical(["u", "v"], table=[0.35, 0.65]),
+        "x": pgm.LinearGaussian(parents=["a"], intercept=[-1.0, 0.5], variance=[1.0, 2.0]),
+        "y": pgm.Softmax(["p", "q", "r"], parents=["x", "a"], intercept=[0, 0.5, -0.5],
+                         weights=[[0, 0], [1.0, -1.0], [-0.5, 2.0]]),
+        "z": pgm.Categorical(["n", "m"], parents=["y"], table=[[0.9, 0.1], [0.4, 0.6], [0.2, 0.8]]),
+    })
+    x = 0.3
+    joint = np.zeros((2, 3))  # p(a, y, x = 0.3, z = m), enumerated by hand
+    for a, (mean, variance) in enumerate([(-1.0, 1.0), (0.5, 2.0)]):
+        logits = np.array([0.0, 0.5 + 1.0 * x - 1.0 * a, -0.5 - 0.5 * x + 2.0 * a])
+        p_y = np.exp(logits) / np.exp(logits).sum()
+        joint[a] = [0.35, 0.65][a] * scipy.stats.norm.pdf(x, mean, np.sqrt(variance)) * p_y * np.array([0.1, 0.6, 0.8])
+    evidence = {"x": x, "z": "m"}
+    post_a = net.query("a", evidence=evidence)
+    assert np.allclose(post_a.probabilities, joint.sum(axis=1) / joint.sum(), atol=1e-12)
+    assert np.isclose(post_a.log_evidence, np.log(joint.sum()), atol=1e-12)
+    assert np.allclose(net.query("y", evidence=evidence).probabilities, joint.sum(axis=0) / joint.sum(), atol=1e-12)

@@ -61,12 +61,13 @@ def query(network, targets, evidence=None, *, method="exact", n_samples=100_000,
 
 
 def _exact_query(network, names, ev: Evidence, memory_budget):
-    from pgm.inference.restricted import softmax_given_parents
+    from pgm.inference.restricted import condition_on_observed_parents, softmax_given_parents
 
     # a softmax of continuous parents, all observed: exact from the CPD (the tree cannot hold it)
     answer = softmax_given_parents(network, names, ev, memory_budget, index=ev.index)
     if answer is not None:
         return answer
+    network = condition_on_observed_parents(network, ev) or network  # one case: softmax factors as tables
     discrete = [network[t].is_discrete for t in names]
     if all(discrete):
         return _discrete_query(network, names, ev, memory_budget)

@@ -91,3 +91,39 @@ def softmax_given_parents(network, names, ev: Evidence, memory_budget=None, inde
     rest = BayesianNetwork._from_bound({n: network[n] for n in network.nodes if n not in dropped}, name=network.name)
     log_ev = float(log_evidence(rest, ev, memory_budget=memory_budget)[0]) if len(rest) else 0.0
     return DiscreteDistribution((target,), {target: states}, probabilities[0], log_evidence=log_ev)
+
+
+def condition_on_observed_parents(network, ev: Evidence):
+    """For one case: the network with each softmax of continuous parents replaced by its table at the observed values.
+
+    When the continuous parents of every softmax node that has them are
+    observed, each such factor ``p(y | discrete parents, x = observed)`` is a
+    table over ``y`` and its discrete parents; with it in place of the
+    softmax (and the edges from the observed continuous parents dropped),
+    the joint of everything else, evaluated at the evidence, is unchanged --
+    so exact inference on the result answers exactly.  Returns None when
+    there is nothing to replace, the evidence is batched (each row would need
+    its own tables), or a continuous parent is not observed.
+    """
+    from pgm.cpds.categorical import Categorical
+    from pgm.network import BayesianNetwork
+
+    if ev.batched:
+        return None
+    restricted = [n for n in network.nodes if network[n].is_discrete and getattr(network[n], "continuous_parents", ())
+                  and hasattr(network[n], "probabilities")]
+    if not restricted:
+        return None
+    cpds = dict(network.cpds)
+    for node in restricted:
+        cpd = network[node]
+        if any(p not in ev.values or np.isnan(ev.values[p]).any() for p in cpd.continuous_parents):
+            return None
+        cards = [len(states) for states in cpd.parent_states]
+        n = int(np.prod(cards, dtype=np.int64)) if cards else 1
+        codes = np.unravel_index(np.arange(n), cards) if cards else ()
+        columns = {p: np.repeat(np.asarray(ev.values[p], dtype=np.float64)[:1], n) for p in cpd.continuous_parents}
+        columns.update(zip(cpd.discrete_parents, codes))
+        table = cpd.probabilities(columns, n).reshape(tuple(cards) + (len(cpd.states),))
+        cpds[node] = Categorical(cpd.states, parents=cpd.discrete_parents, table=table)
+    return BayesianNetwork(cpds, name=network.name)
