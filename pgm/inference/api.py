@@ -149,7 +149,10 @@ def _single_case_moments(problem, ev: Evidence, names, gaussian):
 # ---------------------------------------------------------------------------- all marginals
 def posteriors(network, evidence=None, *, memory_budget=None) -> dict:
     """Every node's posterior marginal from one calibration; see :meth:`pgm.BayesianNetwork.posteriors`."""
+    from pgm.inference.restricted import condition_on_observed_parents
+
     ev = as_evidence(network, evidence)
+    network = condition_on_observed_parents(network, ev) or network  # one case: softmax factors as tables
     problem = prepare(network, ev, targets=None, memory_budget=memory_budget)
     if ev.batched:
         wanted = list(network.nodes)
@@ -273,7 +276,10 @@ def mpe(network, evidence=None, *, memory_budget=None) -> MPE:
 
 def log_evidence(network, evidence, *, memory_budget=None):
     """log p(evidence): a float for one case, an array for many."""
+    from pgm.inference.restricted import condition_on_observed_parents
+
     ev = as_evidence(network, evidence)
+    network = condition_on_observed_parents(network, ev) or network  # one case: softmax factors as tables
     out = _log_evidence(network, ev, memory_budget=memory_budget)
     return float(out[0]) if not ev.batched else out
 
