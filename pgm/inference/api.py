@@ -235,7 +235,10 @@ def mpe(network, evidence=None, *, memory_budget=None) -> MPE:
             "the most probable explanation is over discrete nodes, and this network has none; the posterior "
             "mean from query() is the most probable value of a Gaussian"
         )
+    from pgm.inference.restricted import condition_on_observed_parents
+
     ev = as_evidence(network, evidence)
+    network = condition_on_observed_parents(network, ev) or network  # one case: softmax factors as tables
     problem = prepare(network, ev, targets=None, memory_budget=memory_budget)
     n_rows = ev.n_rows
     discrete = [n for n in network.nodes if network[n].is_discrete]
