@@ -435,3 +435,17 @@ def test_one_case_with_the_continuous_parents_observed_is_exact_by_enumeration()
     a, y = np.unravel_index(np.argmax(joint), joint.shape)
     assert (best.assignment["a"], best.assignment["y"]) == (["u", "v"][a], ["p", "q", "r"][y])
     assert np.isclose(best.log_probability, np.log(joint.max()), atol=1e-12)
+
+
+def test_the_scikit_learn_wrapper_with_a_softmax_class_is_logistic_regression():
+    from sklearn.linear_model import LogisticRegression
+
+    from pgm.sklearn import BayesianNetworkClassifier
+
+    rng = np.random.default_rng(16)
+    x, y = _draw(rng, 600, rng.normal(size=(3, 2)), np.zeros(3))
+    net = pgm.BayesianNetwork({"x0": pgm.Gaussian(), "x1": pgm.Gaussian(),
+                               "c": pgm.Softmax.unfitted(["0", "1", "2"], parents=["x0", "x1"], l2=1.0)})
+    ours = BayesianNetworkClassifier(net, "c").fit(x, y).predict_proba(x)
+    theirs = LogisticRegression(C=1.0, tol=1e-12, max_iter=100_000).fit(x, y).predict_proba(x)
+    assert np.abs(ours - theirs).max() < 1e-6
