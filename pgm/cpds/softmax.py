@@ -259,7 +259,7 @@ class Softmax(CPD):
         """``b + W phi(row)`` for every row, shape (n, k), without building the one-hot columns."""
         k, f = len(self.states), len(self.features)
         if f:
-            columns = np.empty((n, f))
+            columns = np.empty((n, f), order="F")  # column-major: each feature is written contiguously
             for j, feature in enumerate(self.features):
                 columns[:, j] = feature.evaluate(parents)
             logits = columns @ self._w[:, :f].T
@@ -337,7 +337,10 @@ class Softmax(CPD):
         self._require_fitted("sampling")
         if self._tabular:
             return self.to_categorical().sample(parents, n, rng)
-        cumulative = np.cumsum(self.probabilities(parents, n), axis=1)
+        weights = self._logits(parents, n)
+        weights -= weights.max(axis=1, keepdims=True)
+        np.exp(weights, out=weights)  # unnormalised: u is scaled by each row's total instead
+        cumulative = np.cumsum(weights, axis=1, out=weights)
         u = rng.random(n) * cumulative[:, -1]
         k = len(self.states)
         codes = np.zeros(n, dtype=code_dtype(k))
