@@ -20,8 +20,12 @@ from pgm.cpds import (
     Function,
     Gaussian,
     LinearGaussian,
+    Logistic,
     Monomial,
+    NoisyMax,
+    NoisyOr,
     RadialBasis,
+    Softmax,
     polynomial,
 )
 from pgm.classifiers import naive_bayes
@@ -62,6 +66,7 @@ def __dir__():
 __all__ = [
     "BayesianNetwork", "DAG", "Independence",
     "CPD", "Categorical", "Bernoulli", "LinearGaussian", "Gaussian",
+    "Softmax", "Logistic", "NoisyOr", "NoisyMax",
     "Feature", "Monomial", "Function", "RadialBasis", "polynomial",
     "Dirichlet", "BDeu", "Ridge", "InverseGamma", "NormalInverseGamma", "Statistics", "ParameterPosterior",
     "DiscreteDistribution", "GaussianMixture", "MultivariateNormal", "MPE", "InferencePlan",

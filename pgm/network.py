@@ -381,6 +381,8 @@ class BayesianNetwork:
             if cpd.is_discrete:
                 shown = ", ".join(map(str, cpd.domain[:6])) + (", ..." if len(cpd.domain) > 6 else "")
                 kind = f"{len(cpd.domain)} states [{shown}]"
+                if getattr(cpd, "expands_to_table", False):  # a restricted parameterisation: say which
+                    kind += f", {cpd.family.replace('_', '-')}"
             else:
                 # the words of the CPDs' own descriptions: one label for one thing
                 kind = ("linear Gaussian" if cpd.is_linear else "conditional linear Gaussian"

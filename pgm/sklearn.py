@@ -249,7 +249,7 @@ class _BlanketPlan:
         by_shape = {}  # children whose only parent is the target, grouped by table shape, to stack their tables
         for node in [target] + list(network.children(target)):
             cpd = network[node]
-            if not cpd.is_discrete:
+            if not cpd.is_discrete or getattr(cpd, "table_shape", ()) is None:  # no table: score by log_prob
                 self.densities.append((node, cpd))
             elif node != target and tuple(cpd.parents) == (target,):
                 by_shape.setdefault(cpd.table.shape, []).append(node)
@@ -301,8 +301,11 @@ class _BlanketPlan:
         for node, cpd in self.densities:
             parents = {p: columns[p] for p in cpd.parents if p != self.target}
             for state in range(self.n_classes):
-                parents[self.target] = np.full(n_rows, state, dtype=np.intp)
-                joint[:, state] += cpd.log_prob(columns[node], parents)
+                varied = np.full(n_rows, state, dtype=np.intp)
+                if self.target in cpd.parents:
+                    parents[self.target] = varied
+                # the target's own CPD when it has no table (a softmax of continuous features)
+                joint[:, state] += cpd.log_prob(varied if node == self.target else columns[node], parents)
         best = joint.max(axis=1, keepdims=True)
         impossible = np.isneginf(best[:, 0])
         if impossible.any():

@@ -31,7 +31,9 @@ __all__ = ["check_ties", "shared_parameters"]
 def _shape(cpd) -> tuple:
     """What two CPDs must agree on to share parameters."""
     if cpd.is_discrete:
-        return ("table", tuple(cpd.domain), tuple(cpd.table_shape))
+        shape = cpd.table_shape  # None for a softmax without a table (continuous parents)
+        return ("table", cpd.family, tuple(cpd.domain), None if shape is None else tuple(shape),
+                getattr(cpd, "design_names", None))
     cards = tuple(len(states) for states in cpd.parent_states)
     return ("gaussian", cards, len(cpd.features), cpd.is_linear)
 
@@ -41,13 +43,17 @@ def shared_parameters(cpd) -> tuple[np.ndarray, ...] | None:
     if not cpd.is_fitted:
         return None
     if cpd.is_discrete:
+        if cpd.table_shape is None:  # a softmax of continuous parents: its coefficients
+            return (np.asarray(cpd.intercept), np.asarray(cpd.weights))
         return (np.asarray(cpd.table),)
     return (np.asarray(cpd.intercept), np.asarray(cpd.weights), np.asarray(cpd.variance))
 
 
 def _describe_shape(node, cpd) -> str:
     if cpd.is_discrete:
-        return f"{node!r} has states {list(cpd.domain)} and table shape {tuple(cpd.table_shape)}"
+        shape = cpd.table_shape
+        return (f"{node!r} is a {cpd.family} CPD with states {list(cpd.domain)} and "
+                + (f"table shape {tuple(shape)}" if shape is not None else f"design {list(cpd.design_names)}"))
     cards = tuple(len(states) for states in cpd.parent_states)
     return f"{node!r} has {len(cpd.features)} feature(s) and discrete-parent cardinalities {cards}"
 

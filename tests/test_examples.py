@@ -131,6 +131,20 @@ def check_sunspots_regimes(out: str) -> None:
     assert re.search(r"period 1[01]\.\d years", out)
 
 
+def check_image_parameters(out: str) -> None:
+    found = re.findall(r"^  (\S.*?\S)\s{2,}([\d,]+)\s+(\d\.\d{4})$", out, flags=re.MULTILINE)
+    table = {name: (int(count.replace(",", "")), float(bits)) for name, count, bits in found}
+    # free parameters by formula: 64 pixels; 1 + 63 x 2; 1 + sum_{i=1}^{63} (i + 1); (K - 1) + 64 K
+    expected = {"independent pixels": 64, "raster Markov chain": 127, "sigmoid belief net": 1 + sum(i + 1 for i in range(1, 64)),
+                **{f"mixture, K = {k}": k - 1 + 64 * k for k in (10, 20, 50)}}
+    assert {name: count for name, (count, _) in table.items()} == expected
+    assert numbers_after("  independent pixels by hand (numpy):", out) == [f"{table['independent pixels'][1]:.4f}"]
+    bits = {name: b for name, (_, b) in table.items()}
+    assert bits["independent pixels"] > bits["raster Markov chain"] > bits["mixture, K = 10"] > bits["sigmoid belief net"]
+    errors = re.findall(r"m =\s+(\d+):\s+(\d\.\d+) \| (\d\.\d+)", out)
+    assert len(errors) >= 5 and float(errors[-1][2]) < float(errors[-1][1])  # logistic regression's lower asymptote
+
+
 CHECKS = {
     "umbrella_hmm.py": check_umbrella_hmm,
     "language_markov.py": check_language_markov,
@@ -148,6 +162,7 @@ CHECKS = {
     "gaussian_facts.py": check_gaussian_facts,
     "generative_classifier.py": check_generative_classifier,
     "dask_alarm.py": check_dask_alarm,
+    "image_parameters.py": check_image_parameters,
 }
 
 

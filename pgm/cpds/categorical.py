@@ -158,7 +158,8 @@ class Categorical(CPD):
             if parent_domains[p] is None:
                 raise StructureError(
                     f"node {variable!r} is discrete but its parent {p!r} is continuous; pgm supports "
-                    "discrete nodes with discrete parents, and continuous nodes with any parents"
+                    "discrete tables with discrete parents, and continuous nodes with any parents; for a discrete "
+                    "node of continuous parents declare it as a Softmax (or Logistic) CPD"
                 )
             domains.append(tuple(parent_domains[p]))
         table = None if self._spec is None else self._table_from_spec(variable, domains)

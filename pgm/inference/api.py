@@ -77,6 +77,13 @@ def query(network, targets, evidence=None, *, method="exact", n_samples=100_000,
 
 
 def _exact_query(network, names, ev: Evidence, memory_budget):
+    from pgm.inference.restricted import condition_on_observed_parents, softmax_given_parents
+
+    # a softmax of continuous parents, all observed: exact from the CPD (the tree cannot hold it)
+    answer = softmax_given_parents(network, names, ev, memory_budget, index=ev.index)
+    if answer is not None:
+        return answer
+    network = condition_on_observed_parents(network, ev) or network  # one case: softmax factors as tables
     discrete = [network[t].is_discrete for t in names]
     if all(discrete):
         return _discrete_query(network, names, ev, memory_budget)
@@ -217,7 +224,10 @@ def posteriors(network, evidence=None, *, memory_budget=None, method="exact", n_
         raise ValueError(f"posteriors() takes method='exact', 'loopy_bp', 'gibbs' or 'auto', got {method!r}")
     if options:
         raise TypeError(f"method='exact' got the unknown option {next(iter(options))!r}")
+    from pgm.inference.restricted import condition_on_observed_parents
+
     ev = as_evidence(network, evidence)
+    network = condition_on_observed_parents(network, ev) or network  # one case: softmax factors as tables
     if ev.batched:
         wanted = list(network.nodes)
     else:
@@ -307,7 +317,10 @@ def mpe(network, evidence=None, *, memory_budget=None) -> MPE:
             "the most probable explanation is over discrete nodes, and this network has none; the posterior "
             "mean from query() is the most probable value of a Gaussian"
         )
+    from pgm.inference.restricted import condition_on_observed_parents
+
     ev = as_evidence(network, evidence)
+    network = condition_on_observed_parents(network, ev) or network  # one case: softmax factors as tables
     discrete = [n for n in network.nodes if network[n].is_discrete]
     codes, log_max, log_ev = most_probable_codes(network, ev, memory_budget=memory_budget)
     _raise_impossible(ev, log_ev)
@@ -323,7 +336,10 @@ def mpe(network, evidence=None, *, memory_budget=None) -> MPE:
 
 def log_evidence(network, evidence, *, memory_budget=None):
     """log p(evidence): a float for one case, an array for many."""
+    from pgm.inference.restricted import condition_on_observed_parents
+
     ev = as_evidence(network, evidence)
+    network = condition_on_observed_parents(network, ev) or network  # one case: softmax factors as tables
     out = _log_evidence(network, ev, memory_budget=memory_budget)
     return float(out[0]) if not ev.batched else out
 
@@ -348,9 +364,12 @@ def inference_plan(network, targets=None, evidence=None, *, memory_budget=None):
         problems = [plan(ev)]
     largest = max(problems, key=lambda p: p.tree.total_table_entries if p.tree else 0)
     cache = plan_cache(network)
+    # restricted CPDs (softmax, noisy-OR) enter exact inference as their equivalent tables: say which
+    kept = set().union(*(set(p.variables) | set(p.constant) | set(p.gathered) for p in problems))
+    expanded = tuple(n for n in network.nodes if n in kept and getattr(network[n], "expands_to_table", False))
     return dataclasses.replace(
         largest.plan(),
         total_table_entries=sum(p.tree.total_table_entries for p in problems if p.tree),
         trees=len(problems), strategy=strategy.kind, patterns=strategy.n_patterns,
-        cache_plans=len(cache), cache_bytes=cache.nbytes, cache_limit_bytes=cache.max_bytes,
+        cache_plans=len(cache), cache_bytes=cache.nbytes, cache_limit_bytes=cache.max_bytes, expanded=expanded,
     )

@@ -336,6 +336,9 @@ class InferencePlan:
     cache_plans, cache_bytes, cache_limit_bytes : int
         The network's plan cache: plans held, their bytes, and its bound
         (see :func:`pgm.inference.plan_cache`).
+    expanded : tuple of str
+        Nodes with a restricted parameterisation (softmax, noisy-OR/MAX) that
+        exact inference uses through their equivalent full table.
     """
 
     order: tuple
@@ -354,6 +357,7 @@ class InferencePlan:
     cache_plans: int = 0
     cache_bytes: int = 0
     cache_limit_bytes: int = 0
+    expanded: tuple = ()
 
     def __str__(self) -> str:
         from pgm.inference.junction_tree import format_bytes
@@ -365,6 +369,8 @@ class InferencePlan:
         trees = f" in {self.trees} trees (by relevance)" if self.trees > 1 else ""
         rows = (f"; rows answered {self.strategy} ({self.patterns:,} pattern(s) of observed nodes)"
                 if self.patterns > 1 else "")
+        pruned += (f"; {', '.join(self.expanded)} expanded from softmax / noisy-OR form to full tables"
+                   if self.expanded else "")
         return (
             f"inference plan: {len(self.cliques)} cliques, the largest over {len(widest)} variables "
             f"({self.largest_table_entries:,} entries, {format_bytes(self.largest_table_bytes)}), "

@@ -45,7 +45,7 @@ FORMAT_VERSION = 1
 
 
 # A tied node's entry names the node whose parameters it shares ("tied_to") instead of repeating them.
-_PARAMETER_KEYS = ("table", "intercept", "weights", "variance")
+_PARAMETER_KEYS = ("table", "intercept", "weights", "variance", "leak", "effects")
 
 
 def network_to_dict(network) -> dict:

@@ -66,7 +66,9 @@ class Statistics(Mapping):
             differ = sorted(set(self._arrays) ^ set(other._arrays))
             raise DataError(f"statistics of different networks cannot be added: only one has {differ[:5]}")
         for node, array in self._arrays.items():
-            if np.shape(array) != np.shape(other._arrays[node]):
+            # family rows (a softmax of continuous parents) grow with the data: their merge checks them
+            rows = getattr(getattr(self._mergers.get(node), "__self__", None), "statistics_are_rows", False)
+            if np.shape(array) != np.shape(other._arrays[node]) and not rows:
                 raise DataError(
                     f"statistics of node {node!r} have shapes {np.shape(array)} and {np.shape(other._arrays[node])}"
                 )

@@ -252,6 +252,11 @@ class ParameterPosterior:
 
         for group in fitting_groups(network):
             head = network[group[0]]
+            if getattr(head, "expands_to_table", False):  # softmax, noisy-OR: no conjugate prior exists
+                raise CPDError(
+                    f"node {group[0]!r} has a restricted parameterisation ({type(head).__name__}), which has no "
+                    "conjugate prior, so its posterior is not available in closed form; fit a point estimate "
+                    "with net.fit (a Softmax takes a Gaussian prior through l2=)")
             conjugate = _conjugate_prior(prior, head)
             if conjugate is None:
                 hint = ("a Dirichlet or BDeu prior" if head.is_discrete

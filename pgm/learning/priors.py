@@ -104,7 +104,7 @@ class Dirichlet(Prior):
 
     def concentration(self, cpd) -> np.ndarray | None:
         """The Dirichlet concentration of every cell of ``cpd``'s table, or None if the prior does not apply."""
-        if not cpd.is_discrete:
+        if not cpd.is_discrete or cpd.table_shape is None:  # a softmax of continuous parents has no table
             return None
         if isinstance(self.alpha, Mapping):
             if cpd.variable not in self.alpha:
@@ -157,7 +157,7 @@ class BDeu(Prior):
 
     def concentration(self, cpd) -> np.ndarray | None:
         """The Dirichlet concentration of every cell of ``cpd``'s table, or None for a continuous node."""
-        if not cpd.is_discrete:
+        if not cpd.is_discrete or cpd.table_shape is None:
             return None
         return np.full(cpd.table_shape, self.equivalent_sample_size / int(np.prod(cpd.table_shape)))
 
@@ -406,12 +406,15 @@ def log_prior(network, prior) -> float:
       the Dirichlet(c + 1) density whose mode the pseudo-counts give;
     - zero-weight pseudo-statistics on a Gaussian node's features (Ridge):
       ``-w^T P w / (2 sigma^2)``;
-    - an inverse-gamma ``(a, b)`` on its variance: ``-(a + 1) log sigma^2 - b / sigma^2``.
+    - an inverse-gamma ``(a, b)`` on its variance: ``-(a + 1) log sigma^2 - b / sigma^2``;
+    - a CPD's own declared prior (a softmax node's ``l2``): its ``log_penalty()``.
     """
-    if prior is None:
-        return 0.0
-    total = 0.0
     repeated = {node for group in network.tied_groups for node in group[1:]}  # a shared CPD counts once
+    # CPDs that declare their own prior (a softmax node's L2 penalty) add its log density, prior or not
+    total = sum(cpd.log_penalty() for node, cpd in network.cpds.items()
+                if node not in repeated and hasattr(cpd, "log_penalty"))
+    if prior is None:
+        return total
     for node in network.nodes:
         if node in repeated:
             continue
