@@ -981,14 +981,11 @@ class BayesianNetwork:
 
     def posteriors(self, evidence=None, *, memory_budget: int | None = None, method: str = "exact",
                    n_samples: int = 100_000, seed=None, **options) -> dict:
-        """Every node's posterior marginal, from one calibration of the junction tree.
+        """Every node's posterior marginal, each from the junction tree of its relevant part.
 
         For one case, a dict from each node not observed (hard evidence) to
         its posterior (as :meth:`query` returns it); for many cases, a dict
         from every node to a DataFrame with one row per case.
-        ``method`` is ``"exact"``, ``"loopy_bp"``, ``"gibbs"`` or
-        ``"auto"``, with ``n_samples``, ``seed`` and ``**options`` as in
-        :meth:`query`.
 
         Parameters
         ----------
@@ -996,6 +993,14 @@ class BayesianNetwork:
             One case or many, as for :meth:`query`.
         memory_budget : int, optional
             Bytes inference may use (see :meth:`query`).
+        method : {"exact", "loopy_bp", "gibbs", "auto"}
+            Exact, or an approximation for networks beyond exact inference's
+            reach, as for :meth:`query`.
+        n_samples, seed
+            For Gibbs sampling (kept draws per row, over all chains).
+        **options
+            For ``"loopy_bp"`` (and ``"auto"``): ``damping``, ``max_iter``,
+            ``tol``; for ``"gibbs"``: ``n_chains``, ``burn_in``, ``thin``.
 
         Examples
         --------

@@ -40,7 +40,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-import scipy.optimize
 
 from pgm.cpds.base import CPD, discrete_configuration_index
 from pgm.cpds.categorical import Categorical, _as_names, _as_states
@@ -348,6 +347,7 @@ class NoisyMax(CPD):
                 value, grad = self.negative_log_likelihood(x, counts)
                 return value / total, grad / total
 
+            import scipy.optimize  # lazily: import pgm stays light
             result = scipy.optimize.minimize(fun, x0, jac=True, method="L-BFGS-B",
                                              bounds=[(-LOGIT_BOUND, LOGIT_BOUND)] * size,
                                              options={"maxiter": 2000, "gtol": 1e-10, "ftol": 1e-15})

@@ -639,6 +639,27 @@ def Logistic(*, parents: Sequence[str] = (), intercept=None, weights=None, state
     ``intercept`` is a scalar and ``weights`` has one entry per design
     column; the first state gets logit 0.  Omit both to fit the node.
 
+    Parameters
+    ----------
+    parents : sequence of str, optional
+        Parent names, continuous and discrete in any order.
+    intercept : float, optional
+        The log-odds of ``states[1]`` at zero features.
+    weights : array-like of shape (d,), optional
+        One coefficient per design column (see :class:`Softmax`).
+    states : sequence of two str, int or bool, default ("false", "true")
+        The node's two states; the second is the one whose log-odds are modelled.
+    features : sequence of Feature or str, optional
+        Basis functions of the continuous parents; default: each continuous parent.
+    l2, intercept_l2 : float, default 0
+        Precisions of zero-mean Gaussian priors on the weights and the
+        intercept, used when fitting (``l2 = 1 / C`` of scikit-learn).
+
+    Returns
+    -------
+    Softmax
+        The two-state softmax node.
+
     Examples
     --------
     >>> import pgm

@@ -13,7 +13,6 @@ analytic gradient ``(P * totals - C)^T [1, X]`` (plus the penalties).  Used by
 from __future__ import annotations
 
 import numpy as np
-import scipy.optimize
 
 __all__ = ["objective", "fit_softmax", "TOLERANCE", "MAX_ITERATIONS"]
 
@@ -123,6 +122,7 @@ def fit_softmax(design: np.ndarray, counts: np.ndarray, l2: float = 0.0, *, star
     x0 = np.zeros(int(free.sum()))
     if start is not None and np.shape(start[1]) == (k, d):
         x0 = to_scaled(np.asarray(start[0], dtype=np.float64), np.asarray(start[1], dtype=np.float64))[free]
+    import scipy.optimize  # lazily: import pgm stays light
     result = scipy.optimize.minimize(fun, x0, jac=True, method="L-BFGS-B",
                                      options={"maxiter": MAX_ITERATIONS, "gtol": tol, "ftol": 1e-15, "maxcor": 20})
     x = result.x
