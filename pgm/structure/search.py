@@ -92,8 +92,10 @@ def _closure(adjacency: np.ndarray) -> np.ndarray:
 class _State:
     """The current graph, its local scores and the score change of every single-edge move."""
 
-    def __init__(self, scores: LocalScores, allowed, required, max_parents, adjacency):
+    def __init__(self, scores: LocalScores, allowed, required, max_parents, adjacency, columns: dict):
         self.scores, self.allowed, self.required, self.max_parents = scores, allowed, required, max_parents
+        # (node, parents) -> that node's gain columns: restarts revisit families, and then reuse them.
+        self.columns = columns
         n = len(allowed)
         self.n = n
         self.adjacency = adjacency.copy()
@@ -114,15 +116,25 @@ class _State:
     def refresh(self, j: int) -> None:
         """Recompute node ``j``'s local score and the gains of every move that changes its parents."""
         parents = self.parents(j)
-        self.local[j] = self.scores.local(j, parents)
-        self.add_gain[:, j] = -np.inf
-        self.remove_gain[:, j] = -np.inf
+        key = (j, parents)
+        column = self.columns.get(key)
+        if column is None:
+            column = self.columns[key] = self._column(j, parents)
+            if len(self.columns) > self.scores.cache_size:
+                self.columns.pop(next(iter(self.columns)))
+        self.local[j], self.add_gain[:, j], self.remove_gain[:, j] = column
+
+    def _column(self, j: int, parents: tuple):
+        """Node ``j``'s local score with ``parents``, and the gains of adding or removing each other node."""
+        local = self.scores.local(j, parents)
+        add, remove = np.full(self.n, -np.inf), np.full(self.n, -np.inf)
         if len(parents) < self.max_parents:
             candidates = np.flatnonzero(self.allowed[:, j] & ~self.adjacency[:, j]).tolist()
             if candidates:
-                self.add_gain[candidates, j] = self.scores.adding(j, parents, candidates) - self.local[j]
+                add[candidates] = self.scores.adding(j, parents, candidates) - local
         for x in parents:
-            self.remove_gain[x, j] = self.scores.local(j, tuple(p for p in parents if p != x)) - self.local[j]
+            remove[x] = self.scores.local(j, tuple(p for p in parents if p != x)) - local
+        return local, add, remove
 
     def move_gains(self) -> np.ndarray:
         """Gains of every legal move, shape (3, n, n) (add, remove, reverse of ``x -> j``), ``-inf`` where illegal."""
@@ -199,14 +211,28 @@ def _climb(state: _State, *, tol: float, max_iter: int, tabu_length: int, patien
     return best_score, best
 
 
-def _perturb(state: _State, moves: int, rng: np.random.Generator) -> None:
-    """Apply ``moves`` random legal moves (any gain) -- a restart's jump away from the last optimum."""
+def _perturb(adjacency: np.ndarray, moves: int, allowed, required, max_parents, rng) -> np.ndarray:
+    """``moves`` random legal moves (any gain) from ``adjacency`` -- a restart's jump away from the last optimum.
+
+    Only the graph changes here; the restart's climb then scores it once.
+    """
+    adjacency = adjacency.copy()
+    n = len(adjacency)
     for _ in range(moves):
-        legal = np.flatnonzero(np.isfinite(state.move_gains()))
-        if legal.size == 0:
-            return
-        kind, x, j = np.unravel_index(int(rng.choice(legal)), (3, state.n, state.n))
-        state.apply(int(kind), int(x), int(j))
+        reach = _closure(adjacency)
+        full = adjacency.sum(axis=0) >= max_parents
+        removable = adjacency & ~required
+        other_path = (adjacency.astype(np.int32) @ reach.astype(np.int32)) > 0
+        legal = np.stack([~adjacency & allowed & ~reach.T & ~full[None, :], removable,
+                          removable & allowed.T & ~other_path & ~full[:, None]])
+        choices = np.flatnonzero(legal)
+        if choices.size == 0:
+            break
+        kind, x, j = np.unravel_index(int(rng.choice(choices)), (3, n, n))
+        adjacency[x, j] = kind == _ADD
+        if kind == _REVERSE:
+            adjacency[j, x] = True
+    return adjacency
 
 
 def _start_adjacency(start, names, allowed, required, max_parents) -> np.ndarray:
@@ -265,14 +291,15 @@ def _search(method: str, data, *, score, constraints, start, restarts, perturb, 
         bar = _progress(True, None)
         bar.set_description(method)
     try:
-        state = _State(scores, allowed, required, max_parents, adjacency)
+        columns: dict = {}
+        state = _State(scores, allowed, required, max_parents, adjacency, columns)
         best_score, best = _climb(state, tol=tol, max_iter=max_iter, tabu_length=tabu_length, patience=patience,
                                   report=report, bar=bar)
         report.restart_scores.append(best_score)
         n_perturb = perturb if perturb is not None else max(1, len(stats.names) // 2)
         for _ in range(restarts):
-            state = _State(scores, allowed, required, max_parents, best)
-            _perturb(state, n_perturb, rng)
+            state = _State(scores, allowed, required, max_parents,
+                           _perturb(best, n_perturb, allowed, required, max_parents, rng), columns)
             found, graph = _climb(state, tol=tol, max_iter=max_iter, tabu_length=tabu_length, patience=patience,
                                   report=report, bar=bar)
             report.restart_scores.append(found)

@@ -22,6 +22,9 @@ from pgm.structure.table import SufficientTable, _pool
 
 __all__ = ["FamilyStatistics"]
 
+#: Distinct rows from which one sparse product beats a bincount per candidate family.
+_SPARSE_FROM_GROUPS = 2000
+
 
 class FamilyStatistics:
     """Counts and moments of families of variables, addressed by variable index.
@@ -84,8 +87,14 @@ class FamilyStatistics:
             return []
         k = int(self.cardinality[child])
         family, size = self.configuration(tuple(parents) + (child,))
-        one_hot, offsets = self._one_hot_codes()
         m = self.table.n_groups
+        if m < _SPARSE_FROM_GROUPS:
+            # Few distinct rows: a bincount per candidate costs less than building a sparse product.
+            self.passes += 1
+            return [np.bincount((family // k * self.cardinality[x] + self._codes[x]) * k + family % k,
+                                weights=self.table.weight, minlength=size * int(self.cardinality[x])).reshape(-1, k)
+                    for x in candidates]
+        one_hot, offsets = self._one_hot_codes()
         rows = scipy.sparse.csr_matrix((self.table.weight, (family, np.arange(m))), shape=(size, m))
         joint = (rows @ one_hot).toarray()  # (parent configs x child states, all states of all discrete variables)
         self.passes += 1

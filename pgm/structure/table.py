@@ -213,6 +213,8 @@ def declare_domains(frame, *, states: Mapping | None = None, continuous=(), max_
         else:
             is_discrete, found = _kind_and_states(name, _column(frame, name), max_states)
             domains[name] = tuple(found) if is_discrete else None
+            if is_discrete and len(found) == 1:
+                raise DataError(f"column {name!r} is constant (every row is {found[0]!r}); drop it before learning")
         if domains[name] is not None and len(domains[name]) < 2:
             raise DataError(f"variable {name!r} has a single state {list(domains[name])}; "
                             "it cannot depend on anything -- drop the column")
