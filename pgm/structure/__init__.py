@@ -7,6 +7,8 @@ or Dask); every score, test and tree is then computed from that summary.
 - Score-based search: :func:`hill_climb`, :func:`tabu_search` with BIC, AIC,
   BDeu, K2 or BGe (:mod:`pgm.structure.scores`) and
   :class:`Constraints`.
+- Trees: :func:`chow_liu`, :func:`tree_augmented_naive_bayes` (and the
+  scikit-learn :class:`pgm.structure.classifier.TANClassifier`).
 """
 
 from pgm.structure.constraints import Constraints
@@ -14,8 +16,9 @@ from pgm.structure.scores import LocalScores, Score
 from pgm.structure.search import SearchReport, hill_climb, tabu_search
 from pgm.structure.statistics import FamilyStatistics
 from pgm.structure.table import SufficientTable, sufficient_table
+from pgm.structure.trees import chow_liu, tree_augmented_naive_bayes
 
 __all__ = [
     "Constraints", "FamilyStatistics", "LocalScores", "Score", "SearchReport", "SufficientTable",
-    "hill_climb", "sufficient_table", "tabu_search",
+    "chow_liu", "hill_climb", "sufficient_table", "tabu_search", "tree_augmented_naive_bayes",
 ]

@@ -39,7 +39,7 @@ class FamilyStatistics:
     >>> from pgm.structure import FamilyStatistics, sufficient_table
     >>> stats = FamilyStatistics(sufficient_table(pgm.load("asia").sample(1000, seed=0)))
     >>> smoke, lung = stats.index["smoke"], stats.index["lung"]
-    >>> stats.counts(lung, (smoke,)).sum(), stats.counts(lung, (smoke,)).shape
+    >>> float(stats.counts(lung, (smoke,)).sum()), stats.counts(lung, (smoke,)).shape
     (1000.0, (2, 2))
     """
 

@@ -283,7 +283,11 @@ def sufficient_table(data, *, states: Mapping | None = None, continuous=(), max_
     elif is_dask_collection(data):
         table = _dask_table(data, domains, states, continuous, max_states)
     else:
-        if not isinstance(data, (pd.DataFrame, Mapping)):
+        from pgm.data import Dataset
+
+        if isinstance(data, Dataset) and domains is None:
+            raise DataError("a Dataset carries codes, not states: pass domains=")
+        if not isinstance(data, (pd.DataFrame, Mapping, Dataset)):
             raise TypeError(f"data must be a DataFrame, a mapping of columns, a pgm.io.scan or a Dask DataFrame, "
                             f"not {type(data).__name__}")
         domains = dict(domains) if domains is not None else declare_domains(
