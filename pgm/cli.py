@@ -26,6 +26,7 @@ import pandas as pd
 import pgm
 from pgm.errors import DataError, PGMError
 from pgm.likelihood import bits_per_variable
+from pgm.structure.cli import EXAMPLES as _learn_examples, add_learn_command
 
 __all__ = ["main"]
 
@@ -419,6 +420,7 @@ EXAMPLES = {
     "convert": ["pgm convert asia -o asia.json"],
     "render": ["pgm render asia -o asia.svg --observed dysp --trail asia smoke"],
 }
+EXAMPLES["learn"] = _learn_examples  # structure learning (pgm/structure/cli.py)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -507,6 +509,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--latent", nargs="*", default=[], help="nodes to dash")
     sub.add_argument("--trail", nargs=2, metavar=("X", "Y"), help="highlight an active trail given --observed")
     sub.add_argument("--distributions", action="store_true", help="show each node's distribution")
+    add_learn_command(commands, EXAMPLES["learn"])  # structure learning: its options live in pgm/structure/cli.py
     return parser
 
 

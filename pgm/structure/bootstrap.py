@@ -161,6 +161,8 @@ def bootstrap(data, *, method: str = "hc", replicates: int = 100, seed=None, pro
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     rng = as_generator(seed)
+    if method in ("hc", "tabu") and "seed" not in options:
+        options["seed"] = rng  # restarts within replicates stay reproducible from the one seed
     data_options = dict(data_options or {})
     table = sufficient_table(data, **data_options)
     if table.continuous:
