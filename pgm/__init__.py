@@ -41,7 +41,7 @@ __version__ = "0.1.0"
 # ``pgm.render`` works whatever was imported before and never raises AttributeError.
 _LAZY_SUBMODULES = {
     "render", "cli", "information", "classifiers", "sklearn", "dask", "sampling", "likelihood",
-    "factorization", "from_data", "tying", "errors", "data", "graph", "models",
+    "factorization", "from_data", "tying", "errors", "data", "graph", "models", "structure",
 }
 
 

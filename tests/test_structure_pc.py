@@ -163,3 +163,12 @@ def test_pc_refuses_mixed_data_and_a_function_without_nodes():
         pc(mixed)
     with pytest.raises(ValueError, match="nodes="):
         pc(test=lambda x, y, given: 1.0)
+
+
+def test_a_conflicted_cpdag_still_gives_a_dag_when_not_strict():
+    cyclic = CPDAG(list("abcd"), [("a", "b"), ("b", "c"), ("c", "a")], [("c", "d")])
+    with pytest.raises(pgm.errors.StructureError, match="no DAG extension"):
+        cyclic.to_dag()
+    dag = cyclic.to_dag(strict=False)
+    assert {frozenset(e) for e in dag.edges} == {frozenset(e) for e in [("a", "b"), ("b", "c"), ("c", "a"), ("c", "d")]}
+    assert ("a", "b") in dag.edges and ("b", "c") in dag.edges

@@ -124,12 +124,13 @@ class CPDAG:
             orientation conflicts); then ``strict=True`` raises, and
             ``strict=False`` orients the remaining undirected edges along a
             topological order of the directed ones (acyclic, possibly with
-            new v-structures).
+            new v-structures); directed edges that close a cycle are then
+            oriented the same way.
 
         Raises
         ------
         StructureError
-            No extension exists (and ``strict``), or the directed edges form a cycle.
+            No extension exists, and ``strict``.
 
         Examples
         --------
@@ -167,16 +168,19 @@ class CPDAG:
         return DAG({v: sorted(u for u, w in oriented if w == v) for v in self.nodes})
 
     def _along_topological_order(self):
+        """Directed edges kept unless they close a cycle (then treated as undirected); the rest along a topological order."""
         from pgm.graph import DAG
 
-        graph = nx.DiGraph(self.directed)
+        graph = nx.DiGraph()
         graph.add_nodes_from(self.nodes)
-        try:
-            order = {v: k for k, v in enumerate(nx.lexicographical_topological_sort(graph, key=self.nodes.index))}
-        except nx.NetworkXUnfeasible:
-            cycle = " -> ".join(u for u, _ in nx.find_cycle(graph))
-            raise StructureError(f"the directed edges form a cycle ({cycle}), so no DAG extends them") from None
-        edges = set(self.directed) | {tuple(sorted(e, key=order.get)) for e in self.undirected}
+        loose = {frozenset(e) for e in self.undirected}
+        for u, v in sorted(self.directed, key=lambda e: (self.nodes.index(e[0]), self.nodes.index(e[1]))):
+            if nx.has_path(graph, v, u):
+                loose.add(frozenset((u, v)))  # finite-sample orientations can close a cycle
+            else:
+                graph.add_edge(u, v)
+        order = {v: k for k, v in enumerate(nx.lexicographical_topological_sort(graph, key=self.nodes.index))}
+        edges = set(graph.edges) | {tuple(sorted(e, key=order.get)) for e in loose}
         return DAG({v: sorted(u for u, w in edges if w == v) for v in self.nodes})
 
 
