@@ -195,3 +195,18 @@ def test_restarts_are_reproducible_with_a_seed(asia_table):
     a = hill_climb(asia_table, restarts=3, seed=5)
     b = hill_climb(asia_table, restarts=3, seed=5)
     assert a.edges == b.edges and len(a.search_report_.restart_scores) == 4
+
+
+def test_mixed_data_learns_a_conditional_linear_gaussian_graph():
+    rng = np.random.default_rng(0)
+    n = 3000
+    a = rng.choice(["lo", "hi"], n)
+    b = np.where(rng.random(n) < 0.8, a, np.where(a == "lo", "hi", "lo"))
+    u = rng.normal(size=n)
+    v = np.where(a == "hi", 2.0, -1.0) + 0.5 * u + rng.normal(scale=0.7, size=n)
+    rows = pd.DataFrame({"a": a, "b": b, "u": u, "v": v})
+    dag = hill_climb(rows)
+    assert dag.skeleton() == {frozenset("ab"), frozenset("av"), frozenset("uv")}
+    assert ("v", "a") not in dag.edges  # a discrete node never gets a continuous parent
+    net = pgm.BayesianNetwork.from_data(dag, rows)
+    assert not net["v"].is_discrete and set(net.parents("v")) == {"a", "u"}
