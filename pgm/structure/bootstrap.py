@@ -52,6 +52,13 @@ class EdgeConfidence:
     arrows : dict of (str, str) to float
         The fraction of replicates with the edge ``u -> v`` (an undirected
         edge of a CPDAG counts half each way).
+
+    Examples
+    --------
+    >>> from pgm.structure import EdgeConfidence
+    >>> confidence = EdgeConfidence(("a", "b", "c"), 10, {("a", "b"): 0.7, ("b", "a"): 0.2, ("b", "c"): 0.3})
+    >>> round(confidence.strength("a", "b"), 2), confidence.averaged(0.5).edges
+    (0.9, [('a', 'b')])
     """
 
     nodes: tuple

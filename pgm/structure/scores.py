@@ -48,6 +48,12 @@ class Score:
         BDeu's imaginary sample size.
     iss_mu, iss_w : float
         BGe's prior sample sizes (see :func:`pgm.learning.scores.bge_score`).
+
+    Examples
+    --------
+    >>> from pgm.structure import Score
+    >>> Score("bdeu", equivalent_sample_size=10).name
+    'bdeu'
     """
 
     name: str = "bic"
@@ -151,6 +157,16 @@ class LocalScores:
     ----------
     hits, misses : int
         Cache look-ups answered and not answered.
+
+    Examples
+    --------
+    >>> import pgm
+    >>> from pgm.structure import FamilyStatistics, LocalScores, sufficient_table
+    >>> stats = FamilyStatistics(sufficient_table(pgm.load("asia").sample(2000, seed=0)))
+    >>> scores = LocalScores(stats, "bic")
+    >>> smoke, lung = stats.index["smoke"], stats.index["lung"]
+    >>> bool(scores.local(lung, [smoke]) > scores.local(lung, []))   # smoking explains lung cancer
+    True
     """
 
     def __init__(self, stats: FamilyStatistics, score="bic", *, cache_size: int = 1_000_000):

@@ -52,6 +52,15 @@ class SufficientTable:
     means : ndarray of shape (groups, continuous variables)
     comoments : ndarray of shape (groups, continuous, continuous)
         Centred sums of products ``sum w (x - mean)(x - mean)^T`` within each group.
+
+    Examples
+    --------
+    >>> import pgm
+    >>> from pgm.structure import sufficient_table
+    >>> rows = pgm.load("cancer").sample(1000, seed=0)
+    >>> whole, halves = sufficient_table(rows), sufficient_table(rows[:500]) + sufficient_table(rows[500:])
+    >>> whole.n_groups == halves.n_groups, halves.n_rows
+    (True, 1000.0)
     """
 
     names: tuple
@@ -171,8 +180,8 @@ def _table_of_frame(frame, domains: dict, where: str = "") -> SufficientTable:
     except DataError as error:
         raise DataError(f"{prefix}{error}") from None
     states = {n: s for n, s in domains.items() if s is not None}
-    discrete = [n for n in domains if s_is(domains[n])]
-    continuous = [n for n in domains if not s_is(domains[n])]
+    discrete = [n for n in domains if _is_discrete_domain(domains[n])]
+    continuous = [n for n in domains if not _is_discrete_domain(domains[n])]
     n = dataset.n_rows
     codes = (np.column_stack([dataset[c] for c in discrete]) if discrete else np.zeros((n, 0))).astype(
         _code_type(states))
@@ -184,7 +193,7 @@ def _table_of_frame(frame, domains: dict, where: str = "") -> SufficientTable:
     return SufficientTable(tuple(domains), states, unique, weight, means, comoments)
 
 
-def s_is(states) -> bool:
+def _is_discrete_domain(states) -> bool:
     """Whether a domain entry is discrete (a tuple of states) rather than continuous (None)."""
     return states is not None
 
