@@ -369,7 +369,7 @@ def hill_climb(data, *, score="bic", constraints=None, start=None, restarts: int
     >>> dag = hill_climb(truth.sample(20_000, seed=0))
     >>> dag.skeleton() == truth.dag.skeleton()       # the edges, up to direction
     True
-    >>> net = pgm.BayesianNetwork.from_data(dag, truth.sample(1000, seed=1))   # fit the learned graph
+    >>> net = pgm.BayesianNetwork.from_data(dag, truth.sample(1000, seed=1), prior=pgm.Dirichlet(1))  # fit it
     """
     return _search("hill climbing", data, score=score, constraints=constraints, start=start, restarts=restarts,
                    perturb=perturb, tabu_length=0, patience=0, max_iter=max_iter, tol=tol, seed=seed,
