@@ -112,9 +112,9 @@ def test_continuous_moments_merge_exactly_across_pieces():
     np.testing.assert_allclose(comoments[0], centred.T @ centred, rtol=1e-9, atol=1e-9)
 
 
-@pytest.mark.parametrize("sparse_from", [0, 10**9])
-def test_batched_counts_equal_one_by_one_counts(asia_rows, monkeypatch, sparse_from):
-    monkeypatch.setattr("pgm.structure.statistics._SPARSE_FROM_GROUPS", sparse_from)
+@pytest.mark.parametrize("largest_batch", [0, 10**9])
+def test_batched_counts_equal_one_by_one_counts(asia_rows, monkeypatch, largest_batch):
+    monkeypatch.setattr("pgm.structure.statistics._LARGEST_BATCH", largest_batch)
     stats = FamilyStatistics(sufficient_table(asia_rows))
     for child, parents in [(2, ()), (5, (3,)), (7, (5, 6))]:
         candidates = [v for v in range(8) if v != child and v not in parents]
@@ -160,3 +160,14 @@ def test_scores_that_do_not_fit_the_data_are_refused():
         LocalScores(FamilyStatistics(sufficient_table(pgm.load("ecoli70").sample(50, seed=0))), "bdeu")
     with pytest.raises(StructureError, match="bge score needs continuous"):
         LocalScores(FamilyStatistics(sufficient_table(pgm.load("asia").sample(2000, seed=0))), "bge")
+
+
+@pytest.mark.parametrize("score", ["bic", "aic", "k2", Score("bdeu", equivalent_sample_size=5.0)])
+def test_batched_local_scores_equal_one_at_a_time(asia_rows, score):
+    stats = FamilyStatistics(sufficient_table(asia_rows))
+    for child, parents in [(2, ()), (5, (3,)), (7, (5, 6))]:
+        candidates = [v for v in range(8) if v != child and v not in parents]
+        batched = LocalScores(stats, score).adding(child, parents, candidates)
+        single = LocalScores(stats, score)
+        expected = [single.local(child, parents + (x,)) for x in candidates]
+        np.testing.assert_allclose(batched, expected, rtol=1e-11)

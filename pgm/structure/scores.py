@@ -93,6 +93,33 @@ def discrete_local(counts: np.ndarray, score: Score, n_rows: float) -> float:
                  + np.sum(scipy.special.gammaln(alpha + counts) - scipy.special.gammaln(alpha)))
 
 
+def discrete_local_batch(joint: np.ndarray, starts: np.ndarray, cards: np.ndarray, score: Score,
+                         n_rows: float) -> np.ndarray:
+    """:func:`discrete_local` of many families at once: a child with its parents plus each of several candidates.
+
+    ``joint`` has shape (parent configurations, child states, columns), the
+    columns of candidate ``i`` starting at ``starts[i]`` (see
+    :meth:`FamilyStatistics.joint_counts_adding`); sums over each
+    candidate's columns are ``np.add.reduceat`` over the columns.
+    """
+    q, k, _ = joint.shape
+    totals = joint.sum(axis=1)  # (parent configurations, columns): counts of each (configuration, candidate state)
+    configurations = q * cards  # parent configurations once each candidate is added
+    if score.name in ("bic", "aic"):
+        cells = np.add.reduceat(scipy.special.xlogy(joint, joint).sum(axis=(0, 1)), starts)
+        margins = np.add.reduceat(scipy.special.xlogy(totals, totals).sum(axis=0), starts)
+        penalty = 0.5 * np.log(n_rows) if score.name == "bic" else 1.0
+        return cells - margins - penalty * configurations * (k - 1)
+    alpha = np.ones_like(configurations, dtype=np.float64) if score.name == "k2" else \
+        score.equivalent_sample_size / (configurations * k)
+    column_alpha = np.repeat(alpha, cards)
+    cells = np.add.reduceat((scipy.special.gammaln(joint + column_alpha) - scipy.special.gammaln(column_alpha))
+                            .sum(axis=(0, 1)), starts)
+    margins = np.add.reduceat((scipy.special.gammaln(k * column_alpha)
+                               - scipy.special.gammaln(k * column_alpha + totals)).sum(axis=0), starts)
+    return cells + margins
+
+
 def gaussian_local(weight: np.ndarray, comoments: np.ndarray, score: Score, n_rows: float) -> float:
     """BIC/AIC of a continuous child (last variable) regressed on the other continuous variables, per configuration.
 
@@ -239,11 +266,13 @@ class LocalScores:
                 scores[i] = value
         batch = [i for i in todo if self._bge is None and self.stats.is_discrete[child]]
         if len(batch) > 1:
-            tables = self.stats.counts_adding(child, parents, [candidates[i] for i in batch])
-            for i, counts in zip(batch, tables):
-                value = discrete_local(counts, self.score, self.stats.n_rows)
-                scores[i] = self._remember((child, tuple(sorted(parents + (candidates[i],)))), value)
-            todo = [i for i in todo if i not in set(batch)]
+            chosen = [candidates[i] for i in batch]
+            joint, starts = self.stats.joint_counts_adding(child, parents, chosen)
+            values = discrete_local_batch(joint, starts, self.stats.cardinality[chosen], self.score, self.stats.n_rows)
+            for i, x, value in zip(batch, chosen, values):
+                scores[i] = self._remember((child, tuple(sorted(parents + (x,)))), float(value))
+            done = set(batch)
+            todo = [i for i in todo if i not in done]
         for i in todo:
             key = (child, tuple(sorted(parents + (candidates[i],))))
             scores[i] = self._remember(key, self._compute(child, key[1]))

@@ -22,8 +22,8 @@ from pgm.structure.table import SufficientTable, _pool
 
 __all__ = ["FamilyStatistics"]
 
-#: Distinct rows from which one sparse product beats a bincount per candidate family.
-_SPARSE_FROM_GROUPS = 2000
+#: Entries (output cells, or distinct rows times candidates) above which a batch is counted candidate by candidate.
+_LARGEST_BATCH = 50_000_000
 
 
 class FamilyStatistics:
@@ -85,26 +85,55 @@ class FamilyStatistics:
         candidates = list(candidates)
         if not candidates:
             return []
+        joint, starts = self.joint_counts_adding(child, parents, candidates)
+        q, k, _ = joint.shape
+        tables = []
+        for x, start in zip(candidates, starts):
+            kx = int(self.cardinality[x])
+            tables.append(joint[:, :, start:start + kx].transpose(0, 2, 1).reshape(q * kx, k))
+        return tables
+
+    def joint_counts_adding(self, child: int, parents, candidates) -> tuple[np.ndarray, np.ndarray]:
+        """Counts of (parent configuration, child state, candidate state) for all ``candidates`` at once.
+
+        Returns an array of shape (parent configurations, child states, sum of
+        the candidates' cardinalities) -- candidate ``i``'s states are the
+        columns from ``starts[i]`` -- from one weighted ``bincount`` over
+        (distinct row, candidate) pairs.
+        """
         k = int(self.cardinality[child])
         family, size = self.configuration(tuple(parents) + (child,))
+        cards = self.cardinality[candidates]
+        starts = np.concatenate([[0], np.cumsum(cards)[:-1]]).astype(np.intp)
+        width = int(cards.sum())
         m = self.table.n_groups
-        if m < _SPARSE_FROM_GROUPS:
-            # Few distinct rows: a bincount per candidate costs less than building a sparse product.
-            self.passes += 1
-            return [np.bincount((family // k * self.cardinality[x] + self._codes[x]) * k + family % k,
-                                weights=self.table.weight, minlength=size * int(self.cardinality[x])).reshape(-1, k)
-                    for x in candidates]
-        one_hot, offsets = self._one_hot_codes()
-        rows = scipy.sparse.csr_matrix((self.table.weight, (family, np.arange(m))), shape=(size, m))
-        joint = (rows @ one_hot).toarray()  # (parent configs x child states, all states of all discrete variables)
         self.passes += 1
-        q = size // k
-        tables = []
-        for x in candidates:
-            kx = int(self.cardinality[x])
-            block = joint[:, offsets[x]:offsets[x] + kx].reshape(q, k, kx)
-            tables.append(block.transpose(0, 2, 1).reshape(q * kx, k))
-        return tables
+        if size * width > _LARGEST_BATCH or m * len(candidates) > _LARGEST_BATCH:
+            joint = np.zeros((size, width))
+            for x, start in zip(candidates, starts):
+                kx = int(self.cardinality[x])
+                joint[:, start:start + kx] = np.bincount(family * kx + self._codes[x], weights=self.table.weight,
+                                                         minlength=size * kx).reshape(size, kx)
+        else:
+            # Every discrete variable's state column at once, then the candidates' columns picked out:
+            # a search's batches hold most variables, and this needs no per-call gathering of codes.
+            columns, repeated, offsets = self._all_columns()
+            total = int(offsets[-1])
+            index = (family[:, None] * total + columns).ravel()
+            joint = np.bincount(index, weights=repeated, minlength=size * total).reshape(size, total)
+            picked = np.concatenate([np.arange(offsets[x], offsets[x] + self.cardinality[x]) for x in candidates])
+            joint = joint[:, picked]
+        return joint.reshape(size // k, k, width), starts
+
+    def _all_columns(self):
+        """Each group's state column for every discrete variable (offset per variable), and the weights repeated to match."""
+        if getattr(self, "_columns_cache", None) is None:
+            offsets = np.zeros(len(self.names) + 1, dtype=np.intp)
+            np.cumsum(self.cardinality, out=offsets[1:])
+            discrete = np.flatnonzero(self.is_discrete)
+            columns = np.stack([offsets[v] + self._codes[v] for v in discrete], axis=1)
+            self._columns_cache = (columns, np.repeat(self.table.weight, discrete.size), offsets)
+        return self._columns_cache
 
     def _one_hot_codes(self):
         """The (groups x all states) one-hot matrix of the discrete codes, built once."""
