@@ -16,7 +16,8 @@ best legal move is then picked by array operations over all pairs:
 
 Hill climbing takes the best improving move until none improves the score;
 ``restarts`` then perturb the best graph with random moves and climb again,
-keeping the best graph found.  Tabu search also takes the best move when it
+keeping the best graph found; every other restart perturbs the starting
+graph instead, a fresh random start.  Tabu search also takes the best move when it
 does not improve, but may not touch an edge changed in the last
 ``tabu_length`` moves (unless that finds a new best), and stops after
 ``patience`` moves without a new best.
@@ -297,9 +298,12 @@ def _search(method: str, data, *, score, constraints, start, restarts, perturb, 
                                   report=report, bar=bar)
         report.restart_scores.append(best_score)
         n_perturb = perturb if perturb is not None else max(1, len(stats.names) // 2)
-        for _ in range(restarts):
+        for restart in range(restarts):
+            # Alternate: jump from the best graph so far (a local search around it), or from the starting
+            # graph (a fresh random start, which escapes basins the best graph's neighbourhood cannot).
+            origin = adjacency if restart % 2 else best
             state = _State(scores, allowed, required, max_parents,
-                           _perturb(best, n_perturb, allowed, required, max_parents, rng), columns)
+                           _perturb(origin, n_perturb, allowed, required, max_parents, rng), columns)
             found, graph = _climb(state, tol=tol, max_iter=max_iter, tabu_length=tabu_length, patience=patience,
                                   report=report, bar=bar)
             report.restart_scores.append(found)
@@ -341,8 +345,9 @@ def hill_climb(data, *, score="bic", constraints=None, start=None, restarts: int
     start : DAG, BayesianNetwork or list of edges, optional
         The starting graph (default: the required edges alone).
     restarts : int, default 0
-        Climbs after the first, each from the best graph so far perturbed by
-        ``perturb`` random moves (default: half the number of variables).
+        Climbs after the first, each from a graph perturbed by ``perturb``
+        random moves (default: half the number of variables): the best graph
+        so far, and every other time the starting graph.
     max_iter : int
         At most this many moves per climb.
     tol : float
