@@ -40,7 +40,7 @@ class CPDAG:
     Attributes
     ----------
     conflicts : list of (str, str)
-        Edges that the data oriented both ways (left undirected); see :func:`pgm.structure.pc`.
+        Edges that the data oriented both ways (neither orientation applied); see :func:`pgm.structure.pc`.
 
     Examples
     --------

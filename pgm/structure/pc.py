@@ -16,8 +16,10 @@ data comes from the graph (faithfulness) and no common cause is unmeasured:
 3. *Meek's rules* orient what else is compelled (:mod:`pgm.structure.cpdag`).
 
 With finite data, two v-structures can orient one edge both ways.  Such
-conflicts are not hidden: the edge is left undirected, listed in the
-result's ``conflicts``, and a :class:`OrientationConflictWarning` names them.
+conflicts are not hidden: neither v-structure's arrowhead is applied to the
+edge (Meek's rules may still orient it from the rest of the graph), it is
+listed in the result's ``conflicts``, and a
+:class:`OrientationConflictWarning` names it.
 """
 
 from __future__ import annotations
@@ -110,8 +112,8 @@ def pc(data=None, *, test="auto", alpha: float = 0.05, max_conditioning: int | N
     result.pc_report_ = report
     if conflicts:
         shown = ", ".join(f"{u} - {v}" for u, v in conflicts[:5])
-        warnings.warn(f"{len(conflicts)} edge(s) were oriented both ways by different v-structures and left "
-                      f"undirected: {shown}", OrientationConflictWarning, stacklevel=2)
+        warnings.warn(f"{len(conflicts)} edge(s) were oriented both ways by different v-structures, so neither "
+                      f"orientation was applied: {shown}", OrientationConflictWarning, stacklevel=2)
     return result
 
 
