@@ -46,7 +46,7 @@ __version__ = "0.1.0"
 # ``pgm.render`` works whatever was imported before and never raises AttributeError.
 _LAZY_SUBMODULES = {
     "render", "cli", "information", "classifiers", "sklearn", "dask", "sampling", "likelihood",
-    "factorization", "from_data", "tying", "errors", "data", "graph", "models", "dynamic",
+    "factorization", "from_data", "tying", "errors", "data", "graph", "models", "dynamic", "structure",
 }
 
 

@@ -37,6 +37,7 @@ import pandas as pd
 import pgm
 from pgm.errors import DataError, PGMError
 from pgm.likelihood import bits_per_variable
+from pgm.structure.cli import EXAMPLES as _learn_examples, add_learn_command
 
 __all__ = ["main"]
 
@@ -671,6 +672,7 @@ EXAMPLES = {
     "render": ["pgm render asia -o asia.svg -e dysp=yes --trail asia smoke",
                "pgm render asia -o asia.png -e xray=yes --posteriors --dpi 150"],
 }
+EXAMPLES["learn"] = _learn_examples  # structure learning (pgm/structure/cli.py)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -780,6 +782,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="draw each node's posterior given the evidence (bars; mean ± sd for Gaussian nodes)")
     sub.add_argument("--size", metavar="W,H", help="largest size in inches, e.g. 8,6 (Graphviz scales down to fit)")
     sub.add_argument("--dpi", type=_positive, help="resolution of .png images (dots per inch)")
+    add_learn_command(commands, EXAMPLES["learn"])  # structure learning: its options live in pgm/structure/cli.py
     return parser
 
 

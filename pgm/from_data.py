@@ -41,6 +41,8 @@ def _graph(edges_or_graph):
 
     if isinstance(edges_or_graph, DAG):
         return edges_or_graph
+    if hasattr(edges_or_graph, "to_dag"):  # a learned CPDAG: one DAG of its equivalence class
+        return edges_or_graph.to_dag()
     try:
         import networkx as nx
 

@@ -15,6 +15,8 @@ matrix), never row by row.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import scipy.special
 
@@ -59,6 +61,56 @@ def _gaussian_structure(network) -> dict[str, tuple[str, ...]]:
     return {node: network.parents(node) for node in network.nodes}
 
 
+class _BGePosterior(NamedTuple):
+    """What BGe's local scores need: the posterior scale matrix and the prior's constants."""
+
+    matrix: np.ndarray
+    t: float
+    iss_mu: float
+    iss_w: float
+    n: int
+
+
+def bge_posterior(n_rows: float, mean: np.ndarray, scatter: np.ndarray, *, iss_mu: float = 1.0,
+                  iss_w: float | None = None, nu=None) -> _BGePosterior:
+    """BGe's posterior scale matrix from the data's mean and scatter (centred sums of products).
+
+    The summary statistics are all the score needs, so they may come from
+    any source (rows in memory, files in chunks, summed partitions).
+    """
+    n = len(mean)
+    iss_mu = float(iss_mu)
+    iss_w = float(n + iss_mu + 1 if iss_w is None else iss_w)
+    if not iss_mu > 0:
+        raise ValueError(f"iss_mu must be positive, got {iss_mu!r}")
+    if not iss_w > n - 1:
+        raise ValueError(f"iss_w must exceed the number of variables minus one ({n - 1}), got {iss_w!r}")
+    nu = mean if nu is None else np.broadcast_to(np.asarray(nu, dtype=np.float64), (n,))
+    # T = t I makes the prior's expected covariance of x the identity (Kuipers et al., 2014).
+    t = iss_mu * (iss_w - n - 1) / (iss_mu + 1)
+    if not t > 0:
+        raise ValueError(f"iss_w must exceed the number of variables plus one ({n + 1}) for the default T, got {iss_w!r}")
+    shift = nu - mean
+    matrix = t * np.eye(n) + scatter + (n_rows * iss_mu / (n_rows + iss_mu)) * np.outer(shift, shift)
+    return _BGePosterior(matrix, t, iss_mu, iss_w, n)
+
+
+def bge_log_evidence(prior: _BGePosterior, n_rows: float, subset) -> float:
+    """log p(data of the variables in ``subset``) under BGe's prior (0 for the empty set)."""
+    subset = list(subset)
+    size = len(subset)
+    if size == 0:
+        return 0.0
+    dof = prior.iss_w - prior.n + size
+    _, log_det = np.linalg.slogdet(prior.matrix[np.ix_(subset, subset)])
+    return float(
+        size / 2 * np.log(prior.iss_mu / (n_rows + prior.iss_mu))
+        + scipy.special.multigammaln((n_rows + dof) / 2, size) - scipy.special.multigammaln(dof / 2, size)
+        - size * n_rows / 2 * np.log(np.pi)
+        + dof / 2 * size * np.log(prior.t) - (n_rows + dof) / 2 * log_det
+    )
+
+
 def bge_local_scores(network, data, *, iss_mu: float = 1.0, iss_w: float | None = None, nu=None) -> dict[str, float]:
     """Each node's BGe local score, ``log p(d[node, parents]) - log p(d[parents])``; see :func:`bge_score`."""
     from pgm.data import to_dataset
@@ -69,36 +121,13 @@ def bge_local_scores(network, data, *, iss_mu: float = 1.0, iss_w: float | None 
     dataset.require_complete(names, "the BGe score")
     x = np.column_stack([dataset.columns[n] for n in names]) if names else np.empty((dataset.n_rows, 0))
     n_rows, n = x.shape
-    iss_mu = float(iss_mu)
-    iss_w = float(n + iss_mu + 1 if iss_w is None else iss_w)
-    if not iss_mu > 0:
-        raise ValueError(f"iss_mu must be positive, got {iss_mu!r}")
-    if not iss_w > n - 1:
-        raise ValueError(f"iss_w must exceed the number of variables minus one ({n - 1}), got {iss_w!r}")
     mean = x.mean(axis=0) if n_rows else np.zeros(n)
-    nu = mean if nu is None else np.broadcast_to(np.asarray(nu, dtype=np.float64), (n,))
     centred = x - mean
-    scatter = centred.T @ centred
-    # T = t I makes the prior's expected covariance of x the identity (Kuipers et al., 2014).
-    t = iss_mu * (iss_w - n - 1) / (iss_mu + 1)
-    if not t > 0:
-        raise ValueError(f"iss_w must exceed the number of variables plus one ({n + 1}) for the default T, got {iss_w!r}")
-    shift = nu - mean
-    posterior = t * np.eye(n) + scatter + (n_rows * iss_mu / (n_rows + iss_mu)) * np.outer(shift, shift)
+    prior = bge_posterior(n_rows, mean, centred.T @ centred, iss_mu=iss_mu, iss_w=iss_w, nu=nu)
     position = {name: i for i, name in enumerate(names)}
 
     def log_evidence(subset: list[int]) -> float:
-        size = len(subset)
-        if size == 0:
-            return 0.0
-        dof = iss_w - n + size
-        _, log_det = np.linalg.slogdet(posterior[np.ix_(subset, subset)])
-        return float(
-            size / 2 * np.log(iss_mu / (n_rows + iss_mu))
-            + scipy.special.multigammaln((n_rows + dof) / 2, size) - scipy.special.multigammaln(dof / 2, size)
-            - size * n_rows / 2 * np.log(np.pi)
-            + dof / 2 * size * np.log(t) - (n_rows + dof) / 2 * log_det
-        )
+        return bge_log_evidence(prior, n_rows, subset)
 
     scores = {}
     for node, parents in structure.items():

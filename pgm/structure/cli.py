@@ -1,0 +1,155 @@
+"""``pgm learn``: structure learning from the command line (registered by :func:`pgm.cli.build_parser`).
+
+Kept here, with the rest of structure learning, so that the command's
+parser block in :mod:`pgm.cli` is one call.  The learned graph is fitted to
+the same data (:meth:`pgm.BayesianNetwork.from_data`) and written as a
+network file; a summary goes to standard output (``--json`` for scripts).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+__all__ = ["EXAMPLES", "add_learn_command"]
+
+EXAMPLES = [
+    "pgm learn rows.csv -o net.json --method hc --score bic",
+    "pgm learn rows.csv -o net.json --method tabu --max-parents 3 --forbid 'xray->smoke' --restarts 5 --seed 0",
+    "pgm learn rows.csv -o net.json --method pc --alpha 0.01",
+    "pgm learn rows.csv -o tree.bif --method chow-liu",
+    "pgm learn rows.csv -o net.json --bootstrap 100 --threshold 0.5 --json",
+]
+
+
+def _edge(text: str) -> tuple[str, str]:
+    parts = text.split("->")
+    if len(parts) != 2 or not all(p.strip() for p in parts):
+        raise argparse.ArgumentTypeError(f"an edge is written PARENT->CHILD, got {text!r}")
+    return parts[0].strip(), parts[1].strip()
+
+
+def add_learn_command(commands, examples=EXAMPLES):
+    """Add the ``learn`` subcommand to an argparse subparsers object."""
+    from pgm.structure.bootstrap import METHODS
+    from pgm.structure.independence import TESTS
+    from pgm.structure.scores import SCORES
+
+    help_text = "learn a network's structure from data (CSV or Parquet), fit it, and write it"
+    epilog = "examples:\n" + "\n".join(f"  {line}" for line in examples)
+    sub = commands.add_parser("learn", help=help_text, description=help_text, epilog=epilog,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub.add_argument("data", help="CSV or Parquet file, one column per variable, complete rows")
+    sub.add_argument("-o", "--output", required=True, help="the learned, fitted network (.json or .bif)")
+    sub.add_argument("--method", choices=METHODS, default="hc", help="search (default hc: hill climbing)")
+    sub.add_argument("--score", choices=SCORES, default="bic", help="score for hc and tabu (default bic)")
+    sub.add_argument("--test", choices=("auto",) + TESTS, default="auto", help="independence test for pc")
+    sub.add_argument("--alpha", type=float, default=0.05, help="pc's significance level (default 0.05)")
+    sub.add_argument("--max-parents", type=int, default=None, help="at most this many parents per node")
+    sub.add_argument("--require", nargs="*", type=_edge, default=[], metavar="A->B", help="edges that must be there")
+    sub.add_argument("--forbid", nargs="*", type=_edge, default=[], metavar="A->B", help="edges that must not")
+    sub.add_argument("--restarts", type=int, default=0, help="random restarts of hc / tabu")
+    sub.add_argument("--seed", type=int, default=None, help="seed for restarts and the bootstrap")
+    sub.add_argument("--bootstrap", type=int, default=0, metavar="N",
+                     help="learn from N resamples and write the averaged network instead")
+    sub.add_argument("--threshold", type=float, default=0.5, help="with --bootstrap: keep edges this frequent")
+    sub.add_argument("--json", action="store_true", help="print the summary as JSON, for scripts")
+    sub.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                     help="progress bar (default: on a terminal, when tqdm is installed)")
+    sub.set_defaults(function=run)
+    return sub
+
+
+def _read(path: str):
+    import pandas as pd
+
+    from pgm.errors import DataError
+
+    if os.path.isdir(path):
+        raise IsADirectoryError(21, "cannot learn from a directory; give one CSV or Parquet file", path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(2, "no such data file", path)
+    if path.endswith((".parquet", ".parq", ".pq")):
+        frame = pd.read_parquet(path)
+    else:
+        frame = pd.read_csv(path)
+    if len(frame) == 0:
+        raise DataError(f"{path} has no rows of data")
+    return frame
+
+
+def _options(args) -> dict:
+    from pgm.structure.constraints import Constraints
+
+    if args.method in ("hc", "tabu"):
+        options = {"score": args.score, "restarts": args.restarts, "seed": args.seed,
+                   "constraints": Constraints(required=args.require, forbidden=args.forbid,
+                                              max_parents=args.max_parents)}
+    elif args.require or args.forbid or args.max_parents is not None:
+        raise ValueError(f"--require, --forbid and --max-parents apply to hc and tabu, not {args.method}")
+    elif args.method == "pc":
+        options = {"test": args.test, "alpha": args.alpha}
+    else:
+        options = {}
+    return options
+
+
+def run(args) -> None:
+    """Learn, fit, write, summarise."""
+    import pgm
+    from pgm.structure.bootstrap import bootstrap, learn
+    from pgm.structure.table import sufficient_table
+
+    frame = _read(args.data)
+    began = time.perf_counter()
+    table = sufficient_table(frame)
+    options = _options(args)
+    progress = _progress_wanted(args.progress)
+    summary = {"method": args.method, "rows": int(table.n_rows), "distinct_rows": table.n_groups}
+    if args.bootstrap:
+        # The replicates' searches take their restarts' seeds from the bootstrap's generator.
+        options.pop("seed", None)
+        confidence = bootstrap(table, method=args.method, replicates=args.bootstrap, seed=args.seed,
+                               progress=progress, **options)
+        dag = confidence.averaged(args.threshold)
+        summary["bootstrap"] = {"replicates": args.bootstrap, "threshold": args.threshold,
+                                "edges": confidence.to_frame().to_dict(orient="records")}
+    else:
+        if args.method in ("hc", "tabu", "pc"):
+            options["progress"] = progress
+        learned = learn(table, args.method, **options)
+        dag = learned.to_dag(strict=False) if hasattr(learned, "undirected") else learned
+        report = getattr(learned, "search_report_", None)
+        if report is not None:
+            summary.update(score=report.score, score_name=report.score_name, steps=report.steps)
+        if hasattr(learned, "undirected"):
+            summary["undirected_edges"] = sorted(sorted(e) for e in learned.undirected)
+            summary["conflicts"] = [list(e) for e in learned.conflicts]
+    summary["seconds"] = round(time.perf_counter() - began, 3)
+    network = pgm.BayesianNetwork.from_data(dag, frame, name=os.path.splitext(os.path.basename(args.output))[0])
+    network.write(args.output)
+    summary["edges"] = [list(e) for e in dag.edges]
+    summary["output"] = args.output
+    if args.json:
+        print(json.dumps(summary, indent=2, default=float))
+        return
+    extra = f", score {summary['score']:.2f} ({summary['score_name']})" if "score" in summary else ""
+    print(f"learned {len(dag.edges)} edges over {len(dag.nodes)} variables by {args.method} from "
+          f"{summary['rows']} rows ({summary['distinct_rows']} distinct) in {summary['seconds']} s{extra}")
+    print(f"wrote {args.output}")
+
+
+def _progress_wanted(flag) -> bool:
+    wanted = flag if flag is not None else sys.stderr.isatty()
+    if not wanted:
+        return False
+    try:
+        import tqdm  # noqa: F401
+    except ImportError:
+        if flag:
+            raise ImportError("--progress needs tqdm: pip install 'pgm-engine[progress]'") from None
+        return False
+    return True

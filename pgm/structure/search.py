@@ -1,0 +1,409 @@
+"""Score-based search over DAGs: hill climbing and tabu search with add, remove and reverse moves.
+
+The search keeps, for every ordered pair ``(x, j)``, the change of node
+``j``'s local score if ``x`` were added to or removed from its parents.  A
+move changes one family (two for a reversal), so after it only the columns
+of those nodes are recomputed -- one batch of families, counted in one
+pass over the data's distinct rows (:meth:`LocalScores.adding`) -- and the
+best legal move is then picked by array operations over all pairs:
+
+- legality: an addition ``x -> j`` must not close a cycle (``j`` is not an
+  ancestor of ``x``); a reversal of ``x -> j`` must not either (no other
+  directed path from ``x`` to ``j``); ancestors are kept as a boolean
+  reachability matrix;
+- constraints (:class:`~pgm.structure.constraints.Constraints`) are masks:
+  allowed and required edges, the parent limit.
+
+Hill climbing takes the best improving move until none improves the score;
+``restarts`` then perturb the best graph with random moves and climb again,
+keeping the best graph found; every other restart perturbs the starting
+graph instead, a fresh random start.  Tabu search also takes the best move when it
+does not improve, but may not touch an edge changed in the last
+``tabu_length`` moves (unless that finds a new best), and stops after
+``patience`` moves without a new best.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from pgm._random import as_generator
+from pgm.errors import StructureError
+from pgm.structure.constraints import Constraints, check_acyclic
+from pgm.structure.scores import LocalScores
+from pgm.structure.statistics import FamilyStatistics
+from pgm.structure.table import sufficient_table
+
+__all__ = ["SearchReport", "hill_climb", "tabu_search"]
+
+_ADD, _REMOVE, _REVERSE = 0, 1, 2
+
+
+@dataclass
+class SearchReport:
+    """What a search did.
+
+    Attributes
+    ----------
+    method : str
+    score : float
+        The learned graph's score.
+    score_name : str
+    steps : int
+        Moves taken, over all restarts.
+    restart_scores : list of float
+        The best score of each climb (the first from the start graph).
+    families_scored : int
+        Local scores computed (cache misses).
+    cache_entries : int
+        Families in the bounded score cache at the end.
+    counting_passes : int
+        Passes over the data's distinct rows.
+    n_rows : float
+    distinct_rows : int
+    seconds : float
+        Wall time of the search (after the data was summarised).
+    """
+
+    method: str
+    score: float = -np.inf
+    score_name: str = "bic"
+    steps: int = 0
+    restart_scores: list = field(default_factory=list)
+    families_scored: int = 0
+    cache_entries: int = 0
+    counting_passes: int = 0
+    n_rows: float = 0.0
+    distinct_rows: int = 0
+    seconds: float = 0.0
+
+
+def _closure(adjacency: np.ndarray) -> np.ndarray:
+    """``reach[a, b]``: a directed path of one edge or more leads from ``a`` to ``b`` (Warshall)."""
+    reach = adjacency.copy()
+    for k in range(len(reach)):
+        reach |= reach[:, k:k + 1] & reach[k:k + 1, :]
+    return reach
+
+
+class _State:
+    """The current graph, its local scores and the score change of every single-edge move."""
+
+    def __init__(self, scores: LocalScores, allowed, required, max_parents, adjacency, columns: dict):
+        self.scores, self.allowed, self.required, self.max_parents = scores, allowed, required, max_parents
+        # (node, parents) -> that node's gain columns: restarts revisit families, and then reuse them.
+        self.columns = columns
+        n = len(allowed)
+        self.n = n
+        self.adjacency = adjacency.copy()
+        self.reach = _closure(self.adjacency)
+        self.local = np.zeros(n)
+        self.add_gain = np.full((n, n), -np.inf)
+        self.remove_gain = np.full((n, n), -np.inf)
+        for j in range(n):
+            self.refresh(j)
+
+    def parents(self, j: int) -> tuple:
+        return tuple(np.flatnonzero(self.adjacency[:, j]).tolist())
+
+    @property
+    def total(self) -> float:
+        return float(self.local.sum())
+
+    def refresh(self, j: int) -> None:
+        """Recompute node ``j``'s local score and the gains of every move that changes its parents."""
+        parents = self.parents(j)
+        key = (j, parents)
+        column = self.columns.get(key)
+        if column is None:
+            column = self.columns[key] = self._column(j, parents)
+            if len(self.columns) > self.scores.cache_size:
+                self.columns.pop(next(iter(self.columns)))
+        self.local[j], self.add_gain[:, j], self.remove_gain[:, j] = column
+
+    def _column(self, j: int, parents: tuple):
+        """Node ``j``'s local score with ``parents``, and the gains of adding or removing each other node."""
+        local = self.scores.local(j, parents)
+        add, remove = np.full(self.n, -np.inf), np.full(self.n, -np.inf)
+        if len(parents) < self.max_parents:
+            candidates = np.flatnonzero(self.allowed[:, j] & ~self.adjacency[:, j]).tolist()
+            if candidates:
+                add[candidates] = self.scores.adding(j, parents, candidates) - local
+        for x in parents:
+            remove[x] = self.scores.local(j, tuple(p for p in parents if p != x)) - local
+        return local, add, remove
+
+    def move_gains(self) -> np.ndarray:
+        """Gains of every legal move, shape (3, n, n) (add, remove, reverse of ``x -> j``), ``-inf`` where illegal."""
+        a, reach = self.adjacency, self.reach
+        full = a.sum(axis=0) >= self.max_parents  # nodes that may not gain a parent
+        gains = np.full((3, self.n, self.n), -np.inf)
+        add = ~a & self.allowed & ~reach.T
+        gains[_ADD][add] = self.add_gain[add]
+        removable = a & ~self.required
+        gains[_REMOVE][removable] = self.remove_gain[removable]
+        # x -> j may turn round unless another directed path leads from x to j.
+        other_path = (a.astype(np.int32) @ reach.astype(np.int32)) > 0
+        reversible = removable & self.allowed.T & ~other_path & ~full[:, None]
+        gains[_REVERSE][reversible] = (self.remove_gain + self.add_gain.T)[reversible]
+        return gains
+
+    def apply(self, kind: int, x: int, j: int) -> None:
+        if kind == _ADD:
+            self.adjacency[x, j] = True
+            # Everything that reached x (and x) now reaches j and what j reaches.
+            sources = self.reach[:, x].copy()
+            sources[x] = True
+            targets = self.reach[j].copy()
+            targets[j] = True
+            self.reach |= sources[:, None] & targets[None, :]
+            self.refresh(j)
+        elif kind == _REMOVE:
+            self.adjacency[x, j] = False
+            self.reach = _closure(self.adjacency)
+            self.refresh(j)
+        else:
+            self.adjacency[x, j] = False
+            self.adjacency[j, x] = True
+            self.reach = _closure(self.adjacency)
+            self.refresh(j)
+            self.refresh(x)
+
+
+def _climb(state: _State, *, tol: float, max_iter: int, tabu_length: int, patience: int, report, bar) -> tuple:
+    """Hill climbing (``tabu_length == 0``) or tabu search from ``state``; returns the best (score, adjacency)."""
+    best_score, best = state.total, state.adjacency.copy()
+    recent: deque = deque(maxlen=max(tabu_length, 1))
+    without_gain = 0
+    for _ in range(max_iter):
+        gains = state.move_gains()
+        if tabu_length:
+            tabu = np.zeros((state.n, state.n), dtype=bool)
+            for x, j in recent:
+                tabu[x, j] = tabu[j, x] = True
+            # Aspiration: a tabu move that reaches a new best is allowed.
+            blocked = tabu[None] & (state.total + gains <= best_score + tol)
+            gains[blocked] = -np.inf
+        flat = int(np.argmax(gains))
+        gain = gains.flat[flat]
+        if not np.isfinite(gain) or (not tabu_length and gain <= tol):
+            break
+        kind, x, j = np.unravel_index(flat, gains.shape)
+        state.apply(int(kind), int(x), int(j))
+        report.steps += 1
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(score=f"{state.total:.1f}")
+        if tabu_length:
+            recent.append((int(x), int(j)))
+            if state.total > best_score + tol:
+                best_score, best = state.total, state.adjacency.copy()
+                without_gain = 0
+            else:
+                without_gain += 1
+                if without_gain >= patience:
+                    break
+    if not tabu_length or state.total > best_score:
+        best_score, best = state.total, state.adjacency.copy()
+    return best_score, best
+
+
+def _perturb(adjacency: np.ndarray, moves: int, allowed, required, max_parents, rng) -> np.ndarray:
+    """``moves`` random legal moves (any gain) from ``adjacency`` -- a restart's jump away from the last optimum.
+
+    Only the graph changes here; the restart's climb then scores it once.
+    """
+    adjacency = adjacency.copy()
+    n = len(adjacency)
+    for _ in range(moves):
+        reach = _closure(adjacency)
+        full = adjacency.sum(axis=0) >= max_parents
+        removable = adjacency & ~required
+        other_path = (adjacency.astype(np.int32) @ reach.astype(np.int32)) > 0
+        legal = np.stack([~adjacency & allowed & ~reach.T & ~full[None, :], removable,
+                          removable & allowed.T & ~other_path & ~full[:, None]])
+        choices = np.flatnonzero(legal)
+        if choices.size == 0:
+            break
+        kind, x, j = np.unravel_index(int(rng.choice(choices)), (3, n, n))
+        adjacency[x, j] = kind == _ADD
+        if kind == _REVERSE:
+            adjacency[j, x] = True
+    return adjacency
+
+
+def _start_adjacency(start, names, allowed, required, max_parents) -> np.ndarray:
+    n = len(names)
+    adjacency = required.copy()
+    if start is None:
+        return adjacency
+    from pgm.graph import DAG
+
+    if hasattr(start, "dag") and not isinstance(start, DAG):
+        start = start.dag
+    edges = start.edges if isinstance(start, DAG) else list(start)
+    index = {name: i for i, name in enumerate(names)}
+    for u, v in edges:
+        for node in (u, v):
+            if node not in index:
+                from pgm.errors import NodeError
+
+                raise NodeError(f"the starting graph has node {node!r}, which is not a variable of the data")
+        i, j = index[u], index[v]
+        if not allowed[i, j]:
+            raise StructureError(f"the starting graph has the edge {u!r} -> {v!r}, which the constraints forbid")
+        adjacency[i, j] = True
+    check_acyclic(adjacency, names, "the starting graph and the required edges")
+    counts = adjacency.sum(axis=0)
+    if counts.max(initial=0) > max_parents:
+        k = int(np.argmax(counts))
+        raise StructureError(f"node {names[k]!r} has {int(counts[k])} parents in the starting graph, more than "
+                             f"max_parents={max_parents}")
+    return adjacency
+
+
+def _as_dag(names, adjacency):
+    from pgm.graph import DAG
+
+    return DAG({name: [names[i] for i in np.flatnonzero(adjacency[:, j])] for j, name in enumerate(names)})
+
+
+def _search(method: str, data, *, score, constraints, start, restarts, perturb, tabu_length, patience, max_iter,
+            tol, seed, cache_size, progress, data_options):
+    if isinstance(restarts, bool) or not isinstance(restarts, (int, np.integer)) or restarts < 0:
+        raise ValueError(f"restarts must be a non-negative integer, got {restarts!r}")
+    stats = data if isinstance(data, FamilyStatistics) else FamilyStatistics(sufficient_table(data, **data_options))
+    scores = data_scores = LocalScores(stats, score, cache_size=cache_size)
+    constraints = constraints if constraints is not None else Constraints()
+    allowed, required, max_parents = constraints.resolve(stats.names, stats.is_discrete)
+    adjacency = _start_adjacency(start, stats.names, allowed, required, max_parents)
+    report = SearchReport(method, score_name=data_scores.score.name, n_rows=stats.n_rows,
+                          distinct_rows=stats.table.n_groups)
+    rng = as_generator(seed)
+    began = time.perf_counter()
+    bar = None
+    if progress:
+        from pgm.learning.em import _progress
+
+        bar = _progress(True, None)
+        bar.set_description(method)
+    try:
+        columns: dict = {}
+        state = _State(scores, allowed, required, max_parents, adjacency, columns)
+        best_score, best = _climb(state, tol=tol, max_iter=max_iter, tabu_length=tabu_length, patience=patience,
+                                  report=report, bar=bar)
+        report.restart_scores.append(best_score)
+        n_perturb = perturb if perturb is not None else max(1, len(stats.names) // 2)
+        for restart in range(restarts):
+            # Alternate: jump from the best graph so far (a local search around it), or from the starting
+            # graph (a fresh random start, which escapes basins the best graph's neighbourhood cannot).
+            origin = adjacency if restart % 2 else best
+            state = _State(scores, allowed, required, max_parents,
+                           _perturb(origin, n_perturb, allowed, required, max_parents, rng), columns)
+            found, graph = _climb(state, tol=tol, max_iter=max_iter, tabu_length=tabu_length, patience=patience,
+                                  report=report, bar=bar)
+            report.restart_scores.append(found)
+            if found > best_score + tol:
+                best_score, best = found, graph
+    finally:
+        if bar is not None:
+            bar.close()
+    report.score = scores.total({j: tuple(np.flatnonzero(best[:, j])) for j in range(len(stats.names))})
+    report.seconds = time.perf_counter() - began
+    report.families_scored, report.cache_entries, report.counting_passes = scores.misses, len(scores), stats.passes
+    dag = _as_dag(stats.names, best)
+    dag.search_report_ = report
+    return dag
+
+
+_DATA_OPTIONS = ("states", "continuous", "max_states", "domains")
+
+
+def _data_options(options: dict) -> dict:
+    unknown = set(options) - set(_DATA_OPTIONS)
+    if unknown:
+        raise TypeError(f"unexpected keyword argument {sorted(unknown)[0]!r}")
+    return options
+
+
+def hill_climb(data, *, score="bic", constraints=None, start=None, restarts: int = 0, perturb: int | None = None,
+               max_iter: int = 100_000, tol: float = 1e-8, seed=None, cache_size: int = 1_000_000,
+               progress: bool = False, **data_options):
+    """Greedy hill climbing over DAGs with add, remove and reverse moves.
+
+    Parameters
+    ----------
+    data : DataFrame, mapping, :func:`pgm.io.scan`, Dask DataFrame or SufficientTable
+        Complete rows, one column per variable (see :func:`sufficient_table`).
+    score : {"bic", "aic", "bdeu", "k2", "bge"} or Score, default "bic"
+    constraints : Constraints, optional
+        Required and forbidden edges, tiers, ``max_parents``.
+    start : DAG, BayesianNetwork or list of edges, optional
+        The starting graph (default: the required edges alone).
+    restarts : int, default 0
+        Climbs after the first, each from a graph perturbed by ``perturb``
+        random moves (default: half the number of variables): the best graph
+        so far, and every other time the starting graph.
+    max_iter : int
+        At most this many moves per climb.
+    tol : float
+        A move must raise the score by more than this.
+    seed : None, int or numpy.random.Generator
+        For the restarts' perturbations.
+    cache_size : int
+        Local scores kept (least recently used evicted).
+    progress : bool
+        Show a progress bar of the moves (tqdm).
+    **data_options
+        ``states``, ``continuous``, ``max_states``, ``domains`` (see :func:`sufficient_table`).
+
+    Returns
+    -------
+    DAG
+        Over the data's columns; ``search_report_`` (:class:`SearchReport`) says what was done.
+
+    Examples
+    --------
+    >>> import pgm
+    >>> from pgm.structure import hill_climb
+    >>> truth = pgm.load("asia")
+    >>> dag = hill_climb(truth.sample(20_000, seed=0))
+    >>> dag.skeleton() == truth.dag.skeleton()       # the edges, up to direction
+    True
+    >>> net = pgm.BayesianNetwork.from_data(dag, truth.sample(1000, seed=1), prior=pgm.Dirichlet(1))  # fit it
+    """
+    return _search("hill climbing", data, score=score, constraints=constraints, start=start, restarts=restarts,
+                   perturb=perturb, tabu_length=0, patience=0, max_iter=max_iter, tol=tol, seed=seed,
+                   cache_size=cache_size, progress=progress, data_options=_data_options(data_options))
+
+
+def tabu_search(data, *, score="bic", constraints=None, start=None, tabu_length: int = 10, patience: int = 10,
+                restarts: int = 0, perturb: int | None = None, max_iter: int = 100_000, tol: float = 1e-8,
+                seed=None, cache_size: int = 1_000_000, progress: bool = False, **data_options):
+    """Tabu search: hill climbing that goes on through moves that do not improve, to escape local optima.
+
+    Every step takes the best legal move, improving or not, except moves on
+    an edge changed in the last ``tabu_length`` steps (unless such a move
+    finds a new best graph); the search stops after ``patience`` steps
+    without a new best and returns the best graph seen.  Other parameters
+    as for :func:`hill_climb`.
+
+    Examples
+    --------
+    >>> import pgm
+    >>> from pgm.structure import hill_climb, tabu_search
+    >>> rows = pgm.load("asia").sample(5000, seed=0)
+    >>> tabu_search(rows).search_report_.score >= hill_climb(rows).search_report_.score
+    True
+    """
+    if isinstance(tabu_length, bool) or not isinstance(tabu_length, (int, np.integer)) or tabu_length < 1:
+        raise ValueError(f"tabu_length must be a positive integer, got {tabu_length!r}")
+    if isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) or patience < 1:
+        raise ValueError(f"patience must be a positive integer, got {patience!r}")
+    return _search("tabu search", data, score=score, constraints=constraints, start=start, restarts=restarts,
+                   perturb=perturb, tabu_length=tabu_length, patience=patience, max_iter=max_iter, tol=tol,
+                   seed=seed, cache_size=cache_size, progress=progress, data_options=_data_options(data_options))
