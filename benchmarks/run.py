@@ -6,7 +6,7 @@
 
 Each area is also a script of its own with more options (``--help``):
 model.py (sampling, scoring, fitting, d-separation, BIF, Gaussians),
-inference.py, em.py, information.py, classifier.py and scale.py.  They share
+inference.py, em.py, information.py, classifier.py, scale.py and structure.py.  They share
 harness.py (optional peers, timing, the markdown table).
 """
 
@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the area modules import harness.py
 
-AREAS = ("model", "inference", "em", "information", "classifier", "scale")
+AREAS = ("model", "inference", "em", "information", "classifier", "scale", "structure")
 
 
 def main(argv=None) -> None:
