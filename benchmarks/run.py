@@ -6,7 +6,8 @@
 
 Each area is also a script of its own with more options (``--help``):
 model.py (sampling, scoring, fitting, d-separation, BIF, Gaussians), newcomer.py (import time, string data),
-inference.py, approximate.py, hybrid.py, em.py, information.py, classifier.py, scale.py and softmax.py.  They share
+inference.py, approximate.py, hybrid.py, em.py, information.py, classifier.py, scale.py,
+softmax.py, structure.py and sequences.py.  They share
 harness.py (optional peers, timing, the markdown table).
 """
 
@@ -20,7 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the area modules import harness.py
 
-AREAS = ("model", "inference", "approximate", "hybrid", "em", "information", "classifier", "scale", "newcomer", "softmax")
+AREAS = ("model", "inference", "approximate", "hybrid", "em", "information", "classifier", "scale", "newcomer",
+         "softmax", "structure", "sequences")
 
 
 def main(argv=None) -> None:
