@@ -21,6 +21,7 @@ EXAMPLES = [
     "pgm learn rows.csv -o net.json --method tabu --max-parents 3 --forbid 'xray->smoke' --restarts 5 --seed 0",
     "pgm learn rows.csv -o net.json --method pc --alpha 0.01",
     "pgm learn rows.csv -o tree.bif --method chow-liu",
+    "pgm sample asia -n 5000 -o - | pgm learn - --method tabu -q > learned.json",
     "pgm learn rows.csv -o net.json --bootstrap 100 --threshold 0.5 --json",
 ]
 
@@ -42,8 +43,12 @@ def add_learn_command(commands, examples=EXAMPLES):
     epilog = "examples:\n" + "\n".join(f"  {line}" for line in examples)
     sub = commands.add_parser("learn", help=help_text, description=help_text, epilog=epilog,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub.add_argument("data", help="CSV or Parquet file, one column per variable, complete rows")
-    sub.add_argument("-o", "--output", required=True, help="the learned, fitted network (.json or .bif)")
+    sub.add_argument("data", help="CSV or Parquet file, one column per variable, complete rows (- = standard input)")
+    sub.add_argument("-o", "--output", help="the learned, fitted network (.json or .bif; - or absent: JSON on "
+                     "standard output)")
+    sub.add_argument("--format", choices=("bif", "json"), help="file format (default: from the -o extension)")
+    sub.add_argument("-q", "--quiet", action="store_true",
+                     help="print only the result and errors (no notes, no progress)")
     sub.add_argument("--method", choices=METHODS, default="hc", help="search (default hc: hill climbing)")
     sub.add_argument("--score", choices=SCORES, default="bic", help="score for hc and tabu (default bic)")
     sub.add_argument("--test", choices=("auto",) + TESTS, default="auto", help="independence test for pc")
@@ -66,8 +71,10 @@ def add_learn_command(commands, examples=EXAMPLES):
 def _read(path: str):
     import pandas as pd
 
+    from pgm.cli import _input
     from pgm.errors import DataError
 
+    path = _input(path)  # standard input and pipes become a file the readers can name lines of
     if os.path.isdir(path):
         raise IsADirectoryError(21, "cannot learn from a directory; give one CSV or Parquet file", path)
     if not os.path.exists(path):
@@ -103,11 +110,18 @@ def run(args) -> None:
     from pgm.structure.bootstrap import bootstrap, learn
     from pgm.structure.table import sufficient_table
 
+    from pgm.cli import _check_folder, _note, _to_stdout, _write_network
+
+    fmt = args.format or ("json" if _to_stdout(args.output) else os.path.splitext(args.output)[1].lstrip(".").lower())
+    if fmt not in ("bif", "json"):
+        raise ValueError(f"cannot write {args.output!r}: unknown network format {fmt!r}; name a .bif or .json file "
+                         "with -o (or give --format)")
+    _check_folder(args.output)  # before the search, not after it
     frame = _read(args.data)
     began = time.perf_counter()
     table = sufficient_table(frame)
     options = _options(args)
-    progress = _progress_wanted(args.progress)
+    progress = _progress_wanted(args.progress, args.quiet)
     summary = {"method": args.method, "rows": int(table.n_rows), "distinct_rows": table.n_groups}
     if args.bootstrap:
         # The replicates' searches take their restarts' seeds from the bootstrap's generator.
@@ -129,21 +143,24 @@ def run(args) -> None:
             summary["undirected_edges"] = sorted(sorted(e) for e in learned.undirected)
             summary["conflicts"] = [list(e) for e in learned.conflicts]
     summary["seconds"] = round(time.perf_counter() - began, 3)
-    network = pgm.BayesianNetwork.from_data(dag, frame, name=os.path.splitext(os.path.basename(args.output))[0])
-    network.write(args.output)
+    to_stdout = _to_stdout(args.output)
+    name = "learned" if to_stdout else os.path.splitext(os.path.basename(args.output))[0]
+    network = pgm.BayesianNetwork.from_data(dag, frame, name=name)
+    _write_network(network, args.output, fmt)
     summary["edges"] = [list(e) for e in dag.edges]
-    summary["output"] = args.output
-    if args.json:
-        print(json.dumps(summary, indent=2, default=float))
+    summary["output"] = "-" if to_stdout else args.output
+    if args.json:  # the network on standard output keeps it; the summary then goes to standard error
+        print(json.dumps(summary, indent=2, default=float), file=sys.stderr if to_stdout else sys.stdout)
         return
     extra = f", score {summary['score']:.2f} ({summary['score_name']})" if "score" in summary else ""
-    print(f"learned {len(dag.edges)} edges over {len(dag.nodes)} variables by {args.method} from "
-          f"{summary['rows']} rows ({summary['distinct_rows']} distinct) in {summary['seconds']} s{extra}")
-    print(f"wrote {args.output}")
+    _note(args, f"learned {len(dag.edges)} edges over {len(dag.nodes)} variables by {args.method} from "
+                f"{summary['rows']} rows ({summary['distinct_rows']} distinct) in {summary['seconds']} s{extra}")
+    if not to_stdout:
+        _note(args, f"wrote {args.output}")
 
 
-def _progress_wanted(flag) -> bool:
-    wanted = flag if flag is not None else sys.stderr.isatty()
+def _progress_wanted(flag, quiet: bool = False) -> bool:
+    wanted = flag if flag is not None else (sys.stderr.isatty() and not quiet)
     if not wanted:
         return False
     try:
