@@ -21,7 +21,7 @@ EXAMPLES = [
     "pgm learn rows.csv -o net.json --method tabu --max-parents 3 --forbid 'xray->smoke' --restarts 5 --seed 0",
     "pgm learn rows.csv -o net.json --method pc --alpha 0.01",
     "pgm learn rows.csv -o tree.bif --method chow-liu",
-    "pgm sample asia -n 5000 -o - | pgm learn - --method tabu -q > learned.json",
+    "pgm learn - --method tabu -q < rows.csv > learned.json",
     "pgm learn rows.csv -o net.json --bootstrap 100 --threshold 0.5 --json",
 ]
 
