@@ -100,9 +100,10 @@ class EdgeConfidence:
             raise ValueError(f"threshold must be between 0 and 1, got {threshold!r}")
         graph = nx.DiGraph()
         graph.add_nodes_from(self.nodes)
-        for row in self.to_frame().itertuples(index=False):
-            if row.strength >= threshold and not nx.has_path(graph, row.to, row[0]):
-                graph.add_edge(row[0], row.to)
+        edges = self.to_frame()  # one row per edge, strongest first: not data rows
+        for source, target, strength in zip(edges["from"], edges["to"], edges["strength"]):
+            if strength >= threshold and not nx.has_path(graph, target, source):
+                graph.add_edge(source, target)
         return DAG({v: sorted(graph.predecessors(v), key=self.nodes.index) for v in self.nodes})
 
     def draw(self, *, threshold: float = 0.0, max_width: float = 5.0):
@@ -118,10 +119,10 @@ class EdgeConfidence:
         graph = graphviz.Digraph(graph_attr={"rankdir": "TB"}, node_attr={"shape": "ellipse"})
         for node in self.nodes:
             graph.node(node)
-        for row in self.to_frame().itertuples(index=False):
-            if row.strength >= threshold:
-                graph.edge(row[0], row.to, penwidth=f"{max(0.3, max_width * row.strength):.2f}",
-                           label=f"{row.strength:.2f}")
+        edges = self.to_frame()
+        for source, target, strength in zip(edges["from"], edges["to"], edges["strength"]):
+            if strength >= threshold:
+                graph.edge(source, target, penwidth=f"{max(0.3, max_width * strength):.2f}", label=f"{strength:.2f}")
         return graph
 
 
