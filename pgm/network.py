@@ -674,7 +674,7 @@ class BayesianNetwork:
 
     def fit(self, data, *, prior=None, weights=None, max_iter: int = 100, tol: float = 1e-6, n_init: int = 1,
             init="random", seed=None, progress: bool = False, callback=None,
-            memory_budget: int | None = None) -> "BayesianNetwork":
+            memory_budget: int | None = None, accelerate: bool = True) -> "BayesianNetwork":
         """Fit every CPD to ``data``; returns a new network.
 
         Complete data: maximum likelihood (or MAP with ``prior``) in closed
@@ -697,7 +697,7 @@ class BayesianNetwork:
         if partitioned is not None:  # statistics per partition or file chunk, summed; EM one pass per iteration
             fit = partitioned.fit
         return fit(self, data, prior=prior, weights=weights, max_iter=max_iter, tol=tol, n_init=n_init, init=init,
-                   seed=seed, progress=progress, callback=callback, memory_budget=memory_budget)
+                   seed=seed, progress=progress, callback=callback, memory_budget=memory_budget, accelerate=accelerate)
 
     # ------------------------------------------------------------------ inference (see pgm.inference)
     def query(self, targets, evidence=None, *, method: str = "exact", n_samples: int = 100_000, seed=None,
