@@ -879,14 +879,17 @@ class BayesianNetwork:
         A latent node's states are defined only up to a permutation; this
         moves the parameters of ``node`` and its children so that each state
         matches the reference's closest one (Hungarian method on the
-        parameters).  See :mod:`pgm.learning.alignment`.
+        parameters).  Nodes tied to ``node`` (every hidden state of a tied
+        HMM) are permuted with it, and the ties are kept; aligning an
+        observed node is an error.  See :mod:`pgm.learning.alignment`.
 
         Examples
         --------
         >>> import pgm
+        >>> z = pgm.Categorical(["a", "b"], table=[0.3, 0.7])
+        >>> z.latent = True  # as after fitting a Categorical.latent node
         >>> truth = pgm.BayesianNetwork({
-        ...     "z": pgm.Categorical(["a", "b"], table=[0.3, 0.7]),
-        ...     "x": pgm.Categorical(["no", "yes"], parents=["z"], table=[[0.9, 0.1], [0.2, 0.8]])})
+        ...     "z": z, "x": pgm.Categorical(["no", "yes"], parents=["z"], table=[[0.9, 0.1], [0.2, 0.8]])})
         >>> from pgm.learning.alignment import permute_states
         >>> swapped = permute_states(truth, "z", [1, 0])
         >>> swapped.align_to(truth, "z") == truth
