@@ -412,7 +412,7 @@ CANDIDATES, SCREEN_PASSES = 4, 5
 
 
 def screened_start(network, data, rng, *, init: str, prior, max_iter: int):
-    """The best of CANDIDATES drawn starts after SCREEN_PASSES plain EM passes each ("short runs" EM).
+    """The best of CANDIDATES drawn starts after SCREEN_PASSES (at most ``max_iter``) plain EM passes each.
 
     Which basin a start falls into shows after a few iterations, far sooner
     than convergence, so a few cheap short runs buy much of what full
@@ -427,11 +427,12 @@ def screened_start(network, data, rng, *, init: str, prior, max_iter: int):
     for _ in range(CANDIDATES):
         start, centres = draw_start(network, data, rng, init=init, prior=prior)
         try:
-            moved, report = iterate(start, data, prior=prior, max_iter=SCREEN_PASSES, tol=0.0, accelerate=False,
+            moved, report = iterate(start, data, prior=prior, max_iter=min(SCREEN_PASSES, max_iter), tol=0.0,
+                                    accelerate=False,
                                     rng=rng, centres=centres)
         except SingularDesignError as failure:
             error = failure
-            spent += SCREEN_PASSES
+            spent += min(SCREEN_PASSES, max_iter)
             continue
         spent += report.n_passes
         if best is None or report.objective[-1] > best[0]:

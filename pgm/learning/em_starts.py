@@ -157,7 +157,7 @@ def _state_profiles(network, node: str) -> np.ndarray | None:
             parts.append(np.moveaxis(np.asarray(cpd.table), axis, 0).reshape(k, -1))
         else:
             axis = cpd.discrete_parents.index(node)
-            for array, extra in ((cpd.intercept, 0), (cpd.weights, 1), (np.log(cpd.variance), 0)):
+            for array in (cpd.intercept, cpd.weights, np.log(cpd.variance)):
                 parts.append(np.moveaxis(np.asarray(array, dtype=np.float64), axis, 0).reshape(k, -1))
     return np.hstack(parts) if parts else None
 
