@@ -12,8 +12,15 @@ iteration
 
 The observed-data log-likelihood ``sum_rows log p(observed part of the
 row)`` never decreases (Dempster, Laird & Rubin, 1977); with a prior it is
-the log posterior that never decreases.  Iteration stops when the mean
-log-likelihood per row changes by less than ``tol``.
+the log posterior that never decreases.  Iteration stops when one EM step
+gains less than ``tol * max(1, |objective|)`` per row -- but never at a
+point where a latent node's states are interchangeable, which is a saddle
+(:mod:`pgm.learning.em_starts`).
+
+One driver serves every data location: :func:`run` takes a *source*
+(:class:`InMemory` here, :class:`pgm._partitions.Pieces` for Dask partitions
+and file chunks) and holds the one restart loop; :func:`iterate` is one run,
+with SQUAREM acceleration (Varadhan & Roland, 2008) kept monotone.
 """
 
 from __future__ import annotations
@@ -28,8 +35,7 @@ from pgm._random import as_generator
 from pgm.data import Dataset
 from pgm.errors import DataError, PGMWarning, SingularDesignError, caller_stacklevel
 
-__all__ = ["FitReport", "ConvergenceWarning", "FailedStartWarning", "UnidentifiableWarning", "InMemory", "em",
-           "e_step", "run", "iterate", "converged"]
+__all__ = ["FitReport", "ConvergenceWarning", "FailedStartWarning", "UnidentifiableWarning", "em", "e_step"]
 
 
 class ConvergenceWarning(PGMWarning):
