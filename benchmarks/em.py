@@ -196,7 +196,7 @@ def bench_hidden(name: str, hidden: str, sizes: Sizes, repeat: int, peer_repeat:
               peers=peer_status(pgmpy=pgmpy, pyAgrum=gum))
 
     def ours():
-        return model.fit(obs, max_iter=ITERATIONS, tol=0, init="random", seed=SEED)
+        return model.fit(obs, max_iter=ITERATIONS, tol=0, init="random", seed=SEED, accelerate=False)
 
     row.pgm, times, fitted = measure(ours, repeat)
     row.first = times[0]
@@ -205,8 +205,8 @@ def bench_hidden(name: str, hidden: str, sizes: Sizes, repeat: int, peer_repeat:
                   f"{report.log_likelihood[0]:.6f} -> {report.log_likelihood[-1]:.6f}; "
                   f"{1e3 * statistics.median(report.seconds_per_iteration):.1f} ms per iteration (fit report)")
     # The peers start where pgm's init="random" starts: pgm's own start, returned by max_iter=0.
-    start = model.fit(obs, max_iter=0, init="random", seed=SEED)
-    again = model.fit(obs, max_iter=ITERATIONS, tol=0, init=start)
+    start = model.fit(obs, max_iter=0, init="random", seed=SEED, accelerate=False)
+    again = model.fit(obs, max_iter=ITERATIONS, tol=0, init=start, accelerate=False)
     checks.append(f"{name}: pgm from init=<its random start> vs init='random': max |table difference| = "
                   f"{table_gap(fitted, again, truth.nodes, lambda v: again[v].table):.1e}")
     aligned = fitted.align_to(truth, hidden)
@@ -225,7 +225,7 @@ def bench_hidden(name: str, hidden: str, sizes: Sizes, repeat: int, peer_repeat:
             row.estimated.add("pgmpy")
             checks.append(f"{name}: pgmpy stopped after {done} iterations ({format_seconds(seconds / ITERATIONS)} "
                           f"per iteration projected); its cell is setup + {ITERATIONS} x the mean iteration (~)")
-        reference = again if done == ITERATIONS else model.fit(obs, max_iter=done, tol=0, init=start)
+        reference = again if done == ITERATIONS else model.fit(obs, max_iter=done, tol=0, init=start, accelerate=False)
         theirs = {c.variable: c for c in cpds}
         gap = max(float(np.max(np.abs(pgmpy_array(theirs[v], truth, v, hidden) - reference[v].table))) for v in family)
         checks.append(f"{name}: pgmpy DiscreteEM ({done} iterations, same start) vs pgm: max |table difference| "
@@ -235,7 +235,7 @@ def bench_hidden(name: str, hidden: str, sizes: Sizes, repeat: int, peer_repeat:
         seconds, times, (theirs, done) = measure(lambda bn: pyagrum_em(text, bn, ITERATIONS), peer_repeat,
                                                  setup=lambda: pyagrum_discrete(start, name), slow=SLOW_PEER)
         row.peers["pyAgrum"] = seconds
-        reference = model.fit(obs, max_iter=ITERATIONS, tol=0, init=start, prior=pgm.Dirichlet(PYAGRUM_SMOOTHING))
+        reference = model.fit(obs, max_iter=ITERATIONS, tol=0, init=start, prior=pgm.Dirichlet(PYAGRUM_SMOOTHING), accelerate=False)
         gap = max(float(np.max(np.abs(pyagrum_table(theirs, v, truth[v].parents) - reference[v].table)))
                   for v in truth.nodes)
         checks.append(f"{name}: pyAgrum EM ({done} iterations, same start, smoothing {PYAGRUM_SMOOTHING:g}) vs pgm "
@@ -262,7 +262,7 @@ def bench_mcar(sizes: Sizes, repeat: int, peer_repeat: int, checks: list) -> lis
     row = Row(f"alarm, 10% of all values missing (MCAR): EM, {ITERATIONS} iterations", f"{n:,}", 0.0,
               peers={**peer_status(pyAgrum=gum), "pgmpy": "drops rows"})
     row.pgm, times, fitted = measure(
-        lambda: truth.fit(data, max_iter=ITERATIONS, tol=0, init="random", seed=SEED), repeat)
+        lambda: truth.fit(data, max_iter=ITERATIONS, tol=0, init="random", seed=SEED, accelerate=False), repeat)
     row.first = times[0]
     report = fitted.fit_report_
     checks.append(f"alarm MCAR: {complete:,} of {n:,} rows complete (pgmpy's EM keeps only these); pgm mean "
@@ -273,13 +273,13 @@ def bench_mcar(sizes: Sizes, repeat: int, peer_repeat: int, checks: list) -> lis
     if gum is not None:
         k = min(sizes.mcar_pyagrum_rows, n)
         head = data.iloc[:k]
-        start = truth.fit(head, max_iter=0, init="random", seed=SEED)
+        start = truth.fit(head, max_iter=0, init="random", seed=SEED, accelerate=False)
         text = pyagrum_labels(head)
         seconds, times, (theirs, done) = measure(lambda bn: pyagrum_em(text, bn, ITERATIONS), peer_repeat,
                                                  setup=lambda: pyagrum_discrete(start, "alarm"), slow=SLOW_PEER)
         row.peers["pyAgrum"] = seconds * n / k
         row.estimated.add("pyAgrum")
-        reference = truth.fit(head, max_iter=ITERATIONS, tol=0, init=start, prior=pgm.Dirichlet(PYAGRUM_SMOOTHING))
+        reference = truth.fit(head, max_iter=ITERATIONS, tol=0, init=start, prior=pgm.Dirichlet(PYAGRUM_SMOOTHING), accelerate=False)
         gap = max(float(np.max(np.abs(pyagrum_table(theirs, v, truth[v].parents) - reference[v].table)))
                   for v in truth.nodes)
         checks.append(f"alarm MCAR: pyAgrum timed on the first {k:,} rows ({format_seconds(seconds)}), "
@@ -291,7 +291,7 @@ def bench_mcar(sizes: Sizes, repeat: int, peer_repeat: int, checks: list) -> lis
     also = Row(f"alarm, `LVFAILURE` hidden + 10% of the other values missing: EM, {ITERATIONS} iterations "
                "(pgm only)", f"{n:,}", 0.0)
     also.pgm, times, _ = measure(
-        lambda: hidden.fit(observed, max_iter=ITERATIONS, tol=0, init="random", seed=SEED), repeat)
+        lambda: hidden.fit(observed, max_iter=ITERATIONS, tol=0, init="random", seed=SEED, accelerate=False), repeat)
     also.first = times[0]
     checks.append(verdict(f"alarm, LVFAILURE hidden + 10% MCAR, {n:,} rows, {ITERATIONS} iterations", also.pgm, 10.0))
     return [row, also]
@@ -371,7 +371,7 @@ def bench_gmm(kind: str, sizes: Sizes, repeat: int, peer_repeat: int, checks: li
               f"{n:,} × {d}", 0.0, peers=peer_status(scikit_learn=sklearn))
 
     def ours():
-        fitted = model.fit(frame, max_iter=iterations, tol=0, init=start)
+        fitted = model.fit(frame, max_iter=iterations, tol=0, init=start, accelerate=False)
         return fitted, fitted.fit_report_.n_iter
 
     total, times, (fitted, done) = measure(ours, repeat)
@@ -381,7 +381,7 @@ def bench_gmm(kind: str, sizes: Sizes, repeat: int, peer_repeat: int, checks: li
                   f"per iteration (E + M step only; the cell is the whole fit / iterations)")
     # kmeans++ start, for information: what a user would type
     began = time.perf_counter()
-    plus = model.fit(frame, max_iter=iterations, tol=0, init="kmeans++", seed=SEED)
+    plus = model.fit(frame, max_iter=iterations, tol=0, init="kmeans++", seed=SEED, accelerate=False)
     checks.append(f"GMM {kind}: pgm init='kmeans++' (untimed in the table): {format_seconds(time.perf_counter() - began)} "
                   f"for {plus.fit_report_.n_iter} iterations, final mean log-likelihood {plus.fit_report_.log_likelihood[-1]:.6f}")
 
@@ -446,7 +446,7 @@ def bench_fa(sizes: Sizes, repeat: int, peer_repeat: int, checks: list) -> Row:
                       f"{analysis.n_iter_} iterations, mean log-likelihood per row {target:.6f}"
                       + (f"; timed once ({format_seconds(times[0])} > {SLOW_PEER:.0f} s)" if times[0] > SLOW_PEER else ""))
     if target is None:  # no peer: the converged pgm value stands in
-        target = model.fit(frame, max_iter=5000, tol=1e-10, seed=SEED).fit_report_.log_likelihood[-1]
+        target = model.fit(frame, max_iter=5000, tol=1e-10, seed=SEED, accelerate=False).fit_report_.log_likelihood[-1]
 
     reached = {}
 
@@ -460,7 +460,7 @@ def bench_fa(sizes: Sizes, repeat: int, peer_repeat: int, checks: list) -> Row:
 
         reached.clear()
         try:
-            model.fit(frame, max_iter=5000, tol=0, init="random", seed=SEED, callback=callback)
+            model.fit(frame, max_iter=5000, tol=0, init="random", seed=SEED, callback=callback, accelerate=False)
         except _Reached:
             return reached["seconds"]
         return float("nan")
@@ -472,7 +472,7 @@ def bench_fa(sizes: Sizes, repeat: int, peer_repeat: int, checks: list) -> Row:
     else:
         checks.append(f"factor analysis: pgm reached {reached['loglik']:.6f} (target {target:.6f} - 1e-4) after "
                       f"{reached['iteration']} iterations from init='random' (the cell: fit call to that E-step)")
-    converged = model.fit(frame, max_iter=5000, tol=1e-12, seed=SEED).fit_report_
+    converged = model.fit(frame, max_iter=5000, tol=1e-12, seed=SEED, accelerate=False).fit_report_
     checks.append(f"factor analysis: pgm run to convergence (tol 1e-12, {converged.n_iter} iterations): mean "
                   f"log-likelihood {converged.log_likelihood[-1]:.6f}, {converged.log_likelihood[-1] - target:+.1e} vs "
                   f"scikit-learn; {format_seconds(statistics.median(converged.seconds_per_iteration))} per iteration")
@@ -511,10 +511,10 @@ def bench_digits(sizes: Sizes, repeat: int, checks: list) -> Row | None:
     model = pgm.BayesianNetwork(cpds)
     row = Row(f"digits (binarised > 7), mixture of {k} Bernoulli products, {pixels} pixels: EM, {iterations} "
               "iterations (pgm only)", f"{n:,}", 0.0)
-    row.pgm, times, fitted = measure(lambda: model.fit(frame, max_iter=iterations, tol=0, init="random", seed=SEED),
+    start = model.fit(frame, max_iter=0, init="random", seed=SEED, accelerate=False)
+    row.pgm, times, fitted = measure(lambda: model.fit(frame, max_iter=iterations, tol=0, init=start, accelerate=False),
                                      repeat)
     row.first = times[0]
-    start = model.fit(frame, max_iter=0, init="random", seed=SEED)
     weights, theta, loglik = bernoulli_reference(
         x.astype(float), start["z"].table.copy(), np.stack([start[c].table[:, 1] for c in columns], axis=1), iterations)
     ours = np.stack([fitted[c].table[:, 1] for c in columns], axis=1)
@@ -532,10 +532,10 @@ def warm_up() -> None:
     """Import pgm's EM and inference code paths once, on small networks, before anything is timed."""
     cancer = pgm.load("cancer")
     rows = cancer.sample(500, seed=0)
-    latent_version(cancer, "Cancer").fit(rows.drop(columns=["Cancer"]), max_iter=2, tol=0, seed=0)
+    latent_version(cancer, "Cancer").fit(rows.drop(columns=["Cancer"]), max_iter=2, tol=0, seed=0, accelerate=False)
     columns = ["x1", "x2"]
     frame = pd.DataFrame(np.random.default_rng(0).normal(size=(500, 2)), columns=columns)
-    mixture_network(columns, 2, True).fit(frame, max_iter=2, tol=0, seed=0)
+    mixture_network(columns, 2, True).fit(frame, max_iter=2, tol=0, seed=0, accelerate=False)
 
 
 def main(argv=None) -> None:

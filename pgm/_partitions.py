@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from pgm.errors import DataError, ImpossibleEvidenceError, caller_stacklevel
+from pgm.errors import DataError, ImpossibleEvidenceError
 
-__all__ = ["Source", "Totals", "complete_statistics", "em", "expected", "fit", "survey"]
+__all__ = ["Pieces", "Source", "Totals", "complete_statistics", "em", "expected", "fit", "survey"]
 
 
 @dataclass
@@ -34,7 +33,8 @@ class Totals:
 
     ``statistics`` is a :class:`~pgm.learning.mle.Statistics` or None (no
     rows, or a survey of incomplete rows); ``observed`` holds the nodes with
-    at least one value.
+    at least one value; ``sample`` rows drawn from every piece (EM's
+    k-means++ centres), concatenated.
     """
 
     statistics: object = None
@@ -43,6 +43,7 @@ class Totals:
     n_rows: int = 0
     incomplete: int = 0
     observed: frozenset = field(default_factory=frozenset)
+    sample: object = None
 
     def __add__(self, other: Totals) -> Totals:
         if self.statistics is None:
@@ -51,8 +52,11 @@ class Totals:
             stats = self.statistics
         else:
             stats = self.statistics + other.statistics
+        samples = [s for s in (self.sample, other.sample) if s is not None]
+        sample = np.concatenate(samples) if len(samples) == 2 else (samples[0] if samples else None)
         return Totals(stats, self.log_likelihood + other.log_likelihood, self.weight + other.weight,
-                      self.n_rows + other.n_rows, self.incomplete + other.incomplete, self.observed | other.observed)
+                      self.n_rows + other.n_rows, self.incomplete + other.incomplete, self.observed | other.observed,
+                      sample)
 
 
 def add_all(*totals: Totals) -> Totals:
@@ -164,26 +168,42 @@ def expected(network, frame, weights, where: str, number: int, memory_budget=Non
     return Totals(stats, log_likelihood, stats.total_weight, dataset.n_rows)
 
 
-def random_completion(network, frame, weights, where: str, number: int, seed: int) -> Totals:
-    """Statistics of a piece with its hidden and missing values filled at random (EM's random start).
+def random_completion(network, frame, weights, where: str, number: int, seed: int, centres=None) -> Totals:
+    """Statistics of a piece with its hidden and missing values filled in (the base of an EM start).
 
     Piece ``number`` draws from its own generator, a child of ``seed``, so a
     start does not depend on where or in which order the pieces are done.  A
-    column with no value in this piece is filled like a latent node's.
+    column with no value in this piece is filled like a latent node's (see
+    :func:`pgm.learning.em.completion`).
     """
-    from pgm.data import Dataset
-    from pgm.learning.em import _random_completion
+    from pgm.learning.em import completion
     from pgm.learning.mle import statistics
 
     dataset = _dataset(network, frame, where)
     if dataset.n_rows == 0:
         return Totals()
-    seen = {n: c for n, c in dataset.columns.items() if not dataset.missing(n).all()}
+    w = _weights(weights, frame, dataset.n_rows, where)
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(number,)))
     with naming(where):
-        completed = _random_completion(network, Dataset(seen, dataset.n_rows, dataset.row_labels), rng, kmeans=False)
-        stats = statistics(network, completed)
+        completed = completion(network, dataset, rng, centres or {}, strict=False)
+        stats = statistics(network, completed, weights=w)
     return Totals(stats, 0.0, stats.total_weight, dataset.n_rows)
+
+
+#: Rows each piece gives to the sample from which EM's k-means++ centres are chosen.
+SAMPLE_PER_PIECE = 2_000
+
+
+def sample_rows(network, frame, weights, where: str, number: int, seed: int, columns=()) -> Totals:
+    """A uniform sample of up to SAMPLE_PER_PIECE rows of ``columns`` (NaN where missing) from one piece."""
+    dataset = _dataset(network, frame, where)
+    if dataset.n_rows == 0:
+        return Totals()
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(number,)))
+    keep = np.sort(rng.choice(dataset.n_rows, min(SAMPLE_PER_PIECE, dataset.n_rows), replace=False))
+    values = np.column_stack([np.asarray(dataset.columns[c], dtype=np.float64)[keep] if c in dataset.columns
+                              else np.full(len(keep), np.nan) for c in columns])
+    return Totals(sample=values)
 
 
 def log_likelihood(network, frame, where: str) -> np.ndarray:
@@ -206,110 +226,69 @@ def statistics(network, source: Source, *, weights=None):
 
 
 def fit(network, source: Source, *, prior=None, weights=None, max_iter: int = 100, tol: float = 1e-6,
-        n_init: int = 1, init="random", seed=None, progress: bool = False, callback=None, memory_budget=None):
+        n_init: int = 1, init="random", seed=None, progress: bool = False, callback=None, memory_budget=None,
+        accelerate: bool = True):
     """Fit ``network`` to all pieces: one pass for complete data, EM (one pass per iteration) otherwise."""
     from pgm.learning.mle import from_statistics
 
     first = source.map_reduce(survey, network, weights)
     if first.n_rows == 0:
         raise DataError(f"fitting needs at least one row, and {source.describe()} has none")
+    if not first.weight > 0:
+        raise DataError("every row has weight zero, so there is nothing to fit; give some rows a positive weight")
     if first.incomplete == 0:
         return from_statistics(network, first.statistics, prior=prior)
     return em(network, source, first, weights=weights, prior=prior, max_iter=max_iter, tol=tol, n_init=n_init,
-              init=init, seed=seed, progress=progress, callback=callback, memory_budget=memory_budget)
+              init=init, seed=seed, progress=progress, callback=callback, memory_budget=memory_budget,
+              accelerate=accelerate)
 
 
-class _Objective:
-    """EM's objective over all pieces: one map-reduce of expected statistics per call (per iteration)."""
+class Pieces:
+    """Data in pieces as a source for EM's driver (:func:`pgm.learning.em.run`): every call is one map-reduce.
 
-    def __init__(self, source: Source, weights, total_weight: float, memory_budget):
-        self.source, self.weights, self.total_weight, self.memory_budget = source, weights, total_weight, memory_budget
+    The same questions as :class:`pgm.learning.em.InMemory` answers about
+    rows in memory: one E-step (``expected``), the statistics of a random
+    completion (``completed``), and a sample of some columns drawn from
+    every piece (``sample``, for k-means++ centres).
+    """
 
-    def __call__(self, network):
+    def __init__(self, network, source: Source, first: Totals, weights, memory_budget):
+        self.network, self.source, self.weights, self.memory_budget = network, source, weights, memory_budget
+        self.total_weight, self.n_rows, self.observed = first.weight, first.n_rows, first.observed
+
+    def expected(self, network):
         total = self.source.map_reduce(expected, network, self.weights, memory_budget=self.memory_budget)
         return total.statistics, total.log_likelihood / self.total_weight
 
+    def completed(self, network, rng, centres: dict):
+        seed = int(rng.integers(2**63))
+        return self.source.map_reduce(random_completion, network, self.weights, seed=seed, centres=centres).statistics
+
+    def sample(self, columns, rng) -> np.ndarray:
+        seed = int(rng.integers(2**63))
+        total = self.source.map_reduce(sample_rows, self.network, None, seed=seed, columns=tuple(columns))
+        return total.sample if total.sample is not None else np.zeros((0, len(columns)))
+
 
 def em(network, source: Source, first: Totals, *, weights=None, prior=None, max_iter: int = 100, tol: float = 1e-6,
-       n_init: int = 1, init="random", seed=None, progress: bool = False, callback=None, memory_budget=None):
-    """EM over all pieces; the same iterations, stopping rule and report as :func:`pgm.learning.em.em`.
+       n_init: int = 1, init="random", seed=None, progress: bool = False, callback=None, memory_budget=None,
+       accelerate: bool = True):
+    """EM over all pieces: :func:`pgm.learning.em.run`, the driver in-memory data goes through, on :class:`Pieces`.
 
-    A random start (``init="random"``) is one pass of its own: every piece
-    completed at random (hidden values uniform, missing values drawn from
-    the piece's observed ones), from a generator that is a child of one
-    seed drawn from ``seed``, and one M-step on the summed statistics.
-    ``init="kmeans++"`` picks its centres and completes the data in the
-    first non-empty piece alone.  From a given start (``init=network`` or
+    Every E-step is one pass over the pieces.  A start's completion is one
+    pass too, every piece completed from a generator that is a child of one
+    seed drawn from ``seed``; ``init="kmeans++"`` picks its centres from a
+    sample of every piece.  From a given start (``init=network`` or
     ``"current"``) the iterations are those of EM on all the rows in one
     process, up to rounding in the sums.
     """
-    from pgm._random import as_generator
-    from pgm.learning.em import (
-        ConvergenceWarning,
-        _progress,
-        _random_start,
-        _run,
-        _warn_unidentifiable,
-    )
-    from pgm.learning.mle import from_statistics
-    from pgm.network import BayesianNetwork
+    from pgm.learning.em import _check_options, _warn_unidentifiable, run
 
-    if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 0:
-        raise ValueError(f"max_iter must be a non-negative integer, got {max_iter!r}")
-    if isinstance(n_init, bool) or not isinstance(n_init, (int, np.integer)) or n_init < 1:
-        raise ValueError(f"n_init must be a positive integer, got {n_init!r}")
-    if isinstance(tol, (bool, np.bool_)) or not (isinstance(tol, (int, float, np.integer, np.floating)) and tol >= 0):
-        raise ValueError(f"tol must be a non-negative number, got {tol!r}")
+    _check_options(max_iter, tol, n_init, init)
     _warn_unidentifiable(network, _observed_only(network, first.observed))
-    starts = []
-    if isinstance(init, BayesianNetwork):
-        if init.nodes != network.nodes and set(init.nodes) != set(network.nodes):
-            raise ValueError("init= network must have the same nodes as the network being fitted")
-        init._require_fitted("used as a starting point")
-        starts, label = [init], "given"
-    elif init == "current":
-        network._require_fitted("started from its current parameters (init='current')")
-        starts, label = [network], "current"
-    elif init in ("random", "kmeans++"):
-        label = init
-    else:
-        raise ValueError(f"init must be 'random', 'kmeans++', 'current' or a BayesianNetwork, got {init!r}")
-    rng = as_generator(seed)
-    objective = _Objective(source, weights, first.weight, memory_budget)
-    piece = None
-    if label == "kmeans++":
-        frame, where = source.first()
-        piece = _dataset(network, frame, where)
-
-    def random_start():
-        if piece is not None:
-            return _random_start(network, piece, rng, kmeans=True, prior=prior)
-        seed = int(rng.integers(2**63))
-        completed = source.map_reduce(random_completion, network, None, seed=seed)
-        return from_statistics(network, completed.statistics, prior=prior, quiet=True)
-
-    runs = []
-    bar = _progress(progress, max_iter * (n_init if not starts else 1))
-    try:
-        for _ in range(n_init if not starts else 1):
-            start = starts[0] if starts else random_start()
-            runs.append(_run(start, objective, prior, max_iter, tol, callback, bar, from_statistics))
-    finally:
-        if bar is not None:
-            bar.close()
-    finals = [run[1].objective[-1] for run in runs]
-    best = int(np.argmax(finals))
-    fitted, report = runs[best]
-    report.best_init, report.restarts, report.init, report.n_rows = best, finals, label, first.n_rows
-    if not report.converged and max_iter > 0:
-        warnings.warn(
-            f"EM did not converge in {max_iter} iterations (last change in mean log-likelihood per row "
-            f"{report.objective[-1] - report.objective[-2]:.3g} > tol={tol:g}); raise max_iter or tol",
-            ConvergenceWarning,
-            stacklevel=caller_stacklevel(),
-        )
-    fitted.fit_report_ = report
-    return fitted
+    pieces = Pieces(network, source, first, weights, memory_budget)
+    return run(network, pieces, prior=prior, max_iter=max_iter, tol=tol, n_init=n_init, init=init, seed=seed,
+               progress=progress, callback=callback, accelerate=accelerate)
 
 
 def _observed_only(network, observed: frozenset):

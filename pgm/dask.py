@@ -227,7 +227,8 @@ def statistics(network, data, *, weights=None):
 
 
 def fit(network, data, *, prior=None, weights=None, max_iter: int = 100, tol: float = 1e-6, n_init: int = 1,
-        init="random", seed=None, progress: bool = False, callback=None, memory_budget=None):
+        init="random", seed=None, progress: bool = False, callback=None, memory_budget=None,
+        accelerate: bool = True):
     """Fit ``network`` to a Dask DataFrame; returns a new network.
 
     Complete data: one map-reduce of statistics, then the closed form.
@@ -235,7 +236,7 @@ def fit(network, data, *, prior=None, weights=None, max_iter: int = 100, tol: fl
     statistics per iteration, with the options and the ``fit_report_`` of
     :meth:`BayesianNetwork.fit`.  A random start is one more map-reduce:
     every partition completed at random from its own seed, then one M-step
-    (``init="kmeans++"`` uses the first partition only).  From a given start
+    (``init="kmeans++"`` picks its centres from a sample of every partition).  From a given start
     (``init=network``) the iterations equal those of EM on the same rows in
     memory, to rounding.
 
@@ -267,7 +268,7 @@ def fit(network, data, *, prior=None, weights=None, max_iter: int = 100, tol: fl
     """
     return _partitions.fit(network, _Partitions(data, weights), prior=prior, weights=weights, max_iter=max_iter,
                            tol=tol, n_init=n_init, init=init, seed=seed, progress=progress, callback=callback,
-                           memory_budget=memory_budget)
+                           memory_budget=memory_budget, accelerate=accelerate)
 
 
 def _partition_log_likelihood(network, frame, number, reference):

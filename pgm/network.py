@@ -845,7 +845,7 @@ class BayesianNetwork:
 
     def fit(self, data, *, prior=None, weights=None, max_iter: int = 100, tol: float = 1e-6, n_init: int = 1,
             init="random", seed=None, progress: bool = False, callback=None,
-            memory_budget: int | None = None) -> "BayesianNetwork":
+            memory_budget: int | None = None, accelerate: bool = True) -> "BayesianNetwork":
         """Fit every CPD to ``data``; returns a new network.
 
         Complete data: maximum likelihood (or MAP with ``prior``) in closed
@@ -898,7 +898,7 @@ class BayesianNetwork:
         elif isinstance(weights, str):  # a column's name, as scan and Dask take it
             data, weights = _weights_column(data, weights)
         return fit(self, data, prior=prior, weights=weights, max_iter=max_iter, tol=tol, n_init=n_init, init=init,
-                   seed=seed, progress=progress, callback=callback, memory_budget=memory_budget)
+                   seed=seed, progress=progress, callback=callback, memory_budget=memory_budget, accelerate=accelerate)
 
     # ------------------------------------------------------------------ inference (see pgm.inference)
     def query(self, targets, evidence=None, *, method: str = "exact", n_samples: int = 100_000, seed=None,
@@ -1159,7 +1159,9 @@ class BayesianNetwork:
         A latent node's states are defined only up to a permutation; this
         moves the parameters of ``node`` and its children so that each state
         matches the reference's closest one (Hungarian method on the
-        parameters).  See :mod:`pgm.learning.alignment`.
+        parameters).  Nodes tied to ``node`` (every hidden state of a tied
+        HMM) are permuted with it, and the ties are kept; aligning an
+        observed node is an error.  See :mod:`pgm.learning.alignment`.
 
         Parameters
         ----------
@@ -1171,9 +1173,10 @@ class BayesianNetwork:
         Examples
         --------
         >>> import pgm
+        >>> z = pgm.Categorical(["a", "b"], table=[0.3, 0.7])
+        >>> z.latent = True  # as after fitting a Categorical.latent node
         >>> truth = pgm.BayesianNetwork({
-        ...     "z": pgm.Categorical(["a", "b"], table=[0.3, 0.7]),
-        ...     "x": pgm.Categorical(["no", "yes"], parents=["z"], table=[[0.9, 0.1], [0.2, 0.8]])})
+        ...     "z": z, "x": pgm.Categorical(["no", "yes"], parents=["z"], table=[[0.9, 0.1], [0.2, 0.8]])})
         >>> from pgm.learning.alignment import permute_states
         >>> swapped = permute_states(truth, "z", [1, 0])
         >>> swapped.align_to(truth, "z") == truth

@@ -517,16 +517,18 @@ def statistics(network, data: Scan, *, weights=None):
 
 
 def fit(network, data: Scan, *, prior=None, weights=None, max_iter: int = 100, tol: float = 1e-6, n_init: int = 1,
-        init="random", seed=None, progress: bool = False, callback=None, memory_budget=None):
+        init="random", seed=None, progress: bool = False, callback=None, memory_budget=None,
+        accelerate: bool = True):
     """Fit ``network`` to scanned files: one pass for complete data, one pass per EM iteration otherwise.
 
     The options are those of :meth:`BayesianNetwork.fit`; ``weights`` names
-    a column of the files.  EM's random starts are drawn from the first
-    chunk (see :func:`pgm._partitions.em`).
+    a column of the files.  EM's starts complete every chunk, and
+    ``init="kmeans++"`` picks its centres from a sample of every chunk (see
+    :func:`pgm._partitions.em`).
     """
     return _partitions.fit(network, _Chunks(data, network, weights), prior=prior, weights=weights, max_iter=max_iter,
                            tol=tol, n_init=n_init, init=init, seed=seed, progress=progress, callback=callback,
-                           memory_budget=memory_budget)
+                           memory_budget=memory_budget, accelerate=accelerate)
 
 
 def log_likelihood_chunks(network, data: Scan) -> Iterator[np.ndarray]:

@@ -12,8 +12,15 @@ iteration
 
 The observed-data log-likelihood ``sum_rows log p(observed part of the
 row)`` never decreases (Dempster, Laird & Rubin, 1977); with a prior it is
-the log posterior that never decreases.  Iteration stops when the mean
-log-likelihood per row changes by less than ``tol``.
+the log posterior that never decreases.  Iteration stops when one EM step
+gains less than ``tol * max(1, |objective|)`` per row -- but never at a
+point where a latent node's states are interchangeable, which is a saddle
+(:mod:`pgm.learning.em_starts`).
+
+One driver serves every data location: :func:`run` takes a *source*
+(:class:`InMemory` here, :class:`pgm._partitions.Pieces` for Dask partitions
+and file chunks) and holds the one restart loop; :func:`iterate` is one run,
+with SQUAREM acceleration (Varadhan & Roland, 2008) kept monotone.
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ from pgm._random import as_generator
 from pgm.data import Dataset
 from pgm.errors import DataError, PGMWarning, SingularDesignError, caller_stacklevel
 
-__all__ = ["FitReport", "ConvergenceWarning", "UnidentifiableWarning", "em", "e_step"]
+__all__ = ["FitReport", "ConvergenceWarning", "FailedStartWarning", "UnidentifiableWarning", "em", "e_step"]
 
 
 class ConvergenceWarning(PGMWarning):
@@ -59,6 +66,19 @@ class FitReport:
     seconds_per_iteration : list of float
     init : str
     n_rows : int
+    n_passes : int
+        E-steps (passes over the data) of the winning run, counting the
+        starting point and rejected extrapolations: the cost of the fit.
+    n_extrapolations, n_rejected : int
+        Accelerated (SQUAREM) steps kept, and those refused because they
+        lowered the objective.
+    failed : list of (int, str)
+        Starts that failed (e.g. a Gaussian component collapsed), with the
+        error, skipped; ``restarts`` holds NaN for them.
+    saddle : list of str
+        Latent nodes found with interchangeable states when the stopping
+        rule held (EM then moved off that saddle, at most
+        ``SADDLE_ESCAPES`` times; ``n_saddles`` counts them).
     """
 
     log_likelihood: list = field(default_factory=list)
@@ -70,6 +90,12 @@ class FitReport:
     seconds_per_iteration: list = field(default_factory=list)
     init: str = "random"
     n_rows: int = 0
+    n_passes: int = 0
+    n_extrapolations: int = 0
+    n_rejected: int = 0
+    failed: list = field(default_factory=list)
+    saddle: list = field(default_factory=list)
+    n_saddles: int = 0
 
     def __repr__(self) -> str:
         state = "converged" if self.converged else "did not converge"
@@ -293,73 +319,427 @@ class _SharedPattern:
         return arrays, float(log_likelihood)
 
 
-# ---------------------------------------------------------------------------- starting points
-def _random_start(network, dataset: Dataset, rng, *, kmeans: bool, prior):
-    """Parameters from one M-step on a random completion of the data.
+# ---------------------------------------------------------------------------- the data EM reads
+class InMemory:
+    """Rows in memory as a source for EM's driver: the whole data set is one piece.
 
-    Latent discrete nodes get uniformly random states (or, with ``kmeans``,
-    the nearest of k centres chosen by k-means++ among their continuous
-    children), latent continuous nodes standard normal values, and missing
-    observed values a random draw from the values observed in their column.
+    A source answers what the driver asks of the data, wherever it is
+    (:class:`pgm._partitions.Pieces` is the other one): ``expected(network)``
+    -- one E-step, the expected statistics and mean log-likelihood;
+    ``completed(network, rng, centres)`` -- the statistics of a random
+    completion (EM's starting base); ``sample(columns, rng)`` -- rows of some
+    columns for k-means++; and ``total_weight``, ``n_rows``, ``observed``
+    (the nodes with at least one value).
     """
-    from pgm.learning.mle import from_statistics, statistics
 
-    completed = _random_completion(network, dataset, rng, kmeans=kmeans)
-    return from_statistics(network, statistics(network, completed), prior=prior, quiet=True)
+    def __init__(self, network, dataset: Dataset, weights=None, memory_budget=None):
+        self.dataset, self.weights = dataset, weights
+        self.objective = _Objective(network, dataset, weights, memory_budget)
+        self.total_weight = self.objective.total_weight
+        self.n_rows = dataset.n_rows
+        self.observed = frozenset(n for n in dataset.columns if (~dataset.missing(n)).any())
+
+    def expected(self, network):
+        return self.objective(network)
+
+    def completed(self, network, rng, centres: dict):
+        from pgm.learning.mle import statistics
+
+        return statistics(network, completion(network, self.dataset, rng, centres), weights=self.weights)
+
+    def sample(self, columns, rng) -> np.ndarray:
+        return np.column_stack([np.asarray(self.dataset.columns[c], dtype=np.float64) for c in columns])
 
 
-def _random_completion(network, dataset: Dataset, rng, *, kmeans: bool) -> Dataset:
-    """``dataset`` with every hidden or missing value filled at random, as :func:`_random_start` describes."""
+def completion(network, dataset: Dataset, rng, centres: dict, *, strict: bool = True) -> Dataset:
+    """``dataset`` with every hidden or missing value filled in: the data of a start's first M-step.
+
+    A latent discrete node takes, per row, the state of the nearest of its
+    ``centres`` (k-means++ centres over its continuous children) or, without
+    centres, a uniformly random state; a latent continuous node standard
+    normal values; a missing observed value a random draw from the values
+    observed in its column.  A column with no value at all is an error with
+    ``strict`` (it should be declared latent), and filled like a latent
+    node's otherwise (a piece of partitioned data may lack a column's values).
+    """
+    from pgm.learning.em_starts import nearest_centre
+
     n = dataset.n_rows
     columns = {}
     for node in network.nodes:
         cpd = network[node]
         column = dataset.columns.get(node)
-        if column is None or cpd.latent:
-            if cpd.is_discrete:
-                codes = None
-                if kmeans:
-                    codes = _kmeans_plus_plus(network, node, dataset, rng)
-                columns[node] = rng.integers(len(cpd.domain), size=n) if codes is None else codes
+        missing = None if column is None else dataset.missing(node)
+        if column is not None and not cpd.latent and strict and missing.all() and n:
+            raise DataError(
+                f"column {node!r} has no observed value at all; declare {node!r} latent "
+                "(Categorical.latent / LinearGaussian.latent) or drop the column"
+            )
+        if column is None or cpd.latent or missing.all():
+            if cpd.is_discrete and node in centres:
+                names, points = centres[node]
+                values = np.column_stack([np.asarray(dataset.columns[c], dtype=np.float64) for c in names])
+                columns[node] = nearest_centre(values, points)
+            elif cpd.is_discrete:
+                columns[node] = rng.integers(len(cpd.domain), size=n)
             else:
                 columns[node] = rng.standard_normal(n)
             continue
-        missing = dataset.missing(node)
         column = column.copy() if cpd.is_discrete else column.astype(np.float64, copy=True)
         if missing.any():
             seen = column[~missing]
-            if len(seen) == 0:
-                raise DataError(
-                    f"column {node!r} has no observed value at all; declare {node!r} latent "
-                    "(Categorical.latent / LinearGaussian.latent) or drop the column"
-                )
             column[missing] = rng.choice(seen, size=int(missing.sum()))
         columns[node] = column
     return Dataset(columns, n, dataset.row_labels)
 
 
-def _kmeans_plus_plus(network, node, dataset: Dataset, rng):
-    """k-means++ centres (Arthur & Vassilvitskii, 2007) on the continuous children of ``node``; nearest-centre codes."""
-    children = [c for c in network.children(node) if not network[c].is_discrete and c in dataset.columns]
-    if not children:
-        return None
-    points = np.column_stack([dataset.columns[c] for c in children])
-    points = np.where(np.isnan(points), np.nanmean(points, axis=0), points)
-    scale = points.std(axis=0)
-    # centred as well as scaled (issue 16): the expanded distances below cancel catastrophically
-    # for data far from zero, e.g. timestamps near 1.7e9
-    points = (points - points.mean(axis=0)) / np.where(scale > 0, scale, 1.0)
-    k = len(network.states(node))
-    centres = [points[rng.integers(len(points))]]
-    distance = ((points - centres[0]) ** 2).sum(axis=1)
-    for _ in range(1, k):
-        total = distance.sum()
-        pick = rng.integers(len(points)) if not total > 0 else rng.choice(len(points), p=distance / total)
-        centres.append(points[pick])
-        distance = np.minimum(distance, ((points - centres[-1]) ** 2).sum(axis=1))
-    centres = np.array(centres)
-    squared = (points**2).sum(axis=1)[:, None] - 2 * points @ centres.T + (centres**2).sum(axis=1)[None, :]
-    return np.argmin(squared, axis=1)
+# ---------------------------------------------------------------------------- starting points
+INITS = ("random", "kmeans++")
+
+
+def draw_start(network, data, rng, *, init: str, prior):
+    """One starting network for EM (see :mod:`pgm.learning.em_starts`), and the k-means++ centres it used."""
+    from pgm.learning.em_starts import kmeans_plus_plus, seed_columns, spread
+    from pgm.learning.mle import from_statistics
+
+    centres = {}
+    for node in network.latent_nodes:
+        if not network[node].is_discrete:
+            continue
+        columns = seed_columns(network, node, data.observed)
+        if columns:
+            points = kmeans_plus_plus(data.sample(columns, rng), len(network.states(node)), rng)
+            if points is not None:
+                centres[node] = (columns, points)
+    hard = centres if init == "kmeans++" else {}
+    base = from_statistics(network, data.completed(network, rng, hard), prior=prior, quiet=True)
+    if init == "kmeans++":  # the clusters' own parameters, with every cell of a latent family kept above zero
+        return spread(base, _NoNoise(), {}), centres
+    return spread(base, rng, centres), centres
+
+
+#: Candidate starts drawn for each of EM's starts, and the EM passes each is given before the best is kept.
+CANDIDATES, SCREEN_PASSES = 4, 5
+
+
+def screened_start(network, data, rng, *, init: str, prior, max_iter: int):
+    """The best of CANDIDATES drawn starts after SCREEN_PASSES (at most ``max_iter``) plain EM passes each.
+
+    Which basin a start falls into shows after a few iterations, far sooner
+    than convergence, so a few cheap short runs buy much of what full
+    restarts buy (Biernacki, Celeux & Govaert, 2003).  A candidate whose
+    M-step fails is dropped; if all fail, the last error is raised.
+    Returns ``(start, centres, passes spent)``.
+    """
+    if max_iter == 0:
+        start, centres = draw_start(network, data, rng, init=init, prior=prior)
+        return start, centres, 0
+    best, spent, error = None, 0, None
+    for _ in range(CANDIDATES):
+        start, centres = draw_start(network, data, rng, init=init, prior=prior)
+        try:
+            moved, report = iterate(start, data, prior=prior, max_iter=min(SCREEN_PASSES, max_iter), tol=0.0,
+                                    accelerate=False,
+                                    rng=rng, centres=centres)
+        except SingularDesignError as failure:
+            error = failure
+            spent += min(SCREEN_PASSES, max_iter)
+            continue
+        spent += report.n_passes
+        if best is None or report.objective[-1] > best[0]:
+            best = (report.objective[-1], moved, centres)
+    if best is None:
+        raise error
+    return best[1], best[2], spent
+
+
+class _NoNoise:
+    """A stand-in generator whose Gamma draws are all 1: :func:`spread` then only floors the tables."""
+
+    @staticmethod
+    def gamma(shape, size):
+        return np.ones(size)
+
+    @staticmethod
+    def standard_normal(size):
+        return np.zeros(size)
+
+
+def _check_options(max_iter, tol, n_init, init):
+    if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 0:
+        raise ValueError(f"max_iter must be a non-negative integer, got {max_iter!r}")
+    if isinstance(n_init, bool) or not isinstance(n_init, (int, np.integer)) or n_init < 1:
+        raise ValueError(f"n_init must be a positive integer, got {n_init!r}")
+    if isinstance(tol, (bool, np.bool_)) or not (isinstance(tol, (int, float, np.integer, np.floating)) and tol >= 0):
+        raise ValueError(f"tol must be a non-negative number, got {tol!r}")
+    from pgm.network import BayesianNetwork
+
+    if not (isinstance(init, BayesianNetwork) or (isinstance(init, str) and init in (*INITS, "current"))):
+        raise ValueError(f"init must be 'random', 'kmeans++', 'current' or a BayesianNetwork, got {init!r}")
+
+
+def _check_latent_sizes(network, data) -> None:
+    """A latent node with more states than rows leaves some state without data: say so before EM does."""
+    for node in network.latent_nodes:
+        cpd = network[node]
+        if cpd.is_discrete and any(not network[c].is_discrete for c in network.children(node)):
+            k = len(cpd.domain)
+            if data.n_rows < k:
+                raise DataError(
+                    f"latent node {node!r} has {k} states but the data have only {data.n_rows} row(s), so some "
+                    f"state would get no rows to fit its continuous children {list(network.children(node))}; "
+                    "give the latent node fewer states than there are rows"
+                )
+
+
+# ---------------------------------------------------------------------------- the driver
+def em(network, dataset: Dataset, *, weights=None, prior=None, max_iter: int = 100, tol: float = 1e-6,
+       n_init: int = 1, init="random", seed=None, progress: bool = False, callback=None, memory_budget=None,
+       accelerate: bool = True):
+    """Fit ``network`` to incomplete in-memory ``dataset`` by EM; returns the fitted network with ``fit_report_``.
+
+    See :meth:`pgm.BayesianNetwork.fit` for the options and :func:`run` for what happens.
+    """
+    _check_options(max_iter, tol, n_init, init)
+    if dataset.n_rows == 0:
+        raise DataError("fitting needs at least one row")
+    _warn_unidentifiable(network, dataset)
+    data = InMemory(network, dataset, weights, memory_budget)
+    return run(network, data, prior=prior, max_iter=max_iter, tol=tol, n_init=n_init, init=init, seed=seed,
+               progress=progress, callback=callback, accelerate=accelerate)
+
+
+def run(network, data, *, prior=None, max_iter: int = 100, tol: float = 1e-6, n_init: int = 1, init="random",
+        seed=None, progress: bool = False, callback=None, accelerate: bool = True):
+    """EM over any source of data (:class:`InMemory`, or pieces of partitioned data): the one restart loop.
+
+    Each of ``n_init`` starts (one with ``init="current"`` or a network) is
+    iterated by :func:`iterate`; a start whose M-step fails (a Gaussian
+    component collapsing onto too few rows) is skipped and recorded in
+    ``fit_report_.failed``, and only if every start fails is the error
+    raised.  The run with the highest final objective wins.
+    """
+    from pgm.learning.em_starts import parameters_from
+    from pgm.network import BayesianNetwork
+
+    _check_options(max_iter, tol, n_init, init)
+    if not data.total_weight > 0:
+        raise DataError("every row has weight zero, so there is nothing to fit; give some rows a positive weight")
+    _check_latent_sizes(network, data)
+    given = None
+    if isinstance(init, BayesianNetwork):
+        given, label = parameters_from(network, init), "given"
+    elif init == "current":
+        network._require_fitted("started from its current parameters (init='current')")
+        given, label = network, "current"
+    else:
+        label = init
+    rng = as_generator(seed)
+    starts = 1 if given is not None else n_init
+    runs, finals, failed = [], [], []
+    bar = _progress(progress, max_iter * starts)
+    try:
+        for number in range(starts):
+            try:
+                if given is not None:
+                    start, centres = given, {}
+                    screening = 0
+                else:
+                    start, centres, screening = screened_start(network, data, rng, init=label, prior=prior,
+                                                               max_iter=max_iter)
+                fitted, report = iterate(start, data, prior=prior, max_iter=max_iter, tol=tol, callback=callback,
+                                         bar=bar, accelerate=accelerate, rng=rng, centres=centres)
+                report.n_passes += screening
+            except SingularDesignError as error:
+                failed.append((number, str(error)))
+                finals.append(float("nan"))
+                continue
+            runs.append((number, fitted, report))
+            finals.append(report.objective[-1])
+    finally:
+        if bar is not None:
+            bar.close()
+    if not runs:
+        first = failed[0][1]
+        raise SingularDesignError(
+            f"all {starts} EM start(s) failed; the first: {first}" if starts > 1 else first
+        )
+    best, fitted, report = max(runs, key=lambda item: item[2].objective[-1])
+    report.best_init, report.restarts, report.init, report.n_rows = best, finals, label, data.n_rows
+    report.failed = failed
+    if failed:
+        warnings.warn(
+            f"{len(failed)} of {starts} EM starts failed and were skipped (see fit_report_.failed); "
+            f"the first: {failed[0][1]}",
+            FailedStartWarning,
+            stacklevel=caller_stacklevel(),
+        )
+    if report.saddle and not report.converged:
+        warnings.warn(
+            f"EM kept returning to a point where latent node(s) {report.saddle} have interchangeable states "
+            "(a saddle of the likelihood); try more starts (n_init) or fewer states",
+            ConvergenceWarning,
+            stacklevel=caller_stacklevel(),
+        )
+    elif not report.converged and max_iter > 0:
+        warnings.warn(
+            f"EM did not converge in {max_iter} iterations (last change in mean log-likelihood per row "
+            f"{report.objective[-1] - report.objective[-2]:.3g} > tol={tol:g} relative); raise max_iter or tol",
+            ConvergenceWarning,
+            stacklevel=caller_stacklevel(),
+        )
+    fitted.fit_report_ = report
+    return fitted
+
+
+class FailedStartWarning(PGMWarning):
+    """Some of EM's starts failed (e.g. a Gaussian component collapsed) and were skipped."""
+
+
+#: Times EM may leave a saddle (a point with interchangeable latent states) in one run before it gives up.
+SADDLE_ESCAPES = 3
+
+
+def converged(gain: float, objective: float, tol: float) -> bool:
+    """EM's stopping rule: the gain of one EM step is below ``tol`` relative to the objective's size.
+
+    ``tol * max(1, |objective|)``: relative for objectives of several nats
+    per row, absolute below one.
+    """
+    return gain < tol * max(1.0, abs(objective))
+
+
+def iterate(start, data, *, prior=None, max_iter: int = 100, tol: float = 1e-6, callback=None, bar=None,
+            accelerate: bool = True, rng=None, centres=None):
+    """EM iterations from ``start`` until the stopping rule, ``max_iter`` passes, or a saddle it cannot leave.
+
+    With ``accelerate``, every two EM steps ``x0 -> x1 -> x2`` are followed
+    by a SQUAREM extrapolation (Varadhan & Roland, 2008; the SqS3 step
+    length ``-|r|/|v|`` in :mod:`pgm.learning.em_parameters`'s
+    unconstrained coordinates, where ``r = x1 - x0`` and ``v = x2 - 2 x1 +
+    x0``), which is kept only if its objective is at least that of ``x2``:
+    the objective stays monotone.  Each E-step -- including one at a
+    rejected extrapolation -- is one pass over the data, counted in
+    ``n_passes``.  When the stopping rule holds at a point where a latent
+    node's states are interchangeable (:func:`~pgm.learning.em_starts.interchangeable_states`),
+    that is a saddle, not an optimum: the parameters of its family are drawn
+    afresh around the point and EM goes on, with a new trace.
+    """
+    from pgm.learning.em_parameters import parameter_vector, with_parameters
+    from pgm.learning.em_starts import interchangeable_states, spread
+    from pgm.learning.mle import from_statistics
+    from pgm.learning.priors import log_prior
+
+    rng = as_generator(rng)
+    report = FitReport()
+    clock = [time.perf_counter()]
+
+    def evaluate(network):
+        stats, log_likelihood = data.expected(network)
+        report.n_passes += 1
+        return stats, log_likelihood, log_likelihood + log_prior(network, prior) / data.total_weight
+
+    def record(network, log_likelihood, target):
+        report.log_likelihood.append(log_likelihood)
+        report.objective.append(target)
+        if callback is not None:
+            callback(len(report.log_likelihood) - 1, log_likelihood, network)
+        now = time.perf_counter()
+        if len(report.log_likelihood) > 1:
+            report.seconds_per_iteration.append(now - clock[0])
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loglik=f"{log_likelihood:.6f}")
+        clock[0] = now
+
+    def m_step(stats, network):
+        try:
+            return from_statistics(network, stats, prior=prior, quiet=True)
+        except SingularDesignError as error:
+            raise SingularDesignError(
+                f"EM's M-step {report.n_passes} failed: {error}. In EM this means a latent state's component "
+                "collapsed onto too few rows; a prior keeps every component alive (e.g. prior=[pgm.Dirichlet(1), "
+                "pgm.InverseGamma(shape=1, scale=...)] with scale of the order of the data's variance), or try "
+                "another start (n_init, seed), or fewer latent states"
+            ) from None
+
+    current = start
+    stats, log_likelihood, target = evaluate(current)
+    record(current, log_likelihood, target)
+    anchor, middle = current, None  # SQUAREM's x0 and x1
+    longest = 1.0  # SQUAREM's largest step length (grows by 4 while the steps want to be longer)
+    while report.n_passes <= max_iter:
+        following = m_step(stats, current)
+        new_stats, new_log_likelihood, new_target = evaluate(following)
+        gain = new_target - target
+        current, stats, log_likelihood, target = following, new_stats, new_log_likelihood, new_target
+        record(current, log_likelihood, target)
+        if converged(gain, target, tol):
+            symmetric = interchangeable_states(current)
+            if not symmetric:
+                report.converged = True
+                break
+            report.saddle = symmetric
+            if report.n_saddles >= SADDLE_ESCAPES or report.n_passes > max_iter:
+                break
+            report.n_saddles += 1
+            current = spread(current, rng, centres or {}, only=symmetric)
+            stats, log_likelihood, target = evaluate(current)
+            report.log_likelihood, report.objective = [], []  # a new, monotone, trace from the escaped point
+            record(current, log_likelihood, target)
+            anchor, middle = current, None
+            continue
+        if not accelerate:
+            continue
+        if middle is None:
+            anchor, middle = (anchor, current)
+            continue
+        x0, x1, x2 = anchor, middle, current
+        anchor, middle = current, None
+        if report.n_passes > max_iter:
+            break
+        extrapolated, step, longest = _squarem(x0, x1, x2, longest, parameter_vector, with_parameters)
+        if extrapolated is None:
+            continue
+        e_stats, e_log_likelihood, e_target = evaluate(extrapolated)
+        if np.isfinite(e_target) and e_target >= target:
+            current, stats, log_likelihood, target = extrapolated, e_stats, e_log_likelihood, e_target
+            record(current, log_likelihood, target)
+            report.n_extrapolations += 1
+            anchor = current
+        else:
+            report.n_rejected += 1
+            longest = max(1.0, step / 4.0)
+    report.n_iter = len(report.log_likelihood) - 1
+    return current, report
+
+
+def _squarem(x0, x1, x2, longest, parameter_vector, with_parameters):
+    """SQUAREM's extrapolated network from three EM iterates, its step length, and the new longest step.
+
+    Returns ``(None, step, longest)`` when the step would be 1 (that is,
+    ``x2`` itself) or the iterates do not move.
+    """
+    v0, z0 = parameter_vector(x0)
+    v1, z1 = parameter_vector(x1)
+    v2, z2 = parameter_vector(x2)
+    zeros = z0 | z1 | z2
+    r = np.where(zeros, 0.0, v1 - v0)
+    v = np.where(zeros, 0.0, v2 - 2.0 * v1 + v0)
+    r_norm, v_norm = float(np.linalg.norm(r)), float(np.linalg.norm(v))
+    if not (v_norm > 0 and np.isfinite(v_norm) and np.isfinite(r_norm)):
+        return None, 1.0, longest
+    wanted = r_norm / v_norm
+    step = min(wanted, longest)
+    if wanted >= longest:
+        longest *= 4.0
+    if step <= 1.0:
+        return None, step, longest
+    # x' = x0 - 2 alpha r + alpha^2 v with alpha = -step
+    point = v0 + 2.0 * step * r + step * step * v
+    if not np.isfinite(point).all():
+        return None, step, longest
+    return with_parameters(x0, point, zeros), step, longest
 
 
 class UnidentifiableWarning(PGMWarning):
@@ -376,97 +756,3 @@ def _warn_unidentifiable(network, dataset: Dataset) -> None:
                 UnidentifiableWarning,
                 stacklevel=caller_stacklevel(),
             )
-
-
-# ---------------------------------------------------------------------------- the loop
-def em(network, dataset: Dataset, *, weights=None, prior=None, max_iter: int = 100, tol: float = 1e-6,
-       n_init: int = 1, init="random", seed=None, progress: bool = False, callback=None, memory_budget=None):
-    """Fit ``network`` to incomplete ``dataset`` by EM; returns the fitted network with ``fit_report_``.
-
-    See :meth:`pgm.BayesianNetwork.fit` for the options.
-    """
-    from pgm.learning.mle import from_statistics
-    from pgm.network import BayesianNetwork
-
-    if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 0:
-        raise ValueError(f"max_iter must be a non-negative integer, got {max_iter!r}")
-    if isinstance(n_init, bool) or not isinstance(n_init, (int, np.integer)) or n_init < 1:
-        raise ValueError(f"n_init must be a positive integer, got {n_init!r}")
-    if isinstance(tol, (bool, np.bool_)) or not (isinstance(tol, (int, float, np.integer, np.floating)) and tol >= 0):
-        raise ValueError(f"tol must be a non-negative number, got {tol!r}")
-    if dataset.n_rows == 0:
-        raise DataError("fitting needs at least one row")
-    _warn_unidentifiable(network, dataset)
-    starts = []
-    if isinstance(init, BayesianNetwork):
-        if init.nodes != network.nodes and set(init.nodes) != set(network.nodes):
-            raise ValueError("init= network must have the same nodes as the network being fitted")
-        init._require_fitted("used as a starting point")
-        starts, label = [init], "given"
-    elif init == "current":
-        network._require_fitted("started from its current parameters (init='current')")
-        starts, label = [network], "current"
-    elif init in ("random", "kmeans++"):
-        label = init
-    else:
-        raise ValueError(f"init must be 'random', 'kmeans++', 'current' or a BayesianNetwork, got {init!r}")
-    rng = as_generator(seed)
-    objective = _Objective(network, dataset, weights, memory_budget)
-    runs = []
-    bar = _progress(progress, max_iter * (n_init if not starts else 1))
-    try:
-        for restart in range(n_init if not starts else 1):
-            start = starts[0] if starts else _random_start(network, dataset, rng, kmeans=label == "kmeans++", prior=prior)
-            runs.append(_run(start, objective, prior, max_iter, tol, callback, bar, from_statistics))
-    finally:
-        if bar is not None:
-            bar.close()
-    finals = [run[1].objective[-1] for run in runs]
-    best = int(np.argmax(finals))
-    fitted, report = runs[best]
-    report.best_init, report.restarts, report.init, report.n_rows = best, finals, label, dataset.n_rows
-    if not report.converged and max_iter > 0:
-        warnings.warn(
-            f"EM did not converge in {max_iter} iterations (last change in mean log-likelihood per row "
-            f"{report.objective[-1] - report.objective[-2]:.3g} > tol={tol:g}); raise max_iter or tol",
-            ConvergenceWarning,
-            stacklevel=caller_stacklevel(),
-        )
-    fitted.fit_report_ = report
-    return fitted
-
-
-def _run(network, objective, prior, max_iter, tol, callback, bar, from_statistics):
-    from pgm.learning.priors import log_prior
-
-    report = FitReport()
-    current = network
-    previous = None
-    for iteration in range(max_iter + 1):
-        started = time.perf_counter()
-        stats, log_likelihood = objective(current)
-        target = log_likelihood + log_prior(current, prior) / objective.total_weight
-        report.log_likelihood.append(log_likelihood)
-        report.objective.append(target)
-        if callback is not None:
-            callback(iteration, log_likelihood, current)
-        if previous is not None and target - previous < tol:
-            report.converged = True
-            break
-        if iteration == max_iter:
-            break
-        try:
-            current = from_statistics(current, stats, prior=prior, quiet=True)
-        except SingularDesignError as error:
-            raise SingularDesignError(
-                f"EM's M-step {iteration + 1} failed: {error}. In EM this usually means a component "
-                "collapsed onto too few rows; a prior keeps it alive (e.g. prior=[pgm.Dirichlet(1), "
-                "pgm.InverseGamma(scale=...)]), or try another init/seed"
-            ) from None
-        report.n_iter = iteration + 1
-        report.seconds_per_iteration.append(time.perf_counter() - started)
-        if bar is not None:
-            bar.update(1)
-            bar.set_postfix(loglik=f"{log_likelihood:.6f}")
-        previous = target
-    return current, report

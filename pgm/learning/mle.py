@@ -223,7 +223,7 @@ def fitting_groups(network) -> list[tuple[str, ...]]:
 
 
 def fit(network, data, *, prior=None, weights=None, max_iter: int = 100, tol: float = 1e-6, n_init: int = 1,
-        init="random", seed=None, progress: bool = False, callback=None, memory_budget=None):
+        init="random", seed=None, progress: bool = False, callback=None, memory_budget=None, accelerate: bool = True):
     """Fit every CPD of ``network`` to ``data``; the structure and states are kept.
 
     Complete data gives the closed form (counts; least squares).  Missing
@@ -244,15 +244,22 @@ def fit(network, data, *, prior=None, weights=None, max_iter: int = 100, tol: fl
         Without one, the fit is maximum likelihood.
     weights : array-like, optional
         A non-negative weight per row.
-    max_iter, tol, n_init, init, seed, progress, callback, memory_budget
+    max_iter, tol, n_init, init, seed, progress, callback, memory_budget, accelerate
         EM's options (ignored for complete data): at most ``max_iter``
-        iterations, stopping when the mean log-likelihood per row gains less
-        than ``tol``; ``n_init`` random starts, keeping the best; ``init`` is
-        ``"random"``, ``"kmeans++"`` (Gaussian mixtures), ``"current"`` (this
-        network's parameters) or a fitted network; ``progress=True`` shows a
-        progress bar (tqdm) over EM's iterations, or over the rows for
-        complete data; ``callback(iteration, log_likelihood, network)``
-        is called after every E-step.
+        passes over the data (E-steps), stopping when an EM step gains less
+        than ``tol * max(1, |objective|)`` in mean log-likelihood per row
+        (never at a point where a latent node's states are interchangeable:
+        that saddle is left); ``n_init`` starts, keeping the best (a start
+        that fails is skipped and recorded); ``init`` is ``"random"``
+        (parameters drawn around a random completion, see
+        :mod:`pgm.learning.em_starts`), ``"kmeans++"`` (clusters of the
+        latent nodes' continuous children), ``"current"`` (this network's
+        parameters) or a fitted network with the same structure and states
+        (it supplies parameters only); ``accelerate`` extrapolates every two
+        EM steps (SQUAREM), keeping a step only if it raises the objective;
+        ``progress=True`` shows a progress bar (tqdm) over EM's iterations,
+        or over the rows for complete data; ``callback(iteration,
+        log_likelihood, network)`` is called at every point of the trace.
 
     Returns
     -------
@@ -272,13 +279,16 @@ def fit(network, data, *, prior=None, weights=None, max_iter: int = 100, tol: fl
     if dataset.n_rows == 0:
         raise DataError("fitting needs at least one row, and the data has none")
     weights = _check_weights(weights, dataset.n_rows, dataset.row_labels)
+    if weights is not None and not weights.sum() > 0:
+        raise DataError("every row has weight zero, so there is nothing to fit; give some rows a positive weight")
     from pgm.learning.em import _split, em
 
     _, incomplete = _split(dataset, network.nodes)
     if not incomplete:
         return from_statistics(network, statistics(network, dataset, weights=weights, progress=progress), prior=prior)
     return em(network, dataset, weights=weights, prior=prior, max_iter=max_iter, tol=tol, n_init=n_init,
-              init=init, seed=seed, progress=progress, callback=callback, memory_budget=memory_budget)
+              init=init, seed=seed, progress=progress, callback=callback, memory_budget=memory_budget,
+              accelerate=accelerate)
 
 
 def _observed_dataset(network, data):
