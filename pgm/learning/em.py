@@ -726,7 +726,10 @@ def _squarem(x0, x1, x2, longest, parameter_vector, with_parameters):
     zeros = z0 | z1 | z2
     r = np.where(zeros, 0.0, v1 - v0)
     v = np.where(zeros, 0.0, v2 - 2.0 * v1 + v0)
-    r_norm, v_norm = float(np.linalg.norm(r)), float(np.linalg.norm(v))
+    from pgm.learning.em_parameters import parameter_weights
+
+    counted = parameter_weights(x0)  # step lengths free of the data's location (intercepts left out)
+    r_norm, v_norm = float(np.linalg.norm(r * counted)), float(np.linalg.norm(v * counted))
     if not (v_norm > 0 and np.isfinite(v_norm) and np.isfinite(r_norm)):
         return None, 1.0, longest
     wanted = r_norm / v_norm

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import logsumexp
 
-__all__ = ["parameter_vector", "with_parameters", "with_cpd_parameters"]
+__all__ = ["parameter_vector", "parameter_weights", "with_parameters", "with_cpd_parameters"]
 
 #: Below this a table cell is treated as a structural zero that the extrapolation keeps at zero.
 _TINY = 1e-300
@@ -55,6 +55,28 @@ def parameter_vector(network) -> tuple[np.ndarray, np.ndarray]:
     if not values:
         return np.zeros(0), np.zeros(0, dtype=bool)
     return np.concatenate(values), np.concatenate(zeros)
+
+
+def parameter_weights(network) -> np.ndarray:
+    """How much each coordinate of :func:`parameter_vector` counts when a step's length is measured.
+
+    Log-probabilities, weights and log-variances count fully: they do not
+    depend on the data's location or units.  Intercepts count not at all:
+    they are stored at the data's location, where float64 resolves only
+    ``eps * |location|``, so differences of successive iterates' intercepts
+    would carry that rounding into SQUAREM's step and make a fit of data near
+    1.7e9 differ from the same fit of centred data.  The step found from the
+    other coordinates still moves the intercepts with them.
+    """
+    weights = []
+    for group in _groups(network):
+        cpd = network[group[0]]
+        if cpd.is_discrete:
+            weights.append(np.ones(int(np.prod(cpd.table_shape))))
+        else:
+            k, d = cpd.n_configurations, len(cpd.features)
+            weights.append(np.concatenate([np.zeros(k), np.ones(k * d + k)]))
+    return np.concatenate(weights) if weights else np.zeros(0)
 
 
 def with_cpd_parameters(cpd, arrays):
