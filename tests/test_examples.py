@@ -137,10 +137,16 @@ def check_image_parameters(out: str) -> None:
     # free parameters by formula: 64 pixels; 1 + 63 x 2; 1 + sum_{i=1}^{63} (i + 1); (K - 1) + 64 K
     expected = {"independent pixels": 64, "raster Markov chain": 127, "sigmoid belief net": 1 + sum(i + 1 for i in range(1, 64)),
                 **{f"mixture, K = {k}": k - 1 + 64 * k for k in (10, 20, 50)}}
+    varying = int(re.search(r"pixels that vary in training: (\d+);", out).group(1))
+    by_parents = dict(re.findall(r"(\d+): (\d+)", out.split("pixels by number of parents:")[1].splitlines()[0]))
+    expected["Chow-Liu tree"] = (64 - varying) + 1 + 2 * (varying - 1)  # blank pixels alone, a tree on the rest
+    expected["learned DAG (BIC)"] = sum(int(n) * 2 ** int(k) for k, n in by_parents.items())
+    assert sum(int(n) for n in by_parents.values()) == 64
     assert {name: count for name, (count, _) in table.items()} == expected
     assert numbers_after("  independent pixels by hand (numpy):", out) == [f"{table['independent pixels'][1]:.4f}"]
     bits = {name: b for name, (_, b) in table.items()}
     assert bits["independent pixels"] > bits["raster Markov chain"] > bits["mixture, K = 10"] > bits["sigmoid belief net"]
+    assert bits["independent pixels"] > bits["Chow-Liu tree"] and bits["raster Markov chain"] > bits["learned DAG (BIC)"]
     errors = re.findall(r"m =\s+(\d+):\s+(\d\.\d+) \| (\d\.\d+)", out)
     assert len(errors) >= 5 and float(errors[-1][2]) < float(errors[-1][1])  # logistic regression's lower asymptote
 
