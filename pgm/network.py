@@ -862,14 +862,19 @@ class BayesianNetwork:
         weights : array-like or str, optional
             One non-negative weight per row, or the name of a column holding them.
         max_iter : int, default 100
-            EM iterations at most.
+            EM passes over the data at most (extrapolations included).
         tol : float, default 1e-6
-            EM stops when the mean log-likelihood per row (plus log prior) gains less.
+            EM stops when one step gains less than ``tol * max(1, |objective|)``
+            in mean log-likelihood per row (plus log prior), never at a point
+            where a latent node's states are interchangeable (a saddle).
         n_init : int, default 1
-            EM random starts; the best final objective is kept.
-        init : {'random', 'kmeans++', 'current'}
-            EM's starting point: random completions, k-means++ centres, or this
-            network's own parameters.
+            EM starts; a start that fails is skipped and recorded in
+            ``fit_report_.failed``, and the best final objective is kept.
+        init : {'random', 'kmeans++', 'current'} or BayesianNetwork
+            EM's starting point: parameters drawn to break symmetry (the best of
+            a few short runs), the k-means++ clusters' own parameters, this
+            network's parameters, or another network's parameters (its
+            structure must match; states and parents are matched by name).
         seed : None, int or numpy.random.Generator
             The only source of EM's randomness.
         progress : bool, default False
@@ -879,6 +884,9 @@ class BayesianNetwork:
             iteration.
         memory_budget : int, optional
             Bytes EM's inference may use (see :meth:`query`).
+        accelerate : bool, default True
+            SQUAREM extrapolation between EM steps, kept only when it raises the
+            objective (so the objective never decreases); False for plain EM.
 
         Examples
         --------

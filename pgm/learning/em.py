@@ -720,6 +720,10 @@ def _squarem(x0, x1, x2, longest, parameter_vector, with_parameters):
     Returns ``(None, step, longest)`` when the step would be 1 (that is,
     ``x2`` itself) or the iterates do not move.
     """
+    from pgm.learning.em_parameters import has_vector_form
+
+    if not all(has_vector_form(x0[node]) for node in x0.nodes):
+        return None, 1.0, longest  # softmax / noisy-OR parameters have no coordinates: plain EM steps
     v0, z0 = parameter_vector(x0)
     v1, z1 = parameter_vector(x1)
     v2, z2 = parameter_vector(x2)

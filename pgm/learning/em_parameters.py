@@ -20,10 +20,22 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import logsumexp
 
-__all__ = ["parameter_vector", "parameter_weights", "with_parameters", "with_cpd_parameters"]
+__all__ = ["has_vector_form", "parameter_vector", "parameter_weights", "with_parameters", "with_cpd_parameters"]
 
 #: Below this a table cell is treated as a structural zero that the extrapolation keeps at zero.
 _TINY = 1e-300
+
+
+def has_vector_form(cpd) -> bool:
+    """Whether ``cpd``'s family has coordinates here: tables and linear Gaussians.
+
+    Restricted parameterisations (softmax, noisy-OR) are fitted by their own
+    optimiser; EM neither extrapolates nor spreads them.
+    """
+    from pgm.cpds.categorical import Categorical
+    from pgm.cpds.gaussian import LinearGaussian
+
+    return isinstance(cpd, (Categorical, LinearGaussian))
 
 
 def _groups(network):

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pgm.learning.em_parameters import with_cpd_parameters
+from pgm.learning.em_parameters import has_vector_form, with_cpd_parameters
 
 __all__ = ["seed_columns", "kmeans_plus_plus", "nearest_centre", "spread", "interchangeable_states",
            "parameters_from"]
@@ -95,7 +95,7 @@ def spread(network, rng, centres: dict, *, only=None):
     for group in fitting_groups(network):
         head = network[group[0]]
         involved = [n for n in (group[0], *head.parents) if n in latent and network[n].is_discrete]
-        if not involved:
+        if not involved or not has_vector_form(head):  # a softmax / noisy-OR keeps its fitted start
             continue
         if head.is_discrete:
             table = np.asarray(head.table, dtype=np.float64)
@@ -152,6 +152,8 @@ def _state_profiles(network, node: str) -> np.ndarray | None:
     parts = []
     for child in network.children(node):
         cpd = network[child]
+        if not has_vector_form(cpd):
+            return None  # a restricted child's parameters are not a per-state profile: no verdict
         if cpd.is_discrete:
             axis = cpd.parents.index(node)
             parts.append(np.moveaxis(np.asarray(cpd.table), axis, 0).reshape(k, -1))
@@ -202,7 +204,18 @@ def parameters_from(model, init):
     init._require_fitted("used as a starting point")
     cpds = dict(model.cpds)
     for group in fitting_groups(model):
-        arrays = _mapped(model[group[0]], init[group[0]], group[0], StructureError)
+        mine, theirs = model[group[0]], init[group[0]]
+        if not has_vector_form(mine) or not has_vector_form(theirs):
+            if (type(mine) is not type(theirs) or tuple(mine.parents) != tuple(theirs.parents)
+                    or tuple(mine.states) != tuple(theirs.states)):
+                raise StructureError(
+                    f"node {group[0]!r} is a {type(mine).__name__} in the model and a {type(theirs).__name__} "
+                    f"in the init= network, or their parents or states differ (for softmax and noisy-OR nodes "
+                    "they must be the same, in the same order); the init supplies parameters, not structure")
+            for node in group:
+                cpds[node] = init[node]
+            continue
+        arrays = _mapped(mine, theirs, group[0], StructureError)
         for node in group:
             cpds[node] = with_cpd_parameters(model[node], arrays)
     return BayesianNetwork._from_bound(cpds, name=model.name, tied=model.tied_groups)
