@@ -78,6 +78,13 @@ _BALL_LEVELS = 48
 class Independence:
     """The statement ``left`` is independent of ``right`` given ``given``.
 
+    Parameters
+    ----------
+    left, right : frozenset of str
+        The two sets of nodes said to be independent.
+    given : frozenset of str
+        The conditioning set (empty for a marginal independence).
+
     Examples
     --------
     >>> str(Independence(frozenset({"a"}), frozenset({"c"}), frozenset({"b"})))

@@ -55,6 +55,13 @@ class Nats(float):
     It is a ``float`` -- compare it, add it, format it -- with extra
     attributes.  Arithmetic on it gives plain floats.
 
+    Parameters
+    ----------
+    value : float
+        The quantity, in nats.
+    method, standard_error, n_samples, detail
+        As the attributes below.
+
     Attributes
     ----------
     method : {"exact", "monte_carlo"}

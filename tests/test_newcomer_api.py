@@ -65,3 +65,21 @@ def test_every_parameter_of_every_top_level_function_is_documented(name):
     wanted = [p for p in inspect.signature(function).parameters]
     documented = documented_parameters(function)
     assert [p for p in wanted if p not in documented] == [], f"pgm.{name}: undocumented parameters"
+
+
+PUBLIC_CLASSES = sorted(name for name in pgm.__all__ if inspect.isclass(getattr(pgm, name))
+                        and not issubclass(getattr(pgm, name), BaseException))
+
+
+@pytest.mark.parametrize("name", PUBLIC_CLASSES)
+def test_every_constructor_parameter_of_every_public_class_is_documented(name):
+    """Constructors too: each parameter under Parameters (or, for result types, Attributes)."""
+    pytest.importorskip("numpydoc")
+    from numpydoc.docscrape import ClassDoc
+
+    cls = getattr(pgm, name)
+    wanted = [p for p in inspect.signature(cls).parameters if p not in ("self", "cls")]
+    doc = ClassDoc(cls)
+    documented = {part.strip().lstrip("*") for section in ("Parameters", "Attributes")
+                  for entry in doc[section] for part in entry.name.split(",")}
+    assert [p for p in wanted if p not in documented] == [], f"pgm.{name}: undocumented constructor parameters"

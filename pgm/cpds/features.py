@@ -78,7 +78,13 @@ def _latex_var(name: str) -> str:
 
 
 class Monomial(Feature):
-    """A product of powers of parents, e.g. ``Monomial({"x": 2, "y": 1})`` is x^2 y."""
+    """A product of powers of parents, e.g. ``Monomial({"x": 2, "y": 1})`` is x^2 y.
+
+    Parameters
+    ----------
+    powers : mapping of str to int
+        Each parent's power, a positive integer.
+    """
 
     def __init__(self, powers: Mapping[str, int]):
         items = []
@@ -124,7 +130,15 @@ _FUNCTIONS = {
 
 
 class Function(Feature):
-    """An elementary function of one parent: one of ``sin cos tanh exp log sqrt abs``."""
+    """An elementary function of one parent: one of ``sin cos tanh exp log sqrt abs``.
+
+    Parameters
+    ----------
+    name : str
+        The function's name.
+    parent : str
+        The continuous parent it is applied to.
+    """
 
     def __init__(self, name: str, parent: str):
         if name not in _FUNCTIONS:
@@ -157,7 +171,17 @@ class Function(Feature):
 
 
 class RadialBasis(Feature):
-    """A Gaussian bump ``exp(-(x - center)^2 / (2 width^2))`` of one parent."""
+    """A Gaussian bump ``exp(-(x - center)^2 / (2 width^2))`` of one parent.
+
+    Parameters
+    ----------
+    parent : str
+        The continuous parent ``x``.
+    center : float
+        Where the bump peaks.
+    width : float
+        Its standard deviation, positive.
+    """
 
     def __init__(self, parent: str, center: float, width: float):
         self.parents = (_name(parent),)

@@ -260,6 +260,15 @@ class MPE(NamedTuple):
     ``log_probability`` is log p(assignment, evidence): the joint of the
     assignment together with the evidence (continuous nodes integrated out);
     subtract ``log_evidence`` for log p(assignment | evidence).
+
+    Parameters
+    ----------
+    assignment : dict or DataFrame
+        The most probable state of every discrete node.
+    log_probability : float or ndarray
+        log p(assignment, evidence).
+    log_evidence : float or ndarray
+        log p(evidence).
     """
 
     assignment: object

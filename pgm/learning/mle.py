@@ -37,6 +37,16 @@ class Statistics(Mapping):
     ``a + b`` gives the statistics of both data sets together, and
     ``sum(...)`` of several works too.
 
+    Parameters
+    ----------
+    arrays : mapping of str to ndarray
+        Each node's statistics array, as its CPD family computes them.
+    total_weight : float
+        Number of rows (or the sum of their weights) that went in.
+    mergers : mapping, optional
+        For a node whose statistics do not simply add, the function that
+        merges two of its arrays; addition for the others.
+
     Attributes
     ----------
     total_weight : float

@@ -229,6 +229,15 @@ class ParameterPosterior:
     that node's posterior (:class:`DirichletPosterior` or
     :class:`NormalInverseGammaPosterior`); tied nodes share one.
 
+    Parameters
+    ----------
+    network : BayesianNetwork
+        The network whose parameters it is over.
+    prior : Prior, list of Prior, or dict of node to Prior
+        The conjugate prior, as :func:`parameter_posterior` takes it.
+    statistics : Statistics
+        The data's sufficient statistics, added to the prior's hyperparameters.
+
     Examples
     --------
     >>> import pgm

@@ -142,6 +142,11 @@ class BDeu(Prior):
     :meth:`~pgm.learning.posterior.ParameterPosterior.log_marginal_likelihood`
     is the BDeu score.
 
+    Parameters
+    ----------
+    equivalent_sample_size : float, default 1.0
+        The total pseudo-count of each table, spread over its cells.
+
     Examples
     --------
     >>> import pgm
@@ -176,6 +181,12 @@ class Ridge(Prior):
     unpenalised intercept.  The
     residual variance then includes the penalty, ``(RSS + alpha |w|^2) / n``.
     Use it to fit collinear or nearly collinear designs.
+
+    Parameters
+    ----------
+    alpha : float
+        The penalty, the prior precision of each weight relative to the
+        residual variance; non-negative.
     """
 
     def __init__(self, alpha: float):
