@@ -541,3 +541,9 @@ def _same_spec(first, second) -> bool:
         return np.array_equal(np.asarray(first, dtype=np.float64), np.asarray(second, dtype=np.float64))
     except (TypeError, ValueError):
         return False
+
+
+def bound_table(variable, states, parents, parent_states, table) -> Categorical:
+    """A bound Categorical holding ``table`` (normalised rows): the table view of a restricted CPD."""
+    bound = Categorical(states, parents=parents).bind(variable, dict(zip(parents, parent_states)))
+    return bound._bound_copy(variable, parent_states, table, normalised=True)

@@ -42,7 +42,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from pgm.cpds.base import CPD, discrete_configuration_index
-from pgm.cpds.categorical import Categorical, _as_names, _as_states
+from pgm.cpds.categorical import Categorical, _as_names, _as_states, bound_table
 from pgm.data import code_dtype
 from pgm.errors import CPDError, StructureError
 
@@ -251,8 +251,7 @@ class NoisyMax(CPD):
             codes = np.unravel_index(np.arange(n), cards) if cards else ()
             table = self.probabilities(dict(zip(self.parents, codes)), n).reshape(self.table_shape)
             table /= table.sum(axis=-1, keepdims=True)
-            bound = Categorical(self.states, parents=self.parents).bind(self.variable, dict(zip(self.parents, self.parent_states)))
-            self._table_cache = bound._bound_copy(self.variable, self.parent_states, table, normalised=True)
+            self._table_cache = bound_table(self.variable, self.states, self.parents, self.parent_states, table)
         return self._table_cache
 
     @property

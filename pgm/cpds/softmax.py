@@ -56,7 +56,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from pgm.cpds.base import CPD, discrete_configuration_index
-from pgm.cpds.categorical import Categorical, _as_names, _as_states
+from pgm.cpds.categorical import Categorical, _as_names, _as_states, bound_table
 from pgm.cpds.features import Feature, as_feature, feature_from_dict
 from pgm.cpds.softmax_fitting import TOLERANCE, _separated, fit_softmax, objective  # noqa: F401 (re-exported)
 from pgm.data import code_dtype
@@ -393,9 +393,8 @@ class Softmax(CPD):
             codes = np.unravel_index(np.arange(n), cards) if cards else ()
             parents = {p: c for p, c in zip(self.discrete_parents, codes)}
             table = self.probabilities(parents, n).reshape(tuple(cards) + (len(self.states),))
-            categorical = Categorical(self.states, parents=self.discrete_parents)
-            bound = categorical.bind(self.variable, dict(zip(self.discrete_parents, self.parent_states)))
-            self._table_cache = bound._bound_copy(self.variable, self.parent_states, table, normalised=True)
+            self._table_cache = bound_table(self.variable, self.states, self.discrete_parents, self.parent_states,
+                                            table)
         return self._table_cache
 
     @property
