@@ -923,24 +923,26 @@ class BayesianNetwork:
             evidence, a likelihood vector over every state of a discrete
             node.  Many cases: a DataFrame (or dict of equal-length columns),
             one case per row, NaN / None / absent column = not observed.
-        method : {"exact", "variable_elimination", "likelihood_weighting", "loopy_bp", "gibbs", "auto"}
+        method : {"exact", "variable_elimination", "likelihood_weighting", "loopy_bp", "ijgp", "gibbs", "auto"}
             ``"exact"`` is the batched junction tree.
             ``"variable_elimination"`` answers one case in a discrete
             network by summing variables out one at a time (an independent
             exact path).  ``"likelihood_weighting"`` estimates one case's
             posterior of discrete targets by weighted sampling, with
             standard errors, when exact inference is refused.
-            ``"loopy_bp"`` (loopy belief propagation, one target) and
+            ``"loopy_bp"`` (loopy belief propagation, one target),
+            ``"ijgp"`` (iterative join-graph propagation, one target) and
             ``"gibbs"`` (Gibbs sampling) approximate discrete posteriors
             for one case or many rows; ``"auto"`` is exact when its plan
-            fits ``memory_budget``, loopy BP otherwise.  Their results are
+            fits ``memory_budget``, join-graph propagation otherwise.  Their results are
             flagged (``method``, ``approximate``, ``report``, ``choice``;
             ``frame.attrs`` for many rows): see :mod:`pgm.inference.approximate`.
         n_samples, seed
             For likelihood weighting and Gibbs sampling (kept draws per row, over all chains).
         **options
-            For ``"loopy_bp"`` (and ``"auto"``): ``damping``, ``max_iter``,
-            ``tol``; for ``"gibbs"``: ``n_chains``, ``burn_in``, ``thin``.
+            For ``"loopy_bp"``: ``damping``, ``max_iter``, ``tol``; for
+            ``"ijgp"`` (and ``"auto"``) also ``cluster_entries``; for
+            ``"gibbs"``: ``n_chains``, ``burn_in``, ``thin``.
         memory_budget : int, optional
             Bytes exact inference may use (default
             :data:`pgm.inference.DEFAULT_MEMORY_BUDGET`, 1 GiB); a plan that
@@ -1001,14 +1003,15 @@ class BayesianNetwork:
             One case or many, as for :meth:`query`.
         memory_budget : int, optional
             Bytes inference may use (see :meth:`query`).
-        method : {"exact", "loopy_bp", "gibbs", "auto"}
+        method : {"exact", "loopy_bp", "ijgp", "gibbs", "auto"}
             Exact, or an approximation for networks beyond exact inference's
             reach, as for :meth:`query`.
         n_samples, seed
             For Gibbs sampling (kept draws per row, over all chains).
         **options
-            For ``"loopy_bp"`` (and ``"auto"``): ``damping``, ``max_iter``,
-            ``tol``; for ``"gibbs"``: ``n_chains``, ``burn_in``, ``thin``.
+            For ``"loopy_bp"``: ``damping``, ``max_iter``, ``tol``; for
+            ``"ijgp"`` (and ``"auto"``) also ``cluster_entries``; for
+            ``"gibbs"``: ``n_chains``, ``burn_in``, ``thin``.
 
         Examples
         --------

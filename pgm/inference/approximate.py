@@ -1,23 +1,25 @@
-"""``method=`` for the approximate engines: loopy BP and Gibbs answers in the exact engine's result types.
+"""``method=`` for the approximate engines: loopy BP, IJGP and Gibbs answers in the exact engine's result types.
 
 :func:`approximate_query` and :func:`approximate_posteriors` run
-:mod:`pgm.inference.loopy_bp` or :mod:`pgm.inference.gibbs` and package the
+:mod:`pgm.inference.loopy_bp`, :mod:`pgm.inference.ijgp` or
+:mod:`pgm.inference.gibbs` and package the
 tables as exact inference does -- a :class:`~pgm.inference.DiscreteDistribution`
 for one case, a DataFrame with one row per case for many -- flagged as
 approximate:
 
-- a ``DiscreteDistribution`` gets ``method`` (``"loopy_bp"`` or
+- a ``DiscreteDistribution`` gets ``method`` (``"loopy_bp"``, ``"ijgp"`` or
   ``"gibbs"``), ``approximate`` (True), ``report`` (the convergence
   report) and, from Gibbs, ``standard_errors``; its ``log_evidence`` is the
   Bethe estimate from loopy BP (exact on polytrees; per row in
-  ``report.log_evidence``) and NaN from Gibbs;
+  ``report.log_evidence``) and NaN from IJGP and Gibbs;
 - a DataFrame carries the same in ``frame.attrs`` (``"method"``,
   ``"approximate"``, ``"report"``, and ``"standard_errors"``, a DataFrame
   of the same shape, from Gibbs).
 
 ``method="auto"`` answers exactly when the exact plan fits the memory
-budget, and otherwise by loopy belief propagation; ``choice`` (an attribute,
-or ``frame.attrs["choice"]``) says which and why.
+budget, otherwise by iterative join-graph propagation (:mod:`pgm.inference.ijgp`),
+and by loopy belief propagation if even the join graph's clusters do not
+fit; ``choice`` (an attribute, or ``frame.attrs["choice"]``) says which and why.
 """
 
 from __future__ import annotations
@@ -32,9 +34,10 @@ from pgm.inference.results import DiscreteDistribution
 
 __all__ = ["APPROXIMATE_METHODS", "approximate_query", "approximate_posteriors", "choose_method", "dispatch"]
 
-APPROXIMATE_METHODS = ("loopy_bp", "gibbs")
+APPROXIMATE_METHODS = ("loopy_bp", "ijgp", "gibbs")
 
-_OPTIONS = {"loopy_bp": ("damping", "max_iter", "tol"), "gibbs": ("n_chains", "burn_in", "thin")}
+_OPTIONS = {"loopy_bp": ("damping", "max_iter", "tol"), "ijgp": ("cluster_entries", "damping", "max_iter", "tol"),
+            "gibbs": ("n_chains", "burn_in", "thin")}
 
 
 def budget_bytes(memory_budget) -> int:
@@ -91,20 +94,30 @@ def _package(network, names, ev: Evidence, table, errors, method, report):
     return _flag(frame, method, report, errors=se)
 
 
+def _propagation(method: str):
+    """The message-passing engine of ``method``: loopy BP on the factor graph, or IJGP on a join graph."""
+    if method == "loopy_bp":
+        from pgm.inference.loopy_bp import loopy_belief_propagation
+
+        return loopy_belief_propagation
+    from pgm.inference.ijgp import iterative_join_graph_propagation
+
+    return iterative_join_graph_propagation
+
+
 def approximate_query(network, names, evidence, *, method: str, n_samples: int, seed, memory_budget, options: dict):
     """The posterior of ``names`` by ``method`` (``"loopy_bp"`` or ``"gibbs"``), packaged as exact answers are."""
     _check_options(method, options)
     ev = evidence if isinstance(evidence, Evidence) else as_evidence(network, evidence)
-    if method == "loopy_bp":
+    if method in ("loopy_bp", "ijgp"):
         if len(names) > 1:
+            what = "loopy belief propagation" if method == "loopy_bp" else "join-graph propagation"
             raise ValueError(
-                f"loopy belief propagation estimates one node's marginal at a time, not the joint of {list(names)}; "
+                f"{what} estimates one node's marginal at a time, not the joint of {list(names)}; "
                 "query them one by one, or use method='gibbs' for a joint table"
             )
-        from pgm.inference.loopy_bp import loopy_belief_propagation
-
-        marginals, report = loopy_belief_propagation(network, ev, targets=names, memory_budget=memory_budget,
-                                                     **options)
+        marginals, report = _propagation(method)(network, ev, targets=names, memory_budget=memory_budget,
+                                                 **options)
         return _package(network, names, ev, marginals[names[0]], None, method, report)
     from pgm.inference.gibbs import gibbs_sampling
 
@@ -119,10 +132,8 @@ def approximate_posteriors(network, evidence, *, method: str, n_samples: int, se
     ev = evidence if isinstance(evidence, Evidence) else as_evidence(network, evidence)
     hard = {} if ev.batched else ev.hard_assignment(network)
     wanted = [n for n in network.nodes if n not in hard]
-    if method == "loopy_bp":
-        from pgm.inference.loopy_bp import loopy_belief_propagation
-
-        tables, report = loopy_belief_propagation(network, ev, memory_budget=memory_budget, **options)
+    if method in ("loopy_bp", "ijgp"):
+        tables, report = _propagation(method)(network, ev, memory_budget=memory_budget, **options)
         errors = {}
     else:
         from pgm.inference.gibbs import gibbs_sampling
@@ -138,34 +149,39 @@ def dispatch(network, targets, evidence, *, method: str, n_samples: int, seed, m
              exact):
     """Answer ``query`` (``targets``: a tuple) or ``posteriors`` (``targets`` None) by ``method``.
 
-    ``method`` is ``"loopy_bp"``, ``"gibbs"`` or ``"auto"``; ``exact()`` is
-    the exact path's answer, called when ``"auto"`` chooses it.
+    ``method`` is ``"loopy_bp"``, ``"ijgp"``, ``"gibbs"`` or ``"auto"``;
+    ``exact()`` is the exact path's answer, called when ``"auto"`` chooses it.
     """
-    def approximate(name: str):
-        common = dict(method=name, n_samples=n_samples, seed=seed, memory_budget=memory_budget, options=options)
+    def approximate(name: str, chosen_options=options):
+        common = dict(method=name, n_samples=n_samples, seed=seed, memory_budget=memory_budget,
+                      options=chosen_options)
         if targets is None:
             return approximate_posteriors(network, evidence, **common)
         return approximate_query(network, targets, evidence, **common)
 
     if method != "auto":
         return approximate(method)
-    _check_options("loopy_bp", options)
-    return auto(network, targets, evidence, memory_budget, exact, lambda: approximate("loopy_bp"))
+    _check_options("ijgp", options)
+    loopy_options = {k: v for k, v in options.items() if k != "cluster_entries"}
+    return auto(network, targets, evidence, memory_budget, exact, lambda: approximate("ijgp"),
+                lambda: approximate("loopy_bp", loopy_options))
 
 
 def choose_method(network, targets, evidence, memory_budget) -> tuple[str, str]:
-    """``("exact" or "loopy_bp", why)``: exact when its plan's tables and one row's work fit the budget.
+    """``("exact" or "ijgp", why)``: exact when its plan's tables and one row's work fit the budget.
 
     The plan is :meth:`pgm.BayesianNetwork.inference_plan`'s, compiled
     without allocating any table.  Networks with continuous nodes always get
-    exact inference, the only engine here that handles them.
+    exact inference, the only engine here that handles them.  Otherwise the
+    answer is approximate: join-graph propagation, which :func:`auto` replaces
+    by loopy belief propagation if even its clusters do not fit the budget.
 
     Examples
     --------
     >>> import pgm
     >>> from pgm.inference.approximate import choose_method
     >>> choose_method(pgm.load("alarm"), ["HR"], {"BP": "LOW"}, 5_000)[0]
-    'loopy_bp'
+    'ijgp'
     """
     from pgm.inference.api import inference_plan
     from pgm.inference.junction_tree import format_bytes
@@ -176,17 +192,21 @@ def choose_method(network, targets, evidence, memory_budget) -> tuple[str, str]:
     try:
         plan = inference_plan(network, targets, evidence, memory_budget=memory_budget)
     except InferenceTooLarge as error:
-        return "loopy_bp", f"exact inference was refused while planning ({error})"
+        return "ijgp", f"exact inference was refused while planning ({error})"
     need = 8 * plan.total_table_entries + plan.bytes_per_row
     if need <= budget:
         return "exact", (f"the exact plan needs about {format_bytes(need)} (tables and one row), within the "
                          f"memory budget of {format_bytes(budget)}")
-    return "loopy_bp", (f"the exact plan needs about {format_bytes(need)} (tables and one row), above the memory "
-                        f"budget of {format_bytes(budget)}")
+    return "ijgp", (f"the exact plan needs about {format_bytes(need)} (tables and one row), above the memory "
+                    f"budget of {format_bytes(budget)}")
 
 
-def auto(network, targets, evidence, memory_budget, exact, approximate):
-    """Run ``exact()`` when :func:`choose_method` says so (falling back if it is refused), else ``approximate()``."""
+def auto(network, targets, evidence, memory_budget, exact, join_graph, loopy):
+    """Run ``exact()`` when :func:`choose_method` says so (falling back if it is refused), else ``join_graph()``.
+
+    Join-graph propagation is refused when its cluster tables do not fit the
+    budget; ``loopy()`` (belief propagation on the CPDs alone) answers then.
+    """
     method, why = choose_method(network, targets, evidence, memory_budget)
     if method == "exact":
         try:
@@ -194,10 +214,13 @@ def auto(network, targets, evidence, memory_budget, exact, approximate):
         except InferenceTooLarge as error:
             if any(not network[n].is_discrete for n in network.nodes):
                 raise
-            method, why = "loopy_bp", f"exact inference was refused ({error})"
+            why = f"exact inference was refused ({error})"
         else:
             return _flag_all(result, "exact", why)
-    return _flag_all(approximate(), "loopy_bp", why)
+    try:
+        return _flag_all(join_graph(), "ijgp", why)
+    except InferenceTooLarge as error:
+        return _flag_all(loopy(), "loopy_bp", f"{why}; join-graph propagation was refused too ({error})")
 
 
 def _flag_all(result, method: str, why: str):
