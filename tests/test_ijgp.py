@@ -217,3 +217,40 @@ def test_query_and_posteriors_by_ijgp_are_flagged_and_match_exact_with_a_full_ca
         net.query(["HR", "CO"], evidence, method="ijgp")
     with pytest.raises(TypeError, match="n_chains"):
         net.query("HR", evidence, method="ijgp", n_chains=3)
+
+
+def grid_network(side: int, seed: int = 0) -> pgm.BayesianNetwork:
+    """Binary nodes on a side x side grid, each with its upper and left neighbours as parents: treewidth ~ side."""
+    rng = np.random.default_rng(seed)
+    cpds = {}
+    for r in range(side):
+        for c in range(side):
+            parents = ([f"x{r - 1}_{c}"] if r else []) + ([f"x{r}_{c - 1}"] if c else [])
+            table = rng.dirichlet([1.0, 1.0], size=2 ** len(parents)).reshape([2] * len(parents) + [2])
+            cpds[f"x{r}_{c}"] = pgm.Categorical(["a", "b"], parents=parents, table=table)
+    return pgm.BayesianNetwork(cpds, name=f"grid{side}")
+
+
+def test_auto_answers_by_ijgp_when_exact_does_not_fit_and_lowers_the_cap_to_fit():
+    net = grid_network(7)
+    evidence = {"x6_6": "a", "x0_6": "b"}
+    plan = net.inference_plan("x3_3", evidence)
+    full = ijgp(net, evidence, targets=["x3_3"])[1]
+    small = ijgp(net, evidence, targets=["x3_3"], cluster_entries=64)[1]
+    assert full.exact and not small.exact and small.table_entries < full.table_entries
+    budget = 4 * (small.table_entries + full.table_entries)  # between the two join graphs' tables
+    assert budget < 8 * plan.total_table_entries + plan.bytes_per_row  # and below what exact needs
+    result = net.query("x3_3", evidence, method="auto", memory_budget=budget)
+    assert result.method == "ijgp" and result.approximate and result.report.converged
+    assert "above the memory budget" in result.choice
+    assert result.report.cluster_entries < 2 ** 16  # the default cap did not fit; a smaller one did
+    exact = net.query("x3_3", evidence)
+    assert np.abs(result.probabilities - exact.probabilities).max() < 0.05
+    every = net.posteriors(evidence, method="auto", memory_budget=budget)
+    assert {d.method for d in every.values()} == {"ijgp"}
+
+
+def test_auto_settles_for_loopy_bp_when_even_small_clusters_do_not_fit():
+    net = pgm.load("alarm")
+    result = net.query("HR", {"BP": "LOW"}, method="auto", memory_budget=3_000)
+    assert result.method == "loopy_bp" and "join-graph propagation was refused too" in result.choice

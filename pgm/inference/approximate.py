@@ -40,6 +40,10 @@ _OPTIONS = {"loopy_bp": ("damping", "max_iter", "tol"), "ijgp": ("cluster_entrie
             "gibbs": ("n_chains", "burn_in", "thin")}
 
 
+#: The smallest cluster cap ``method="auto"`` tries before it settles for loopy belief propagation.
+_SMALLEST_CAP = 64
+
+
 def budget_bytes(memory_budget) -> int:
     """The memory budget in bytes: ``DEFAULT_MEMORY_BUDGET`` for None, else a positive integer."""
     if memory_budget is None:
@@ -163,7 +167,21 @@ def dispatch(network, targets, evidence, *, method: str, n_samples: int, seed, m
         return approximate(method)
     _check_options("ijgp", options)
     loopy_options = {k: v for k, v in options.items() if k != "cluster_entries"}
-    return auto(network, targets, evidence, memory_budget, exact, lambda: approximate("ijgp"),
+
+    def join_graph():
+        # the default cap, then smaller ones (a quarter each time) until the cluster tables fit the budget
+        from pgm.inference.ijgp import DEFAULT_CLUSTER_ENTRIES
+
+        cap = options.get("cluster_entries", DEFAULT_CLUSTER_ENTRIES)
+        while True:
+            try:
+                return approximate("ijgp", {**options, "cluster_entries": cap})
+            except InferenceTooLarge:
+                if cap <= _SMALLEST_CAP or "cluster_entries" in options:
+                    raise
+                cap = max(_SMALLEST_CAP, cap // 4)
+
+    return auto(network, targets, evidence, memory_budget, exact, join_graph,
                 lambda: approximate("loopy_bp", loopy_options))
 
 

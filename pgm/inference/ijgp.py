@@ -74,6 +74,8 @@ class IJGPReport:
     n_clusters : int
     largest_cluster : int
         Table entries of the largest cluster (a CPD larger than the cap keeps a cluster of its own).
+    table_entries : int
+        Table entries of all clusters together (8 bytes each).
     exact : bool
         True when no bucket had to be split: the join graph is a junction tree and the answer exact.
     log_evidence : None
@@ -92,6 +94,7 @@ class IJGPReport:
     cluster_entries: int
     n_clusters: int
     largest_cluster: int
+    table_entries: int
     exact: bool
     log_evidence: None = None
 
@@ -360,8 +363,7 @@ def iterative_join_graph_propagation(network, evidence=None, *, targets=None,
         graph = build_join_graph(cards, scopes, order, int(cluster_entries))
         budget = budget_bytes(memory_budget)
         static = 8 * graph.total_entries()
-        schedule_bytes = static + 0
-        if schedule_bytes > budget:
+        if static > budget:
             raise InferenceTooLarge(
                 f"join-graph propagation with cluster_entries={cluster_entries:,} needs {format_bytes(static)} for "
                 f"its cluster tables, above the memory budget of {format_bytes(budget)}; lower cluster_entries")
@@ -406,5 +408,6 @@ def iterative_join_graph_propagation(network, evidence=None, *, targets=None,
     report = IJGPReport(iterations, float(residuals.max()) if report_rows else 0.0, bool(converged.all()),
                         residuals, converged, firsts, float(damping), float(tol), int(max_iter),
                         int(cluster_entries), len(graph.clusters) if graph else 0,
-                        graph.largest_entries() if graph else 0, not graph.split if graph else True)
+                        graph.largest_entries() if graph else 0, graph.total_entries() if graph else 0,
+                        not graph.split if graph else True)
     return result, report
