@@ -83,35 +83,35 @@ def test_the_error_is_real_at_small_caps_and_vanishes_as_the_cap_grows():
     assert approximated >= 10  # the small caps really approximate: the test above is not trivially exact
 
 
-def test_clusters_beat_the_bethe_error_on_insurance():
-    # insurance without evidence: loopy BP's fixed point is off by 0.086; clusters of 16,384 entries
-    # roughly halve that, and 65,536 entries hold every bucket, so the answer is exact.
-    net = pgm.load("insurance")
+@pytest.mark.parametrize("name, cap", [("insurance", 4096), ("alarm", 64)])
+def test_clusters_beat_the_bethe_error(name, cap):
+    # without evidence loopy BP's fixed point is off by 0.086 (insurance) and 0.24 (alarm); capped clusters
+    # too small for exactness cut that tenfold (measured 0.0028 and 0.0039), and 65,536 entries are exact
+    net = pgm.load(name)
     exact = {n: d.probabilities for n, d in net.posteriors({}).items()}
     bp = net.posteriors({}, method="loopy_bp")
     bethe = max(float(np.abs(bp[n].probabilities - exact[n]).max()) for n in exact)
-    middle, report = ijgp(net, {}, cluster_entries=2**14)
+    assert bethe > 0.05
+    middle, report = ijgp(net, {}, cluster_entries=cap)
     assert not report.exact and report.converged
-    assert largest_error(middle, exact, exact) < 0.6 * bethe
+    assert largest_error(middle, exact, exact) < 0.1 * bethe
     full, report = ijgp(net, {}, cluster_entries=2**16)
     assert report.exact and largest_error(full, exact, exact) < 1e-10
 
 
 # ============================================================== batched rows
-def test_batched_rows_equal_one_case_at_a_time():
+def test_batched_rows_equal_one_row_at_a_time():
+    # a budget that holds the cluster tables and nothing more: every row runs alone, through the same join graph
     net = pgm.load("child")
     rows = net.sample(12, seed=3)
     rows = rows.mask(np.random.default_rng(3).random(rows.shape) < 0.6)
     rows["Age"] = "0-3_days"  # observed alike in every row: conditioned on before the graph is built
     batched, report = ijgp(net, rows, cluster_entries=64, tol=1e-12, max_iter=500)
     assert report.converged and not report.exact and len(report.row_converged) == 12
-    # each row beside a row observing only Age: the same join graph, so the same fixed point row by row
-    blank = pd.DataFrame({c: [None] for c in rows.columns}).assign(Age="0-3_days")
-    for i in range(len(rows)):
-        pair, _ = ijgp(net, pd.concat([rows.iloc[[i]], blank]), cluster_entries=64, tol=1e-12, max_iter=500)
-        for node in net.nodes:
-            np.testing.assert_allclose(batched[node][:, i], pair[node][:, 0], rtol=0, atol=1e-9,
-                                       err_msg=f"row {i}, {node}")
+    alone, _ = ijgp(net, rows, cluster_entries=64, tol=1e-12, max_iter=500,
+                    memory_budget=8 * report.table_entries + 1)
+    for node in net.nodes:
+        np.testing.assert_allclose(alone[node], batched[node], rtol=0, atol=1e-10, err_msg=node)
 
 
 def test_batched_rows_with_a_full_cap_equal_enumeration_per_row():
@@ -125,15 +125,6 @@ def test_batched_rows_with_a_full_cap_equal_enumeration_per_row():
         expected = enumerated_marginals(net, case)
         for node in net.nodes:
             np.testing.assert_allclose(marginals[node][:, i], expected[node], rtol=0, atol=1e-10)
-
-
-def test_rows_in_chunks_under_a_small_budget_give_the_same_answers():
-    net = pgm.load("alarm")
-    rows = net.sample(6, seed=0).mask(np.random.default_rng(0).random((6, len(net.nodes))) < 0.7)
-    whole, _ = ijgp(net, rows, cluster_entries=64)
-    chunked, _ = ijgp(net, rows, cluster_entries=64, memory_budget=60_000)  # a row or two per chunk
-    for node in whole:
-        np.testing.assert_allclose(chunked[node], whole[node], rtol=0, atol=1e-12)
 
 
 # ============================================================== the report and refusals

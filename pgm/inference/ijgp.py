@@ -320,13 +320,11 @@ def iterative_join_graph_propagation(network, evidence=None, *, targets=None,
     _check_options(cluster_entries, damping, max_iter, tol)
     network._require_fitted("queried")
     ev = evidence if isinstance(evidence, Evidence) else as_evidence(network, evidence)
-    if targets is None:
-        relevant = set(network.nodes)
-    else:
-        wanted_nodes = set(targets) | ev.observed_somewhere()
-        relevant = wanted_nodes | network.ancestors(wanted_nodes)
-    nodes = [n for n in network.nodes if n in relevant]
-    continuous = [n for n in nodes if not network[n].is_discrete]
+    observed = ev.observed_somewhere()
+    above = observed | network.ancestors(observed)
+    wanted = list(network.nodes) if targets is None else list(targets)
+    relevant = set(wanted) | above | network.ancestors(set(wanted))
+    continuous = [n for n in network.nodes if n in relevant and not network[n].is_discrete]
     if continuous:
         raise StructureError(
             f"join-graph propagation here handles discrete networks; {continuous[0]!r} is continuous "
@@ -334,42 +332,152 @@ def iterative_join_graph_propagation(network, evidence=None, *, targets=None,
         )
     # condition on what every row observes alike; the rest of the evidence is per-row likelihoods
     fixed = {n: c for n, c in ev.constant_codes().items() if n in relevant and n not in ev.soft}
-    free = [n for n in nodes if n not in fixed]
-    index = {n: i for i, n in enumerate(free)}
-    cards = [len(network.states(n)) for n in free]
-    tables, scopes = [], []
-    for node in nodes:
-        scope, table = restricted_table(network[node], node, fixed)
-        if scope:
-            tables.append(np.asarray(table, dtype=np.float64))
-            scopes.append(tuple(index[v] for v in scope))
-        elif not float(table) > 0:
-            raise ImpossibleEvidenceError(f"{ev.describe_row(0)} is impossible: {node!r} = "
-                                          f"{network.states(node)[fixed[node]]!r} has probability zero given its "
-                                          "observed parents")
-    unary_vars = [index[n] for n in free if n in ev.soft or (n in ev.codes and (ev.codes[n] >= 0).any())]
-    wanted = free if targets is None else [t for t in targets if t in index]
+    problem = _Problem(network, ev, fixed, int(cluster_entries))
+    options = dict(damping=float(damping), max_iter=int(max_iter), tol=float(tol), memory_budget=memory_budget)
     result = {}
-    report_rows = ev.n_rows
-    residuals = np.zeros(report_rows)
-    firsts = np.ones(report_rows, dtype=np.int64)
-    iterations, graph = 0, None
-    if free:
+    residuals = np.zeros(ev.n_rows)
+    firsts = np.ones(ev.n_rows, dtype=np.int64)
+    iterations, n_clusters, largest, entries, exact = 0, 0, 0, 0, True
+    for part_targets, part_nodes in problem.parts(wanted, above, whole=targets is not None):
+        beliefs, graph, r, f, s = problem.solve(part_nodes, part_targets, **options)
+        result.update(beliefs)
+        residuals, firsts, iterations = np.maximum(residuals, r), np.maximum(firsts, f), max(iterations, s)
+        n_clusters += len(graph.clusters)
+        largest, entries = max(largest, graph.largest_entries()), max(entries, graph.total_entries())
+        exact &= not graph.split
+    for t in wanted:
+        if t in fixed:
+            result[t] = np.zeros((len(network.states(t)), ev.n_rows))
+            result[t][fixed[t]] = 1.0
+    converged = residuals < tol
+    report = IJGPReport(iterations, float(residuals.max()) if ev.n_rows else 0.0, bool(converged.all()),
+                        residuals, converged, firsts, float(damping), float(tol), int(max_iter),
+                        int(cluster_entries), n_clusters, largest, entries, exact)
+    return {t: result[t] for t in wanted}, report
+
+
+class _Problem:
+    """One query's CPDs conditioned on the evidence every row shares, split into parts and solved part by part."""
+
+    def __init__(self, network, ev: Evidence, fixed: dict, cap: int):
+        self.network, self.ev, self.fixed, self.cap = network, ev, fixed, cap
+        self.tables = {}
+        for node in network.nodes:
+            if not network[node].is_discrete:
+                continue
+            scope, table = restricted_table(network[node], node, fixed)
+            if not scope and not float(table) > 0:
+                raise ImpossibleEvidenceError(f"{ev.describe_row(0)} is impossible: {node!r} = "
+                                              f"{network.states(node)[fixed[node]]!r} has probability zero given "
+                                              "its observed parents")
+            self.tables[node] = (scope, np.asarray(table, dtype=np.float64))
+
+    def _connected(self, nodes: set, keep) -> set:
+        """The free nodes of ``nodes`` linked to ``keep`` through the conditioned CPDs (the rest are constants)."""
+        links: dict = {}
+        for node in nodes:
+            scope = self.tables[node][0]
+            for v in scope:
+                links.setdefault(v, set()).update(scope)
+        seen = {k for k in keep if k in links}
+        frontier = list(seen)
+        while frontier:
+            for u in links[frontier.pop()]:
+                if u not in seen:
+                    seen.add(u)
+                    frontier.append(u)
+        return seen
+
+    def _layout(self, nodes: set, keep):
+        """(free nodes, their index, cards, scopes, tables, elimination order, its cliques) of the part of
+        ``nodes`` that is linked to the nodes ``keep``."""
+        linked = self._connected(nodes, keep)
+        free = [n for n in self.network.nodes if n in linked]
+        index = {n: i for i, n in enumerate(free)}
+        cards = [len(self.network.states(n)) for n in free]
+        scopes, tables = [], []
+        for node in self.network.nodes:
+            if node in nodes and self.tables[node][0] and self.tables[node][0][0] in linked:
+                scopes.append(tuple(index[v] for v in self.tables[node][0]))
+                tables.append(self.tables[node][1])
         adjacency = {v: set() for v in range(len(free))}
         for scope in scopes:
             for v in scope:
                 adjacency[v].update(u for u in scope if u != v)
-        order, _ = greedy_order(adjacency, cards, "weighted-min-fill")
-        graph = build_join_graph(cards, scopes, order, int(cluster_entries))
+        order, cliques = greedy_order(adjacency, cards, "weighted-min-fill")
+        return free, index, cards, scopes, tables, order, cliques
+
+    def _fits(self, nodes: set, keep) -> bool:
+        """Whether bucket elimination over ``nodes`` stays within the cap (the join graph is then a tree)."""
+        free, _, cards, _, _, _, cliques = self._layout(nodes, keep)
+        return all(np.prod([cards[v] for v in c], dtype=np.float64) <= self.cap for c in cliques)
+
+    def parts(self, wanted: list, above: set, *, whole: bool):
+        """(targets, nodes) to solve one after another: the targets' ancestors and the evidence's, in groups.
+
+        A node below no evidence depends only on its ancestors and the
+        evidence's (the rest are barren), so every posterior can be read from
+        a part holding just those.  Such nodes are taken deepest first and
+        added to the current part while its bucket elimination stays within
+        the cap; past that a new part starts.  A node whose part alone
+        exceeds the cap gets an (approximate) part of its own.  With
+        ``whole`` (a query of given targets) there is one part.
+        """
+        network = self.network
+        free_wanted = [t for t in wanted if t not in self.fixed]
+        below = [t for t in free_wanted if t not in above]
+        if whole or not below:
+            nodes = set(free_wanted) | above | network.ancestors(set(free_wanted))
+            return [(free_wanted, nodes)] if free_wanted else []
+        position = {n: k for k, n in enumerate(network.topological_order())}
+        groups, covered, current = [], set(), None
+        wanted_set = set(free_wanted)
+
+        def close(nodes, only=None):
+            targets = [only] if only else [t for t in free_wanted if t in nodes and t not in covered]
+            covered.update(targets)
+            if targets:
+                groups.append((targets, nodes))
+
+        for node in sorted(below, key=position.__getitem__, reverse=True):
+            if node in covered or (current is not None and node in current):
+                continue
+            need = {node} | network.ancestors({node}) | above
+            if current is not None and self._fits(current | need, wanted_set):
+                current |= need
+                continue
+            if current is not None:
+                close(current)
+            if self._fits(need, wanted_set):
+                current = need
+            else:  # approximate for this node; its ancestors may still fit in parts of their own
+                current = None
+                close(need, only=node)
+        if current is not None:
+            close(current)
+        rest = [t for t in free_wanted if t not in covered]  # evidence ancestors no exact part held
+        if rest:
+            close(set(rest) | above | network.ancestors(set(rest)))
+        return groups
+
+    def solve(self, nodes: set, targets: list, *, damping, max_iter, tol, memory_budget):
+        """Propagate over the part ``nodes``: (beliefs of ``targets``, join graph, residuals, firsts, iterations)."""
+        ev = self.ev
+        free, index, cards, scopes, tables, order, _ = self._layout(nodes, targets)
+        graph = build_join_graph(cards, scopes, order, self.cap)
         budget = budget_bytes(memory_budget)
         static = 8 * graph.total_entries()
         if static > budget:
             raise InferenceTooLarge(
-                f"join-graph propagation with cluster_entries={cluster_entries:,} needs {format_bytes(static)} for "
+                f"join-graph propagation with cluster_entries={self.cap:,} needs {format_bytes(static)} for "
                 f"its cluster tables, above the memory budget of {format_bytes(budget)}; lower cluster_entries")
+        unary_vars = [index[n] for n in free if n in ev.soft or (n in ev.codes and (ev.codes[n] >= 0).any())]
         schedule = _Schedule(graph, tables, scopes, unary_vars)
         chunk = max(1, (budget - static) // schedule.bytes_per_row())
-        beliefs = {index[t]: np.empty((cards[index[t]], ev.n_rows)) for t in wanted}
+        beliefs = {index[t]: np.empty((cards[index[t]], ev.n_rows)) for t in targets}
+        residuals = np.empty(ev.n_rows)
+        firsts = np.empty(ev.n_rows, dtype=np.int64)
+        iterations = 0
         for rows in row_chunks(ev.n_rows, chunk):
             n = len(range(*rows.indices(ev.n_rows)))
             unary = {}
@@ -381,13 +489,14 @@ def iterative_join_graph_propagation(network, evidence=None, *, targets=None,
                 if node in ev.soft:
                     u = u * ev.soft[node][:, None]
                 unary[v] = u
-            b, r, s, f = _propagate(schedule, unary, n, [index[t] for t in wanted], damping=float(damping),
-                                    max_iter=int(max_iter), tol=float(tol))
+            b, r, s, f = _propagate(schedule, unary, n, [index[t] for t in targets], damping=damping,
+                                    max_iter=max_iter, tol=tol)
             for v, values in b.items():
                 beliefs[v][:, rows] = values
             residuals[rows], firsts[rows] = r, f
             iterations = max(iterations, s)
-        for t in wanted:
+        out = {}
+        for t in targets:
             table = beliefs[index[t]]
             total = table.sum(axis=0)
             if (total <= 0).any():
@@ -395,19 +504,5 @@ def iterative_join_graph_propagation(network, evidence=None, *, targets=None,
                 raise ImpossibleEvidenceError(
                     f"join-graph propagation found {ev.describe_row(row)} contradictory: every state of {t!r} "
                     "has probability zero (p(e) = 0, or the messages ruled out every state)")
-            result[t] = table / total
-    for t in ([] if targets is None else targets):
-        if t in fixed:
-            result[t] = np.zeros((len(network.states(t)), ev.n_rows))
-            result[t][fixed[t]] = 1.0
-    if targets is None:
-        for t in fixed:
-            result[t] = np.zeros((len(network.states(t)), ev.n_rows))
-            result[t][fixed[t]] = 1.0
-    converged = residuals < tol
-    report = IJGPReport(iterations, float(residuals.max()) if report_rows else 0.0, bool(converged.all()),
-                        residuals, converged, firsts, float(damping), float(tol), int(max_iter),
-                        int(cluster_entries), len(graph.clusters) if graph else 0,
-                        graph.largest_entries() if graph else 0, graph.total_entries() if graph else 0,
-                        not graph.split if graph else True)
-    return result, report
+            out[t] = table / total
+        return out, graph, residuals, firsts, iterations
