@@ -923,7 +923,9 @@ class BayesianNetwork:
             evidence, a likelihood vector over every state of a discrete
             node.  Many cases: a DataFrame (or dict of equal-length columns),
             one case per row, NaN / None / absent column = not observed.
-        method : {"exact", "variable_elimination", "likelihood_weighting", "loopy_bp", "ijgp", "gibbs", "auto"}
+        method : str
+            One of "exact", "variable_elimination", "likelihood_weighting",
+            "loopy_bp", "ijgp", "gibbs", "importance", "auto".
             ``"exact"`` is the batched junction tree.
             ``"variable_elimination"`` answers one case in a discrete
             network by summing variables out one at a time (an independent
@@ -931,18 +933,22 @@ class BayesianNetwork:
             posterior of discrete targets by weighted sampling, with
             standard errors, when exact inference is refused.
             ``"loopy_bp"`` (loopy belief propagation, one target),
-            ``"ijgp"`` (iterative join-graph propagation, one target) and
-            ``"gibbs"`` (Gibbs sampling) approximate discrete posteriors
+            ``"ijgp"`` (iterative join-graph propagation, one target),
+            ``"gibbs"`` (Gibbs sampling) and ``"importance"`` (importance
+            sampling with a loopy-BP proposal, which mixes where Gibbs
+            sticks) approximate discrete posteriors
             for one case or many rows; ``"auto"`` is exact when its plan
             fits ``memory_budget``, join-graph propagation otherwise.  Their results are
             flagged (``method``, ``approximate``, ``report``, ``choice``;
             ``frame.attrs`` for many rows): see :mod:`pgm.inference.approximate`.
         n_samples, seed
-            For likelihood weighting and Gibbs sampling (kept draws per row, over all chains).
+            For likelihood weighting, Gibbs sampling (kept draws per row, over all chains) and
+            importance sampling (particles per row).
         **options
             For ``"loopy_bp"``: ``damping``, ``max_iter``, ``tol``; for
             ``"ijgp"`` (and ``"auto"``) also ``cluster_entries``; for
-            ``"gibbs"``: ``n_chains``, ``burn_in``, ``thin``.
+            ``"gibbs"``: ``n_chains``, ``burn_in``, ``thin``; for
+            ``"importance"``: ``n_chains``, ``defensive``.
         memory_budget : int, optional
             Bytes exact inference may use (default
             :data:`pgm.inference.DEFAULT_MEMORY_BUDGET`, 1 GiB); a plan that
@@ -1003,7 +1009,7 @@ class BayesianNetwork:
             One case or many, as for :meth:`query`.
         memory_budget : int, optional
             Bytes inference may use (see :meth:`query`).
-        method : {"exact", "loopy_bp", "ijgp", "gibbs", "auto"}
+        method : {"exact", "loopy_bp", "ijgp", "gibbs", "importance", "auto"}
             Exact, or an approximation for networks beyond exact inference's
             reach, as for :meth:`query`.
         n_samples, seed
@@ -1011,7 +1017,8 @@ class BayesianNetwork:
         **options
             For ``"loopy_bp"``: ``damping``, ``max_iter``, ``tol``; for
             ``"ijgp"`` (and ``"auto"``) also ``cluster_entries``; for
-            ``"gibbs"``: ``n_chains``, ``burn_in``, ``thin``.
+            ``"gibbs"``: ``n_chains``, ``burn_in``, ``thin``; for
+            ``"importance"``: ``n_chains``, ``defensive``.
 
         Examples
         --------

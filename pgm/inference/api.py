@@ -52,7 +52,7 @@ def query(network, targets, evidence=None, *, method="exact", n_samples=100_000,
           **options):
     """The posterior of ``targets`` given ``evidence``; see :meth:`pgm.BayesianNetwork.query`."""
     names, single = _targets(network, targets)
-    if method in ("loopy_bp", "ijgp", "gibbs", "auto"):  # approximate engines: pgm.inference.approximate
+    if method in ("loopy_bp", "ijgp", "gibbs", "importance", "auto"):  # approximate engines: pgm.inference.approximate
         from pgm.inference.approximate import dispatch
 
         return dispatch(network, names, evidence, method=method, n_samples=n_samples, seed=seed,
@@ -70,7 +70,7 @@ def query(network, targets, evidence=None, *, method="exact", n_samples=100_000,
         return variable_elimination(network, names, evidence, memory_budget=memory_budget)
     if method != "exact":
         raise ValueError(
-            "method must be 'exact', 'variable_elimination', 'likelihood_weighting', 'loopy_bp', 'ijgp', 'gibbs' or "
+            "method must be 'exact', 'variable_elimination', 'likelihood_weighting', 'loopy_bp', 'ijgp', 'gibbs', 'importance' or "
             f"'auto', got {method!r}"
         )
     return _exact_query(network, names, as_evidence(network, evidence), memory_budget)
@@ -214,14 +214,14 @@ def _single_case_moments(g, ev: Evidence, names, gaussian):
 def posteriors(network, evidence=None, *, memory_budget=None, method="exact", n_samples=100_000, seed=None,
                **options) -> dict:
     """Every node's posterior marginal, by the trees of relevant parts; see :meth:`pgm.BayesianNetwork.posteriors`."""
-    if method in ("loopy_bp", "ijgp", "gibbs", "auto"):  # approximate engines: pgm.inference.approximate
+    if method in ("loopy_bp", "ijgp", "gibbs", "importance", "auto"):  # approximate engines: pgm.inference.approximate
         from pgm.inference.approximate import dispatch
 
         return dispatch(network, None, evidence, method=method, n_samples=n_samples, seed=seed,
                         memory_budget=memory_budget, options=options,
                         exact=lambda: posteriors(network, evidence, memory_budget=memory_budget))
     if method != "exact":
-        raise ValueError(f"posteriors() takes method='exact', 'loopy_bp', 'ijgp', 'gibbs' or 'auto', got {method!r}")
+        raise ValueError(f"posteriors() takes method='exact', 'loopy_bp', 'ijgp', 'gibbs', 'importance' or 'auto', got {method!r}")
     if options:
         raise TypeError(f"method='exact' got the unknown option {next(iter(options))!r}")
     from pgm.inference.restricted import condition_on_observed_parents

@@ -1,20 +1,20 @@
 """``method=`` for the approximate engines: loopy BP, IJGP and Gibbs answers in the exact engine's result types.
 
 :func:`approximate_query` and :func:`approximate_posteriors` run
-:mod:`pgm.inference.loopy_bp`, :mod:`pgm.inference.ijgp` or
-:mod:`pgm.inference.gibbs` and package the
+:mod:`pgm.inference.loopy_bp`, :mod:`pgm.inference.ijgp`,
+:mod:`pgm.inference.gibbs` or :mod:`pgm.inference.importance` and package the
 tables as exact inference does -- a :class:`~pgm.inference.DiscreteDistribution`
 for one case, a DataFrame with one row per case for many -- flagged as
 approximate:
 
-- a ``DiscreteDistribution`` gets ``method`` (``"loopy_bp"``, ``"ijgp"`` or
-  ``"gibbs"``), ``approximate`` (True), ``report`` (the convergence
-  report) and, from Gibbs, ``standard_errors``; its ``log_evidence`` is the
+- a ``DiscreteDistribution`` gets ``method`` (``"loopy_bp"``, ``"ijgp"``,
+  ``"gibbs"`` or ``"importance"``), ``approximate`` (True), ``report`` (the
+  convergence report) and, from the samplers, ``standard_errors``; its ``log_evidence`` is the
   Bethe estimate from loopy BP (exact on polytrees; per row in
-  ``report.log_evidence``) and NaN from IJGP and Gibbs;
+  ``report.log_evidence``) and NaN from the others;
 - a DataFrame carries the same in ``frame.attrs`` (``"method"``,
   ``"approximate"``, ``"report"``, and ``"standard_errors"``, a DataFrame
-  of the same shape, from Gibbs).
+  of the same shape, from the samplers).
 
 ``method="auto"`` answers exactly when the exact plan fits the memory
 budget, otherwise by iterative join-graph propagation (:mod:`pgm.inference.ijgp`),
@@ -34,10 +34,10 @@ from pgm.inference.results import DiscreteDistribution
 
 __all__ = ["APPROXIMATE_METHODS", "approximate_query", "approximate_posteriors", "choose_method", "dispatch"]
 
-APPROXIMATE_METHODS = ("loopy_bp", "ijgp", "gibbs")
+APPROXIMATE_METHODS = ("loopy_bp", "ijgp", "gibbs", "importance")
 
 _OPTIONS = {"loopy_bp": ("damping", "max_iter", "tol"), "ijgp": ("cluster_entries", "damping", "max_iter", "tol"),
-            "gibbs": ("n_chains", "burn_in", "thin")}
+            "gibbs": ("n_chains", "burn_in", "thin"), "importance": ("n_chains", "defensive")}
 
 
 #: The smallest cluster cap ``method="auto"`` tries before it settles for loopy belief propagation.
@@ -109,6 +109,17 @@ def _propagation(method: str):
     return iterative_join_graph_propagation
 
 
+def _sampling(method: str):
+    """The sampler of ``method``: Gibbs sampling, or importance sampling with a loopy-BP proposal."""
+    if method == "gibbs":
+        from pgm.inference.gibbs import gibbs_sampling
+
+        return gibbs_sampling
+    from pgm.inference.importance import importance_sampling
+
+    return importance_sampling
+
+
 def approximate_query(network, names, evidence, *, method: str, n_samples: int, seed, memory_budget, options: dict):
     """The posterior of ``names`` by ``method`` (``"loopy_bp"`` or ``"gibbs"``), packaged as exact answers are."""
     _check_options(method, options)
@@ -123,10 +134,8 @@ def approximate_query(network, names, evidence, *, method: str, n_samples: int, 
         marginals, report = _propagation(method)(network, ev, targets=names, memory_budget=memory_budget,
                                                  **options)
         return _package(network, names, ev, marginals[names[0]], None, method, report)
-    from pgm.inference.gibbs import gibbs_sampling
-
-    estimates, errors, report = gibbs_sampling(network, ev, [names], n_samples=n_samples, seed=seed,
-                                               memory_budget=memory_budget, **options)
+    estimates, errors, report = _sampling(method)(network, ev, [names], n_samples=n_samples, seed=seed,
+                                                  memory_budget=memory_budget, **options)
     return _package(network, names, ev, estimates[names], errors[names], method, report)
 
 
@@ -140,10 +149,8 @@ def approximate_posteriors(network, evidence, *, method: str, n_samples: int, se
         tables, report = _propagation(method)(network, ev, memory_budget=memory_budget, **options)
         errors = {}
     else:
-        from pgm.inference.gibbs import gibbs_sampling
-
-        estimates, se, report = gibbs_sampling(network, ev, [(n,) for n in wanted], n_samples=n_samples, seed=seed,
-                                               memory_budget=memory_budget, **options)
+        estimates, se, report = _sampling(method)(network, ev, [(n,) for n in wanted], n_samples=n_samples,
+                                                  seed=seed, memory_budget=memory_budget, **options)
         tables = {n: estimates[(n,)] for n in wanted}
         errors = {n: se[(n,)] for n in wanted}
     return {n: _package(network, (n,), ev, tables[n], errors.get(n), method, report) for n in wanted}

@@ -183,13 +183,15 @@ def _unary(graph: FactorGraph, evidence: Evidence, rows: slice) -> np.ndarray:
     return unary
 
 
-def _propagate(graph: FactorGraph, unary: np.ndarray, *, damping: float, max_iter: int, tol: float):
+def _propagate(graph: FactorGraph, unary: np.ndarray, *, damping: float, max_iter: int, tol: float,
+               messages: np.ndarray | None = None):
     """Run the sweeps for one chunk of rows.
 
     Returns (beliefs (variables, width, n), residual, converged, sweeps, first, Bethe log Z per row).
 
     A row leaves the working arrays in the sweep it converges (its beliefs are read then), so rows
-    that settle early cost nothing while a few slow ones go on.
+    that settle early cost nothing while a few slow ones go on.  ``messages`` (edges, width, n), if
+    given, receives each row's final factor messages.
     """
     n_vars, width, n = unary.shape
     unary_log, unary_zero = _log_parts(unary)
@@ -216,6 +218,8 @@ def _propagate(graph: FactorGraph, unary: np.ndarray, *, damping: float, max_ite
             first[done] = sweep
             beliefs[..., done], log_z[done] = _beliefs(graph, factor_msg[..., settled], unary_log[..., settled],
                                                        unary_zero[..., settled])
+            if messages is not None:
+                messages[..., done] = factor_msg[..., settled]
             keep = ~settled
             active, factor_msg = active[keep], factor_msg[..., keep]
             unary_log, unary_zero = unary_log[..., keep], unary_zero[..., keep]
@@ -223,6 +227,8 @@ def _propagate(graph: FactorGraph, unary: np.ndarray, *, damping: float, max_ite
                 break
     if len(active):
         beliefs[..., active], log_z[active] = _beliefs(graph, factor_msg, unary_log, unary_zero)
+        if messages is not None:
+            messages[..., active] = factor_msg
     return beliefs, residual, residual < tol, sweeps, first, log_z
 
 
@@ -388,3 +394,40 @@ def loopy_belief_propagation(network, evidence=None, *, targets=None, damping: f
     marginals = {t: beliefs[index[t], : graph.cards[index[t]]] for t in wanted}
     return marginals, report
 
+
+
+def child_messages(network, evidence: Evidence, nodes, *, damping: float = 0.0, max_iter: int = 200,
+                   tol: float = 1e-8) -> tuple[list[np.ndarray], np.ndarray]:
+    """Per node of ``nodes``: the product of the messages its children's CPDs send it, at loopy BP's fixed point.
+
+    These are the "lambda" messages of Pearl's scheme: what the evidence below a
+    node says about it.  Returns the messages (one array (states, n_rows) per
+    node, normalised to sum to 1) and each row's convergence flag.
+    :mod:`pgm.inference.importance` builds its proposal from them.
+    """
+    _check_options(damping, max_iter, tol)
+    graph = FactorGraph(network, nodes)
+    n = evidence.n_rows
+    messages = np.empty((graph.n_edges, graph.width, n))
+    residual_ok = np.empty(n, dtype=bool)
+    chunk = max(1, budget_bytes(None) // graph.bytes_per_row())
+    for rows in row_chunks(n, chunk):
+        part = messages[..., rows]
+        _, _, converged, _, _, _ = _propagate(graph, _unary(graph, evidence, rows), damping=damping,
+                                              max_iter=max_iter, tol=tol, messages=part)
+        messages[..., rows] = part
+        residual_ok[rows] = converged
+    own = np.zeros(graph.n_edges, dtype=bool)  # the edge from a node's own CPD to the node (the last of its scope)
+    start = 0
+    for node in graph.nodes:
+        start += len(network[node].parents) + 1
+        own[start - 1] = True
+    logs, zeros = _log_parts(messages)
+    out = []
+    for v in range(len(graph.nodes)):
+        edges = np.flatnonzero((graph.edge_var == v) & ~own)
+        k = graph.cards[v]
+        total_log = logs[edges, :k].sum(axis=0)
+        zero = zeros[edges, :k].sum(axis=0) > 0.5
+        out.append(_exp_normalised(total_log[None], zero[None])[0])
+    return out, residual_ok

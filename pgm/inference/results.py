@@ -66,7 +66,7 @@ class DiscreteDistribution:
 
     @property
     def approximate(self) -> bool:
-        return self.method in ("likelihood_weighting", "loopy_bp", "ijgp", "gibbs")
+        return self.method in ("likelihood_weighting", "loopy_bp", "ijgp", "gibbs", "importance")
 
     def __init__(self, variables: Sequence[str], states: Mapping[str, Sequence[str]], probabilities,
                  *, log_evidence: float = 0.0, standard_errors=None):
