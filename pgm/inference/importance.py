@@ -24,9 +24,8 @@ standard error is the largest of three estimates: the delta-method one from
 the weights, ``sqrt(Σ w² (1[x = s] - p)²) / Σ w``; the spread of the
 estimates of ``n_chains`` independent groups of particles (a check that
 heavy-tailed weights do not make the first too small); and, for states seen
-a few times or never, where both are near zero, the binomial error at
-Agresti & Coull's adjusted proportion ``(p n + 2) / (n + 4)`` with ``n`` the
-effective sample size.  The report gives
+a few times or never, where both are near zero, ``1 / n``, the weight of one
+effective particle (``n`` the effective sample size).  The report gives
 Kish's effective sample size ``(Σ w)² / Σ w²`` per row.
 
 Particles for all rows of evidence are drawn together, as one array of
@@ -274,8 +273,6 @@ def _summaries(first: np.ndarray, second: np.ndarray, chain_weight: np.ndarray, 
     centred = np.where(usable, per_chain - p[:, None], 0.0)
     spread = np.sqrt((centred ** 2).sum(axis=1) / np.maximum(count - 1, 1) / np.maximum(count, 1))
     spread = np.where(count >= 2, spread, np.inf if chains > 1 else 0.0)
-    # a floor for states seen a few times or never, where both are near zero: the binomial error at
-    # Agresti & Coull's adjusted proportion (p n + 2) / (n + 4), n being the effective sample size
-    adjusted = (p * ess + 2) / (ess + 4)
-    floor = np.sqrt(adjusted * (1 - adjusted) / (ess + 4))
-    return p, np.maximum(np.maximum(delta, spread), floor)
+    # a floor for states seen a few times or never, where both are near zero: the weight of one
+    # effective particle, 1 / n (a state no particle reached can still have probability of that order)
+    return p, np.maximum(np.maximum(delta, spread), 1.0 / ess)
