@@ -2,6 +2,7 @@
 
     python benchmarks/approximate.py            # alarm, hailfinder, pathfinder, munin1, munin
     python benchmarks/approximate.py --quick    # alarm and hailfinder, fewer draws
+    python benchmarks/approximate.py --only networks munin   # parts: networks, batched, munin
 
 For each bnlearn network (read from the installed pgmpy package's
 example_models folder, tables normalised to sum to 1 in float64, pyAgrum
@@ -21,6 +22,11 @@ a sampled row), every node's posterior is computed by
   the burn-in; one of its samples redraws 2 random variables) and a time
   limit of 120 s;
 
+- pgm ``posteriors(ev, method="importance", n_samples=N)`` (proposal from
+  loopy BP's messages, 10% from the CPDs alone) and pyAgrum
+  ``ImportanceSampling`` for N samples, its stopping tests switched off as
+  for Gibbs;
+
 and compared with the exact posteriors: pgm's junction tree where its plan
 fits the default budget, else (munin1) pgm's ``query(node)`` for every node,
 each pruned to the node's relevant part.  The timed region of every row is
@@ -28,9 +34,9 @@ one call that returns all posteriors: engine construction, setting the
 evidence, inference and reading every posterior (pyAgrum: a fresh engine
 per call, as pgm compiles per call).  pgm's first (cold) call is shown
 beside the median.  Errors are the largest absolute difference of any
-state's probability over all nodes.  Gibbs rows also give the share of
+state's probability over all nodes.  Gibbs and importance-sampling rows also give the share of
 states within 4 reported standard errors of exact, and the largest split
-R-hat.
+R-hat (Gibbs) or the effective sample size (importance sampling).
 
 The machine is shared with other jobs: read ratios, not absolute times.
 """
@@ -165,6 +171,21 @@ def bench_network(name: str, repeat: int, n_samples: int, lines: list) -> list[l
         peer_time, peer_error = peer_median, largest_error(peer, exact)
         peer_note = f"{peer['_iterations']:,} samples (after its burn-in of 300, as many as pgm draws)"
     rows.append(_row(name, "Gibbs", median, times, ours, note, peer_time, peer_error, peer_note))
+
+    # importance sampling (pgm: loopy-BP proposal; pyAgrum: its ImportanceSampling), as many samples
+    median, times, result = timed_calls(lambda: net.posteriors(evidence, method="importance", n_samples=n_samples,
+                                                               seed=0), 1)
+    report = next(iter(result.values())).report
+    ours = largest_error({n: d.probabilities for n, d in result.items()}, exact)
+    within = np.concatenate([np.abs(d.probabilities - exact[n]) <= 4 * d.standard_errors for n, d in result.items()])
+    note = f"{report.n_samples:,} particles; {within.mean():.1%} of states within 4 SE; ESS {report.ess.min():,.0f}"
+    peer_time = peer_error = peer_note = MISSING
+    if bn is not None:
+        peer_median, _, peer = timed_calls(
+            lambda: pyagrum_posteriors(gum.ImportanceSampling, bn, net, evidence, _gibbs_settings(n_samples)), 1)
+        peer_time, peer_error = peer_median, largest_error(peer, exact)
+        peer_note = f"{peer['_iterations']:,} samples (ImportanceSampling, after its burn-in)"
+    rows.append(_row(name, "importance sampling", median, times, ours, note, peer_time, peer_error, peer_note))
     return rows
 
 

@@ -24,7 +24,11 @@ CPDs, hard evidence) are kept as zeros.
 
 Variables observed with the same state in every row are conditioned on
 before the join graph is built (their CPDs are restricted), which makes its
-clusters smaller; other evidence enters as likelihood vectors per row.
+clusters smaller; other evidence enters as likelihood vectors per row.  For
+every node's posterior the network is answered in *parts*, each holding some
+nodes with their ancestors and the evidence's, grouped while bucket
+elimination over the part fits the cap (the rest of the network is barren
+for those nodes), so that most parts are solved exactly.
 """
 
 from __future__ import annotations
@@ -80,6 +84,9 @@ class IJGPReport:
         True when no bucket had to be split: the join graph is a junction tree and the answer exact.
     log_evidence : None
         IJGP gives no estimate of p(evidence) here (answers report NaN).
+    n_parts : int
+        Parts solved one after another (:func:`iterative_join_graph_propagation` explains them);
+        ``n_clusters`` counts the clusters of all parts, ``table_entries`` those of the largest.
     """
 
     iterations: int
@@ -97,13 +104,17 @@ class IJGPReport:
     table_entries: int
     exact: bool
     log_evidence: None = None
+    n_parts: int = 1
 
     def __str__(self) -> str:
         rows = len(self.row_converged)
         settled = int(self.row_converged.sum())
         verdict = "converged" if self.converged else f"NOT converged ({rows - settled} of {rows} row(s) did not)"
-        graph = ("a junction tree: exact" if self.exact else
-                 f"{self.n_clusters} clusters of at most {self.cluster_entries:,} entries")
+        parts = f"{self.n_parts} parts, " if self.n_parts > 1 else ""
+        if self.exact:
+            graph = "every part a junction tree: exact" if self.n_parts > 1 else "a junction tree: exact"
+        else:
+            graph = f"{parts}{self.n_clusters} clusters of at most {self.cluster_entries:,} entries"
         return (f"join-graph propagation ({graph}) {verdict} after {self.iterations} iteration(s): largest "
                 f"residual {self.max_residual:.3g} (tol {self.tol:g}, damping {self.damping:g}, "
                 f"max_iter {self.max_iter})")
@@ -282,9 +293,10 @@ def iterative_join_graph_propagation(network, evidence=None, *, targets=None,
         One case or many rows, as :meth:`pgm.BayesianNetwork.query` takes it
         (soft evidence as ``{node: {state: weight}}`` for one case).
     targets : sequence of str, optional
-        The nodes wanted; None for every node.  Nodes that are neither
-        targets, observed, nor ancestors of those are left out (they do not
-        change the answer).
+        The nodes wanted, propagated over together; None for every node,
+        answered in parts (see Notes).  Nodes that are neither targets,
+        observed, nor ancestors of those are left out (they do not change
+        the answer).
     cluster_entries : int
         The most table entries in a cluster of the join graph.  Larger is
         closer to exact and slower; at or above the largest cluster of
@@ -302,6 +314,18 @@ def iterative_join_graph_propagation(network, evidence=None, *, targets=None,
     -------
     marginals : dict of str to ndarray (states, n_rows)
     report : IJGPReport
+
+    Notes
+    -----
+    A node that is no ancestor of the evidence depends only on its own
+    ancestors and the evidence's: the rest of the network is barren for it.
+    With ``targets=None`` such nodes are taken deepest first and gathered
+    into parts (the nodes' ancestors and the evidence's) for as long as
+    bucket elimination over the part stays within ``cluster_entries``, so
+    each such part is solved exactly; a node whose part alone exceeds the
+    cap is answered approximately in a part of its own.  On large networks
+    most posteriors are then exact although the whole network is far beyond
+    the cap.
 
     Examples
     --------
@@ -337,7 +361,7 @@ def iterative_join_graph_propagation(network, evidence=None, *, targets=None,
     result = {}
     residuals = np.zeros(ev.n_rows)
     firsts = np.ones(ev.n_rows, dtype=np.int64)
-    iterations, n_clusters, largest, entries, exact = 0, 0, 0, 0, True
+    iterations, n_clusters, largest, entries, exact, n_parts = 0, 0, 0, 0, True, 0
     for part_targets, part_nodes in problem.parts(wanted, above, whole=targets is not None):
         beliefs, graph, r, f, s = problem.solve(part_nodes, part_targets, **options)
         result.update(beliefs)
@@ -345,6 +369,7 @@ def iterative_join_graph_propagation(network, evidence=None, *, targets=None,
         n_clusters += len(graph.clusters)
         largest, entries = max(largest, graph.largest_entries()), max(entries, graph.total_entries())
         exact &= not graph.split
+        n_parts += 1
     for t in wanted:
         if t in fixed:
             result[t] = np.zeros((len(network.states(t)), ev.n_rows))
@@ -352,7 +377,7 @@ def iterative_join_graph_propagation(network, evidence=None, *, targets=None,
     converged = residuals < tol
     report = IJGPReport(iterations, float(residuals.max()) if ev.n_rows else 0.0, bool(converged.all()),
                         residuals, converged, firsts, float(damping), float(tol), int(max_iter),
-                        int(cluster_entries), n_clusters, largest, entries, exact)
+                        int(cluster_entries), n_clusters, largest, entries, exact, None, n_parts)
     return {t: result[t] for t in wanted}, report
 
 
