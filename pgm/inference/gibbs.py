@@ -91,7 +91,8 @@ class GibbsReport:
     def __str__(self) -> str:
         worst = self.r_hat.idxmax() if len(self.r_hat) else None
         fewest = self.ess.idxmin() if len(self.ess.dropna()) else None
-        verdict = "chains agree" if self.converged else "chains DISAGREE (R-hat >= 1.01)"
+        verdict = ("chains agree" if self.converged else
+                   "chains DISAGREE (R-hat >= 1.01; method='importance' does not need chains to mix)")
         text = (f"Gibbs sampling, {self.n_chains} chain(s) x {self.n_draws:,} kept draws (burn-in {self.burn_in}, "
                 f"thin {self.thin}): {verdict}")
         if worst is not None:
