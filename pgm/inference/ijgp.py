@@ -444,7 +444,8 @@ class _Problem:
         evidence's (the rest are barren), so every posterior can be read from
         a part holding just those.  Such nodes are taken deepest first and
         added to the current part while its bucket elimination stays within
-        the cap; past that a new part starts.  A node whose part alone
+        the cap; past that a new part starts (unless the whole fits, which is
+        then one part).  A node whose part alone
         exceeds the cap gets an (approximate) part of its own.  With
         ``whole`` (a query of given targets) there is one part.
         """
@@ -454,9 +455,12 @@ class _Problem:
         if whole or not below:
             nodes = set(free_wanted) | above | network.ancestors(set(free_wanted))
             return [(free_wanted, nodes)] if free_wanted else []
+        wanted_set = set(free_wanted)
+        everything = set(free_wanted) | above | network.ancestors(set(free_wanted))
+        if self._fits(everything, wanted_set):  # one join graph, a junction tree: nothing to split
+            return [(free_wanted, everything)]
         position = {n: k for k, n in enumerate(network.topological_order())}
         groups, covered, current = [], set(), None
-        wanted_set = set(free_wanted)
 
         def close(nodes, only=None):
             targets = [only] if only else [t for t in free_wanted if t in nodes and t not in covered]
