@@ -33,6 +33,7 @@ for those nodes), so that most parts are solved exactly.
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,7 +44,6 @@ from pgm.inference.approximate import budget_bytes
 from pgm.inference.evidence import Evidence, as_evidence, likelihood_vectors, restricted_table
 from pgm.inference.join_graph import JoinGraph, build_join_graph
 from pgm.inference.junction_tree import format_bytes
-from pgm.inference.triangulation import greedy_order
 
 __all__ = ["DEFAULT_CLUSTER_ENTRIES", "IJGPReport", "iterative_join_graph_propagation"]
 
@@ -280,6 +280,52 @@ def _propagate(schedule: _Schedule, unary: dict, n: int, wanted: list[int], *, d
     return beliefs, residual, iterations, first
 
 
+def _min_fill_order(adjacency: dict, cards, limit: float = np.inf):
+    """A greedy elimination order (fewest fill edges, then smallest clique table, then lowest index) and its
+    cliques; None as soon as a clique would have more than ``limit`` entries.
+
+    The same rule as :func:`pgm.inference.triangulation.greedy_order`'s weighted min-fill, written here
+    so that the test of whether a part fits the cap can stop at the first clique that does not.
+    """
+    adj = {v: set(nb) for v, nb in adjacency.items()}
+    logs = {v: float(np.log(cards[v])) for v in adj}
+    log_limit = float(np.log(limit)) if np.isfinite(limit) else np.inf
+
+    def score(v):
+        nb = list(adj[v])
+        fill = sum(1 for i, a in enumerate(nb) for b in nb[i + 1:] if b not in adj[a])
+        return (fill, round(logs[v] + sum(logs[u] for u in nb), 9), v)
+
+    current = {v: score(v) for v in adj}
+    heap = list(current.values())
+    heapq.heapify(heap)
+    order, cliques = [], []
+    while heap:
+        entry = heapq.heappop(heap)
+        v = entry[2]
+        if v not in adj or current.get(v) != entry:
+            continue  # stale
+        if entry[1] > log_limit + 1e-9:
+            return None
+        nb = adj.pop(v)
+        del current[v]
+        order.append(v)
+        cliques.append(frozenset(nb | {v}))
+        for a in nb:
+            adj[a].discard(v)
+            adj[a].update(nb - {a})
+        touched = set(nb)
+        for a in nb:
+            touched.update(adj[a])
+        for u in touched:
+            if u in adj:
+                new = score(u)
+                if new != current[u]:
+                    current[u] = new
+                    heapq.heappush(heap, new)
+    return order, cliques
+
+
 def iterative_join_graph_propagation(network, evidence=None, *, targets=None,
                                      cluster_entries: int = DEFAULT_CLUSTER_ENTRIES, damping: float = 0.0,
                                      max_iter: int = 100, tol: float = 1e-8, memory_budget=None):
@@ -413,7 +459,7 @@ class _Problem:
                     frontier.append(u)
         return seen
 
-    def _layout(self, nodes: set, keep):
+    def _layout(self, nodes: set, keep, limit: float = np.inf):
         """(free nodes, their index, cards, scopes, tables, elimination order, its cliques) of the part of
         ``nodes`` that is linked to the nodes ``keep``."""
         linked = self._connected(nodes, keep)
@@ -429,13 +475,13 @@ class _Problem:
         for scope in scopes:
             for v in scope:
                 adjacency[v].update(u for u in scope if u != v)
-        order, cliques = greedy_order(adjacency, cards, "weighted-min-fill")
+        found = _min_fill_order(adjacency, cards, limit)
+        order, cliques = found if found is not None else (None, None)
         return free, index, cards, scopes, tables, order, cliques
 
     def _fits(self, nodes: set, keep) -> bool:
         """Whether bucket elimination over ``nodes`` stays within the cap (the join graph is then a tree)."""
-        free, _, cards, _, _, _, cliques = self._layout(nodes, keep)
-        return all(np.prod([cards[v] for v in c], dtype=np.float64) <= self.cap for c in cliques)
+        return self._layout(nodes, keep, limit=self.cap)[6] is not None
 
     def parts(self, wanted: list, above: set, *, whole: bool):
         """(targets, nodes) to solve one after another: the targets' ancestors and the evidence's, in groups.
@@ -443,8 +489,8 @@ class _Problem:
         A node below no evidence depends only on its ancestors and the
         evidence's (the rest are barren), so every posterior can be read from
         a part holding just those.  Such nodes are taken deepest first and
-        added to the current part while its bucket elimination stays within
-        the cap; past that a new part starts (unless the whole fits, which is
+        added to the current part (in runs that double while they fit) while
+        its bucket elimination stays within the cap; past that a new part starts (unless the whole fits, which is
         then one part).  A node whose part alone
         exceeds the cap gets an (approximate) part of its own.  With
         ``whole`` (a query of given targets) there is one part.
@@ -468,20 +514,39 @@ class _Problem:
             if targets:
                 groups.append((targets, nodes))
 
-        for node in sorted(below, key=position.__getitem__, reverse=True):
+        def need_of(node):
+            return {node} | network.ancestors({node}) | above
+
+        # deepest first; nodes are added in runs that double while the part fits and halve when it does
+        # not, so a part of k nodes costs about 2 log2(k) tests instead of k
+        order = sorted(below, key=position.__getitem__, reverse=True)
+        i, step = 0, 1
+        while i < len(order):
+            node = order[i]
             if node in covered or (current is not None and node in current):
+                i += 1
                 continue
-            need = {node} | network.ancestors({node}) | above
-            if current is not None and self._fits(current | need, wanted_set):
-                current |= need
+            if current is None:
+                need = need_of(node)
+                if self._fits(need, wanted_set):
+                    current, step = need, 1
+                else:  # approximate for this node; its ancestors may still fit in parts of their own
+                    close(need, only=node)
+                i += 1
                 continue
-            if current is not None:
+            batch, j = [], i
+            while j < len(order) and len(batch) < step:
+                if order[j] not in covered and order[j] not in current:
+                    batch.append(order[j])
+                j += 1
+            candidate = current.union(*(need_of(n) for n in batch))
+            if self._fits(candidate, wanted_set):
+                current, i, step = candidate, j, 2 * step
+            elif step > 1:
+                step //= 2
+            else:
                 close(current)
-            if self._fits(need, wanted_set):
-                current = need
-            else:  # approximate for this node; its ancestors may still fit in parts of their own
                 current = None
-                close(need, only=node)
         if current is not None:
             close(current)
         rest = [t for t in free_wanted if t not in covered]  # evidence ancestors no exact part held
