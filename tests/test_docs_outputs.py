@@ -143,3 +143,13 @@ def test_a_page_whose_code_fails_fails_the_build_naming_the_block(tmp_path):
     '''})
     assert result.returncode != 0
     assert "index.md, code block 2 failed: ZeroDivisionError" in result.stderr
+
+
+def test_the_docs_extra_installs_what_the_guide_needs_to_run_at_build_time():
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")  # (no tomllib: Python 3.10 is supported)
+    block = text[text.index("[project.optional-dependencies]"):text.index("[project.scripts]")]
+    extras = {name: re.findall(r'"([^"]+)"', body)
+              for name, body in re.findall(r"^(\w+) = \[(.*?)\]$", block, flags=re.MULTILINE | re.DOTALL)}
+    assert set(extras["examples"]) <= set(extras["docs"])  # every chapter's code runs during the build
+    for tool in ("sphinx", "numpydoc", "myst-parser"):
+        assert any(requirement.startswith(tool) for requirement in extras["docs"]), tool
