@@ -18,7 +18,7 @@ __all__ = ["EXAMPLES", "add_learn_command"]
 
 EXAMPLES = [
     "pgm learn rows.csv -o net.json --method hc --score bic",
-    "pgm learn rows.csv -o net.json --method tabu --max-parents 3 --forbid 'xray->smoke' --restarts 5 --seed 0",
+    "pgm learn rows.csv -o net.json --method tabu --max-parents 3 --forbid 'HISTORY->LVFAILURE' --restarts 5 --seed 0",
     "pgm learn rows.csv -o net.json --method pc --alpha 0.01",
     "pgm learn rows.csv -o tree.bif --method chow-liu",
     "pgm learn - --method tabu -q < rows.csv > learned.json",
