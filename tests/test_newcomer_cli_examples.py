@@ -71,3 +71,26 @@ def test_the_data_examples_run_on_the_rows_the_sample_example_writes(tmp_path, m
     per_row = pd.read_csv(tmp_path / "ll.csv").iloc[:, -1].to_numpy()
     rows = pgm.read_csv(tmp_path / "rows.csv", pgm.load("alarm"))
     assert per_row == pytest.approx(pgm.load("alarm").log_likelihood(rows), abs=1e-9)
+
+
+def test_pgm_learn_keeps_the_states_as_the_csv_writes_them(tmp_path, monkeypatch, capsys):
+    # alarm's states TRUE/FALSE and child's state "None" are text in the file: pandas' guesses would make
+    # them the booleans True/False and a missing value, so the learned network would not match the data
+    monkeypatch.chdir(tmp_path)
+    for network in ("alarm", "child"):
+        assert main(["sample", network, "-n", "1500", "--seed", "2", "-o", f"{network}.csv", "-q"]) in (0, None)
+        assert main(["learn", f"{network}.csv", "-o", f"{network}.json", "--method", "chow-liu", "-q"]) in (0, None)
+        learned, truth = pgm.read(tmp_path / f"{network}.json"), pgm.load(network)
+        rows = pd.read_csv(tmp_path / f"{network}.csv", dtype=str, keep_default_na=False)
+        for node in truth.nodes:  # the states are the file's text: those seen in its column
+            assert set(learned[node].states) == set(rows[node]), node
+    assert "None" in pgm.read(tmp_path / "child.json")["DuctFlow"].states
+
+
+def test_pgm_learn_still_reads_numbers_as_numbers(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    ecoli = pgm.load("ecoli70")
+    ecoli.sample(500, seed=0).to_csv(tmp_path / "ecoli.csv", index=False)
+    assert main(["learn", "ecoli.csv", "-o", "ecoli.json", "--method", "chow-liu", "-q"]) in (0, None)
+    learned = pgm.read(tmp_path / "ecoli.json")
+    assert all(states is None for states in learned.domains.values())  # every column continuous
