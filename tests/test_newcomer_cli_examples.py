@@ -94,3 +94,14 @@ def test_pgm_learn_still_reads_numbers_as_numbers(tmp_path, monkeypatch, capsys)
     assert main(["learn", "ecoli.csv", "-o", "ecoli.json", "--method", "chow-liu", "-q"]) in (0, None)
     learned = pgm.read(tmp_path / "ecoli.json")
     assert all(states is None for states in learned.domains.values())  # every column continuous
+
+
+def test_evidence_in_the_wrong_case_suggests_the_state(capsys):
+    asia = pgm.load("asia")
+    with pytest.raises(pgm.errors.DataError, match=r"'YES' is not a state of 'xray'.*; did you mean 'yes'\?"):
+        asia.query("lung", evidence={"xray": "YES"})
+    with pytest.raises(pgm.errors.DataError) as error:
+        asia.query("lung", evidence={"xray": "maybe"})
+    assert "did you mean" not in str(error.value)  # no state is close: no suggestion
+    assert main(["query", "asia", "lung", "-e", "xray=YES"]) == 1
+    assert "did you mean 'yes'?" in capsys.readouterr().err
