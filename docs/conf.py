@@ -2,10 +2,16 @@
 
 Build with ``python -m sphinx -W -b html docs docs/_build/html`` (``-W``: every
 warning is an error, so a broken reference fails the build); the test suite
-does exactly that in ``tests/test_api_reference.py``.
+does exactly that in ``tests/test_api_reference.py``.  The guide's code runs during the build, so that
+each block is followed by its output (``_ext/block_outputs.py``); ``-D pgm_execute=0`` skips that.
 """
 
+import sys
+from pathlib import Path
+
 import pgm
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "_ext"))  # our own extension: block_outputs
 
 project = "pgm"
 author = "the pgm developers"
@@ -16,6 +22,7 @@ extensions = [
     "sphinx.ext.intersphinx",
     "numpydoc",
     "myst_parser",
+    "block_outputs",  # each ```python block of the guide is followed by what it prints and draws
 ]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 exclude_patterns = ["_build"]
@@ -32,3 +39,4 @@ html_theme = "alabaster"
 # wide enough for the code and tables of the guide and the reference
 html_theme_options = {"page_width": "1300px", "body_max_width": "none", "sidebar_width": "230px"}
 html_title = "pgm"
+html_static_path = ["_static"]  # pgm-output.css: the look of the guide's outputs

@@ -184,6 +184,12 @@ def as_evidence(network, evidence) -> Evidence:
     return _many_cases(network, evidence)
 
 
+def _same_but_for_case(value, states) -> str:
+    """``; did you mean 'yes'?`` when exactly one state differs from the value only in case (``YES``)."""
+    close = [state for state in states if str(state).casefold() == str(value).casefold()]
+    return f"; did you mean {close[0]!r}?" if len(close) == 1 else ""
+
+
 def _single_case(network, evidence) -> Evidence:
     if isinstance(evidence, pd.Series):
         evidence = evidence.to_dict()
@@ -202,7 +208,7 @@ def _single_case(network, evidence) -> Evidence:
             if position < 0:
                 raise DataError(
                     f"evidence {node}={value!r}: {value!r} is not a state of {node!r}; its states are {list(cpd.domain)}"
-                )
+                    + _same_but_for_case(value, cpd.domain))
             result.codes[node] = np.array([position], dtype=code_dtype(len(cpd.domain)))
         else:
             if not isinstance(value, (numbers.Real, np.integer, np.floating)) or isinstance(value, (bool, np.bool_)):

@@ -18,7 +18,7 @@ __all__ = ["EXAMPLES", "add_learn_command"]
 
 EXAMPLES = [
     "pgm learn rows.csv -o net.json --method hc --score bic",
-    "pgm learn rows.csv -o net.json --method tabu --max-parents 3 --forbid 'xray->smoke' --restarts 5 --seed 0",
+    "pgm learn rows.csv -o net.json --method tabu --max-parents 3 --forbid 'HISTORY->LVFAILURE' --restarts 5 --seed 0",
     "pgm learn rows.csv -o net.json --method pc --alpha 0.01",
     "pgm learn rows.csv -o tree.bif --method chow-liu",
     "pgm learn - --method tabu -q < rows.csv > learned.json",
@@ -82,9 +82,24 @@ def _read(path: str):
     if path.endswith((".parquet", ".parq", ".pq")):
         frame = pd.read_parquet(path)
     else:
-        frame = pd.read_csv(path)
+        frame = _read_csv_as_written(path)
     if len(frame) == 0:
         raise DataError(f"{path} has no rows of data")
+    return frame
+
+
+def _read_csv_as_written(path: str):
+    """A CSV with no network to say its states: a column is numbers when every value reads as one, otherwise
+    its states are the text as written -- not pandas' guesses, which make TRUE a boolean and the state
+    "None" (bnlearn's child network) a missing value.  Only an empty field is missing."""
+    import pandas as pd
+
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    for column in frame.columns:
+        try:
+            frame[column] = pd.to_numeric(frame[column])
+        except (ValueError, TypeError):
+            pass  # text: discrete states
     return frame
 
 
