@@ -83,7 +83,7 @@ def rows_of(frame: pd.DataFrame) -> list[dict]:
 def rows_strategy(monkeypatch):
     """Force how rows are answered: force('shared' | 'per-pattern')."""
     def force(kind):
-        def choose(network, evidence, plan, budget):
+        def choose(network, evidence, plan, budget, targets=None):
             groups = evidence_patterns(evidence)
             if kind == "shared":
                 return Strategy("shared", len(groups), 0.0, 0.0)
