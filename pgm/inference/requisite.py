@@ -13,15 +13,16 @@ normalising removes:
 
     p(target | e)  is proportional to  sum over the component of the product of the touching families' CPDs,
 
-the boundary's observed states sliced in.  Rows with the same component
-and boundary share one tree over the component and run stacked, each with
-its own boundary states -- however different their other evidence.
+the boundary's observed states sliced in.  Rows with the same families and
+boundary share one tree over the component and run stacked, each with its
+own boundary states -- however different their other evidence.
 
 What is dropped still decides whether p(e) is zero, which a query must
-report.  The component's sum is zero exactly when p(e) is, unless a factor
-outside it can be zero: a row is answered this way only when every CPD
-outside the touching families (among the ancestors) is strictly positive;
-the other rows keep the full single-case plan.
+report.  A dropped CPD whose table, the row's observed states sliced in, is
+strictly positive cannot make p(e) zero; one that could joins the part,
+with the components of its unobserved members, until no such CPD is left.
+The part's sum is then zero exactly when p(e) is.  Rows that observe a
+target keep the full single-case plan.
 
 Everything is computed as boolean matrices (nodes x rows) multiplied by the
 sparse family matrix, iterating only the rows that still grow: no loop over
@@ -43,12 +44,12 @@ __all__ = ["Requisite", "requisite_parts"]
 class Requisite:
     """The requisite part of every row's query.
 
-    ``groups`` holds, per distinct (component, boundary) pair, the row
+    ``groups`` holds, per distinct (families, boundary) pair, the row
     indices sharing it, with ``families`` (the nodes whose CPDs enter: the
-    families touching the component, named by their child) and ``boundary``
-    (the observed nodes of those families) for each.  ``rest`` holds the
-    row indices that keep the full plan (a target observed, or a CPD outside
-    the touching families with a zero entry).
+    families touching the component, and those joined for a possible zero,
+    named by their child) and ``boundary`` (the observed nodes of those
+    families) for each.  ``rest`` holds the row indices that keep the full
+    plan (a target observed).
     """
 
     groups: tuple
@@ -180,21 +181,30 @@ def requisite_parts(network, evidence, targets) -> Requisite:
     def across(x, active):  # every member of a touched family
         return (families_t @ touched(x, active).astype(np.float32)) > 0
 
-    component = _grow(across, wanted & hidden, hidden)
-    enter = touched(component, slice(None))
+    # The part grows from the targets.  A dropped factor that could be zero (p(e) might be zero through
+    # it) joins the part, and its hidden members bring their components, until no such factor is left.
+    excluded = (wanted & observed).any(axis=0)  # rows observing a target keep the full plan
+    extra = np.zeros_like(relevant)             # families (by child) joined for their zeros
+    seeds = wanted & hidden
+    while True:
+        component = _grow(across, seeds, hidden)
+        enter = touched(component, slice(None)) | extra
+        dropped = relevant & ~enter & ~positive[:, None]
+        dropped[:, excluded] = False
+        joining = np.zeros_like(relevant)
+        for i in np.flatnonzero(dropped.any(axis=1)):
+            rows = np.flatnonzero(dropped[i])
+            joining[i, rows] = ~_surely_positive(network, nodes[i], evidence, rows)
+        if not joining.any():
+            break
+        extra |= joining
+        seeds |= ((families_t @ joining.astype(np.float32)) > 0) & hidden
     boundary = ((families_t @ enter.astype(np.float32)) > 0) & observed
-    # rows whose dropped factors could make p(e) zero, or that observe a target, keep the full plan
-    risky = (wanted & observed).any(axis=0)
-    dropped = relevant & ~enter & ~positive[:, None]
-    for i in np.flatnonzero(dropped.any(axis=1)):
-        rows = np.flatnonzero(dropped[i] & ~risky)
-        if rows.size:
-            risky[rows] |= ~_surely_positive(network, nodes[i], evidence, rows)
-    keep = np.flatnonzero(~risky)
-    rest = np.flatnonzero(risky)
+    keep = np.flatnonzero(~excluded)
+    rest = np.flatnonzero(excluded)
     if keep.size == 0:
         return Requisite((), (), (), rest)
-    signature = np.packbits(np.concatenate([component[:, keep], boundary[:, keep]], axis=0), axis=0).T
+    signature = np.packbits(np.concatenate([enter[:, keep], boundary[:, keep]], axis=0), axis=0).T
     _, first, inverse = np.unique(signature, axis=0, return_index=True, return_inverse=True)
     inverse = inverse.ravel()
     rank = np.empty(len(first), dtype=np.intp)  # groups in order of their first row

@@ -14,6 +14,13 @@ fixed cost of planning and calling plus the pattern tree's entries times
 its rows (estimated from the most frequent patterns' trees), and picks the
 cheaper; a shared tree above the memory budget is never chosen.
 
+A batched query needs p(e) only to flag impossible rows, so its rows can go
+*by relevance*: grouped by the requisite part of their query -- the target's
+component given the row's evidence, and that component's observed boundary
+(:mod:`pgm.inference.requisite`) -- which rows with different evidence
+share; rows whose dropped factors could make p(e) zero keep their
+pattern's plan.
+
 Targets.  The posterior of a node needs only the node, the evidence and
 their ancestors (every other node is barren).  For all posteriors of a large
 network, one tree over every node can be far larger than the trees of these
