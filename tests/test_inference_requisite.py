@@ -156,3 +156,21 @@ def test_a_repeated_batch_that_overflows_the_cache_finds_its_first_plans(never_s
     # plain LRU, scanning the same plans in the same order, would find none of them
     assert cache.hits - hits >= 5 and cache.nbytes <= cache.max_bytes
     np.testing.assert_allclose(again.to_numpy(), first.to_numpy(), rtol=0, atol=0)
+
+
+def test_a_batch_repeated_many_times_keeps_finding_the_same_plans(never_shared):
+    net = pgm.load("alarm")
+    data = masked_sample(net, 40, 0.6, seed=8).drop(columns=["HR"])
+    cache = plan_cache(net)
+    net.query("HR", evidence=data)
+    everything = cache.nbytes
+    cache.clear()
+    cache.max_bytes = everything // 2
+    net.query("HR", evidence=data)
+    found = []
+    for _ in range(3):  # the plans used in a pass are never evicted for a later plan of the same pass
+        hits, evictions = cache.hits, cache.evictions
+        net.query("HR", evidence=data)
+        found.append(cache.hits - hits)
+        assert cache.evictions == evictions
+    assert found[0] >= 10 and found[0] == found[1] == found[2]

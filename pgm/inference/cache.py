@@ -83,6 +83,8 @@ class PlanCache:
                 return None
             self._items.move_to_end(key)
             self.hits += 1
+            if self._scan is not None:
+                self._scan.add(key)  # used by this batch: not evicted for a later plan of the same batch
             return item[0]
 
     def put(self, key, value, nbytes: int) -> None:
@@ -112,8 +114,9 @@ class PlanCache:
 
         Plain LRU fails on a batch whose plans do not all fit: each plan
         evicts one stored just before, and repeating the batch finds none.
-        Within a scan a plan never evicts one stored earlier in the scan, so
-        a repeated batch finds the plans of its first rows.
+        Within a scan a plan never evicts one stored or used earlier in the
+        scan (only plans the batch has not touched, least recently used
+        first), so a repeated batch finds the plans of its first rows.
 
         Examples
         --------

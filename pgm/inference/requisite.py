@@ -18,11 +18,14 @@ boundary share one tree over the component and run stacked, each with its
 own boundary states -- however different their other evidence.
 
 What is dropped still decides whether p(e) is zero, which a query must
-report.  A dropped CPD whose table, the row's observed states sliced in, is
-strictly positive cannot make p(e) zero; one that could joins the part,
-with the components of its unobserved members, until no such CPD is left.
-The part's sum is then zero exactly when p(e) is.  Rows that observe a
-target keep the full single-case plan.
+report.  The dropped factors' sum over their unobserved nodes is at least
+the product of the smallest entries of the observed nodes' CPDs (the row's
+observed states sliced in) times the sum of the unobserved nodes' CPDs,
+which is one (each sums to one over its node's states, children first).  So
+only an observed node's CPD with a zero among its sliced entries could make
+p(e) zero; such a CPD joins the part, with the components of its unobserved
+members, until none is left.  The part's sum is then zero exactly when p(e)
+is.  Rows that observe a target keep the full single-case plan.
 
 Everything is computed as boolean matrices (nodes x rows) multiplied by the
 sparse family matrix, iterating only the rows that still grow: no loop over
@@ -189,7 +192,8 @@ def requisite_parts(network, evidence, targets) -> Requisite:
     while True:
         component = _grow(across, seeds, hidden)
         enter = touched(component, slice(None)) | extra
-        dropped = relevant & ~enter & ~positive[:, None]
+        # only an observed node's CPD can make p(e) zero: a hidden node's sums to one over its states
+        dropped = relevant & ~enter & observed & ~positive[:, None]
         dropped[:, excluded] = False
         joining = np.zeros_like(relevant)
         for i in np.flatnonzero(dropped.any(axis=1)):
