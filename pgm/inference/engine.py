@@ -26,7 +26,8 @@ for one case or for many rows with their own missing values:
 Memory is priced before anything is allocated: the static tables
 (:meth:`JunctionTree.static_bytes`) and the work of one row are checked
 against the budget, and only then are the tables built.  Many rows go
-through one shared tree or one pruned tree per pattern of observed nodes,
+through one shared tree or one pruned tree per pattern of observed nodes
+(a batched query: per requisite part, :mod:`pgm.inference.requisite`),
 and all posteriors through the trees of each node's relevant part, as the
 cost model of :mod:`pgm.inference.strategy` chooses.  Compiled plans are
 kept in the network's bounded cache (:mod:`pgm.inference.cache`).

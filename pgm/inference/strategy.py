@@ -66,9 +66,11 @@ ENTRIES_PER_TREE = 4096
 class Strategy:
     """How a batch of rows is answered.
 
-    ``kind`` is ``"shared"``, ``"per-pattern"`` or ``"per-row"``;
-    ``groups`` holds the row indices of each pattern (per-pattern and
-    per-row only); the costs are the model's estimates in seconds.
+    ``kind`` is ``"shared"``, ``"per-pattern"``, ``"per-row"`` or
+    ``"by-relevance"``; ``groups`` holds the row indices of each pattern
+    (or requisite part) and ``parts`` each by-relevance group's (families,
+    boundary), None for a pattern; the costs are the model's estimates in
+    seconds.
     """
 
     kind: str
