@@ -189,16 +189,17 @@ def requisite_parts(network, evidence, targets) -> Requisite:
     excluded = (wanted & observed).any(axis=0)  # rows observing a target keep the full plan
     extra = np.zeros_like(relevant)             # families (by child) joined for their zeros
     seeds = wanted & hidden
+    # Only an observed node's CPD can make p(e) zero (a hidden node's sums to one over its states); whether
+    # its sliced table has a zero does not depend on the part, so it is found once for every row.
+    suspect = relevant & observed & ~positive[:, None]
+    suspect[:, excluded] = False
+    for i in np.flatnonzero(suspect.any(axis=1)):
+        rows = np.flatnonzero(suspect[i])
+        suspect[i, rows] = ~_surely_positive(network, nodes[i], evidence, rows)
     while True:
         component = _grow(across, seeds, hidden)
         enter = touched(component, slice(None)) | extra
-        # only an observed node's CPD can make p(e) zero: a hidden node's sums to one over its states
-        dropped = relevant & ~enter & observed & ~positive[:, None]
-        dropped[:, excluded] = False
-        joining = np.zeros_like(relevant)
-        for i in np.flatnonzero(dropped.any(axis=1)):
-            rows = np.flatnonzero(dropped[i])
-            joining[i, rows] = ~_surely_positive(network, nodes[i], evidence, rows)
+        joining = suspect & ~enter
         if not joining.any():
             break
         extra |= joining
