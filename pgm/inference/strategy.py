@@ -18,8 +18,7 @@ A batched query needs p(e) only to flag impossible rows, so its rows can go
 *by relevance*: grouped by the requisite part of their query -- the target's
 component given the row's evidence, and that component's observed boundary
 (:mod:`pgm.inference.requisite`) -- which rows with different evidence
-share; rows whose dropped factors could make p(e) zero keep their
-pattern's plan.
+share; rows that observe a target keep their pattern's plan.
 
 Targets.  The posterior of a node needs only the node, the evidence and
 their ancestors (every other node is barren).  For all posteriors of a large
