@@ -724,6 +724,7 @@ def main(argv=None) -> None:
                         help="only the bnlearn table: batched rows vs the loop of single cases vs pyAgrum's loop, "
                              "30%% and 70%% missing, and junction-tree sizes (with --quick: five networks)")
     parser.add_argument("--networks", nargs="+", help="with --bnlearn: only these networks")
+    parser.add_argument("--rows", nargs="+", metavar="NAME=N", help="with --bnlearn: rows for these networks")
     parser.add_argument("--trees", action="store_true",
                         help="only the junction-tree sizes of the bnlearn networks, pgm vs pyAgrum")
     parser.add_argument("--all-posteriors", action="store_true",
@@ -756,6 +757,9 @@ def main(argv=None) -> None:
         if args.networks:
             sizes_of = BNLEARN_QUICK if args.quick else BNLEARN
             table = {name: sizes_of.get(name, 1000) for name in args.networks}
+        for item in args.rows or ():  # NAME=N: fewer rows for a network (a loaded machine)
+            name, _, count = item.partition("=")
+            table[name] = int(count)
         print(f"bnlearn table: batched pgm median of {min(repeat, 3)} warm calls after a cold one; loops: one cold "
               "pass and one warm pass (the warm one is reported; cold in brackets); pyAgrum: one pass\n")
         bench_bnlearn(table, min(repeat, 3) + 1, 2)

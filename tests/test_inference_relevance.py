@@ -83,7 +83,7 @@ def rows_of(frame: pd.DataFrame) -> list[dict]:
 def rows_strategy(monkeypatch):
     """Force how rows are answered: force('shared' | 'per-pattern')."""
     def force(kind):
-        def choose(network, evidence, plan, budget):
+        def choose(network, evidence, plan, budget, targets=None):
             groups = evidence_patterns(evidence)
             if kind == "shared":
                 return Strategy("shared", len(groups), 0.0, 0.0)
@@ -172,7 +172,8 @@ def test_a_batch_that_no_shared_tree_can_hold_is_answered_per_row():
     frame = frame.mask(hide)
     budget = 1 << 22
     plan = net.inference_plan("R12", frame, memory_budget=budget)
-    assert plan.strategy == "per-row" and plan.patterns == 12
+    assert plan.strategy == "by-relevance" and plan.patterns <= 12  # a batched query: by requisite part
+    assert net.inference_plan(None, frame, memory_budget=budget).strategy == "per-row"
     batched = net.query("R12", evidence=frame, memory_budget=budget)
     for k, row in enumerate(rows_of(frame)):
         single = net.query("R12", evidence=row, memory_budget=budget)

@@ -97,7 +97,8 @@ def _exact_query(network, names, ev: Evidence, memory_budget):
 
 def _discrete_query(network, names, ev: Evidence, memory_budget):
     tables, log_ev, _ = discrete_answers(network, ev, [names], targets=names, joint=names if len(names) > 1 else (),
-                                         root=names, memory_budget=memory_budget, calibrate=False)
+                                         root=names, memory_budget=memory_budget, calibrate=False,
+                                         evidence_needed=not ev.batched)
     _raise_impossible(ev, log_ev)
     table = tables[names]
     states = {t: network.states(t) for t in names}
@@ -350,11 +351,12 @@ def inference_plan(network, targets=None, evidence=None, *, memory_budget=None):
     names = None if targets is None else _targets(network, targets)[0]
     joint = names if names is not None and len(names) > 1 else ()
 
-    def plan(sub, plan_only=True, estimate=False):
+    def plan(sub, plan_only=True, estimate=False, families=None):
         return prepare(network, sub, targets=names, joint=joint, root=names, memory_budget=memory_budget,
-                       plan_only=plan_only, estimate=estimate)
+                       plan_only=plan_only, estimate=estimate, families=families)
 
-    strategy = choose_rows(network, ev, plan, _budget(memory_budget))
+    # a batched query needs p(e) only to flag impossible rows: its rows may go by requisite part
+    strategy = choose_rows(network, ev, plan, _budget(memory_budget), targets=names if ev.batched else None)
     parts = [names]
     if names is None and all(network[n].is_discrete for n in network.nodes):
         parts = relevance_groups(network, ev, network.nodes, memory_budget)

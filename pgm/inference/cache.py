@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -55,6 +56,8 @@ class PlanCache:
         self._max = _check(max_bytes)
         self.nbytes = 0
         self.hits = self.misses = self.evictions = 0
+        self._scan: set | None = None   # keys stored during the current batch (see scan())
+        self._scan_depth = 0
 
     @property
     def max_bytes(self) -> int:
@@ -80,19 +83,61 @@ class PlanCache:
                 return None
             self._items.move_to_end(key)
             self.hits += 1
+            if self._scan is not None:
+                self._scan.add(key)  # used by this batch: not evicted for a later plan of the same batch
             return item[0]
 
     def put(self, key, value, nbytes: int) -> None:
-        """Store ``value`` priced at ``nbytes``; evict the least recently used beyond ``max_bytes``."""
+        """Store ``value`` priced at ``nbytes``; evict the least recently used beyond ``max_bytes``.
+
+        Within :meth:`scan`, a plan that could be kept only by evicting one
+        stored earlier in the same scan is not kept.
+        """
         with self._lock:
             old = self._items.pop(key, None)
             if old is not None:
                 self.nbytes -= old[1]
             if nbytes > self._max:
                 return  # larger than the whole cache: used once, not kept
+            if self._scan is not None:
+                others = sum(size for k, (_, size) in self._items.items() if k not in self._scan)
+                if self.nbytes - others + int(nbytes) > self._max:
+                    return  # only this batch's own plans could make room: keep those
+                self._scan.add(key)
             self._items[key] = (value, int(nbytes))
             self.nbytes += int(nbytes)
             self._evict()
+
+    @contextmanager
+    def scan(self):
+        """A batch of plans, each used once in turn: the first ones that fit are kept, not the last.
+
+        Plain LRU fails on a batch whose plans do not all fit: each plan
+        evicts one stored just before, and repeating the batch finds none.
+        Within a scan a plan never evicts one stored or used earlier in the
+        scan (only plans the batch has not touched, least recently used
+        first), so a repeated batch finds the plans of its first rows.
+
+        Examples
+        --------
+        >>> cache = PlanCache(100)
+        >>> with cache.scan():
+        ...     for k in range(5):
+        ...         cache.put(k, "plan", 40)
+        >>> sorted(cache._items)
+        [0, 1]
+        """
+        with self._lock:
+            self._scan_depth += 1
+            if self._scan is None:
+                self._scan = set()
+        try:
+            yield self
+        finally:
+            with self._lock:
+                self._scan_depth -= 1
+                if self._scan_depth == 0:
+                    self._scan = None
 
     def clear(self) -> None:
         with self._lock:
@@ -100,8 +145,12 @@ class PlanCache:
             self.nbytes = 0
 
     def _evict(self) -> None:
-        while self.nbytes > self._max and self._items:
-            _, (_, size) = self._items.popitem(last=False)
+        for key in list(self._items):
+            if self.nbytes <= self._max:
+                break
+            if self._scan is not None and key in self._scan:
+                continue
+            _, size = self._items.pop(key)
             self.nbytes -= size
             self.evictions += 1
 

@@ -26,7 +26,8 @@ for one case or for many rows with their own missing values:
 Memory is priced before anything is allocated: the static tables
 (:meth:`JunctionTree.static_bytes`) and the work of one row are checked
 against the budget, and only then are the tables built.  Many rows go
-through one shared tree or one pruned tree per pattern of observed nodes,
+through one shared tree or one pruned tree per pattern of observed nodes
+(a batched query: per requisite part, :mod:`pgm.inference.requisite`),
 and all posteriors through the trees of each node's relevant part, as the
 cost model of :mod:`pgm.inference.strategy` chooses.  Compiled plans are
 kept in the network's bounded cache (:mod:`pgm.inference.cache`).
@@ -47,7 +48,7 @@ from pgm.inference.gaussian_blocks import GaussianBlocks, block_bytes_per_row, c
 from pgm.inference.junction_tree import JunctionTree, compile_junction_tree, format_bytes
 from pgm.inference.cache import PlanCache, plan_cache
 from pgm.inference.results import InferencePlan
-from pgm.inference.strategy import choose_rows, sub_evidence, target_groups
+from pgm.inference.strategy import choose_rows, requisite_evidence, sub_evidence, target_groups
 
 __all__ = ["DEFAULT_MEMORY_BUDGET", "ImpossibleEvidenceError", "Problem", "prepare"]
 
@@ -146,7 +147,7 @@ def _object_bytes(value, depth: int = 2) -> int:
 
 def prepare(network, evidence: Evidence, targets=None, *, joint: tuple = (), root=None, memory_budget=None,
             prune: bool = True, plan_only: bool = False, estimate: bool = False,
-            effort_rows: int | None = None) -> Problem:
+            effort_rows: int | None = None, families=None) -> Problem:
     """Compile the problem for ``targets`` (None: every node) under the pattern of ``evidence``.
 
     ``joint`` is a set of discrete targets that must share a clique; ``root``
@@ -156,11 +157,18 @@ def prepare(network, evidence: Evidence, targets=None, *, joint: tuple = (), roo
     for the cost model's quick look at a plan that may not be used.
     ``effort_rows`` (default: the evidence's rows) is how many rows the tree
     is expected to serve, which decides how many elimination orders are tried.
+    ``families`` (discrete networks) names the nodes whose CPDs enter, in
+    place of the targets' relevant part: a requisite part
+    (:mod:`pgm.inference.requisite`), whose log p(e) is then that of the
+    part only.
     """
     network._require_fitted("queried")
     budget = _budget(memory_budget) if not plan_only else float("inf")
     observed = evidence.observed_somewhere()
-    if targets is None or not prune:
+    if families is not None:
+        families = set(families)
+        relevant = families | {p for n in families for p in network[n].parents}
+    elif targets is None or not prune:
         relevant = set(network.nodes)
     else:
         wanted = set(targets) | observed
@@ -182,6 +190,8 @@ def prepare(network, evidence: Evidence, targets=None, *, joint: tuple = (), roo
 
     static, fixed, constant_log, gathered_factors = [], [], 0.0, []
     for node in discrete:
+        if families is not None and node not in families:
+            continue  # a boundary node's own CPD lies outside the requisite part
         cpd = network[node]
         scope, table = restricted_table(cpd, node, constant)
         if any(v in gathered for v in scope):
@@ -393,14 +403,15 @@ def log_evidence(network, evidence, *, memory_budget=None) -> np.ndarray:
         return prepare(network, sub, targets=(), memory_budget=memory_budget, plan_only=plan_only,
                        estimate=estimate)
 
-    strategy = choose_rows(network, ev, plan, _budget(memory_budget))
-    if strategy.kind == "shared":
-        return _log_evidence_one_plan(plan(ev, False), ev)
-    out = np.empty(ev.n_rows)
-    for rows in strategy.groups:
-        sub = sub_evidence(ev, rows)
-        out[rows] = _log_evidence_one_plan(plan(sub, False), sub)
-    return out
+    with plan_cache(network).scan():  # a batch that overflows the cache keeps its first plans
+        strategy = choose_rows(network, ev, plan, _budget(memory_budget))
+        if strategy.kind == "shared":
+            return _log_evidence_one_plan(plan(ev, False), ev)
+        out = np.empty(ev.n_rows)
+        for rows in strategy.groups:
+            sub = sub_evidence(ev, rows)
+            out[rows] = _log_evidence_one_plan(plan(sub, False), sub)
+        return out
 
 
 def _log_evidence_one_plan(problem: Problem, ev: Evidence) -> np.ndarray:
@@ -472,31 +483,48 @@ def _most_probable_one_plan(problem: Problem, ev: Evidence, discrete):
 
 
 def discrete_answers(network, evidence: Evidence, groups, *, targets, joint: tuple = (), root=None,
-                     memory_budget=None, calibrate: bool, by_relevance: bool = False):
+                     memory_budget=None, calibrate: bool, by_relevance: bool = False,
+                     evidence_needed: bool = True):
     """Posterior tables of each group of discrete nodes for every row, and log p(e), by the cheapest plan.
 
     Rows go through one shared tree, or one pruned tree per pattern of
     observed nodes (:func:`pgm.inference.strategy.choose_rows`).  With
     ``by_relevance`` (all groups single nodes, ``targets`` None) the targets
     may be split over the trees of their relevant parts
-    (:func:`pgm.inference.strategy.target_groups`).  Returns ``(tables,
+    (:func:`pgm.inference.strategy.target_groups`).  Without
+    ``evidence_needed`` (the groups within ``targets``), rows may instead be
+    grouped by the requisite part of their query, and the log p(e) returned
+    for those rows is the requisite part's own normaliser: -inf exactly
+    where p(e) is zero, not log p(e) otherwise.  Returns ``(tables,
     log_evidence, strategy)``; ``tables[group]`` has shape ``(*cards, n_rows)``.
     """
-    def plan(sub, plan_only, estimate=False):
+    def plan(sub, plan_only, estimate=False, families=None):
         return prepare(network, sub, targets=targets, joint=joint, root=root, memory_budget=memory_budget,
-                       plan_only=plan_only, estimate=estimate)
+                       plan_only=plan_only, estimate=estimate, families=families)
 
-    strategy = choose_rows(network, evidence, plan, _budget(memory_budget))
+    with plan_cache(network).scan():  # a batch that overflows the cache keeps its first plans
+        return _discrete_answers(network, evidence, groups, plan, memory_budget, calibrate, by_relevance,
+                                 None if evidence_needed or targets is None else targets)
+
+
+def _discrete_answers(network, evidence, groups, plan, memory_budget, calibrate, by_relevance, targets):
+    strategy = choose_rows(network, evidence, plan, _budget(memory_budget), targets=targets)
     if strategy.kind == "shared":
         tables, log_ev = _answers_one_pattern(network, evidence, groups, plan, memory_budget, calibrate, by_relevance)
         return tables, log_ev, strategy
     n_rows = evidence.n_rows
     tables = {g: np.empty(tuple(len(network.states(v)) for v in g) + (n_rows,)) for g in groups}
     log_ev = np.empty(n_rows)
-    for rows in strategy.groups:
-        sub = sub_evidence(evidence, rows)
-        sub_tables, sub_log_ev = _answers_one_pattern(network, sub, groups, plan, memory_budget, calibrate,
-                                                      by_relevance)
+    for k, rows in enumerate(strategy.groups):
+        part = strategy.parts[k] if strategy.parts else None
+        if part is None:
+            sub = sub_evidence(evidence, rows)
+            sub_tables, sub_log_ev = _answers_one_pattern(network, sub, groups, plan, memory_budget, calibrate,
+                                                          by_relevance)
+        else:  # a requisite part: its families' CPDs, its boundary's states, its rows stacked
+            sub = requisite_evidence(evidence, rows, part[1])
+            sub_tables, sub_log_ev, _ = discrete_marginals(plan(sub, False, families=part[0]), sub, groups,
+                                                           calibrate=calibrate, moments=False)
         for g in groups:
             tables[g][..., rows] = sub_tables[g]
         log_ev[rows] = sub_log_ev

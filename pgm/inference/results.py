@@ -334,10 +334,16 @@ class InferencePlan:
     strategy : str
         How a batch of rows is answered: ``"shared"`` (one tree, every row
         at once), ``"per-pattern"`` (one pruned tree per pattern of observed
-        nodes) or ``"per-row"`` (every row its own pattern); chosen by cost
-        (see :mod:`pgm.inference.strategy`).
+        nodes), ``"per-row"`` (every row its own pattern) or
+        ``"by-relevance"`` (a batched query: one tree per requisite part --
+        the target's component given the row's evidence and its boundary --
+        shared by the rows with that part, see
+        :mod:`pgm.inference.requisite`); chosen by cost (see
+        :mod:`pgm.inference.strategy`).
     patterns : int
-        Distinct patterns of observed discrete nodes among the rows.
+        Distinct patterns of observed discrete nodes among the rows (by
+        relevance: requisite parts, plus the patterns of the rows left to
+        the full plan).
     trees : int
         Trees that answer the targets: more than one when all posteriors are
         answered by the relevant parts of the network (the other fields then

@@ -14,6 +14,12 @@ fixed cost of planning and calling plus the pattern tree's entries times
 its rows (estimated from the most frequent patterns' trees), and picks the
 cheaper; a shared tree above the memory budget is never chosen.
 
+A batched query needs p(e) only to flag impossible rows, so its rows can go
+*by relevance*: grouped by the requisite part of their query -- the target's
+component given the row's evidence, and that component's observed boundary
+(:mod:`pgm.inference.requisite`) -- which rows with different evidence
+share; rows that observe a target keep their pattern's plan.
+
 Targets.  The posterior of a node needs only the node, the evidence and
 their ancestors (every other node is barren).  For all posteriors of a large
 network, one tree over every node can be far larger than the trees of these
@@ -33,7 +39,8 @@ import numpy as np
 
 from pgm.inference.evidence import Evidence
 
-__all__ = ["Strategy", "choose_rows", "evidence_patterns", "relevant_cover", "sub_evidence", "target_groups"]
+__all__ = ["Strategy", "choose_rows", "evidence_patterns", "relevant_cover", "requisite_evidence", "sub_evidence",
+           "target_groups"]
 
 #: Seconds per table entry per row in the vectorised passes, while a clique's table fits the CPU cache
 #: (measured on alarm and insurance, two loaded cores) ...
@@ -58,9 +65,11 @@ ENTRIES_PER_TREE = 4096
 class Strategy:
     """How a batch of rows is answered.
 
-    ``kind`` is ``"shared"``, ``"per-pattern"`` or ``"per-row"``;
-    ``groups`` holds the row indices of each pattern (per-pattern and
-    per-row only); the costs are the model's estimates in seconds.
+    ``kind`` is ``"shared"``, ``"per-pattern"``, ``"per-row"`` or
+    ``"by-relevance"``; ``groups`` holds the row indices of each pattern
+    (or requisite part) and ``parts`` each by-relevance group's (families,
+    boundary), None for a pattern; the costs are the model's estimates in
+    seconds.
     """
 
     kind: str
@@ -68,6 +77,12 @@ class Strategy:
     shared_seconds: float
     pattern_seconds: float
     groups: tuple = ()
+    parts: tuple = ()   # by-relevance: per group, (families, boundary) of its requisite part, or None
+
+
+def requisite_evidence(evidence: Evidence, rows: np.ndarray, boundary) -> Evidence:
+    """The rows ``rows`` of ``evidence`` with only the ``boundary`` columns: a requisite part's evidence."""
+    return Evidence(len(rows), evidence.batched, {b: evidence.codes[b][rows] for b in boundary}, {}, {}, None)
 
 
 def evidence_patterns(evidence: Evidence) -> list[np.ndarray]:
@@ -117,13 +132,17 @@ def _seconds(problem, n_rows: int) -> float:
     return _entry_seconds(tree) * tree.entries_per_row() * n_rows + SECONDS_PER_CLIQUE * len(tree.cliques) * chunks
 
 
-def choose_rows(network, evidence: Evidence, plan, budget: int) -> Strategy:
-    """Shared, per-pattern or per-row, for ``evidence`` answered by ``plan(evidence, plan_only)``.
+def choose_rows(network, evidence: Evidence, plan, budget: int, targets=None) -> Strategy:
+    """Shared, per-pattern, per-row or by-relevance, for ``evidence`` answered by ``plan``.
 
-    ``plan(evidence, plan_only, estimate)`` returns the compiled problem
-    of some evidence (with ``plan_only=True`` it builds no tables and is
-    never refused; ``estimate=True`` triangulates by one heuristic only and
-    caches nothing: the shared tree is only looked at).
+    ``plan(evidence, plan_only, estimate, families=None)`` returns the
+    compiled problem of some evidence (with ``plan_only=True`` it builds no
+    tables and is never refused; ``estimate=True`` triangulates by one
+    heuristic only and caches nothing: the shared tree is only looked at;
+    ``families``: a requisite part's CPDs only).  With ``targets`` (a query
+    whose p(e) is needed only to flag impossible rows) rows may be grouped
+    by the requisite part of their query (:mod:`pgm.inference.requisite`),
+    the rows left over by their pattern: *by-relevance*.
     """
     if evidence.n_rows <= 1 or not all(network[n].is_discrete for n in network.nodes):
         return Strategy("shared", 1, 0.0, 0.0)
@@ -134,12 +153,28 @@ def choose_rows(network, evidence: Evidence, plan, budget: int) -> Strategy:
     floor = len(groups) * SECONDS_PER_PATTERN
     if shared_fits and shared_seconds <= floor:
         return Strategy("shared", len(groups), shared_seconds, floor)
-    # estimate a pattern's tree from the most frequent patterns (their plans are cached for the run)
+    parts: list = [None] * len(groups)
+    kind = "per-row" if len(groups) == evidence.n_rows else "per-pattern"
+    if targets is not None and not evidence.soft:
+        from pgm.inference.requisite import requisite_parts
+
+        requisite = requisite_parts(network, evidence, targets)
+        if requisite.groups:
+            rest = [requisite.rest[g] for g in evidence_patterns(sub_evidence(evidence, requisite.rest))] \
+                if requisite.rest.size else []
+            groups = list(requisite.groups) + rest
+            parts = list(zip(requisite.families, requisite.boundary)) + [None] * len(rest)
+            kind = "by-relevance"
+            floor = len(groups) * SECONDS_PER_PATTERN
+    # estimate a group's tree from the most frequent groups (their plans are cached for the run)
     sizes = np.array([len(g) for g in groups])
     sample = np.argsort(-sizes, kind="stable")[:SAMPLED_PATTERNS]
     per_row, per_call = [], []
     for k in sample:
-        problem = plan(sub_evidence(evidence, groups[k]), True, False)
+        if parts[k] is None:
+            problem = plan(sub_evidence(evidence, groups[k]), True, False)
+        else:
+            problem = plan(requisite_evidence(evidence, groups[k], parts[k][1]), True, False, parts[k][0])
         tree = problem.tree
         kept = len(network.nodes) - len(problem.pruned)
         per_row.append(_entry_seconds(tree) * tree.entries_per_row() if tree else SECONDS_PER_ENTRY)
@@ -147,8 +182,8 @@ def choose_rows(network, evidence: Evidence, plan, budget: int) -> Strategy:
     pattern_seconds = floor + len(groups) * float(np.mean(per_call)) + evidence.n_rows * float(np.mean(per_row))
     if shared_fits and shared_seconds <= pattern_seconds:
         return Strategy("shared", len(groups), shared_seconds, pattern_seconds)
-    kind = "per-row" if len(groups) == evidence.n_rows else "per-pattern"
-    return Strategy(kind, len(groups), shared_seconds, pattern_seconds, tuple(groups))
+    return Strategy(kind, len(groups), shared_seconds, pattern_seconds, tuple(groups),
+                    tuple(parts) if kind == "by-relevance" else ())
 
 
 def relevant_cover(network, evidence: Evidence, targets) -> list[tuple]:
