@@ -1,40 +1,51 @@
 """Exact inference in linear Gaussian networks, batched over rows with their own missing values.
 
 Given the configuration ``k`` of the discrete nodes they depend on, the
-continuous nodes of a network are one Gaussian.  In *canonical* (information)
-form its log density is
+continuous nodes of a network are one Gaussian, the product of one density
+per node, ``N(x_i; b_i + sum_j w_ij x_j, d_i)``.  Written as a least-squares
+system, each node is one row:
 
-    log p(x | k) = g - x^T K x / 2 + h^T x,
+    log p(x | k) = -sum_i (r_i . x + e_i)^2 / 2 - sum_i log(2 pi d_i) / 2,
 
-with ``K = (I - B)^T D^-1 (I - B)``, ``h = (I - B)^T D^-1 b`` and
-``g = -sum_i (b_i^2 / d_i + log(2 pi d_i)) / 2`` for the weights ``B``,
-intercepts ``b`` and residual variances ``d``.  ``K`` is sparse: it has an
-entry only where two nodes are adjacent in the moral graph.
+with ``r_i = (unit_i - w_i) / sqrt(d_i)`` over the node's family.  This is a
+*square-root information* form: the precision ``K = R^T R`` is never built.
 
 For each row, observed values are conditioned on and hidden ones integrated
-out, one variable at a time in a min-fill order (Gaussian elimination with
-scalar pivots).  Conditioning on ``x_v = a`` moves ``-K_uv a`` into ``h_u``;
-integrating ``x_v`` out is a rank-one update of ``K`` among ``v``'s
-neighbours and adds ``log sqrt(2 pi / K_vv) + h_v^2 / (2 K_vv)`` to ``g``.
-Both touch only ``v``'s neighbours in the filled graph, so the work per row
-is the sum of the squared clique sizes, not the cube of the number of nodes,
-and every row may have its own missing values: the choice between the two
-updates is a per-row mask, and all rows go through the same arithmetic.
+out, one variable at a time in a min-fill order.  Conditioning moves an
+observed value into the right-hand sides ``e`` (for a node's own row the
+residual ``x_i - sum_j w_ij x_j`` of its observed part, formed before any
+division by ``sqrt(d_i)``).  Integrating ``x_v`` out stacks the rows that
+involve ``v`` and triangularises them with Householder reflections: the
+first row is then ``x_v``'s conditional given its later neighbours (kept for
+back-substitution), the next ones a new factor over those neighbours, and
+any rows left over hold only right-hand sides, whose squares leave the
+system as part of ``log p``.  Every row of data may have its own missing
+values: the choice between conditioning and integrating is a per-row mask,
+and all rows go through the same arithmetic.  The work per row is the sum
+over eliminated variables of the stacked rows times the clique size squared,
+not the cube of the number of nodes.
 
-After the last variable, ``g`` is ``log p(observed part of the row | k)``.
-Back-substitution in reverse order gives the posterior means, and the
-recurrence of Takahashi et al. (1973) gives the posterior covariances on the
-filled pattern (every family's covariance among them) -- without ever forming
-a dense covariance or inverting a matrix per row.
+*Why square roots.*  The information (canonical) form ``g - x^T K x / 2 +
+h^T x`` expands every quadratic: with a residual variance of 1.6e-13 (a
+child nearly determined by its parent) the terms of ``K`` are 1e13 and the
+log density is the difference of numbers near 1e11 -- it lost 1e-5 nats in
+an autoregressive HMM.  Orthogonal transformations keep sums of squares to
+the rounding of their *entries*, so the log density keeps its precision
+however peaked the densities are.
 
-*Centring.*  The canonical form above, taken literally, loses the data's
-precision: with a mean of 1.7e9 and an sd of 100, ``h`` is 1.7e5, ``g``
-is -1.4e14, and the log density is the small difference of such numbers.
-So the elimination runs on the deviations ``y = x - mu(k)`` from the prior
-mean ``mu(k)`` of each configuration (one forward pass through the
-weights): in those coordinates every intercept is zero, so ``h`` starts
-at zero, ``g`` holds only the log normalisers, and every quantity is of
-the order of the standard deviations.  Conditioning subtracts the prior
+After the last variable, the accumulated constant is ``log p(observed part
+of the row | k)``.  Back-substitution in reverse order gives the posterior
+means, and the recurrence of Takahashi et al. (1973) gives the posterior
+covariances on the filled pattern (every family's covariance among them) --
+without ever forming a dense covariance or inverting a matrix per row.
+
+*Centring.*  Far from zero the right-hand sides would lose the data's
+precision too: with a mean of 1.7e9 and an sd of 100 they would be the
+small differences of numbers near 1.7e7.  So the elimination runs on the
+deviations ``y = x - mu(k)`` from the prior mean ``mu(k)`` of each
+configuration (one forward pass through the weights): in those coordinates
+every intercept is zero and every quantity is of the order of the standard
+deviations.  Conditioning subtracts the prior
 mean from each observed value once (exact when the two are close), and
 posterior means are ``mu(k)`` plus the centred solution.  Results then do
 not depend on where the data sit on the real line, only on their spread.
@@ -113,7 +124,7 @@ class GaussianElimination:
                     self.nonlinear.setdefault(i, []).append((feature, w))
         self.linear = linear
         self._compile_pattern()
-        self._compile_precision()
+        self._compile_square_root()
 
     # -------------------------------------------------------------- structure
     def _compile_pattern(self) -> None:
@@ -144,21 +155,44 @@ class GaussianElimination:
         self.slot_of = slots
         self.n_slots = len(slots)
 
-    def _compile_precision(self) -> None:
+    def _compile_square_root(self) -> None:
+        """Each CPD as one row of a square-root information matrix, and the static elimination schedule.
+
+        Node ``i``'s density is ``N(y_i; sum_j w_ij y_j, d_i)`` in centred
+        coordinates, i.e. one row ``(y_i - sum_j w_ij y_j) / sqrt(d_i)`` of a
+        least-squares system (see the module docstring).  Each row enters the
+        elimination at the step of its first member in the elimination order;
+        each step's new factor enters at the step of its own first member.
+        """
         n, m = len(self.nodes), self.n_configurations
-        K = np.zeros((self.n_slots, m))
-        inv_d = 1.0 / self.variance
-        K[:n] += inv_d
-        for i, parents in self.linear.items():
-            items = list(parents.items())
-            for j, w in items:
-                K[self.slot_of[(min(i, j), max(i, j))]] -= w * inv_d[i]
-            for a, (j, wj) in enumerate(items):
-                for l, wl in items[a:]:
-                    K[self.slot_of[(min(j, l), max(j, l))]] += wj * wl * inv_d[i]
-        self.K = K
-        # Centred coordinates (see the module docstring): the linear term h is zero and the
-        # constant holds only the normalisers, so neither grows with the data's location.
+        inverse_sd = 1.0 / np.sqrt(self.variance)
+        self.families = []
+        coefficients = []
+        for i in range(n):
+            parents = sorted(self.linear.get(i, {}))  # sorted: blocks of one pattern stack row by row
+            self.families.append((i, *parents))
+            coefficients.append(np.stack([inverse_sd[i], *(-self.linear[i][j] * inverse_sd[i] for j in parents)]))
+        self.coefficients = coefficients  # per node: (family size, m)
+        self.inverse_sd = inverse_sd
+        position = {v: t for t, v in enumerate(self.order)}
+        step_of_first = lambda scope: min(position[u] for u in scope)  # noqa: E731
+        incoming: list[list] = [[] for _ in self.order]  # per step: ("cpd", i) or ("factor", earlier step)
+        for i, family in enumerate(self.families):
+            incoming[step_of_first(family)].append(("cpd", i))
+        for t, (v, later, *_rest) in enumerate(self.steps):
+            if len(later):
+                incoming[step_of_first(later)].append(("factor", t))
+        self.schedule = []
+        for t, (v, later, *_rest) in enumerate(self.steps):
+            column = {u: c for c, u in enumerate([v, *later.tolist()])}
+            entries = []
+            for kind, source in incoming[t]:
+                scope = self.families[source] if kind == "cpd" else self.steps[source][1].tolist()
+                entries.append((kind, source, np.array([column[u] for u in scope], dtype=np.intp)))
+            self.schedule.append(entries)
+        # Centred coordinates (see the module docstring): the right-hand sides start at the
+        # observed deviations and the constant holds only the normalisers, so nothing grows
+        # with the data's location.
         self.topological = self._topological_positions()
         self.prior_mean = self._propagate(self.intercept)
         self.g = -0.5 * np.sum(np.log(self.variance) + _LOG_2PI, axis=0)
@@ -195,8 +229,10 @@ class GaussianElimination:
 
     def bytes_per_row(self, covariances: bool) -> int:
         """Float64 bytes one row needs (all configurations) while running."""
-        stored = sum(len(step[1]) + 2 for step in self.steps)
-        per_config = 2 * self.n_slots + 5 * len(self.nodes) + stored + (self.n_slots if covariances else 0) + 4
+        stored = sum(len(step[1]) + 2 for step in self.steps)           # the saved conditionals
+        factors = sum(len(step[1]) * (len(step[1]) + 1) for step in self.steps)  # new factors (upper bound alive)
+        widest = max((len(step[1]) + 2) * (len(step[1]) + 2 + len(entries)) for step, entries in zip(self.steps, self.schedule)) if self.steps else 0
+        per_config = widest + factors + 6 * len(self.nodes) + stored + (self.n_slots if covariances else 0) + 4
         return 8 * per_config * self.n_configurations
 
     # -------------------------------------------------------------- running
@@ -273,52 +309,69 @@ class GaussianElimination:
         # deviations of the observed values from the prior mean; zero (unused) where hidden
         y = values - prior_mean
         np.copyto(y, 0.0, where=hidden)
-        K = np.empty((self.n_slots, m, n_rows))
-        K[...] = self.K[:, :, None]
-        h = np.zeros((n, m, n_rows))
         g = np.empty((m, n_rows))
         g[...] = self.g[:, None]
-
+        observed = (~hidden).astype(np.float64)
+        hidden_weight = 1.0 - observed
+        factors: list = [None] * len(self.steps)  # each step's new factor: (|later|, |later| + 1, m, rows)
         saved = []
-        for v, later, to_nb, among, ua, ub in self.steps:
-            a = K[v]
-            hv = h[v].copy()
-            kv = K[to_nb]
+        for t, ((v, later, to_nb, among, ua, ub), entries) in enumerate(zip(self.steps, self.schedule)):
+            c = len(later) + 1
+            n_stack = 1 + sum(1 if kind == "cpd" else len(self.steps[src][1]) for kind, src, _ in entries)
+            M = np.zeros((max(n_stack, c), c + 1, m, n_rows))
+            # first row: a unit constraint on an observed y_v (moves to the top; none for hidden rows)
+            M[0, 0] = observed[v]
+            r = 1
+            for kind, source, columns in entries:
+                if kind == "cpd":
+                    family = self.families[source]
+                    coefficient = self.coefficients[source][:, :, None]
+                    for col, u, a in zip(columns, family, coefficient):
+                        M[r, col] = a * hidden_weight[u]
+                    # right-hand side: the residual of the observed part, formed before any scaling
+                    residual = y[source].copy()
+                    for u in family[1:]:
+                        residual -= self.linear[source][u][:, None] * y[u]
+                    M[r, -1] = residual * self.inverse_sd[source][:, None]
+                    r += 1
+                else:
+                    block = factors[source]
+                    M[r:r + len(block), columns] = block[:, :-1]
+                    M[r:r + len(block), -1] = block[:, -1]
+                    r += len(block)
+                    factors[source] = None
+            _householder(M, c)
             hid = hidden[v]
-            yv = y[v]
-            with np.errstate(divide="ignore", invalid="ignore"):
-                ratio = hv / a
-            # hidden rows: integrate y_v out; observed rows: condition on y_v
-            coefficient = np.where(hid, ratio, yv)
+            a = M[0, 0]
+            with np.errstate(divide="ignore"):
+                g += np.where(hid, 0.5 * _LOG_2PI - np.log(np.abs(a)), 0.0)
+            if M.shape[0] > c:
+                g -= 0.5 * np.einsum("imr,imr->mr", M[c:, -1], M[c:, -1])
             if len(later):
-                h[later] -= kv * coefficient
-                if hid.any():
-                    pivot = np.where(hid, 1.0 / a, 0.0)
-                    K[among[ua, ub]] -= kv[ua] * kv[ub] * pivot
-            with np.errstate(divide="ignore", invalid="ignore"):
-                integrated = 0.5 * (_LOG_2PI - np.log(a) + hv * ratio)
-            g += np.where(hid, integrated, hv * yv - 0.5 * a * yv * yv)
+                factors[t] = M[1:c, 1:]  # the new factor over the later variables (upper triangular)
             if means or covariances:
-                saved.append((a.copy(), hv, kv.copy() if len(later) else kv))
+                saved.append((a, -M[0, -1], M[0, 1:c]))
         if not (means or covariances):
             return g, None, None, None
 
         centred = np.empty((n, m, n_rows))  # posterior means of the deviations y
         cov = np.zeros((self.n_slots, m, n_rows)) if covariances else None
         for (v, later, to_nb, among, ua, ub), (a, hv, kv) in zip(reversed(self.steps), reversed(saved)):
+            # the conditional of y_v given the later variables: a y_v + kv . y_later = hv, precision a^2
             hid = hidden[v]
             total = hv.copy()
             if len(later):
                 total -= np.einsum("jmr,jmr->mr", kv, centred[later])
-            centred[v] = np.where(hid, total / a, y[v])
+            with np.errstate(divide="ignore", invalid="ignore"):
+                centred[v] = np.where(hid, total / a, y[v])
             if covariances and hid.any():
-                loading = -kv / a  # y_v = c + loading . y_later + noise of variance 1/a
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    loading = -kv / a  # y_v = c + loading . y_later + noise of variance 1/a^2
+                    var = 1.0 / (a * a)
                 if len(later):
                     cross = np.einsum("jimr,imr->jmr", cov[among], loading)  # Cov(y_later_j, y_v)
                     cov[to_nb] = np.where(hid, cross, 0.0)
-                    var = 1.0 / a + np.einsum("jmr,jmr->mr", loading, cross)
-                else:
-                    var = 1.0 / a
+                    var = var + np.einsum("jmr,jmr->mr", loading, cross)
                 cov[v] = np.where(hid, var, 0.0)
         deviation = None
         if means if deviations is None else deviations:
@@ -335,6 +388,27 @@ class GaussianElimination:
         """The slot of the pair (a, b) in the filled pattern, or None when it has none."""
         i, j = self.index[a], self.index[b]
         return self.slot_of.get((min(i, j), max(i, j)))
+
+
+def _householder(M: np.ndarray, columns: int) -> None:
+    """Triangularise the first ``columns`` columns of the stacked matrices ``M`` (rows, cols, ...) in place.
+
+    Householder reflections, vectorised over the trailing axes: orthogonal
+    transformations, so the sums of squares (the log density) are kept to
+    rounding of the entries, not of their squares.
+    """
+    n_rows = M.shape[0]
+    for j in range(min(columns, n_rows - 1)):
+        x = M[j:, j]
+        norm = np.sqrt(np.einsum("i...,i...->...", x, x))
+        alpha = -np.copysign(norm, x[0])
+        u = x.copy()
+        u[0] -= alpha
+        beta = norm * (norm + np.abs(x[0]))  # u . u / 2
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = np.where(beta > 0, 1.0 / beta, 0.0)
+        projection = np.einsum("i...,ij...->j...", u, M[j:, j:]) * scale
+        M[j:, j:] -= u[:, None] * projection[None]
 
 
 def structure_key(elimination: GaussianElimination):
@@ -355,8 +429,10 @@ def stack(eliminations) -> GaussianElimination:
     stacked = object.__new__(GaussianElimination)
     stacked.__dict__.update(first.__dict__)  # the shared structure: steps, slots, order
     stacked.n_configurations = sum(e.n_configurations for e in eliminations)
-    for name, axis in (("K", 1), ("prior_mean", 1), ("intercept", 1), ("variance", 1), ("g", 0)):
+    for name, axis in (("inverse_sd", 1), ("prior_mean", 1), ("intercept", 1), ("variance", 1), ("g", 0)):
         setattr(stacked, name, np.concatenate([getattr(e, name) for e in eliminations], axis=axis))
+    stacked.coefficients = [np.concatenate([e.coefficients[i] for e in eliminations], axis=1)
+                            for i in range(len(first.nodes))]
     stacked.linear = {i: {j: np.concatenate([e.linear[i][j] for e in eliminations]) for j in parents}
                       for i, parents in first.linear.items()}
     stacked.keys, stacked.key_cards, stacked.key_codes = (), (), {}
