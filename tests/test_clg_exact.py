@@ -29,6 +29,7 @@ import pytest
 from scipy.special import logsumexp
 
 from pgm import BayesianNetwork, Categorical, LinearGaussian
+from pgm.inference import gaussian_elimination
 
 LOG_2PI = math.log(2 * math.pi)
 
@@ -211,8 +212,16 @@ def _case(row: pd.Series) -> dict:
 CASES = [(seed, peaked) for seed in range(14) for peaked in (False, True)]
 
 
+@pytest.fixture(params=["chosen", "square_root"])
+def form(request, monkeypatch):
+    """Each block's form as the engine chooses it, or the square-root form everywhere (non-peaked blocks too)."""
+    if request.param == "square_root":
+        monkeypatch.setattr(gaussian_elimination, "INFORMATION_FORM_LIMIT", 0.0)
+    return request.param
+
+
 @pytest.mark.parametrize("seed, peaked", CASES)
-def test_hybrid_answers_equal_exact_enumeration(seed, peaked):
+def test_hybrid_answers_equal_exact_enumeration(seed, peaked, form):
     """log p(row), discrete posteriors and hidden continuous posteriors, batched and single case."""
     net, discrete, continuous = random_clg(seed, peaked)
     rows, kappa = evidence_rows(net, discrete, continuous, seed)
@@ -244,6 +253,30 @@ def _assert_exact(net, discrete, continuous, rows, kappa, single_cases: int = 3)
             answer = net.query(c, case)
             assert float(np.ravel(answer.std())[0]) == pytest.approx(sd, rel=tolerance(kappa[i]))
             assert float(np.ravel(answer.mean)[0]) == pytest.approx(mean, rel=0, abs=sd * tolerance(kappa[i]))
+
+
+def test_peaked_blocks_take_the_square_root_form_where_the_information_form_fails():
+    """The choice matters: the engine picks the square-root form for peaked blocks, and the information
+    form (what the engine ran before) misses the enumeration there by far more than the tolerance."""
+    misses = 0
+    for seed in (0, 6, 8, 12):
+        net, discrete, continuous = random_clg(seed, peaked=True)
+        nodes, keys = [c for c, *_ in continuous], [d for d, *_ in discrete]
+        assert gaussian_elimination.GaussianElimination(net, nodes, keys).form == "square_root"
+        rows, kappa = evidence_rows(net, discrete, continuous, seed)
+        exact = np.array([exact_answers(discrete, continuous, _case(rows.iloc[i]))[0] for i in range(len(rows))])
+        frame = rows.copy()
+        for name in nodes:
+            frame[name] = frame[name].astype(float)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(gaussian_elimination, "INFORMATION_FORM_LIMIT", np.inf)
+            fresh, _, _ = random_clg(seed, peaked=True)  # a new network: no plan cached with the other form
+            assert gaussian_elimination.GaussianElimination(fresh, nodes, keys).form == "information"
+            with np.errstate(all="ignore"):
+                got = fresh.log_likelihood(frame)
+        allowed = np.array([tolerance(k, e) for k, e in zip(kappa, exact)])
+        misses += int(np.sum(~(np.abs(got - exact) <= allowed)))
+    assert misses >= 20  # of the 40 rows
 
 
 def test_complete_rows_log_likelihood_equals_the_exact_sum_of_log_densities():

@@ -15,23 +15,30 @@ out, one variable at a time in a min-fill order.  Conditioning moves an
 observed value into the right-hand sides ``e`` (for a node's own row the
 residual ``x_i - sum_j w_ij x_j`` of its observed part, formed before any
 division by ``sqrt(d_i)``).  Integrating ``x_v`` out stacks the rows that
-involve ``v`` and triangularises them with Householder reflections: the
-first row is then ``x_v``'s conditional given its later neighbours (kept for
+involve ``v`` and triangularises them with Givens rotations: the first row
+is then ``x_v``'s conditional given its later neighbours (kept for
 back-substitution), the next ones a new factor over those neighbours, and
-any rows left over hold only right-hand sides, whose squares leave the
-system as part of ``log p``.  Every row of data may have its own missing
+what is left of the other rows holds only right-hand sides, whose squares
+leave the system as part of ``log p``.  Every row of data may have its own missing
 values: the choice between conditioning and integrating is a per-row mask,
 and all rows go through the same arithmetic.  The work per row is the sum
 over eliminated variables of the stacked rows times the clique size squared,
 not the cube of the number of nodes.
 
-*Why square roots.*  The information (canonical) form ``g - x^T K x / 2 +
-h^T x`` expands every quadratic: with a residual variance of 1.6e-13 (a
-child nearly determined by its parent) the terms of ``K`` are 1e13 and the
-log density is the difference of numbers near 1e11 -- it lost 1e-5 nats in
-an autoregressive HMM.  Orthogonal transformations keep sums of squares to
-the rounding of their *entries*, so the log density keeps its precision
-however peaked the densities are.
+*Two forms.*  The information (canonical) form ``g - x^T K x / 2 + h^T x``
+is the cheaper one: eliminating ``x_v`` is a rank-one update of ``K`` among
+its neighbours.  But it expands every quadratic, and the terms cancel by
+about ``Var(x_i) / d_i``: with a residual variance of 1.6e-13 (a child
+nearly determined by its parent) the terms are near 1e11 for a log density
+near 1, and an autoregressive HMM lost 1.2e-5 nats.  Orthogonal
+transformations keep sums of squares to the rounding of their *entries*, so
+the square-root form keeps its precision however peaked the densities are,
+for two to three times the work.  Each block takes the information form
+when a bound on that ratio (:meth:`GaussianElimination._conditioning_bound`)
+is at most :data:`INFORMATION_FORM_LIMIT` (rounding below ``1e4 * eps`` of
+each term), and the square-root form otherwise.  Both leave each step's
+conditional ``a y_v + k . y_later = h`` (precision ``a``) for the same
+back-substitution.
 
 After the last variable, the accumulated constant is ``log p(observed part
 of the row | k)``.  Back-substitution in reverse order gives the posterior
@@ -66,6 +73,11 @@ from pgm.inference.junction_tree import elimination_order
 __all__ = ["GaussianElimination"]
 
 _LOG_2PI = float(np.log(2 * np.pi))
+
+#: Blocks whose conditioning bound (:meth:`GaussianElimination._conditioning_bound`) is at most this
+#: run in the information form, whose rounding is then below ``eps * 1e4`` of each quadratic term;
+#: more peaked blocks run in the square-root form (about 2-3x the work, exact to the entries' rounding).
+INFORMATION_FORM_LIMIT = 1e4
 
 
 class GaussianElimination:
@@ -124,7 +136,15 @@ class GaussianElimination:
                     self.nonlinear.setdefault(i, []).append((feature, w))
         self.linear = linear
         self._compile_pattern()
-        self._compile_square_root()
+        self.topological = self._topological_positions()
+        self.prior_mean = self._propagate(self.intercept)
+        self.g = -0.5 * np.sum(np.log(self.variance) + _LOG_2PI, axis=0)
+        self.conditioning = self._conditioning_bound()
+        self.form = "information" if self.conditioning <= INFORMATION_FORM_LIMIT else "square_root"
+        if self.form == "information":
+            self._compile_precision()
+        else:
+            self._compile_square_root()
 
     # -------------------------------------------------------------- structure
     def _compile_pattern(self) -> None:
@@ -190,12 +210,35 @@ class GaussianElimination:
                 scope = self.families[source] if kind == "cpd" else self.steps[source][1].tolist()
                 entries.append((kind, source, np.array([column[u] for u in scope], dtype=np.intp)))
             self.schedule.append(entries)
-        # Centred coordinates (see the module docstring): the right-hand sides start at the
-        # observed deviations and the constant holds only the normalisers, so nothing grows
-        # with the data's location.
-        self.topological = self._topological_positions()
-        self.prior_mean = self._propagate(self.intercept)
-        self.g = -0.5 * np.sum(np.log(self.variance) + _LOG_2PI, axis=0)
+
+    def _compile_precision(self) -> None:
+        """The precision ``K`` on the filled pattern, per configuration (the information form)."""
+        n, m = len(self.nodes), self.n_configurations
+        K = np.zeros((self.n_slots, m))
+        inv_d = 1.0 / self.variance
+        K[:n] += inv_d
+        for i, parents in self.linear.items():
+            items = list(parents.items())
+            for j, w in items:
+                K[self.slot_of[(min(i, j), max(i, j))]] -= w * inv_d[i]
+            for a, (j, wj) in enumerate(items):
+                for l, wl in items[a:]:
+                    K[self.slot_of[(min(j, l), max(j, l))]] += wj * wl * inv_d[i]
+        self.K = K
+
+    def _conditioning_bound(self) -> float:
+        """An upper bound on ``Var(x_i | k) / d_i`` over nodes and configurations (1 for a block of roots).
+
+        The information form's expanded quadratics cancel by about this
+        factor (see the module docstring).  ``sd(sum_j w_j x_j) <= sum_j
+        |w_j| sd(x_j)`` bounds each prior sd in one forward pass.
+        """
+        sd = np.sqrt(self.variance)
+        bound = sd.copy()
+        for i in self.topological:
+            for j, w in self.linear.get(i, {}).items():
+                bound[i] += np.abs(w) * bound[j]
+        return float(np.max((bound / sd) ** 2)) if len(self.nodes) else 1.0
 
     def _topological_positions(self) -> list[int]:
         """Node positions with every linear parent before its child (the engine passes topological order)."""
@@ -229,10 +272,13 @@ class GaussianElimination:
 
     def bytes_per_row(self, covariances: bool) -> int:
         """Float64 bytes one row needs (all configurations) while running."""
-        stored = sum(len(step[1]) + 2 for step in self.steps)           # the saved conditionals
-        factors = sum(len(step[1]) * (len(step[1]) + 1) for step in self.steps)  # new factors (upper bound alive)
-        widest = max((len(step[1]) + 2) * (len(step[1]) + 2 + len(entries)) for step, entries in zip(self.steps, self.schedule)) if self.steps else 0
-        per_config = widest + factors + 6 * len(self.nodes) + stored + (self.n_slots if covariances else 0) + 4
+        stored = sum(len(step[1]) + 2 for step in self.steps)  # the saved conditionals
+        if self.form == "information":
+            working = 2 * self.n_slots
+        else:  # the accumulator and an incoming row of the widest step, and the factors alive (bounded)
+            widths = [len(step[1]) + 1 for step in self.steps]
+            working = 2 * max(widths, default=0) * (max(widths, default=0) + 1) + sum(w * (w + 1) for w in widths)
+        per_config = working + 5 * len(self.nodes) + stored + (self.n_slots if covariances else 0) + 4
         return 8 * per_config * self.n_configurations
 
     # -------------------------------------------------------------- running
@@ -309,55 +355,15 @@ class GaussianElimination:
         # deviations of the observed values from the prior mean; zero (unused) where hidden
         y = values - prior_mean
         np.copyto(y, 0.0, where=hidden)
-        g = np.empty((m, n_rows))
-        g[...] = self.g[:, None]
-        observed = (~hidden).astype(np.float64)
-        hidden_weight = 1.0 - observed
-        factors: list = [None] * len(self.steps)  # each step's new factor: (|later|, |later| + 1, m, rows)
-        saved = []
-        for t, ((v, later, to_nb, among, ua, ub), entries) in enumerate(zip(self.steps, self.schedule)):
-            c = len(later) + 1
-            n_stack = 1 + sum(1 if kind == "cpd" else len(self.steps[src][1]) for kind, src, _ in entries)
-            M = np.zeros((max(n_stack, c), c + 1, m, n_rows))
-            # first row: a unit constraint on an observed y_v (moves to the top; none for hidden rows)
-            M[0, 0] = observed[v]
-            r = 1
-            for kind, source, columns in entries:
-                if kind == "cpd":
-                    family = self.families[source]
-                    coefficient = self.coefficients[source][:, :, None]
-                    for col, u, a in zip(columns, family, coefficient):
-                        M[r, col] = a * hidden_weight[u]
-                    # right-hand side: the residual of the observed part, formed before any scaling
-                    residual = y[source].copy()
-                    for u in family[1:]:
-                        residual -= self.linear[source][u][:, None] * y[u]
-                    M[r, -1] = residual * self.inverse_sd[source][:, None]
-                    r += 1
-                else:
-                    block = factors[source]
-                    M[r:r + len(block), columns] = block[:, :-1]
-                    M[r:r + len(block), -1] = block[:, -1]
-                    r += len(block)
-                    factors[source] = None
-            _householder(M, c)
-            hid = hidden[v]
-            a = M[0, 0]
-            with np.errstate(divide="ignore"):
-                g += np.where(hid, 0.5 * _LOG_2PI - np.log(np.abs(a)), 0.0)
-            if M.shape[0] > c:
-                g -= 0.5 * np.einsum("imr,imr->mr", M[c:, -1], M[c:, -1])
-            if len(later):
-                factors[t] = M[1:c, 1:]  # the new factor over the later variables (upper triangular)
-            if means or covariances:
-                saved.append((a, -M[0, -1], M[0, 1:c]))
+        forward = self._forward_information if self.form == "information" else self._forward_square_root
+        g, saved = forward(y, hidden, keep=means or covariances)
         if not (means or covariances):
             return g, None, None, None
 
         centred = np.empty((n, m, n_rows))  # posterior means of the deviations y
         cov = np.zeros((self.n_slots, m, n_rows)) if covariances else None
         for (v, later, to_nb, among, ua, ub), (a, hv, kv) in zip(reversed(self.steps), reversed(saved)):
-            # the conditional of y_v given the later variables: a y_v + kv . y_later = hv, precision a^2
+            # the conditional of y_v given the later variables: a y_v + kv . y_later = hv, precision a
             hid = hidden[v]
             total = hv.copy()
             if len(later):
@@ -366,8 +372,8 @@ class GaussianElimination:
                 centred[v] = np.where(hid, total / a, y[v])
             if covariances and hid.any():
                 with np.errstate(divide="ignore", invalid="ignore"):
-                    loading = -kv / a  # y_v = c + loading . y_later + noise of variance 1/a^2
-                    var = 1.0 / (a * a)
+                    loading = -kv / a  # y_v = c + loading . y_later + noise of variance 1/a
+                    var = 1.0 / a
                 if len(later):
                     cross = np.einsum("jimr,imr->jmr", cov[among], loading)  # Cov(y_later_j, y_v)
                     cov[to_nb] = np.where(hid, cross, 0.0)
@@ -384,38 +390,139 @@ class GaussianElimination:
         np.copyto(centred, values, where=~hidden)
         return g, centred, cov, deviation
 
+    def _forward_square_root(self, y, hidden, *, keep: bool):
+        """Condition and integrate in the square-root information form (peaked blocks).
+
+        Returns ``g`` (m, rows) and, with ``keep``, each step's conditional
+        ``(a, hv, kv)`` in the information form's terms (``a y_v + kv . y_later
+        = hv`` with precision ``a``) for the shared back-substitution.
+        """
+        m, n_rows = y.shape[1], y.shape[2]
+        g = np.empty((m, n_rows))
+        g[...] = self.g[:, None]
+        observed = ~hidden
+        hidden_float = hidden.astype(np.float64)
+        # each step's new factor over its later variables: rows (k, |later| + 1, m, rows) and where each may start
+        factors: list = [None] * len(self.steps)
+        saved = []
+        for t, ((v, later, to_nb, among, ua, ub), entries) in enumerate(zip(self.steps, self.schedule)):
+            c = len(later) + 1
+            accumulator = _Triangle(c, m, n_rows)  # over [y_v, later..., right-hand side]
+            for kind, source, columns in entries:
+                if kind == "cpd":
+                    family = self.families[source]
+                    row = np.zeros((c + 1, m, n_rows))
+                    for col, u, a in zip(columns, family, self.coefficients[source]):
+                        np.multiply(a[:, None], hidden_float[u], out=row[col])
+                    # right-hand side: the residual of the observed part, formed before any scaling
+                    residual = y[source].copy()
+                    for u in family[1:]:
+                        residual -= self.linear[source][u][:, None] * y[u]
+                    row[-1] = residual * self.inverse_sd[source][:, None]
+                    g -= 0.5 * accumulator.rotate_in(row, 0)
+                else:
+                    rows, starts = factors[source]
+                    for k, begin in enumerate(starts):
+                        row = np.zeros((c + 1, m, n_rows))
+                        row[columns] = rows[k, :-1]
+                        row[-1] = rows[k, -1]
+                        g -= 0.5 * accumulator.rotate_in(row, int(columns[begin]))
+                    factors[source] = None
+            R = accumulator.R
+            # integrating a hidden y_v out; an observed one left row 0 empty in its own column
+            a = R[0, 0]
+            g += hidden_float[v] * (0.5 * _LOG_2PI) - np.log(np.abs(a) + observed[v])
+            any_observed = bool(observed[v].any())
+            if len(later):
+                # for an observed y_v, row 0 is not y_v's conditional but one more row over the later variables
+                rows = R[1:, 1:] if not any_observed else np.concatenate([R[1:, 1:], (R[0, 1:] * observed[v])[None]])
+                factors[t] = (rows, list(range(c - 1)) + ([0] if any_observed else []))
+            elif any_observed:
+                g -= 0.5 * (R[0, -1] * R[0, -1]) * observed[v]
+            if keep:
+                # scaled by R_vv: a y_v + kv . later = hv with a = R_vv^2 (no cancellation: products only)
+                a_safe = a + observed[v]
+                saved.append((a_safe * a_safe, -a_safe * R[0, -1], a_safe * R[0, 1:c]))
+        return g, saved
+
+    def _forward_information(self, y, hidden, *, keep: bool):
+        """Condition and integrate in the information form (well-conditioned blocks; see the module docstring)."""
+        m, n_rows = y.shape[1], y.shape[2]
+        K = np.empty((self.n_slots, m, n_rows))
+        K[...] = self.K[:, :, None]
+        h = np.zeros((len(self.nodes), m, n_rows))
+        g = np.empty((m, n_rows))
+        g[...] = self.g[:, None]
+        saved = []
+        for v, later, to_nb, among, ua, ub in self.steps:
+            a = K[v]
+            hv = h[v].copy()
+            kv = K[to_nb]
+            hid = hidden[v]
+            yv = y[v]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = hv / a
+            # hidden rows: integrate y_v out; observed rows: condition on y_v
+            coefficient = np.where(hid, ratio, yv)
+            if len(later):
+                h[later] -= kv * coefficient
+                if hid.any():
+                    pivot = np.where(hid, 1.0 / a, 0.0)
+                    K[among[ua, ub]] -= kv[ua] * kv[ub] * pivot
+            with np.errstate(divide="ignore", invalid="ignore"):
+                integrated = 0.5 * (_LOG_2PI - np.log(a) + hv * ratio)
+            g += np.where(hid, integrated, hv * yv - 0.5 * a * yv * yv)
+            if keep:
+                saved.append((a.copy(), hv, kv.copy() if len(later) else kv))
+        return g, saved
+
     def covariance_slot(self, a: str, b: str) -> int | None:
         """The slot of the pair (a, b) in the filled pattern, or None when it has none."""
         i, j = self.index[a], self.index[b]
         return self.slot_of.get((min(i, j), max(i, j)))
 
 
-def _householder(M: np.ndarray, columns: int) -> None:
-    """Triangularise the first ``columns`` columns of the stacked matrices ``M`` (rows, cols, ...) in place.
+class _Triangle:
+    """An upper triangular accumulator ``R`` (c, c + 1, ...) that rows are rotated into (Givens, vectorised).
 
-    Householder reflections, vectorised over the trailing axes: orthogonal
-    transformations, so the sums of squares (the log density) are kept to
-    rounding of the entries, not of their squares.
+    Orthogonal transformations keep sums of squares (the log density) to
+    the rounding of the entries, not of their squares.  A row of ``R`` that
+    has received nothing yet simply takes the incoming row.  A diagonal
+    entry may be zero in some data rows (a variable observed there, or not
+    yet constrained): the rotation then swaps or passes the row on, and
+    every row still stands for one term of the least-squares system.
     """
-    n_rows = M.shape[0]
-    for j in range(min(columns, n_rows - 1)):
-        x = M[j:, j]
-        norm = np.sqrt(np.einsum("i...,i...->...", x, x))
-        alpha = -np.copysign(norm, x[0])
-        u = x.copy()
-        u[0] -= alpha
-        beta = norm * (norm + np.abs(x[0]))  # u . u / 2
-        with np.errstate(divide="ignore", invalid="ignore"):
-            scale = np.where(beta > 0, 1.0 / beta, 0.0)
-        projection = np.einsum("i...,ij...->j...", u, M[j:, j:]) * scale
-        M[j:, j:] -= u[:, None] * projection[None]
+
+    def __init__(self, c: int, m: int, n_rows: int):
+        self.R = np.zeros((c, c + 1, m, n_rows))
+        self.filled = [False] * c
+
+    def rotate_in(self, row: np.ndarray, start: int):
+        """Rotate ``row`` (c + 1, ...) in from column ``start``; return the square of what no variable absorbs."""
+        R = self.R
+        for j in range(start, len(self.filled)):
+            if not self.filled[j]:
+                R[j, j:] = row[j:]
+                self.filled[j] = True
+                return 0.0
+            a, b = R[j, j], row[j]
+            radius = np.sqrt(a * a + b * b)
+            zero = radius == 0
+            safe = radius + zero
+            cosine = a / safe + zero
+            sine = b / safe
+            top = R[j, j:].copy()
+            R[j, j:] = cosine * top + sine * row[j:]
+            row[j:] = cosine * row[j:] - sine * top
+        return row[-1] * row[-1]
 
 
 def structure_key(elimination: GaussianElimination):
     """What two eliminations must share to be run as one (:func:`stack`): None when they cannot be."""
     if elimination.nonlinear:
         return None  # per-row offsets read the block's own columns
-    return len(elimination.nodes), tuple(sorted((i, tuple(sorted(p))) for i, p in elimination.linear.items()))
+    return (elimination.form, len(elimination.nodes),
+            tuple(sorted((i, tuple(sorted(p))) for i, p in elimination.linear.items())))
 
 
 def stack(eliminations) -> GaussianElimination:
@@ -429,10 +536,14 @@ def stack(eliminations) -> GaussianElimination:
     stacked = object.__new__(GaussianElimination)
     stacked.__dict__.update(first.__dict__)  # the shared structure: steps, slots, order
     stacked.n_configurations = sum(e.n_configurations for e in eliminations)
-    for name, axis in (("inverse_sd", 1), ("prior_mean", 1), ("intercept", 1), ("variance", 1), ("g", 0)):
+    for name, axis in (("prior_mean", 1), ("intercept", 1), ("variance", 1), ("g", 0)):
         setattr(stacked, name, np.concatenate([getattr(e, name) for e in eliminations], axis=axis))
-    stacked.coefficients = [np.concatenate([e.coefficients[i] for e in eliminations], axis=1)
-                            for i in range(len(first.nodes))]
+    if first.form == "information":
+        stacked.K = np.concatenate([e.K for e in eliminations], axis=1)
+    else:
+        stacked.inverse_sd = np.concatenate([e.inverse_sd for e in eliminations], axis=1)
+        stacked.coefficients = [np.concatenate([e.coefficients[i] for e in eliminations], axis=1)
+                                for i in range(len(first.nodes))]
     stacked.linear = {i: {j: np.concatenate([e.linear[i][j] for e in eliminations]) for j in parents}
                       for i, parents in first.linear.items()}
     stacked.keys, stacked.key_cards, stacked.key_codes = (), (), {}
