@@ -173,7 +173,10 @@ def log_discrete(discrete, configuration: dict) -> float:
 
 
 def exact_answers(discrete, continuous, row: dict):
-    """log p(row), p(d | row) for each discrete node, and each hidden continuous node's mixture mean and sd."""
+    """log p(row), p(d | row) for each discrete node, and each hidden continuous node's mixture mean and sd.
+
+    With two or more hidden continuous nodes, ``"joint"`` holds their names, means and covariance matrix.
+    """
     names = [c for c, *_ in continuous]
     observed = [c for c in names if row.get(c) is not None and not (isinstance(row[c], float) and math.isnan(row[c]))]
     hidden = [c for c in names if c not in observed]
@@ -184,7 +187,8 @@ def exact_answers(discrete, continuous, row: dict):
             continue
         mean, cov = exact_moments(discrete, continuous, configuration)
         log_term = log_discrete(discrete, configuration)
-        post_mean, post_var = {c: mean[c] for c in hidden}, {c: cov[c, c] for c in hidden}
+        post_mean = {c: mean[c] for c in hidden}
+        post_var = {(a, b): cov[a, b] for a in hidden for b in hidden}
         if observed:
             S = [[cov[a, b] for b in observed] for a in observed]
             residual = [[Fraction(float(row[a])) - mean[a]] for a in observed]
@@ -194,7 +198,8 @@ def exact_answers(discrete, continuous, row: dict):
             log_term += -0.5 * float(quadratic) - 0.5 * _log(det) - 0.5 * len(observed) * LOG_2PI
             for k, h in enumerate(hidden):
                 post_mean[h] = mean[h] + sum(cross[k][i] * solved[i][0] for i in range(len(observed)))
-                post_var[h] = cov[h, h] - sum(cross[k][i] * solved[i][1 + k] for i in range(len(observed)))
+                for j, other in enumerate(hidden):
+                    post_var[h, other] = cov[h, other] - sum(cross[j][i] * solved[i][1 + k] for i in range(len(observed)))
         terms.append(log_term)
         configurations.append(configuration)
         conditionals.append((post_mean, post_var))
@@ -203,12 +208,18 @@ def exact_answers(discrete, continuous, row: dict):
     weights = [w / sum(weights) for w in weights]
     discrete_posteriors = {d: np.array([float(sum((w for w, c in zip(weights, configurations) if c[d] == s),
                                                   Fraction(0))) for s in states]) for d, states, _, _ in discrete}
-    continuous_posteriors = {}
-    for h in hidden:
-        m = sum((w * pm[h] for w, (pm, _) in zip(weights, conditionals)), Fraction(0))
-        v = sum((w * (pv[h] + (pm[h] - m) ** 2) for w, (pm, pv) in zip(weights, conditionals)), Fraction(0))
-        continuous_posteriors[h] = (float(m), math.sqrt(float(v)))
+    mixture_mean = {h: sum((w * pm[h] for w, (pm, _) in zip(weights, conditionals)), Fraction(0)) for h in hidden}
+    joint = np.array([[float(sum((w * (pv[a, b] + (pm[a] - mixture_mean[a]) * (pm[b] - mixture_mean[b]))
+                                  for w, (pm, pv) in zip(weights, conditionals)), Fraction(0)))
+                       for b in hidden] for a in hidden])  # law of total covariance
+    continuous_posteriors = {h: (float(mixture_mean[h]), math.sqrt(joint[k, k])) for k, h in enumerate(hidden)}
+    if len(hidden) > 1:
+        continuous_posteriors["joint"] = (hidden, np.array([float(mixture_mean[h]) for h in hidden]), joint)
     return total, discrete_posteriors, continuous_posteriors
+
+
+def _per_node(continuous_posteriors: dict):
+    return [(c, answer) for c, answer in continuous_posteriors.items() if c != "joint"]
 
 
 def _case(row: pd.Series) -> dict:
@@ -235,7 +246,7 @@ def test_hybrid_answers_equal_exact_enumeration(seed, peaked, form):
     _assert_exact(net, discrete, continuous, rows, kappa)
 
 
-def _assert_exact(net, discrete, continuous, rows, kappa, single_cases: int = 3):
+def _assert_exact(net, discrete, continuous, rows, kappa, single_cases: int = 5):
     exact = [exact_answers(discrete, continuous, _case(rows.iloc[i])) for i in range(len(rows))]
     frame = rows.copy()
     for name, *_ in continuous:
@@ -247,7 +258,7 @@ def _assert_exact(net, discrete, continuous, rows, kappa, single_cases: int = 3)
         for d, p in discrete_post.items():
             np.testing.assert_allclose(posterior[d].iloc[i].to_numpy(float), p, atol=tolerance(kappa[i]),
                                        err_msg=f"{d} row {i}")
-        for c, (mean, sd) in continuous_post.items():
+        for c, (mean, sd) in _per_node(continuous_post):
             assert posterior[c]["std"].iloc[i] == pytest.approx(sd, rel=tolerance(kappa[i])), (c, i)
             assert posterior[c]["mean"].iloc[i] == pytest.approx(mean, rel=0, abs=sd * tolerance(kappa[i])), (c, i)
     for i in range(single_cases):  # single cases take the one-case path
@@ -256,10 +267,16 @@ def _assert_exact(net, discrete, continuous, rows, kappa, single_cases: int = 3)
         assert net.log_evidence(case) == pytest.approx(total, rel=0, abs=tolerance(kappa[i], total))
         for d, p in discrete_post.items():
             np.testing.assert_allclose(net.query(d, case).probabilities, p, atol=tolerance(kappa[i]))
-        for c, (mean, sd) in continuous_post.items():
+        for c, (mean, sd) in _per_node(continuous_post):
             answer = net.query(c, case)
             assert float(np.ravel(answer.std())[0]) == pytest.approx(sd, rel=tolerance(kappa[i]))
             assert float(np.ravel(answer.mean)[0]) == pytest.approx(mean, rel=0, abs=sd * tolerance(kappa[i]))
+        if "joint" in continuous_post:  # the joint of the hidden continuous nodes: the dense one-case path
+            names, mean, covariance = continuous_post["joint"]
+            answer = net.query(names, case)
+            sd = np.sqrt(np.diag(covariance))
+            assert np.all(np.abs(np.asarray(answer.mean) - mean) <= sd * tolerance(kappa[i]))
+            assert np.all(np.abs(np.asarray(answer.covariance) - covariance) <= np.outer(sd, sd) * tolerance(kappa[i]))
 
 
 def test_peaked_blocks_take_the_square_root_form_where_the_information_form_fails():

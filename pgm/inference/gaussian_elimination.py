@@ -550,6 +550,47 @@ def stack(eliminations) -> GaussianElimination:
     return stacked
 
 
+def dense_posterior(elimination: GaussianElimination, config: int, values: np.ndarray, offsets=None):
+    """One case's posterior of all the nodes for one key configuration (dense; for small joint queries).
+
+    ``values`` (n_nodes,) holds the observed values, NaN where hidden;
+    ``offsets`` (n_nodes,) shifts the intercepts (nonlinear features and
+    parents outside the block, for one case).  Returns the prior mean, the
+    hidden nodes' posterior mean minus it (``shift``, zero where observed)
+    and their posterior covariance (n_nodes, n_nodes; zero rows and columns
+    where observed).
+
+    Solved as least squares in the square-root form of the module
+    docstring, by a QR factorisation of the hidden columns: conditioning a
+    dense covariance instead (``S_hh - S_ho S_oo^-1 S_oh``) cancels
+    catastrophically when a child is nearly determined by its parents.
+    """
+    import scipy.linalg
+
+    n = len(elimination.nodes)
+    weights = np.zeros((n, n))
+    for i, parents in elimination.linear.items():
+        for j, w in parents.items():
+            weights[i, j] += w[config]
+    b = elimination.intercept[:, config] + (0.0 if offsets is None else offsets)
+    sd = np.sqrt(elimination.variance[:, config])
+    # nodes are in topological order, so I - B is unit lower triangular
+    unit_lower = np.eye(n) - weights
+    mean = scipy.linalg.solve_triangular(unit_lower, b, lower=True, unit_diagonal=True)
+    hidden = np.isnan(values)
+    y = np.where(hidden, 0.0, values - mean)
+    residual = (y - weights @ y) / sd           # each node's row, observed part: formed before scaling
+    columns = unit_lower[:, hidden] / sd[:, None]
+    shift, covariance = np.zeros(n), np.zeros((n, n))
+    if hidden.any():
+        Q, R = np.linalg.qr(columns)
+        # least squares: minimise |columns y_h + residual|, so y_h = -R^-1 Q^T residual; Cov = (R^T R)^-1
+        shift[hidden] = -scipy.linalg.solve_triangular(R, Q.T @ residual, lower=False)
+        inverse = scipy.linalg.solve_triangular(R, np.eye(R.shape[0]), lower=False)
+        covariance[np.ix_(hidden, hidden)] = inverse @ inverse.T
+    return mean, shift, covariance
+
+
 def dense_moments(elimination: GaussianElimination, config: int, offsets=None):
     """Prior mean and covariance of all the nodes for one key configuration (dense; for small joint queries).
 
