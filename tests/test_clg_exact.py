@@ -340,3 +340,35 @@ def test_unrolled_autoregressive_hmm_log_evidence_equals_exact_enumeration():
     assert net.log_evidence(values) == pytest.approx(total, rel=0, abs=tolerance(kappa, total))
     hidden = pd.DataFrame([values])
     assert net.log_likelihood(hidden)[0] == pytest.approx(total, rel=0, abs=tolerance(kappa, total))
+
+
+@pytest.mark.parametrize("seed, peaked", CASES[::2] + CASES[1::4])
+def test_soft_evidence_on_a_discrete_node_equals_exact_enumeration(seed, peaked):
+    """Soft (virtual) evidence, a likelihood vector on the last discrete node, with continuous values observed:
+    p(evidence) = sum over its states of weight * p(state, rest), and every posterior the mixture over them."""
+    net, discrete, continuous = random_clg(seed, peaked)
+    rows, kappa = evidence_rows(net, discrete, continuous, seed)
+    rng = np.random.default_rng(seed + 3)
+    node, states = discrete[-1][0], discrete[-1][1]
+    for i in range(3):
+        case = {k: v for k, v in _case(rows.iloc[i]).items() if k != node}
+        likelihood = rng.uniform(0.1, 1.0, len(states))
+        parts = [exact_answers(discrete, continuous, {**case, node: s}) for s in states]
+        terms = np.log(likelihood) + np.array([p[0] for p in parts])
+        total = float(logsumexp(terms))
+        weights = np.exp(terms - total)
+        evidence = {**case, node: dict(zip(states, likelihood))}
+        assert net.log_evidence(evidence) == pytest.approx(total, rel=0, abs=tolerance(kappa[i], total))
+        np.testing.assert_allclose(net.query(node, evidence).probabilities, weights, atol=tolerance(kappa[i]))
+        for d, *_ in discrete[:-1]:
+            if d not in case:
+                expected = sum(w * p[1][d] for w, p in zip(weights, parts))
+                np.testing.assert_allclose(net.query(d, evidence).probabilities, expected, atol=tolerance(kappa[i]))
+        for c, *_ in continuous:
+            if c not in case:
+                mean = sum(w * p[2][c][0] for w, p in zip(weights, parts))
+                variance = sum(w * (p[2][c][1] ** 2 + (p[2][c][0] - mean) ** 2) for w, p in zip(weights, parts))
+                answer = net.query(c, evidence)
+                assert float(np.ravel(answer.std())[0]) == pytest.approx(math.sqrt(variance), rel=tolerance(kappa[i]))
+                assert float(np.ravel(answer.mean)[0]) == pytest.approx(
+                    mean, rel=0, abs=math.sqrt(variance) * tolerance(kappa[i]))
