@@ -227,7 +227,8 @@ def collapsing_first_start(monkeypatch, x):
         if not calls:
             calls.append(True)
             k = len(network.states("z"))
-            seen = data.dataset["x"]  # the values EM works on (centred on a reference location)
+            # the values EM works on: in memory, centred on a reference location; partitioned, as given
+            seen = data.dataset["x"] if hasattr(data, "dataset") else x
             means = np.full(k, float(np.mean(seen)))
             means[0] = seen[0]
             start = start.with_cpd("x", LinearGaussian(parents=["z"], intercept=means,
