@@ -30,7 +30,7 @@ from pgm.inference.engine import (
 )
 from pgm.inference.evidence import Evidence, as_evidence
 from pgm.inference.gaussian import MultivariateNormal
-from pgm.inference.gaussian_elimination import dense_moments
+from pgm.inference.gaussian_elimination import dense_posterior
 from pgm.inference.results import MPE, DiscreteDistribution, GaussianMixture
 from pgm.inference.strategy import choose_rows
 
@@ -187,21 +187,11 @@ def _single_case_moments(g, ev: Evidence, names, gaussian):
             values[i] = ev.values[node]
     external = {k: np.asarray(v, dtype=np.float64).reshape(-1) for k, v in ev.values.items()}
     offsets = g._row_offsets(values, ev.describe_row, external)
-    observed = [i for i in range(len(g.nodes)) if not np.isnan(values[i, 0])]
-    hidden = [i for i in range(len(g.nodes)) if np.isnan(values[i, 0])]
     means, covariances, priors, centred = [], [], [], []
     for config in range(g.n_configurations):
-        mean, cov = dense_moments(g, config, None if offsets is None else offsets[:, config, 0])
-        post_mean, post_cov = np.array(values[:, 0]), np.zeros((len(g.nodes), len(g.nodes)))
-        shift = np.zeros(len(g.nodes))
-        if hidden:
-            # conditioned in centred coordinates: the posterior mean is the prior mean plus `shift`
-            mvn = MultivariateNormal(g.nodes, np.zeros(len(g.nodes)), (cov + cov.T) / 2)
-            conditioned = (mvn.condition({g.nodes[i]: values[i, 0] - mean[i] for i in observed})
-                           if observed else mvn)
-            shift[hidden] = conditioned.mean
-            post_mean[hidden] = mean[hidden] + shift[hidden]
-            post_cov[np.ix_(hidden, hidden)] = conditioned.covariance
+        # the square-root form's least squares (dense conditioning cancels for peaked children)
+        mean, shift, post_cov = dense_posterior(g, config, values[:, 0], None if offsets is None else offsets[:, config, 0])
+        post_mean = np.where(np.isnan(values[:, 0]), mean + shift, values[:, 0])
         means.append(post_mean[positions])
         covariances.append(post_cov[np.ix_(positions, positions)])
         priors.append(np.where(np.isnan(values[:, 0]), mean, 0.0)[positions])

@@ -17,10 +17,25 @@ and components with different ones get blocks of their own.  A block's log densi
 ``log p(observed part of the block | keys)`` enters the discrete junction
 tree as one factor over those keys: the tree then has one small clique per
 pair, not one over all twenty parents, and the work grows linearly with the
-number of pairs.  This is the decomposition that a strong junction tree
-(Lauritzen & Jensen, 2001) makes at its coarsest level; within a block the
-keys are still joined, which is exact and costs the product of the block's
-own discrete parents' cardinalities.
+number of pairs.
+
+*Strong junction trees.*  A strong junction tree (Lauritzen & Jensen, 2001)
+eliminates every continuous variable before any discrete one.  Eliminating
+a connected set of hidden continuous variables makes its discrete
+neighbours one clique, so the tree has a clique holding each component's
+discrete neighbours -- exactly a block's keys.  With continuous evidence
+the same holds in the graph where each observed continuous node is
+conditioned on (its family, without it, stays a clique of the moral graph;
+it is no longer eliminated): there a component is a set of hidden continuous
+nodes joined through families, and its discrete neighbours are the discrete
+parents of its members and of their observed children.  Those are the
+blocks built here: an edge joins when its parent is hidden.  So a block's
+key set is always inside one discrete clique of the strong junction tree
+(``tests/test_hybrid_strong_tree.py`` checks it against a strong
+elimination order computed independently), and the Gaussians per row never
+exceed that tree's largest discrete clique.  What a block does not do is
+split further inside a component: a strong junction tree must not either,
+since the component's keys are one clique there.
 """
 
 from __future__ import annotations
@@ -43,11 +58,16 @@ def continuous_blocks(network, continuous, keys, observed=frozenset()) -> list[t
     same keys form one block (nodes in topological order), and blocks come
     in the order of their first node.
 
-    An edge between two nodes in ``observed`` (continuous nodes observed in
-    every row) joins nothing: given both values, the child's density
-    involves only its own discrete parents (the parent's value enters its
-    mean as a known offset).  So a fully observed chain of switching
-    regressions ``d_i -> c_i``, ``c_{i-1} -> c_i`` is one block per link.
+    An edge from a parent in ``observed`` (continuous nodes observed in
+    every row) joins nothing: given the parent's value, the child's density
+    involves the parent only through a known offset to its mean, and the
+    parent's own density does not involve the child.  So a fully observed
+    chain of switching regressions ``d_i -> c_i``, ``c_{i-1} -> c_i`` is one
+    block per link, and in ``c1 -> c2 -> c3`` with ``c1`` observed, ``c1``'s
+    discrete parents key a block of their own.  An edge from a hidden parent
+    joins, whether the child is observed or not (the child's density is a
+    function of the parent): these blocks are the components that a strong
+    junction tree's continuous eliminations leave, see below.
 
     Examples
     --------
@@ -71,7 +91,7 @@ def continuous_blocks(network, continuous, keys, observed=frozenset()) -> list[t
 
     for node in continuous:
         for parent in network[node].parents:
-            if parent in members and not (parent in observed and node in observed):
+            if parent in members and parent not in observed:
                 parent_of[find(parent)] = find(node)
     groups: dict[str, list[str]] = {}
     for node in continuous:

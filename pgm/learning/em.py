@@ -504,6 +504,15 @@ def em(network, dataset: Dataset, *, weights=None, prior=None, max_iter: int = 1
     if dataset.n_rows == 0:
         raise DataError("fitting needs at least one row")
     _warn_unidentifiable(network, dataset)
+    # continuous columns moved to a reference location of their own: fits that do not depend on it
+    from pgm.learning.em_location import centred
+
+    located = centred(network, dataset, prior=prior, init=init, callback=callback)
+    if located is not None:
+        start, moved, init, callback, restore = located
+        data = InMemory(start, moved, weights, memory_budget)
+        return restore(run(start, data, prior=prior, max_iter=max_iter, tol=tol, n_init=n_init, init=init,
+                           seed=seed, progress=progress, callback=callback, accelerate=accelerate))
     data = InMemory(network, dataset, weights, memory_budget)
     return run(network, data, prior=prior, max_iter=max_iter, tol=tol, n_init=n_init, init=init, seed=seed,
                progress=progress, callback=callback, accelerate=accelerate)
