@@ -176,6 +176,7 @@ class _Objective:
         self.w_incomplete = None if weights is None else weights[~complete]
         self.total_weight = float(dataset.n_rows if weights is None else weights.sum())
         self.memory_budget = memory_budget
+        self.rows = None  # the incomplete rows' RowPlan, made at the first E-step
         self.moments = _SharedPattern.build(network, self.incomplete, self.w_incomplete)
 
     def __call__(self, network):
@@ -184,7 +185,7 @@ class _Objective:
 
     def totals(self, network):
         """Expected statistics and the *summed* log-likelihood: what partitions of a larger data set add up."""
-        from pgm.inference.expectations import expected_statistics
+        from pgm.inference.expectations import expected_statistics, plan_rows
         from pgm.learning.mle import Statistics, statistics
 
         if self.moments is not None and self.complete is None:
@@ -198,8 +199,10 @@ class _Objective:
             scores = network.log_likelihood(self.complete)
             log_likelihood += float(scores @ self.w_complete if self.w_complete is not None else scores.sum())
         if self.incomplete is not None:
+            if self.rows is None:  # decided once: it depends on the structure and the data, not the parameters
+                self.rows = plan_rows(network, self.incomplete, memory_budget=self.memory_budget)
             arrays, log_ev = expected_statistics(network, self.incomplete, self.w_incomplete,
-                                                 memory_budget=self.memory_budget)
+                                                 memory_budget=self.memory_budget, rows=self.rows)
             weight = float(self.incomplete.n_rows if self.w_incomplete is None else self.w_incomplete.sum())
             parts.append(Statistics(arrays, weight, {n: network[n].merge_statistics for n in self.nodes}))
             log_likelihood += float(log_ev @ self.w_incomplete if self.w_incomplete is not None else log_ev.sum())
