@@ -1,0 +1,241 @@
+"""EM's E-step for rows that miss one discrete node only: responsibilities, no inference engine.
+
+In a Gaussian mixture, a latent class model, a mixture of Bernoullis or of
+regressions, most rows observe every node but the class ``z``.  The
+posterior of such a row is over ``z`` alone, and by the chain rule
+
+    log p(z | row) = log p(z | parents of z) + sum over children c of log p(c | z, other parents of c) - log p(row)
+
+-- the *responsibilities* of the mixture literature, from each CPD's own
+``log_prob`` with ``z`` set to each of its states in turn.  Families that do
+not hold ``z`` are observed: they add a constant per row to ``log p(row)``
+and their plain statistics to the E-step.  The expected statistics of a
+family that holds ``z`` are its complete-data statistics of the rows
+completed with every state of ``z``, weighted by the responsibility of that
+state (the statistics are additive, and exactly that is the expectation):
+
+- a table's expected counts: one weighted ``bincount`` per state;
+- a linear Gaussian child whose only discrete parent is ``z`` (a mixture
+  component): weighted matrix products, the component's weight
+  ``W_z = sum_i r_iz``, mean ``m_z = sum_i r_iz y_i / W_z`` and centred
+  co-moments ``(Y - m_z)^T diag(r_z) (Y - m_z)`` of ``y = [features, x]``
+  -- the arithmetic of scikit-learn's GaussianMixture M-step, centred;
+- any other child: its ``statistics`` per state, merged.
+
+This replaces the general path (:mod:`pgm.inference.expectations`) -- a
+junction tree and a per-row Gaussian elimination that also computes the
+moments of the observed nodes -- for those rows; the other incomplete rows
+still go through it, and the parts add up as statistics do.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from pgm._chunks import map_chunks, row_chunks
+from pgm.data import Dataset, code_dtype
+from pgm.errors import ImpossibleEvidenceError
+
+__all__ = ["MissingOneNode", "missing_one_node"]
+
+
+class MissingOneNode:
+    """The rows of a data set whose only unobserved node is the discrete ``node``, ready for E-steps.
+
+    Parameters
+    ----------
+    network : BayesianNetwork
+        Fixes the structure; every E-step takes the parameters of the network it is given.
+    node : str
+        The one node these rows do not observe.
+    dataset : Dataset
+        The rows (every other node observed in every one of them).
+    weights : ndarray or None
+        One weight per row.
+    """
+
+    def __init__(self, network, node: str, dataset: Dataset, weights):
+        self.node, self.dataset, self.weights = node, dataset, weights
+        self.family = (node, *network.children(node))  # the CPDs that hold the node
+        self.total_weight = float(dataset.n_rows if weights is None else weights.sum())
+
+    def totals(self, network):
+        """Expected statistics (a dict of arrays, one per node) and the summed log-likelihood of these rows."""
+        nodes = list(network.nodes)
+
+        def one(_, rows: slice):
+            return _chunk(network, self.node, self.family, self.dataset.rows(rows),
+                          None if self.weights is None else self.weights[rows])
+
+        chunks = map_chunks(one, row_chunks(self.dataset.n_rows))
+        log_likelihood, first = 0.0, None
+        for k, (_, chunk_log_likelihood, impossible) in enumerate(chunks):
+            log_likelihood += chunk_log_likelihood
+            if impossible is not None and first is None:
+                first = row_chunks(self.dataset.n_rows)[k].start + impossible
+        if first is not None:
+            raise ImpossibleEvidenceError(
+                f"{self.dataset.describe_row(first)} has probability zero under the current parameters (p(e) = 0) "
+                f"for every state of {self.node!r}, so EM cannot weigh it; start from parameters without zeros "
+                "(e.g. a Dirichlet prior or init='random')"
+            )
+        arrays = {node: functools.reduce(network[node].merge_statistics, [c[0][node] for c in chunks])
+                  for node in nodes}
+        return arrays, log_likelihood
+
+
+def missing_one_node(network, dataset: Dataset, candidates: np.ndarray, weights) -> tuple[list, np.ndarray]:
+    """The rows among ``candidates`` that miss exactly one node which this E-step can take, grouped by that node.
+
+    A node qualifies when it is a table (:class:`~pgm.Categorical`) and its
+    children are tables or linear Gaussians; its parents are observed in
+    these rows by definition.  Returns the groups (one
+    :class:`MissingOneNode` each) and the mask of the rows they took.
+    """
+    from pgm.cpds.categorical import Categorical
+    from pgm.cpds.gaussian import LinearGaussian
+
+    n = dataset.n_rows
+    taken = np.zeros(n, dtype=bool)
+    if not candidates.any():
+        return [], taken
+    nodes = list(network.nodes)
+    missing = {node: (dataset.missing(node) if node in dataset.columns else np.ones(n, dtype=bool)) for node in nodes}
+    count = np.zeros(n, dtype=np.intp)
+    for mask in missing.values():
+        count += mask
+    alone = candidates & (count == 1)
+    groups = []
+    for node in nodes:
+        if not isinstance(network[node], Categorical):
+            continue
+        if not all(isinstance(network[c], (Categorical, LinearGaussian)) for c in network.children(node)):
+            continue
+        rows = alone & missing[node]
+        if not rows.any():
+            continue
+        taken |= rows
+        labels = None if dataset.row_labels is None else dataset.row_labels[rows]
+        columns = {c: v[rows] for c, v in dataset.columns.items() if c != node}
+        groups.append(MissingOneNode(network, node, Dataset(columns, int(rows.sum()), labels),
+                                     None if weights is None else weights[rows]))
+    return groups, taken
+
+
+def _chunk(network, node: str, family: tuple, data: Dataset, weights):
+    """One chunk of rows: (statistics of every node, summed log-likelihood, first impossible row or None)."""
+    n = data.n_rows
+    k = len(network.states(node))
+    columns = dict(data.columns)
+    # log p(row, z) for every state z: the family's CPDs with z filled in, plus the rest of the row
+    completed = []
+    log_joint = np.empty((k, n))
+    for z in range(k):
+        filled = dict(columns)
+        filled[node] = np.full(n, z, dtype=code_dtype(k))
+        completed.append(filled)
+        log_joint[z] = network[node].log_prob(filled[node], _parents(network, node, filled))
+    for child in family[1:]:
+        log_joint += _child_log_densities(network[child], child, node, completed)
+    rest = np.zeros(n)
+    for other in network.nodes:
+        if other not in family:
+            rest += network[other].log_prob(columns[other], _parents(network, other, columns))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_row = _log_sum_exp(log_joint)
+        responsibilities = np.exp(log_joint - log_row)
+    impossible = ~np.isfinite(log_row)
+    first = int(np.argmax(impossible)) if impossible.any() else None
+    log_row += rest
+    if first is None and not np.isfinite(log_row).all():
+        first = int(np.argmax(~np.isfinite(log_row)))
+    if first is not None:
+        return {}, 0.0, first
+    log_likelihood = float(log_row.sum() if weights is None else log_row @ weights)
+    omega = responsibilities if weights is None else responsibilities * weights  # (k, n)
+    arrays = {}
+    for member in family:
+        cpd = network[member]
+        if member != node and _is_component(cpd, node):
+            arrays[member] = _component_statistics(cpd, member, columns, omega)
+            continue
+        parts = [cpd.statistics(filled[member], _parents(network, member, filled), omega[z])
+                 for z, filled in enumerate(completed)]
+        arrays[member] = functools.reduce(cpd.merge_statistics, parts)
+    for other in network.nodes:
+        if other not in family:
+            arrays[other] = network[other].statistics(columns[other], _parents(network, other, columns), weights)
+    return arrays, log_likelihood, None
+
+
+def _log_sum_exp(log_joint: np.ndarray) -> np.ndarray:
+    """log sum_z exp(log_joint[z]) per row, shifted by the row's largest term (-inf for a row of zeros)."""
+    top = log_joint.max(axis=0)
+    shift = np.where(np.isfinite(top), top, 0.0)
+    return np.log(np.exp(log_joint - shift).sum(axis=0)) + shift
+
+
+def _parents(network, node: str, columns: dict) -> dict:
+    return {p: columns[p] for p in network[node].parents}
+
+
+def _is_component(cpd, node: str) -> bool:
+    """A linear Gaussian whose one discrete parent is ``node``: one regression per state of ``node``."""
+    return not cpd.is_discrete and tuple(cpd.discrete_parents) == (node,)
+
+
+def _design(cpd, columns: dict) -> np.ndarray:
+    """``y = [features, x]`` per row, shape (n, d + 1), column-major: every pass below reads one column."""
+    parents = {p: columns[p] for p in cpd.continuous_parents}
+    values = columns[cpd.variable]
+    design = np.empty((len(values), len(cpd.features) + 1), order="F")
+    for j, feature in enumerate(cpd.features):
+        design[:, j] = feature.evaluate(parents)
+    design[:, -1] = values
+    return design
+
+
+# The sums below are element-wise passes over the rows, not BLAS calls: with a handful of columns
+# and many rows, a threaded BLAS spends its time waking threads (and far more on a shared machine),
+# while these passes run in pgm's own row-chunk threads.
+def _child_log_densities(cpd, child: str, node: str, completed: list) -> np.ndarray:
+    """log p(child | z, its other parents) for every state z, shape (k, n)."""
+    if not _is_component(cpd, node):
+        return np.stack([cpd.log_prob(filled[child], {p: filled[p] for p in cpd.parents}) for filled in completed])
+    design = _design(cpd, completed[0])
+    k = len(completed)
+    weights = np.asarray(cpd.weights, dtype=np.float64).reshape(k, -1)
+    intercept = np.asarray(cpd.intercept, dtype=np.float64).reshape(k)
+    variance = np.asarray(cpd.variance, dtype=np.float64).reshape(k)
+    residual = np.subtract(design[:, -1][None, :], intercept[:, None])  # (k, n): x - b0 - w . features
+    for j in range(weights.shape[1]):
+        residual -= weights[:, j, None] * design[:, j][None, :]
+    residual *= residual
+    residual /= variance[:, None]
+    residual += np.log(2 * np.pi * variance)[:, None]
+    residual *= -0.5
+    return residual
+
+
+def _component_statistics(cpd, child: str, columns: dict, omega: np.ndarray) -> np.ndarray:
+    """Weight, mean and centred co-moments of ``[features, x]`` per state, as weighted sums over the rows."""
+    design = _design(cpd, columns)
+    k, d1 = omega.shape[0], design.shape[1]
+    total = omega.sum(axis=1)
+    seen = total > 0
+    means = np.zeros((k, d1))
+    for a in range(d1):
+        means[seen, a] = (omega[seen] * design[:, a][None, :]).sum(axis=1) / total[seen]
+    out = np.zeros((k, d1 + 1, d1 + 1))
+    out[:, 0, 0] = total
+    out[:, 0, 1:] = out[:, 1:, 0] = means
+    centred = np.empty_like(design)
+    for z in np.flatnonzero(seen):
+        np.subtract(design, means[z], out=centred)
+        for a in range(d1):
+            weighted = centred[:, a] * omega[z]
+            for b in range(a, d1):
+                out[z, a + 1, b + 1] = out[z, b + 1, a + 1] = (weighted * centred[:, b]).sum()
+    return out.reshape(tuple(len(d) for d in cpd.parent_states) + (d1 + 1, d1 + 1))
