@@ -618,7 +618,7 @@ def bench_estep(sizes: Sizes, repeat: int, checks: list) -> list[str]:
     rows = plan_rows(networks[0], evidence)  # the structure and the data decide it, as in EM
     floor = NumpyFloor(model, frame, hidden)
     times = {"em": [], "engine": [], "floor": []}
-    for network in networks:  # interleaved, so that the machine's load falls on all three alike
+    for network in networks * max(1, repeat):  # interleaved, so that the machine's load falls on all three alike
         for name, work in (("em", lambda: source.expected(network)),
                            ("engine", lambda: expected_statistics(network, evidence, rows=rows)),
                            ("floor", lambda: floor(network))):
@@ -643,7 +643,7 @@ def bench_estep(sizes: Sizes, repeat: int, checks: list) -> list[str]:
         ratio = median[name] / median["floor"]
         checks.append(f"target: hailfinder E-step within 2x of the numpy floor: {what} / floor = {ratio:.2f} -> "
                       f"{'met' if ratio <= 2 else 'MISSED'}")
-    lines = [f"| E-step, hailfinder with `{hidden}` hidden ({len(networks)} networks EM visits, median after the "
+    lines = [f"| E-step, hailfinder with `{hidden}` hidden ({len(networks)} networks EM visits × {max(1, repeat)}, median after the "
              "first) | N | pgm | numpy floor | pgm/floor |", "|---|---|---|---|---|"]
     for name, what in (("em", "EM's E-step (`InMemory.expected`: responsibilities)"),
                        ("engine", "inference engine (`expected_statistics`, junction tree + bincount)")):

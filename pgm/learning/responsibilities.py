@@ -31,6 +31,7 @@ still go through it, and the parts add up as statistics do.
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 
@@ -38,7 +39,10 @@ from pgm._chunks import map_chunks, row_chunks
 from pgm.data import Dataset, code_dtype
 from pgm.errors import ImpossibleEvidenceError
 
-__all__ = ["MissingOneNode", "missing_one_node"]
+__all__ = ["CELL_CACHE_BYTES", "MissingOneNode", "missing_one_node"]
+
+#: Bytes the table cells of the rows may take to be kept across E-steps (4 per table node and row).
+CELL_CACHE_BYTES = 256 << 20
 
 
 class MissingOneNode:
@@ -60,14 +64,19 @@ class MissingOneNode:
         self.node, self.dataset, self.weights = node, dataset, weights
         self.family = (node, *network.children(node))  # the CPDs that hold the node
         self.total_weight = float(dataset.n_rows if weights is None else weights.sum())
+        # Each row's cell in every table is data, not parameters: found at the first E-step and kept,
+        # per chunk of rows, when it fits CELL_CACHE_BYTES (as int32: tables are far below 2**31 cells).
+        tables = sum(1 for v in network.nodes if network[v].is_discrete)
+        self._cells = {} if 4 * tables * dataset.n_rows <= CELL_CACHE_BYTES else None
 
     def totals(self, network):
         """Expected statistics (a dict of arrays, one per node) and the summed log-likelihood of these rows."""
         nodes = list(network.nodes)
 
-        def one(_, rows: slice):
+        def one(k, rows: slice):
+            cache = None if self._cells is None else self._cells.setdefault(k, {})
             return _chunk(network, self.node, self.family, self.dataset.rows(rows),
-                          None if self.weights is None else self.weights[rows])
+                          None if self.weights is None else self.weights[rows], cache)
 
         chunks = map_chunks(one, row_chunks(self.dataset.n_rows))
         log_likelihood, first = 0.0, None
@@ -124,50 +133,99 @@ def missing_one_node(network, dataset: Dataset, candidates: np.ndarray, weights)
     return groups, taken
 
 
-def _chunk(network, node: str, family: tuple, data: Dataset, weights):
-    """One chunk of rows: (statistics of every node, summed log-likelihood, first impossible row or None)."""
+def _chunk(network, node: str, family: tuple, data: Dataset, weights, cache: dict | None = None):
+    """One chunk of rows: (statistics of every node, summed log-likelihood, first impossible row or None).
+
+    ``cache`` keeps the rows' table cells from one E-step to the next (None: found anew).
+    """
+    from pgm.cpds.categorical import Categorical
+
     n = data.n_rows
     k = len(network.states(node))
     columns = dict(data.columns)
     # log p(row, z) for every state z: the family's CPDs with z filled in, plus the rest of the row
     completed = []
-    log_joint = np.empty((k, n))
     for z in range(k):
         filled = dict(columns)
         filled[node] = np.full(n, z, dtype=code_dtype(k))
         completed.append(filled)
-        log_joint[z] = network[node].log_prob(filled[node], _parents(network, node, filled))
-    for child in family[1:]:
-        log_joint += _child_log_densities(network[child], child, node, completed)
+    with np.errstate(divide="ignore"):  # a zero cell is log 0 = -inf, as the CPDs' own log_prob has it
+        log_tables = {v: np.log(network[v].table).ravel() for v in network.nodes
+                      if isinstance(network[v], Categorical)}
+    log_joint = np.zeros((k, n))
+    cells = {} if cache is None else cache  # tables: each row's cell (z at 0) and z's stride, for log-probability and counts
+    for member in family:
+        cpd = network[member]
+        if isinstance(cpd, Categorical):
+            if member not in cells:
+                cells[member] = _cells(cpd, member, columns, n, node)
+            index, stride = cells[member]
+            log_table = log_tables[member]
+            for z in range(k):
+                log_joint[z] += log_table.take(index + z * stride)
+        else:
+            log_joint += _child_log_densities(cpd, member, node, completed)
     rest = np.zeros(n)
     for other in network.nodes:
-        if other not in family:
-            rest += network[other].log_prob(columns[other], _parents(network, other, columns))
+        if other in family:
+            continue
+        cpd = network[other]
+        if isinstance(cpd, Categorical):
+            if other not in cells:
+                cells[other] = _cells(cpd, other, columns, n)
+            rest += log_tables[other].take(cells[other][0])
+        else:
+            rest += cpd.log_prob(columns[other], _parents(network, other, columns))
     with np.errstate(divide="ignore", invalid="ignore"):
         log_row = _log_sum_exp(log_joint)
         responsibilities = np.exp(log_joint - log_row)
-    impossible = ~np.isfinite(log_row)
-    first = int(np.argmax(impossible)) if impossible.any() else None
     log_row += rest
-    if first is None and not np.isfinite(log_row).all():
-        first = int(np.argmax(~np.isfinite(log_row)))
-    if first is not None:
-        return {}, 0.0, first
-    log_likelihood = float(log_row.sum() if weights is None else log_row @ weights)
+    impossible = ~np.isfinite(log_row)
+    if impossible.any():
+        return {}, 0.0, int(np.argmax(impossible))
+    log_likelihood = float(log_row.sum() if weights is None else (log_row * weights).sum())
     omega = responsibilities if weights is None else responsibilities * weights  # (k, n)
     arrays = {}
     for member in family:
         cpd = network[member]
-        if member != node and _is_component(cpd, node):
+        if member in cells:
+            index, stride = cells[member]
+            size = math.prod(cpd.table_shape)
+            counts = np.zeros(size)
+            for z in range(k):
+                counts += np.bincount(index + z * stride, weights=omega[z], minlength=size)
+            arrays[member] = counts.reshape(cpd.table_shape)
+        elif _is_component(cpd, node):
             arrays[member] = _component_statistics(cpd, member, columns, omega)
-            continue
-        parts = [cpd.statistics(filled[member], _parents(network, member, filled), omega[z])
-                 for z, filled in enumerate(completed)]
-        arrays[member] = functools.reduce(cpd.merge_statistics, parts)
+        else:
+            parts = [cpd.statistics(filled[member], _parents(network, member, filled), omega[z])
+                     for z, filled in enumerate(completed)]
+            arrays[member] = functools.reduce(cpd.merge_statistics, parts)
     for other in network.nodes:
-        if other not in family:
-            arrays[other] = network[other].statistics(columns[other], _parents(network, other, columns), weights)
+        if other in family:
+            continue
+        cpd = network[other]
+        if other in cells:
+            counts = np.bincount(cells[other][0], weights=weights, minlength=math.prod(cpd.table_shape))
+            arrays[other] = counts.astype(np.float64, copy=False).reshape(cpd.table_shape)
+        else:
+            arrays[other] = cpd.statistics(columns[other], _parents(network, other, columns), weights)
     return arrays, log_likelihood, None
+
+
+def _cells(cpd, member: str, columns: dict, n: int, node: str | None = None) -> tuple[np.ndarray, int]:
+    """Each row's flat cell in ``cpd``'s table with ``node`` at state 0, and ``node``'s stride (0 if absent)."""
+    family = (*cpd.parents, member)
+    shape = cpd.table_shape
+    index = np.zeros(n, dtype=np.intp)
+    stride, node_stride = 1, 0
+    for axis in range(len(family) - 1, -1, -1):
+        if family[axis] == node:
+            node_stride = stride
+        else:
+            index += np.multiply(columns[family[axis]], stride, dtype=np.intp)
+        stride *= shape[axis]
+    return (index.astype(np.int32) if stride < 2**31 else index), node_stride
 
 
 def _log_sum_exp(log_joint: np.ndarray) -> np.ndarray:
