@@ -8,6 +8,12 @@ installed shows "not installed" in its column.
     python benchmarks/em.py             # the full run (about 8 minutes on 2 cores: the peers are slow)
     python benchmarks/em.py --quick     # small sizes, a smoke test (about a minute)
     python benchmarks/em.py --repeat 5  # pgm: median of 5 (default 3); peers: median of min(K, 3)
+    python benchmarks/em.py --only gmm fa estep   # some rows (hidden, mcar, gmm, fa, digits, estep)
+    python benchmarks/em.py --blas-threads 0      # the BLAS library's own thread count (default: 1 for all)
+
+The ``estep`` rows time one E-step on hailfinder with CombVerMo hidden
+against a plain numpy floor (:class:`NumpyFloor`) computing the same
+expected counts, on the networks EM visits.
 
 See the EM section of benchmarks/README.md for what each row measures.
 """
@@ -670,9 +676,10 @@ def main(argv=None) -> None:
     parser.add_argument("--repeat", type=int, default=3,
                         help="repeats per pgm measurement (median, default 3); peers get min(K, 3)")
     parser.add_argument("--only", nargs="+", choices=AREAS, default=list(AREAS), help="run only these rows")
-    parser.add_argument("--blas-threads", type=int, default=None,
-                        help="limit BLAS threads (threadpoolctl) for the whole run, pgm and peers alike; on a "
-                             "shared machine a threaded BLAS spends small products waking threads")
+    parser.add_argument("--blas-threads", type=int, default=1,
+                        help="BLAS threads for the whole run, pgm and peers alike (default 1, as in sequences.py: "
+                             "on a shared 2-core machine a threaded BLAS spends small products waking threads, which "
+                             "slows scikit-learn's mixtures several-fold and would flatter pgm); 0: the library default")
     args = parser.parse_args(argv)
     if args.blas_threads:
         from threadpoolctl import threadpool_limits
