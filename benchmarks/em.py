@@ -586,7 +586,8 @@ class NumpyFloor:
         k, n = self.k, self.n
         log_joint, rest, counts = np.zeros((k, n)), np.zeros(n), {}
         for v in net.nodes:
-            log_table = np.log(net[v].table).ravel()
+            with np.errstate(divide="ignore"):  # a zero cell: log 0 = -inf
+                log_table = np.log(net[v].table).ravel()
             index, size = self.index[v]
             if v in self.stride_of_hidden:
                 for state in range(k):
