@@ -237,8 +237,8 @@ def test_a_row_impossible_for_every_state_is_named():
         "z": Categorical(["a", "b"], table=[0.5, 0.5]),
         "y": Categorical(["0", "1", "2"], parents=["z"], table=[[0.5, 0.5, 0.0], [0.5, 0.5, 0.0]]),
     })
-    frame = pd.DataFrame({"z": [None, None, None], "y": ["0", "2", "1"]}, index=[10, 11, 12])
-    with pytest.raises(ImpossibleEvidenceError, match=r"row 1 \(index 11\).*'z'"):
+    frame = pd.DataFrame({"z": ["a", None, None, None], "y": ["0", "0", "2", "1"]}, index=[9, 10, 11, 12])
+    with pytest.raises(ImpossibleEvidenceError, match=r"row 2 \(index 11\).*'z'"):
         e_step(net, to_dataset(frame, net.domains))
 
 

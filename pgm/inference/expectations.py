@@ -51,7 +51,22 @@ class RowPlan:
 
 
 def plan_rows(network, evidence: Evidence, *, memory_budget=None) -> RowPlan:
-    """The :class:`RowPlan` of ``evidence`` for every network with ``network``'s structure."""
+    """The :class:`RowPlan` of ``evidence`` for every network with ``network``'s structure.
+
+    Examples
+    --------
+    >>> import numpy as np, pgm
+    >>> from pgm.inference.evidence import as_evidence
+    >>> net = pgm.load("asia")
+    >>> rows = net.sample(100, seed=0)
+    >>> rows.loc[::3, "lung"] = None
+    >>> evidence = as_evidence(net, rows)
+    >>> plan = plan_rows(net, evidence)
+    >>> refitted = net.fit(net.sample(500, seed=1), prior=pgm.Dirichlet(1))   # other parameters, same structure
+    >>> kept, fresh = expected_statistics(refitted, evidence, rows=plan), expected_statistics(refitted, evidence)
+    >>> bool(np.allclose(kept[0]["lung"], fresh[0]["lung"]) and np.allclose(kept[1], fresh[1]))
+    True
+    """
     def plan(sub, plan_only, estimate=False):
         return prepare(network, sub, targets=None, memory_budget=memory_budget, prune=False, plan_only=plan_only,
                        estimate=estimate)

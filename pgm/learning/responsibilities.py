@@ -58,10 +58,13 @@ class MissingOneNode:
         The rows (every other node observed in every one of them).
     weights : ndarray or None
         One weight per row.
+    describe_row : callable, optional
+        Names a row of ``dataset`` in error messages (default: its position in ``dataset``).
     """
 
-    def __init__(self, network, node: str, dataset: Dataset, weights):
+    def __init__(self, network, node: str, dataset: Dataset, weights, describe_row=None):
         self.node, self.dataset, self.weights = node, dataset, weights
+        self.describe_row = dataset.describe_row if describe_row is None else describe_row
         self.family = (node, *network.children(node))  # the CPDs that hold the node
         self.total_weight = float(dataset.n_rows if weights is None else weights.sum())
         # Each row's cell in every table is data, not parameters: found at the first E-step and kept,
@@ -86,7 +89,7 @@ class MissingOneNode:
                 first = row_chunks(self.dataset.n_rows)[k].start + impossible
         if first is not None:
             raise ImpossibleEvidenceError(
-                f"{self.dataset.describe_row(first)} has probability zero under the current parameters (p(e) = 0) "
+                f"{self.describe_row(first)} has probability zero under the current parameters (p(e) = 0) "
                 f"for every state of {self.node!r}, so EM cannot weigh it; start from parameters without zeros "
                 "(e.g. a Dirichlet prior or init='random')"
             )
@@ -100,8 +103,36 @@ def missing_one_node(network, dataset: Dataset, candidates: np.ndarray, weights)
 
     A node qualifies when it is a table (:class:`~pgm.Categorical`) and its
     children are tables or linear Gaussians; its parents are observed in
-    these rows by definition.  Returns the groups (one
-    :class:`MissingOneNode` each) and the mask of the rows they took.
+    these rows by definition.
+
+    Parameters
+    ----------
+    network : BayesianNetwork
+    dataset : Dataset
+        All the rows; a node without a column is missing in every row.
+    candidates : ndarray of bool
+        The rows that may be taken (EM passes the incomplete ones).
+    weights : ndarray or None
+        One weight per row of ``dataset``.
+
+    Returns
+    -------
+    groups : list of MissingOneNode
+        One per node that is the only one missing in some candidate rows.
+    taken : ndarray of bool
+        The rows the groups hold; the others are left to the inference engine.
+
+    Examples
+    --------
+    >>> import numpy as np, pgm
+    >>> from pgm.data import to_dataset
+    >>> net = pgm.load("asia")
+    >>> rows = net.sample(6, seed=0)
+    >>> rows.loc[[0, 1, 2], "either"] = None          # only 'either' is missing: taken
+    >>> rows.loc[2, "lung"] = None                     # two missing: left to the engine
+    >>> groups, taken = missing_one_node(net, to_dataset(rows, net.domains), np.ones(6, dtype=bool), None)
+    >>> [group.node for group in groups], taken.tolist()
+    (['either'], [True, True, False, False, False, False])
     """
     from pgm.cpds.categorical import Categorical
     from pgm.cpds.gaussian import LinearGaussian
@@ -128,8 +159,10 @@ def missing_one_node(network, dataset: Dataset, candidates: np.ndarray, weights)
         taken |= rows
         labels = None if dataset.row_labels is None else dataset.row_labels[rows]
         columns = {c: v[rows] for c, v in dataset.columns.items() if c != node}
-        groups.append(MissingOneNode(network, node, Dataset(columns, int(rows.sum()), labels),
-                                     None if weights is None else weights[rows]))
+        positions = np.flatnonzero(rows)
+        groups.append(MissingOneNode(network, node, Dataset(columns, len(positions), labels),
+                                     None if weights is None else weights[rows],
+                                     lambda i, positions=positions: dataset.describe_row(int(positions[i]))))
     return groups, taken
 
 
