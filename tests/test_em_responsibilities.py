@@ -165,8 +165,8 @@ def test_mixture_with_some_values_missing_splits_rows_between_the_paths():
 
 
 def test_children_of_every_kind_equal_the_general_engine():
-    """z's children: a table, a component regression (z + continuous parent), a Gaussian that also has
-    another discrete parent (the per-state fallback); and a node outside z's family."""
+    """z's children: a table and a component regression (z + continuous parent); z has an observed parent;
+    a node outside z's family.  A Gaussian child with a second discrete parent sends the rows to the engine."""
     rng = np.random.default_rng(11)
     cpds = {
         "g": Categorical(["u", "v"], table=[0.4, 0.6]),
@@ -174,7 +174,6 @@ def test_children_of_every_kind_equal_the_general_engine():
         "t": Categorical(["0", "1", "2"], parents=["z"], table=rng.dirichlet(np.ones(3), size=2)),
         "x": LinearGaussian(parents=["z"], intercept=[-1.0, 2.0], variance=[1.0, 0.5]),
         "y": LinearGaussian(parents=["z", "x"], intercept=[0.5, -0.5], weights=[[1.0], [-2.0]], variance=[0.3, 1.2]),
-        "u": LinearGaussian(parents=["g", "z"], intercept=[[0.0, 1.0], [2.0, -1.0]], variance=[[1.0, 2.0], [0.5, 1.5]]),
         "w": LinearGaussian(parents=["x"], intercept=1.0, weights={"x": 0.5}, variance=0.7),
     }
     net = BayesianNetwork(cpds)
@@ -186,6 +185,12 @@ def test_children_of_every_kind_equal_the_general_engine():
     want, log_ev = expected_statistics(net, as_evidence(net, frame))
     assert_statistics_close(stats, want, net.nodes)
     assert math.isclose(log_likelihood, float(log_ev.sum()), rel_tol=1e-12)
+    cpds["u"] = LinearGaussian(parents=["g", "z"], intercept=[[0.0, 1.0], [2.0, -1.0]],
+                               variance=[[1.0, 2.0], [0.5, 1.5]])
+    wider = BayesianNetwork(cpds)
+    frame = wider.sample(50, seed=4).drop(columns="z")
+    dataset = to_dataset(frame.assign(z=pd.Series([None] * len(frame), dtype=object)), wider.domains)
+    assert not missing_one_node(wider, dataset, np.ones(len(frame), dtype=bool), None)[1].any()
 
 
 @pytest.mark.parametrize("full", [False, True], ids=["diag", "full"])
@@ -271,3 +276,13 @@ def test_a_row_plan_made_for_other_parameters_gives_the_same_statistics():
     for node in alarm.nodes:
         np.testing.assert_allclose(got[node], want[node], rtol=0, atol=1e-10, err_msg=node)
     np.testing.assert_allclose(got_log, want_log, rtol=0, atol=1e-10)
+
+
+def test_data_far_from_zero_is_left_to_the_engine():
+    """Columns near 1e12 with a spread of 1: the engine's centred elimination keeps EM location-exact."""
+    net, frame = mixture(False, seed=2)
+    far = frame.assign(x1=frame["x1"] + 1e12)
+    groups, taken = missing_one_node(net, to_dataset(far.assign(z=np.nan), net.domains), np.ones(len(far), dtype=bool), None)
+    assert groups == [] and not taken.any()
+    groups, taken = missing_one_node(net, to_dataset(frame.assign(z=np.nan), net.domains), np.ones(len(far), dtype=bool), None)
+    assert taken.all()

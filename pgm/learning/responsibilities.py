@@ -20,7 +20,8 @@ state (the statistics are additive, and exactly that is the expectation):
   ``W_z = sum_i r_iz``, mean ``m_z = sum_i r_iz y_i / W_z`` and centred
   co-moments ``(Y - m_z)^T diag(r_z) (Y - m_z)`` of ``y = [features, x]``
   -- the arithmetic of scikit-learn's GaussianMixture M-step, centred;
-- any other child: its ``statistics`` per state, merged.
+- any other child (a Gaussian with a second discrete parent) leaves the
+  rows to the general path.
 
 This replaces the general path (:mod:`pgm.inference.expectations`) -- a
 junction tree and a per-row Gaussian elimination that also computes the
@@ -102,8 +103,11 @@ def missing_one_node(network, dataset: Dataset, candidates: np.ndarray, weights)
     """The rows among ``candidates`` that miss exactly one node which this E-step can take, grouped by that node.
 
     A node qualifies when it is a table (:class:`~pgm.Categorical`) and its
-    children are tables or linear Gaussians; its parents are observed in
-    these rows by definition.
+    children are tables or linear Gaussians whose only discrete parent it
+    is (mixture components); its parents are observed in these rows by
+    definition.  Other children -- a Gaussian with a second discrete parent
+    -- leave the rows to the inference engine, whose centred elimination
+    keeps EM's iterates shift-equivariant there (tests/test_gaussian_location.py).
 
     Parameters
     ----------
@@ -148,10 +152,14 @@ def missing_one_node(network, dataset: Dataset, candidates: np.ndarray, weights)
         count += mask
     alone = candidates & (count == 1)
     groups = []
+    if _far_from_zero(network, dataset):
+        return groups, taken
     for node in nodes:
         if not isinstance(network[node], Categorical):
             continue
-        if not all(isinstance(network[c], (Categorical, LinearGaussian)) for c in network.children(node)):
+        if not all(isinstance(network[c], Categorical) or (isinstance(network[c], LinearGaussian)
+                                                          and _is_component(network[c], node))
+                   for c in network.children(node)):
             continue
         rows = alone & missing[node]
         if not rows.any():
@@ -164,6 +172,24 @@ def missing_one_node(network, dataset: Dataset, candidates: np.ndarray, weights)
                                      None if weights is None else weights[rows],
                                      lambda i, positions=positions: dataset.describe_row(int(positions[i]))))
     return groups, taken
+
+
+#: A continuous column whose mean lies more than this many standard deviations from zero is left to the
+#: inference engine, whose elimination works on centred values: the log densities here subtract a mean
+#: stored at the data's location, which costs eps * |location| / sd of accuracy per E-step, and SQUAREM
+#: can amplify that across iterations (EM on data near 1e12 would not match EM on the same data centred).
+FAR_FROM_ZERO = 1e3
+
+
+def _far_from_zero(network, dataset: Dataset) -> bool:
+    for node in network.nodes:
+        column = dataset.columns.get(node)
+        if column is None or network[node].is_discrete:
+            continue
+        seen = column[~np.isnan(column)]
+        if len(seen) and abs(float(seen.mean())) > FAR_FROM_ZERO * float(seen.std()):
+            return True
+    return False
 
 
 def _chunk(network, node: str, family: tuple, data: Dataset, weights, cache: dict | None = None):
@@ -228,12 +254,8 @@ def _chunk(network, node: str, family: tuple, data: Dataset, weights, cache: dic
             for z in range(k):
                 counts += np.bincount(index + z * stride, weights=omega[z], minlength=size)
             arrays[member] = counts.reshape(cpd.table_shape)
-        elif _is_component(cpd, node):
+        else:  # a mixture component (missing_one_node takes no other child)
             arrays[member] = _component_statistics(cpd, member, columns, omega)
-        else:
-            parts = [cpd.statistics(filled[member], _parents(network, member, filled), omega[z])
-                     for z, filled in enumerate(completed)]
-            arrays[member] = functools.reduce(cpd.merge_statistics, parts)
     for other in network.nodes:
         if other in family:
             continue
@@ -293,16 +315,18 @@ def _design(cpd, columns: dict) -> np.ndarray:
 # while these passes run in pgm's own row-chunk threads.
 def _child_log_densities(cpd, child: str, node: str, completed: list) -> np.ndarray:
     """log p(child | z, its other parents) for every state z, shape (k, n)."""
-    if not _is_component(cpd, node):
-        return np.stack([cpd.log_prob(filled[child], {p: filled[p] for p in cpd.parents}) for filled in completed])
     design = _design(cpd, completed[0])
     k = len(completed)
     weights = np.asarray(cpd.weights, dtype=np.float64).reshape(k, -1)
     intercept = np.asarray(cpd.intercept, dtype=np.float64).reshape(k)
     variance = np.asarray(cpd.variance, dtype=np.float64).reshape(k)
-    residual = np.subtract(design[:, -1][None, :], intercept[:, None])  # (k, n): x - b0 - w . features
+    # x - b0 - w . features, on values centred at the first row: the data's location enters only through
+    # one number per state, the conditional mean at that row minus its value (as the engine's centred elimination)
+    reference = design[0].copy()
+    offset = intercept - reference[-1] + weights @ reference[:-1] if weights.shape[1] else intercept - reference[-1]
+    residual = np.subtract((design[:, -1] - reference[-1])[None, :], offset[:, None])  # (k, n)
     for j in range(weights.shape[1]):
-        residual -= weights[:, j, None] * design[:, j][None, :]
+        residual -= weights[:, j, None] * (design[:, j] - reference[j])[None, :]
     residual *= residual
     residual /= variance[:, None]
     residual += np.log(2 * np.pi * variance)[:, None]
