@@ -8,6 +8,12 @@ installed shows "not installed" in its column.
     python benchmarks/em.py             # the full run (about 8 minutes on 2 cores: the peers are slow)
     python benchmarks/em.py --quick     # small sizes, a smoke test (about a minute)
     python benchmarks/em.py --repeat 5  # pgm: median of 5 (default 3); peers: median of min(K, 3)
+    python benchmarks/em.py --only gmm fa estep   # some rows (hidden, mcar, gmm, fa, digits, estep)
+    python benchmarks/em.py --blas-threads 0      # the BLAS library's own thread count (default: 1 for all)
+
+The ``estep`` rows time one E-step on hailfinder with CombVerMo hidden
+against a plain numpy floor (:class:`NumpyFloor`) computing the same
+expected counts, on the networks EM visits.
 
 See the EM section of benchmarks/README.md for what each row measures.
 """
@@ -26,7 +32,9 @@ import pandas as pd
 from scipy.special import logsumexp, xlog1py, xlogy
 
 import pgm
+from pgm.data import to_dataset
 from pgm.errors import UnseenConfigurationWarning
+from pgm.inference.evidence import as_evidence
 from pgm.learning.em import ConvergenceWarning
 
 # harness.py silences the peers while importing them and holds the table helpers shared by the benchmarks
@@ -72,10 +80,12 @@ class Sizes:
     fa_rows: int            # factor analysis, 10 dimensions
     digits_iterations: int  # mixture of Bernoullis on the 1,797 digits
     pgmpy_budget: float     # seconds: a pgmpy EM projected to take longer is stopped after 2 iterations
+    estep_rows: int         # hailfinder with CombVerMo hidden: one E-step against a numpy floor
 
 
-FULL = Sizes(5_000, 100_000, 1_000, 100_000, 100_000, 100, 180.0)
-QUICK = Sizes(1_000, 10_000, 200, 10_000, 10_000, 20, 20.0)
+FULL = Sizes(5_000, 100_000, 1_000, 100_000, 100_000, 100, 180.0, 20_000)
+QUICK = Sizes(1_000, 10_000, 200, 10_000, 10_000, 20, 20.0, 5_000)
+AREAS = ("hidden", "mcar", "gmm", "fa", "digits", "estep")
 
 
 # ---------------------------------------------------------------------------- timing and results
@@ -527,6 +537,129 @@ def bench_digits(sizes: Sizes, repeat: int, checks: list) -> Row | None:
     return row
 
 
+# ---------------------------------------------------------------------------- one E-step against a numpy floor
+def bundled_with_pgmpy(name: str):
+    """A bnlearn network from the BIF files pgmpy ships (a benchmark extra), or None without pgmpy."""
+    if pgmpy is None:
+        return None
+    import gzip
+    import os
+    import pathlib
+    import tempfile
+
+    path = pathlib.Path(pgmpy.__file__).parent / "utils" / "example_models" / f"{name}.bif.gz"
+    with gzip.open(path, "rt") as handle, tempfile.NamedTemporaryFile("w", suffix=".bif", delete=False) as out:
+        out.write(handle.read())
+    try:
+        return pgm.read(out.name)
+    finally:
+        os.unlink(out.name)
+
+
+class NumpyFloor:
+    """The E-step of one hidden discrete node with everything else observed, in plain numpy.
+
+    Data-only work (each family's flat cell index without the hidden node)
+    is done once, as any EM would; every call takes the network's tables,
+    computes the hidden node's posterior from its Markov blanket by indexing
+    log tables, and counts every family with ``np.bincount`` (weighted by the
+    posterior where the family holds the hidden node).  Returns (counts per
+    node, summed log-likelihood).
+    """
+
+    def __init__(self, model, frame: pd.DataFrame, hidden: str):
+        self.hidden, self.k, self.n = hidden, len(model.states(hidden)), len(frame)
+        codes = {v: pd.Categorical(frame[v], categories=list(model.states(v))).codes.astype(np.intp)
+                 for v in frame.columns}
+        self.index, self.stride_of_hidden = {}, {}
+        for v in model.nodes:
+            index, stride = np.zeros(self.n, dtype=np.intp), 1
+            for u in reversed([*model[v].parents, v]):
+                if u == hidden:
+                    self.stride_of_hidden[v] = stride
+                else:
+                    index += codes[u] * stride
+                stride *= len(model.states(u))
+            self.index[v] = (index, stride)
+
+    def __call__(self, net):
+        k, n = self.k, self.n
+        log_joint, rest, counts = np.zeros((k, n)), np.zeros(n), {}
+        for v in net.nodes:
+            with np.errstate(divide="ignore"):  # a zero cell: log 0 = -inf
+                log_table = np.log(net[v].table).ravel()
+            index, size = self.index[v]
+            if v in self.stride_of_hidden:
+                for state in range(k):
+                    log_joint[state] += log_table[index + state * self.stride_of_hidden[v]]
+            else:
+                rest += log_table[index]
+                counts[v] = np.bincount(index, minlength=size).astype(np.float64)
+        log_row = logsumexp(log_joint, axis=0)
+        posterior = np.exp(log_joint - log_row)
+        for v, stride in self.stride_of_hidden.items():
+            index, size = self.index[v]
+            cells = (np.arange(k)[:, None] * stride + index[None, :]).ravel()
+            counts[v] = np.bincount(cells, weights=posterior.ravel(), minlength=size)
+        return counts, float((log_row + rest).sum())
+
+
+def bench_estep(sizes: Sizes, repeat: int, checks: list) -> list[str]:
+    """hailfinder, CombVerMo hidden: one E-step of pgm's EM, and of the inference engine, against NumpyFloor."""
+    from pgm.inference.expectations import expected_statistics, plan_rows
+    from pgm.learning.em import InMemory
+
+    truth = bundled_with_pgmpy("hailfinder")
+    if truth is None:
+        checks.append("E-step: pgmpy (which ships hailfinder) is not installed; row skipped")
+        return []
+    hidden, n = "CombVerMo", sizes.estep_rows
+    frame = truth.sample(n, seed=1).drop(columns=[hidden])
+    model = latent_version(truth, hidden)
+    # Every E-step of EM sees a new network (new tables, an empty plan cache): time each on the networks EM visits.
+    networks = []
+    model.fit(frame, max_iter=max(10, 3 * repeat), tol=0, seed=SEED, accelerate=False,
+              callback=lambda iteration, loglik, network: networks.append(network))
+    source = InMemory(model, to_dataset(frame.assign(**{hidden: None}), model.domains))  # untimed, as in EM
+    evidence = as_evidence(model, frame)
+    rows = plan_rows(networks[0], evidence)  # the structure and the data decide it, as in EM
+    floor = NumpyFloor(model, frame, hidden)
+    times = {"em": [], "engine": [], "floor": []}
+    for network in networks * max(1, repeat):  # interleaved, so that the machine's load falls on all three alike
+        for name, work in (("em", lambda: source.expected(network)),
+                           ("engine", lambda: expected_statistics(network, evidence, rows=rows)),
+                           ("floor", lambda: floor(network))):
+            began = time.perf_counter()
+            result = work()
+            times[name].append(time.perf_counter() - began)
+            if name == "em":
+                (em_stats, em_mean) = result
+            elif name == "engine":
+                engine_stats, engine_log = result
+            else:
+                floor_counts, floor_log = result
+    gap = max(float(np.max(np.abs(np.asarray(em_stats[v]) - floor_counts[v].reshape(np.shape(em_stats[v])))))
+              for v in model.nodes)
+    engine_gap = max(float(np.max(np.abs(np.asarray(engine_stats[v]) - floor_counts[v].reshape(np.shape(engine_stats[v])))))
+                     for v in model.nodes)
+    checks.append(f"E-step: pgm (EM's E-step) vs numpy floor, last network: max |expected count difference| = "
+                  f"{gap:.1e}, |log-likelihood difference| per row = {abs(em_mean - floor_log / n):.1e}; engine path "
+                  f"vs floor: {engine_gap:.1e}, {abs(float(engine_log.sum()) - floor_log) / n:.1e}")
+    median = {name: statistics.median(t[1:]) for name, t in times.items()}
+    for name, what in (("em", "EM's E-step"), ("engine", "the inference engine's E-step (expected_statistics)")):
+        ratio = median[name] / median["floor"]
+        checks.append(f"target: hailfinder E-step within 2x of the numpy floor: {what} / floor = {ratio:.2f} -> "
+                      f"{'met' if ratio <= 2 else 'MISSED'}")
+    lines = [f"| E-step, hailfinder with `{hidden}` hidden ({len(networks)} networks EM visits × {max(1, repeat)}, median after the "
+             "first) | N | pgm | numpy floor | pgm/floor |", "|---|---|---|---|---|"]
+    for name, what in (("em", "EM's E-step (`InMemory.expected`: responsibilities)"),
+                       ("engine", "inference engine (`expected_statistics`, junction tree + bincount)")):
+        lines.append(f"| {what} | {n:,} | {format_seconds(median[name])} (first {format_seconds(times[name][0])}) | "
+                     f"{format_seconds(median['floor'])} (first {format_seconds(times['floor'][0])}) | "
+                     f"{median[name] / median['floor']:.2f}× |")
+    return lines
+
+
 # ---------------------------------------------------------------------------- main
 def warm_up() -> None:
     """Import pgm's EM and inference code paths once, on small networks, before anything is timed."""
@@ -543,7 +676,16 @@ def main(argv=None) -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
     parser.add_argument("--repeat", type=int, default=3,
                         help="repeats per pgm measurement (median, default 3); peers get min(K, 3)")
+    parser.add_argument("--only", nargs="+", choices=AREAS, default=list(AREAS), help="run only these rows")
+    parser.add_argument("--blas-threads", type=int, default=1,
+                        help="BLAS threads for the whole run, pgm and peers alike (default 1, as in sequences.py: "
+                             "on a shared 2-core machine a threaded BLAS spends small products waking threads, which "
+                             "slows scikit-learn's mixtures several-fold and would flatter pgm); 0: the library default")
     args = parser.parse_args(argv)
+    if args.blas_threads:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(args.blas_threads)
     sizes = QUICK if args.quick else FULL
     repeat = max(1, args.repeat)
     peer_repeat = min(repeat, 3)
@@ -555,21 +697,33 @@ def main(argv=None) -> None:
     versions["scikit-learn"] = sklearn.__version__ if sklearn else MISSING
     print(", ".join(f"{k} {v}" for k, v in versions.items()))
     print(f"{'quick' if args.quick else 'full'} run; pgm median of {repeat}, peers median of {peer_repeat} "
-          f"(a peer run over {SLOW_PEER:.0f} s is not repeated)\n", flush=True)
+          f"(a peer run over {SLOW_PEER:.0f} s is not repeated); BLAS threads: "
+          f"{args.blas_threads or 'the library default'}\n", flush=True)
 
     warm_up()
-    rows, checks = [], []
-    rows.append(bench_hidden("alarm", "LVFAILURE", sizes, repeat, peer_repeat, checks))
-    rows.append(bench_hidden("asia", "either", sizes, repeat, peer_repeat, checks))
-    rows += bench_mcar(sizes, repeat, peer_repeat, checks)
-    rows.append(bench_gmm("diag", sizes, repeat, peer_repeat, checks))
-    rows.append(bench_gmm("full", sizes, repeat, peer_repeat, checks))
-    rows.append(bench_fa(sizes, repeat, peer_repeat, checks))
-    digits = bench_digits(sizes, repeat, checks)
-    if digits is not None:
-        rows.append(digits)
+    rows, checks, estep = [], [], []
+    if "hidden" in args.only:
+        rows.append(bench_hidden("alarm", "LVFAILURE", sizes, repeat, peer_repeat, checks))
+        rows.append(bench_hidden("asia", "either", sizes, repeat, peer_repeat, checks))
+    if "mcar" in args.only:
+        rows += bench_mcar(sizes, repeat, peer_repeat, checks)
+    if "gmm" in args.only:
+        rows.append(bench_gmm("diag", sizes, repeat, peer_repeat, checks))
+        rows.append(bench_gmm("full", sizes, repeat, peer_repeat, checks))
+    if "fa" in args.only:
+        rows.append(bench_fa(sizes, repeat, peer_repeat, checks))
+    if "digits" in args.only:
+        digits = bench_digits(sizes, repeat, checks)
+        if digits is not None:
+            rows.append(digits)
+    if "estep" in args.only:
+        estep = bench_estep(sizes, repeat, checks)
 
-    print_table(rows)
+    if rows:
+        print_table(rows)
+    if estep:
+        print()
+        print("\n".join(estep))
     print("\n~ estimated: pgmpy stopped after 2 iterations and projected to 10 (setup + 10 x mean iteration), or "
           "pyAgrum run on a subset of the rows and scaled by N / subset.")
     print("(first …): pgm's first call, when it took more than 1.5x the median.")

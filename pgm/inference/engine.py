@@ -322,14 +322,26 @@ class _GatheredFactor:
             grid = (grid[:, None] + np.arange(table.shape[axis]) * strides[axis]).ravel()
         self.grid = grid
         self.shape = tuple(table.shape[axis] for _, axis in hidden)
+        self.log_flat = None
+        if not self.scope:  # one number per row, which goes into the log offset: log the table, not the rows
+            with np.errstate(divide="ignore"):
+                self.log_flat = np.log(self.flat)
 
-    def values(self, codes: dict, n: int) -> np.ndarray:
+    def _offset(self, codes: dict, n: int) -> np.ndarray:
         offset = np.zeros(n, dtype=np.intp)
         for name, stride in self.observed:
-            offset += codes[name].astype(np.intp) * stride
+            offset += np.multiply(codes[name], stride, dtype=np.intp)
+        return offset
+
+    def values(self, codes: dict, n: int) -> np.ndarray:
+        offset = self._offset(codes, n)
         if not self.scope:
             return self.flat[offset]
         return self.flat[self.grid[:, None] + offset[None, :]].reshape(self.shape + (n,))
+
+    def log_values(self, codes: dict, n: int) -> np.ndarray:
+        """A factor without tree variables: the log of each row's entry (-inf for a zero)."""
+        return self.log_flat[self._offset(codes, n)]
 
 
 # ---------------------------------------------------------------------------- one chunk of rows
@@ -347,12 +359,10 @@ def _inputs(problem: Problem, evidence: Evidence, rows: slice, *, moments: bool,
     factors = [likelihood_vectors(chunk.codes[node], len(network.states(node))) for node, _ in problem.lambda_nodes]
     offset = np.full(n, problem.constant_log)
     for gathered in problem.gathered_factors:
-        values = gathered.values(chunk.codes, n)
         if gathered.scope:
-            factors.append(values)
+            factors.append(gathered.values(chunk.codes, n))
         else:
-            with np.errstate(divide="ignore"):
-                offset += np.log(values)
+            offset += gathered.log_values(chunk.codes, n)
     gauss_out = None
     if problem.gauss is not None:
         start = rows.start or 0

@@ -22,25 +22,50 @@ cheaper; statistics are sums over rows, so the patterns' parts add up.
 from __future__ import annotations
 
 import functools
+import math
+from dataclasses import dataclass
 
 import numpy as np
 
 from pgm._chunks import map_chunks, row_chunks
 from pgm.errors import ImpossibleEvidenceError
-from pgm.inference.engine import _budget, _group_marginal, _inputs, prepare
+from pgm.inference.engine import _budget, _inputs, prepare
 from pgm.inference.evidence import Evidence
 from pgm.inference.strategy import choose_rows, sub_evidence
 
-__all__ = ["expected_statistics"]
+__all__ = ["RowPlan", "expected_statistics", "plan_rows"]
 
 
-def expected_statistics(network, evidence: Evidence, weights: np.ndarray | None = None, *, memory_budget=None):
-    """Expected statistics of every node's CPD over the rows of ``evidence``, and log p(e) per row.
+@dataclass(frozen=True)
+class RowPlan:
+    """How the rows of one evidence go through inference: one shared tree, or one tree per pattern.
 
-    Returns ``(statistics, log_evidence)``: a dict from node to an array
-    shaped like ``network[node].statistics(...)``, and an array with one
-    value per row.  Raises :class:`ImpossibleEvidenceError` for a row of
-    probability zero (EM cannot continue from parameters that rule a row out).
+    The choice (:func:`pgm.inference.strategy.choose_rows`) and the rows of
+    each pattern depend on the network's structure and on which values the
+    rows observe, never on the parameters, so EM makes them once for all
+    its iterations (:func:`plan_rows`) instead of once per E-step.
+    """
+
+    shared: bool
+    parts: tuple = ()  # per pattern: (row indices, the evidence of those rows)
+
+
+def plan_rows(network, evidence: Evidence, *, memory_budget=None) -> RowPlan:
+    """The :class:`RowPlan` of ``evidence`` for every network with ``network``'s structure.
+
+    Examples
+    --------
+    >>> import numpy as np, pgm
+    >>> from pgm.inference.evidence import as_evidence
+    >>> net = pgm.load("asia")
+    >>> rows = net.sample(100, seed=0)
+    >>> rows.loc[::3, "lung"] = None
+    >>> evidence = as_evidence(net, rows)
+    >>> plan = plan_rows(net, evidence)
+    >>> refitted = net.fit(net.sample(500, seed=1), prior=pgm.Dirichlet(1))   # other parameters, same structure
+    >>> kept, fresh = expected_statistics(refitted, evidence, rows=plan), expected_statistics(refitted, evidence)
+    >>> bool(np.allclose(kept[0]["lung"], fresh[0]["lung"]) and np.allclose(kept[1], fresh[1]))
+    True
     """
     def plan(sub, plan_only, estimate=False):
         return prepare(network, sub, targets=None, memory_budget=memory_budget, prune=False, plan_only=plan_only,
@@ -48,14 +73,35 @@ def expected_statistics(network, evidence: Evidence, weights: np.ndarray | None 
 
     strategy = choose_rows(network, evidence, plan, _budget(memory_budget))
     if strategy.kind == "shared":
-        statistics, log_ev = _expected_statistics_one_plan(network, plan(evidence, False), evidence, weights)
+        return RowPlan(True)
+    return RowPlan(False, tuple((rows, sub_evidence(evidence, rows)) for rows in strategy.groups))
+
+
+def expected_statistics(network, evidence: Evidence, weights: np.ndarray | None = None, *, memory_budget=None,
+                        rows: RowPlan | None = None):
+    """Expected statistics of every node's CPD over the rows of ``evidence``, and log p(e) per row.
+
+    Returns ``(statistics, log_evidence)``: a dict from node to an array
+    shaped like ``network[node].statistics(...)``, and an array with one
+    value per row.  ``rows`` is the evidence's :class:`RowPlan` when the
+    caller keeps it across calls (EM); by default it is made here.  Raises
+    :class:`ImpossibleEvidenceError` for a row of probability zero (EM
+    cannot continue from parameters that rule a row out).
+    """
+    if rows is None:
+        rows = plan_rows(network, evidence, memory_budget=memory_budget)
+
+    def plan(sub):
+        return prepare(network, sub, targets=None, memory_budget=memory_budget, prune=False)
+
+    if rows.shared:
+        statistics, log_ev = _expected_statistics_one_plan(network, plan(evidence), evidence, weights)
     else:  # one pruned tree per pattern of observed nodes; statistics add up across the patterns
         log_ev = np.empty(evidence.n_rows)
         parts = []
-        for rows in strategy.groups:
-            sub = sub_evidence(evidence, rows)
-            part, log_ev[rows] = _expected_statistics_one_plan(network, plan(sub, False), sub,
-                                                               None if weights is None else weights[rows])
+        for group, sub in rows.parts:
+            part, log_ev[group] = _expected_statistics_one_plan(network, plan(sub), sub,
+                                                                None if weights is None else weights[group])
             parts.append(part)
         statistics = {node: functools.reduce(network[node].merge_statistics, [p[node] for p in parts])
                       for node in network.nodes}
@@ -121,8 +167,7 @@ def _expected_counts(problem, cpd, node, beliefs, totals, evidence: Evidence, ro
     """Expected count table of ``node``'s family, shape (*parent_cards, k)."""
     family = tuple(cpd.parents) + (node,)
     if any(v in problem.gathered for v in family):
-        table = _group_marginal(problem, beliefs, family, evidence, rows, n)
-        return table.sum(axis=-1) if w is None else table @ w
+        return _indexed_counts(problem, beliefs, family, evidence, rows, n, w)
     network = problem.network
     shape = tuple(len(network.states(v)) for v in family)
     in_tree = [v for v in family if v in problem.id_of]
@@ -144,6 +189,43 @@ def _expected_counts(problem, cpd, node, beliefs, totals, evidence: Evidence, ro
     index = tuple(problem.constant[v] if v in problem.constant else slice(None) for v in family)
     out[index] = table
     return out
+
+
+def _indexed_counts(problem, beliefs, family, evidence: Evidence, rows: slice, n: int, w):
+    """Expected counts of a family some of whose members every row observes, by one ``bincount``.
+
+    Each row adds its posterior over the family's members in the tree to the
+    cells its observed members pick out: the flat cell index is the observed
+    members' offset (per row) plus the tree members' offset (per
+    configuration), so nothing of size (family table x rows) is built --
+    the one-hot product of :func:`pgm.inference.engine._group_marginal` cost
+    that, for every family, in every E-step.
+    """
+    network = problem.network
+    shape = tuple(len(network.states(v)) for v in family)
+    strides = np.ones(len(shape), dtype=np.intp)
+    for axis in range(len(shape) - 2, -1, -1):
+        strides[axis] = strides[axis + 1] * shape[axis + 1]
+    offset = np.zeros(n, dtype=np.intp)
+    hidden = []
+    for axis, v in enumerate(family):
+        if v in problem.id_of:
+            hidden.append(axis)
+        elif v in problem.constant:
+            offset += problem.constant[v] * strides[axis]
+        else:  # gathered: observed in every row of the chunk
+            offset += np.multiply(evidence.codes[v][rows], strides[axis], dtype=np.intp)
+    size = math.prod(shape)
+    if not hidden:
+        return np.bincount(offset, weights=w, minlength=size).reshape(shape)
+    posterior = problem.tree.marginal(beliefs, [problem.id_of[family[a]] for a in hidden], n).reshape(-1, n)
+    if w is not None:
+        posterior = posterior * w
+    grid = np.zeros(1, dtype=np.intp)
+    for axis in hidden:  # the tree members' configurations in row-major order, as the marginal's axes
+        grid = (grid[:, None] + np.arange(shape[axis], dtype=np.intp) * strides[axis]).ravel()
+    index = grid[:, None] + offset[None, :]
+    return np.bincount(index.ravel(), weights=posterior.ravel(), minlength=size).reshape(shape)
 
 
 def _gaussian_statistics(problem, g, cpd, node, gaussian, key_weights, evidence: Evidence, rows: slice, w):

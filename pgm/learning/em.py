@@ -168,14 +168,20 @@ class _Objective:
     """One E-step over the data: expected statistics and the mean observed-data log-likelihood."""
 
     def __init__(self, network, dataset: Dataset, weights, memory_budget):
+        from pgm.learning.responsibilities import missing_one_node
+
         self.nodes = network.nodes
         complete, _ = _split(dataset, self.nodes)
         self.complete = _subset(dataset, complete) if complete.any() else None
-        self.incomplete = _evidence(network, _subset(dataset, ~complete)) if (~complete).any() else None
+        # rows that miss one table node only (a mixture's class): responsibilities, not the inference engine
+        self.single, taken = missing_one_node(network, dataset, ~complete, weights)
+        incomplete = ~complete & ~taken
+        self.incomplete = _evidence(network, _subset(dataset, incomplete)) if incomplete.any() else None
         self.w_complete = None if weights is None else weights[complete]
-        self.w_incomplete = None if weights is None else weights[~complete]
+        self.w_incomplete = None if weights is None else weights[incomplete]
         self.total_weight = float(dataset.n_rows if weights is None else weights.sum())
         self.memory_budget = memory_budget
+        self.rows = None  # the incomplete rows' RowPlan, made at the first E-step
         self.moments = _SharedPattern.build(network, self.incomplete, self.w_incomplete)
 
     def __call__(self, network):
@@ -184,10 +190,10 @@ class _Objective:
 
     def totals(self, network):
         """Expected statistics and the *summed* log-likelihood: what partitions of a larger data set add up."""
-        from pgm.inference.expectations import expected_statistics
+        from pgm.inference.expectations import expected_statistics, plan_rows
         from pgm.learning.mle import Statistics, statistics
 
-        if self.moments is not None and self.complete is None:
+        if self.moments is not None and self.complete is None and not self.single:
             arrays, log_likelihood = self.moments.expected_statistics(network)
             stats = Statistics(arrays, self.total_weight, {n: network[n].merge_statistics for n in self.nodes})
             return stats, log_likelihood
@@ -197,9 +203,15 @@ class _Objective:
             parts.append(statistics(network, self.complete, weights=self.w_complete))
             scores = network.log_likelihood(self.complete)
             log_likelihood += float(scores @ self.w_complete if self.w_complete is not None else scores.sum())
+        for group in self.single:
+            arrays, group_log_likelihood = group.totals(network)
+            parts.append(Statistics(arrays, group.total_weight, {n: network[n].merge_statistics for n in self.nodes}))
+            log_likelihood += group_log_likelihood
         if self.incomplete is not None:
+            if self.rows is None:  # decided once: it depends on the structure and the data, not the parameters
+                self.rows = plan_rows(network, self.incomplete, memory_budget=self.memory_budget)
             arrays, log_ev = expected_statistics(network, self.incomplete, self.w_incomplete,
-                                                 memory_budget=self.memory_budget)
+                                                 memory_budget=self.memory_budget, rows=self.rows)
             weight = float(self.incomplete.n_rows if self.w_incomplete is None else self.w_incomplete.sum())
             parts.append(Statistics(arrays, weight, {n: network[n].merge_statistics for n in self.nodes}))
             log_likelihood += float(log_ev @ self.w_incomplete if self.w_incomplete is not None else log_ev.sum())
