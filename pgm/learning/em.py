@@ -33,7 +33,7 @@ import numpy as np
 
 from pgm._random import as_generator
 from pgm.data import Dataset
-from pgm.errors import DataError, PGMWarning, SingularDesignError, caller_stacklevel
+from pgm.errors import DataError, ImpossibleEvidenceError, PGMWarning, SingularDesignError, caller_stacklevel
 from pgm.learning.em_floor import DEFAULT as DEFAULT_VARIANCE_FLOOR
 
 __all__ = ["FitReport", "ConvergenceWarning", "FailedStartWarning", "DegenerateComponentWarning",
@@ -81,6 +81,9 @@ class FitReport:
         Latent nodes found with interchangeable states when the stopping
         rule held (EM then moved off that saddle, at most
         ``SADDLE_ESCAPES`` times; ``n_saddles`` counts them).
+    n_moves : int
+        Split moves kept after the run converged (:mod:`pgm.learning.em_moves`):
+        each left a local optimum for a higher one.
     variance_floor : float
         The relative floor under latent Gaussian components' variances
         (:mod:`pgm.learning.em_floor`); 0 when off.
@@ -107,6 +110,7 @@ class FitReport:
     n_saddles: int = 0
     variance_floor: float = 0.0
     floored: list = field(default_factory=list)
+    n_moves: int = 0
 
     def __repr__(self) -> str:
         state = "converged" if self.converged else "did not converge"
@@ -468,6 +472,76 @@ def screened_start(network, data, rng, *, init: str, prior, max_iter: int, varia
     return best[1], best[2], spent
 
 
+#: Split moves screened per round after a run converges (0: none), and the passes they may spend in all:
+#: at most MOVE_BUDGET times the run's own passes, and at most MOVE_CELLS (rows x nodes) of work, so that
+#: the moves are thorough on cheap problems and brief on large ones (see :mod:`pgm.learning.em_moves`).
+MOVE_CANDIDATES, MOVE_BUDGET, MOVE_CELLS = 6, 6.0, 5e7
+#: Screened moves run to convergence per round, best first, until one ends higher.
+MOVE_TRIES = 3
+
+
+def moved_on(fitted, report, data, *, prior, max_iter: int, tol: float, accelerate: bool, rng, variance_floor):
+    """From a converged run, split moves (:mod:`pgm.learning.em_moves`) while they reach a higher optimum.
+
+    Each round scores MOVE_CANDIDATES moves by SCREEN_PASSES plain EM passes
+    each, runs the best screened ones to convergence (at most MOVE_TRIES,
+    best first), and keeps the first whose objective beats the current one
+    by more than the stopping rule's tolerance; rounds go on while they
+    improve and the passes spent stay within the budget (MOVE_BUDGET times
+    the run's passes, and MOVE_CELLS rows x nodes of work).  A move whose
+    M-step fails or whose rows become impossible is skipped.  The kept
+    run's trace replaces the report's (the move itself lowers the
+    objective, so each trace stays monotone); ``n_passes`` counts every
+    pass spent, ``n_moves`` the moves kept.
+    """
+    from pgm.learning.em_moves import candidate_moves, movable_nodes, split_move
+
+    nodes = movable_nodes(fitted) if MOVE_CANDIDATES and report.converged else []
+    if not nodes:
+        return fitted, report
+    base_passes = report.n_passes
+    budget = min(MOVE_BUDGET * base_passes, MOVE_CELLS / max(1, data.n_rows * len(fitted.nodes)))
+    spent, moves = 0, 0
+    while spent + MOVE_CANDIDATES * SCREEN_PASSES + 1 <= budget:
+        stats, _ = data.expected(fitted)
+        spent += 1
+        screened = []
+        for node in nodes:
+            for j, k in candidate_moves(fitted, node, stats, limit=MOVE_CANDIDATES):
+                try:
+                    short, short_report = iterate(split_move(fitted, node, j, k, rng), data, prior=prior,
+                                                  max_iter=SCREEN_PASSES, tol=0.0, accelerate=False, rng=rng,
+                                                  variance_floor=variance_floor)
+                except (SingularDesignError, ImpossibleEvidenceError):
+                    spent += SCREEN_PASSES
+                    continue
+                spent += short_report.n_passes
+                screened.append((short_report.objective[-1], len(screened), short))
+        screened.sort(key=lambda item: (-item[0], item[1]))
+        current, kept = report.objective[-1], None
+        for _, _, short in screened[:MOVE_TRIES]:  # the best screened first, until one ends higher
+            if spent >= budget:
+                break
+            try:
+                candidate, candidate_report = iterate(short, data, prior=prior, max_iter=max_iter, tol=tol,
+                                                      accelerate=accelerate, rng=rng, variance_floor=variance_floor)
+            except (SingularDesignError, ImpossibleEvidenceError):
+                continue
+            spent += candidate_report.n_passes
+            if candidate_report.objective[-1] > current + tol * max(1.0, abs(current)):
+                kept = candidate, candidate_report
+                break
+        if kept is None:
+            break
+        candidate, candidate_report = kept
+        candidate_report.seconds_per_iteration = report.seconds_per_iteration + candidate_report.seconds_per_iteration
+        candidate_report.n_saddles += report.n_saddles
+        fitted, report, moves = candidate, candidate_report, moves + 1
+    report.n_passes = base_passes + spent
+    report.n_moves = moves
+    return fitted, report
+
+
 class _NoNoise:
     """A stand-in generator whose Gamma draws are all 1: :func:`spread` then only floors the tables."""
 
@@ -573,6 +647,9 @@ def run(network, data, *, prior=None, max_iter: int = 100, tol: float = 1e-6, n_
                 fitted, report = iterate(start, data, prior=prior, max_iter=max_iter, tol=tol, callback=callback,
                                          bar=bar, accelerate=accelerate, rng=rng, centres=centres,
                                          variance_floor=variance_floor)
+                if given is None:
+                    fitted, report = moved_on(fitted, report, data, prior=prior, max_iter=max_iter, tol=tol,
+                                              accelerate=accelerate, rng=rng, variance_floor=variance_floor)
                 report.n_passes += screening
             except SingularDesignError as error:
                 failed.append((number, str(error)))
