@@ -876,6 +876,11 @@ class BayesianNetwork:
             a few short runs), the k-means++ clusters' own parameters, this
             network's parameters, or another network's parameters (its
             structure must match; states and parents are matched by name).
+            From a drawn start, once EM converges, split moves re-seed a
+            redundant state of a latent node with three or more states as half
+            of an overloaded one and keep the result if it ends higher
+            (``fit_report_.n_moves``; :mod:`pgm.learning.em_moves`): they leave
+            the local optima that more EM passes cannot, at a budgeted cost.
         seed : None, int or numpy.random.Generator
             The only source of EM's randomness.
         progress : bool, default False

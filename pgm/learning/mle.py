@@ -269,8 +269,9 @@ def fit(network, data, *, prior=None, weights=None, max_iter: int = 100, tol: fl
         that fails is skipped and recorded); ``init`` is ``"random"``
         (parameters drawn around a random completion, see
         :mod:`pgm.learning.em_starts`), ``"kmeans++"`` (clusters of the
-        latent nodes' continuous children), ``"current"`` (this network's
-        parameters) or a fitted network with the same structure and states
+        latent nodes' continuous children) -- both drawn starts followed,
+        once converged, by split moves (:mod:`pgm.learning.em_moves`) --
+        ``"current"`` (this network's parameters) or a fitted network with the same structure and states
         (it supplies parameters only); ``accelerate`` extrapolates every two
         EM steps (SQUAREM), keeping a step only if it raises the objective;
         ``variance_floor`` keeps every latent Gaussian component's variance
