@@ -376,9 +376,11 @@ def run_problem(problem: Problem, reference: dict, defaults: int) -> dict:
         finally:
             em_module.MOVE_CANDIDATES = moves
         old_runs.append((fitted.fit_report_.log_likelihood[-1], fitted.fit_report_.n_passes, seconds))
+        _progress(f"seed {seed}: default {default_runs[-1]}, previous default {old_runs[-1]}")
     out["default"], out["old default"] = default_runs, old_runs
     fitted, seconds = timed(lambda: model.fit(frame, seed=0, n_init=10))
     out["n_init=10"] = (fitted.fit_report_.log_likelihood[-1], fitted.fit_report_.n_passes, seconds)
+    _progress(f"n_init=10 {out['n_init=10']}")
     peers = {}
     for name, run in problem.peers.items():
         try:
@@ -387,6 +389,7 @@ def run_problem(problem: Problem, reference: dict, defaults: int) -> dict:
         except Exception as error:  # a peer that cannot fit this problem is reported, not fatal
             peers[name] = (f"failed: {type(error).__name__}: {str(error)[:60]}", None, None)
     out["peers"] = peers
+    _progress(f"peers {peers}")
     candidates += [reference["best"]] + [run[0] for run in default_runs + old_runs] + [out["n_init=10"][0]]
     candidates += [p[0] for p in peers.values() if isinstance(p[0], float)]
     out["best"] = max(candidates)
@@ -399,6 +402,11 @@ def run_problem(problem: Problem, reference: dict, defaults: int) -> dict:
                            plain.fit_report_.log_likelihood[-1], fast.fit_report_.log_likelihood[-1],
                            _monotone(plain.fit_report_.objective) and _monotone(fast.fit_report_.objective))
     return out
+
+
+def _progress(line: str) -> None:
+    """Each figure as soon as it is measured (the tables come at the end), for long runs."""
+    print(f"#   {line}", flush=True)
 
 
 def _monotone(trace) -> bool:
