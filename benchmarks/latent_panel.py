@@ -356,7 +356,8 @@ def timed(function):
     return result, time.perf_counter() - started
 
 
-def run_problem(problem: Problem, reference: dict, defaults: int) -> dict:
+def run_problem(problem: Problem, reference_of, defaults: int) -> dict:
+    """Every figure of one problem; ``reference_of()`` gives its cached reference, asked for after the runs."""
     model, frame = problem.model, problem.frame
     out = {"name": problem.name}
     candidates = []
@@ -390,6 +391,7 @@ def run_problem(problem: Problem, reference: dict, defaults: int) -> dict:
             peers[name] = (f"failed: {type(error).__name__}: {str(error)[:60]}", None, None)
     out["peers"] = peers
     _progress(f"peers {peers}")
+    reference = reference_of()
     candidates += [reference["best"]] + [run[0] for run in default_runs + old_runs] + [out["n_init=10"][0]]
     candidates += [p[0] for p in peers.values() if isinstance(p[0], float)]
     out["best"] = max(candidates)
@@ -485,12 +487,12 @@ def main(argv=None) -> None:
     results = []
     for problem in problems(args.quick, args.only):
         started = time.perf_counter()
-        reference = cached_reference(problem, args.starts, args.refresh or args.refresh_only)
         if args.refresh_only:
+            reference = cached_reference(problem, args.starts, True)
             print(f"# {problem.name}: best of {reference['starts']} starts {reference['best']:.6f} "
                   f"(truth {reference['truth']}), {time.perf_counter() - started:.0f} s", flush=True)
             continue
-        results.append(run_problem(problem, reference, defaults=5))
+        results.append(run_problem(problem, lambda: cached_reference(problem, args.starts, args.refresh), defaults=5))
         print(f"# {problem.name}: {time.perf_counter() - started:.0f} s", flush=True)
     if results:
         print()
