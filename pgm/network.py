@@ -845,7 +845,8 @@ class BayesianNetwork:
 
     def fit(self, data, *, prior=None, weights=None, max_iter: int = 100, tol: float = 1e-6, n_init: int = 1,
             init="random", seed=None, progress: bool = False, callback=None,
-            memory_budget: int | None = None, accelerate: bool = True) -> "BayesianNetwork":
+            memory_budget: int | None = None, accelerate: bool = True,
+            variance_floor: float = 1e-6) -> "BayesianNetwork":
         """Fit every CPD to ``data``; returns a new network.
 
         Complete data: maximum likelihood (or MAP with ``prior``) in closed
@@ -875,6 +876,11 @@ class BayesianNetwork:
             a few short runs), the k-means++ clusters' own parameters, this
             network's parameters, or another network's parameters (its
             structure must match; states and parents are matched by name).
+            From a drawn start, once EM converges, split moves re-seed a
+            redundant state of a latent node with three or more states as half
+            of an overloaded one and keep the result if it ends higher
+            (``fit_report_.n_moves``; :mod:`pgm.learning.em_moves`): they leave
+            the local optima that more EM passes cannot, at a budgeted cost.
         seed : None, int or numpy.random.Generator
             The only source of EM's randomness.
         progress : bool, default False
@@ -887,6 +893,12 @@ class BayesianNetwork:
         accelerate : bool, default True
             SQUAREM extrapolation between EM steps, kept only when it raises the
             objective (so the objective never decreases); False for plain EM.
+        variance_floor : float, default 1e-6
+            EM keeps the variance of every latent Gaussian component (a continuous
+            node given a latent discrete parent's state) at least this fraction of
+            the node's variance in the data, which bounds the likelihood (see
+            :mod:`pgm.learning.em_floor`); a component at its floor is reported in
+            ``fit_report_.floored`` with a warning. 0 for plain maximum likelihood.
 
         Examples
         --------
@@ -906,7 +918,8 @@ class BayesianNetwork:
         elif isinstance(weights, str):  # a column's name, as scan and Dask take it
             data, weights = _weights_column(data, weights)
         return fit(self, data, prior=prior, weights=weights, max_iter=max_iter, tol=tol, n_init=n_init, init=init,
-                   seed=seed, progress=progress, callback=callback, memory_budget=memory_budget, accelerate=accelerate)
+                   seed=seed, progress=progress, callback=callback, memory_budget=memory_budget, accelerate=accelerate,
+                   variance_floor=variance_floor)
 
     # ------------------------------------------------------------------ inference (see pgm.inference)
     def query(self, targets, evidence=None, *, method: str = "exact", n_samples: int = 100_000, seed=None,

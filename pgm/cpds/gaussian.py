@@ -435,8 +435,16 @@ class LinearGaussian(CPD):
         out[..., 1:, 1:] += (wa * share)[..., None, None] * delta[..., :, None] * delta[..., None, :]
         return out
 
-    def from_statistics(self, statistics, *, variance_prior=None):
-        """Least-squares parameters; ``variance_prior=(a, b)`` takes the inverse-gamma posterior mode of the variance."""
+    def from_statistics(self, statistics, *, variance_prior=None, variance_floor=None):
+        """Least-squares parameters; ``variance_prior=(a, b)`` takes the inverse-gamma posterior mode of the variance.
+
+        ``variance_floor`` (a positive number) constrains every residual
+        variance to at least that value: the maximiser under the constraint
+        is ``max(estimate, floor)``, because the weighted least-squares
+        coefficients do not depend on the variance and the likelihood is
+        unimodal in it.  A configuration whose values are all equal then gets
+        the floor instead of an error.
+        """
         self._require_bound("from_statistics")
         d = len(self.features)
         moments = np.asarray(statistics, dtype=np.float64).reshape(-1, d + 2, d + 2)
@@ -448,7 +456,7 @@ class LinearGaussian(CPD):
         w = np.empty((moments.shape[0], d))
         var = np.empty(moments.shape[0])
         for config, m in enumerate(moments):
-            b0[config], w[config], var[config] = self._solve(m, config, variance_prior)
+            b0[config], w[config], var[config] = self._solve(m, config, variance_prior, variance_floor)
             if not (np.isfinite(b0[config]) and np.isfinite(w[config]).all() and np.isfinite(var[config]) and var[config] > 0):
                 where = "" if not self.discrete_parents else (
                     f" at {configuration_label(self.discrete_parents, self.parent_states, config)}")
@@ -462,7 +470,7 @@ class LinearGaussian(CPD):
             b0.reshape(cards), w.reshape(cards + (d,)), var.reshape(cards),
         )
 
-    def _solve(self, m: np.ndarray, config: int, variance_prior=None):
+    def _solve(self, m: np.ndarray, config: int, variance_prior=None, variance_floor=None):
         """Least squares from one configuration's statistics: (intercept, weights, variance)."""
         d = m.shape[0] - 2
         weight, mean = m[0, 0], m[0, 1:]
@@ -479,7 +487,7 @@ class LinearGaussian(CPD):
         # A column whose spread is within rounding of its mean is constant: centring a
         # constant leaves noise of order (eps * mean)^2 per row, never exactly zero.
         constant = spread <= weight * (CONSTANT_TOLERANCE * mean) ** 2
-        if constant[d] and variance_prior is None:
+        if constant[d] and variance_prior is None and not variance_floor:
             raise SingularDesignError(
                 f"node {self.variable!r} takes a single value{where} (total weight {weight:g}), so its "
                 "variance is zero and it has no density; is it really continuous, and is there enough data?"
@@ -509,8 +517,11 @@ class LinearGaussian(CPD):
         residual = spread[d] - (weights @ covariance[:d, d] if d else 0.0)
         if variance_prior is not None:
             shape, scale = variance_prior
-            return intercept, weights, (max(residual, 0.0) + 2 * scale) / (weight + 2 * shape + 2)
-        variance = max(residual / weight, VARIANCE_FLOOR * spread[d] / weight)
+            variance = (max(residual, 0.0) + 2 * scale) / (weight + 2 * shape + 2)
+        else:
+            variance = max(residual / weight, VARIANCE_FLOOR * spread[d] / weight)
+        if variance_floor:
+            variance = max(variance, variance_floor)
         return intercept, weights, variance
 
     def empty_configurations(self, statistics):

@@ -518,7 +518,7 @@ def statistics(network, data: Scan, *, weights=None):
 
 def fit(network, data: Scan, *, prior=None, weights=None, max_iter: int = 100, tol: float = 1e-6, n_init: int = 1,
         init="random", seed=None, progress: bool = False, callback=None, memory_budget=None,
-        accelerate: bool = True):
+        accelerate: bool = True, variance_floor: float = 1e-6):
     """Fit ``network`` to scanned files: one pass for complete data, one pass per EM iteration otherwise.
 
     The options are those of :meth:`BayesianNetwork.fit`; ``weights`` names
@@ -528,7 +528,7 @@ def fit(network, data: Scan, *, prior=None, weights=None, max_iter: int = 100, t
     """
     return _partitions.fit(network, _Chunks(data, network, weights), prior=prior, weights=weights, max_iter=max_iter,
                            tol=tol, n_init=n_init, init=init, seed=seed, progress=progress, callback=callback,
-                           memory_budget=memory_budget, accelerate=accelerate)
+                           memory_budget=memory_budget, accelerate=accelerate, variance_floor=variance_floor)
 
 
 def log_likelihood_chunks(network, data: Scan) -> Iterator[np.ndarray]:

@@ -33,9 +33,11 @@ import numpy as np
 
 from pgm._random import as_generator
 from pgm.data import Dataset
-from pgm.errors import DataError, PGMWarning, SingularDesignError, caller_stacklevel
+from pgm.errors import DataError, ImpossibleEvidenceError, PGMWarning, SingularDesignError, caller_stacklevel
+from pgm.learning.em_floor import DEFAULT as DEFAULT_VARIANCE_FLOOR
 
-__all__ = ["FitReport", "ConvergenceWarning", "FailedStartWarning", "UnidentifiableWarning", "em", "e_step"]
+__all__ = ["FitReport", "ConvergenceWarning", "FailedStartWarning", "DegenerateComponentWarning",
+           "UnidentifiableWarning", "em", "e_step"]
 
 
 class ConvergenceWarning(PGMWarning):
@@ -79,6 +81,16 @@ class FitReport:
         Latent nodes found with interchangeable states when the stopping
         rule held (EM then moved off that saddle, at most
         ``SADDLE_ESCAPES`` times; ``n_saddles`` counts them).
+    n_moves : int
+        Split moves kept after the run converged (:mod:`pgm.learning.em_moves`):
+        each left a local optimum for a higher one.
+    variance_floor : float
+        The relative floor under latent Gaussian components' variances
+        (:mod:`pgm.learning.em_floor`); 0 when off.
+    floored : list of str
+        Components of the result whose variance sits at its floor, as
+        ``"node at parent=state"``: they have collapsed onto (nearly) a
+        single value, where the unconstrained likelihood is unbounded.
     """
 
     log_likelihood: list = field(default_factory=list)
@@ -96,6 +108,9 @@ class FitReport:
     failed: list = field(default_factory=list)
     saddle: list = field(default_factory=list)
     n_saddles: int = 0
+    variance_floor: float = 0.0
+    floored: list = field(default_factory=list)
+    n_moves: int = 0
 
     def __repr__(self) -> str:
         state = "converged" if self.converged else "did not converge"
@@ -107,6 +122,8 @@ class FitReport:
             head += f"; best of {len(self.restarts)} starts ({self.init}): #{self.best_init}"
         if self.seconds_per_iteration:
             head += f"; {1000 * float(np.mean(self.seconds_per_iteration)):.1f} ms per iteration"
+        if self.floored:
+            head += f"; at the variance floor (collapsed): {', '.join(self.floored)}"
         return head
 
     def _repr_html_(self) -> str:  # Jupyter: the table and the log-likelihood curve (no matplotlib needed)
@@ -409,8 +426,9 @@ def completion(network, dataset: Dataset, rng, centres: dict, *, strict: bool = 
 INITS = ("random", "kmeans++")
 
 
-def draw_start(network, data, rng, *, init: str, prior):
+def draw_start(network, data, rng, *, init: str, prior, variance_floor: float = 0.0):
     """One starting network for EM (see :mod:`pgm.learning.em_starts`), and the k-means++ centres it used."""
+    from pgm.learning.em_floor import variance_floors
     from pgm.learning.em_starts import kmeans_plus_plus, seed_columns, spread
     from pgm.learning.mle import from_statistics
 
@@ -424,7 +442,9 @@ def draw_start(network, data, rng, *, init: str, prior):
             if points is not None:
                 centres[node] = (columns, points)
     hard = centres if init == "kmeans++" else {}
-    base = from_statistics(network, data.completed(network, rng, hard), prior=prior, quiet=True)
+    completed = data.completed(network, rng, hard)
+    floors = variance_floors(network, completed, variance_floor, data.observed)
+    base = from_statistics(network, completed, prior=prior, quiet=True, variance_floors=floors)
     if init == "kmeans++":  # the clusters' own parameters, with every cell of a latent family kept above zero
         return spread(base, _NoNoise(), {}), centres
     return spread(base, rng, centres), centres
@@ -434,7 +454,7 @@ def draw_start(network, data, rng, *, init: str, prior):
 CANDIDATES, SCREEN_PASSES = 4, 5
 
 
-def screened_start(network, data, rng, *, init: str, prior, max_iter: int):
+def screened_start(network, data, rng, *, init: str, prior, max_iter: int, variance_floor: float = 0.0):
     """The best of CANDIDATES drawn starts after SCREEN_PASSES (at most ``max_iter``) plain EM passes each.
 
     Which basin a start falls into shows after a few iterations, far sooner
@@ -444,15 +464,14 @@ def screened_start(network, data, rng, *, init: str, prior, max_iter: int):
     Returns ``(start, centres, passes spent)``.
     """
     if max_iter == 0:
-        start, centres = draw_start(network, data, rng, init=init, prior=prior)
+        start, centres = draw_start(network, data, rng, init=init, prior=prior, variance_floor=variance_floor)
         return start, centres, 0
     best, spent, error = None, 0, None
     for _ in range(CANDIDATES):
-        start, centres = draw_start(network, data, rng, init=init, prior=prior)
         try:
+            start, centres = draw_start(network, data, rng, init=init, prior=prior, variance_floor=variance_floor)
             moved, report = iterate(start, data, prior=prior, max_iter=min(SCREEN_PASSES, max_iter), tol=0.0,
-                                    accelerate=False,
-                                    rng=rng, centres=centres)
+                                    accelerate=False, rng=rng, centres=centres, variance_floor=variance_floor)
         except SingularDesignError as failure:
             error = failure
             spent += min(SCREEN_PASSES, max_iter)
@@ -463,6 +482,76 @@ def screened_start(network, data, rng, *, init: str, prior, max_iter: int):
     if best is None:
         raise error
     return best[1], best[2], spent
+
+
+#: Split moves screened per round after a run converges (0: none), and the passes they may spend in all:
+#: at most MOVE_BUDGET times the run's own passes, and at most MOVE_CELLS (rows x nodes) of work, so that
+#: the moves are thorough on cheap problems and brief on large ones (see :mod:`pgm.learning.em_moves`).
+MOVE_CANDIDATES, MOVE_BUDGET, MOVE_CELLS = 6, 6.0, 5e7
+#: Screened moves run to convergence per round, best first, until one ends higher.
+MOVE_TRIES = 3
+
+
+def moved_on(fitted, report, data, *, prior, max_iter: int, tol: float, accelerate: bool, rng, variance_floor):
+    """From a converged run, split moves (:mod:`pgm.learning.em_moves`) while they reach a higher optimum.
+
+    Each round scores MOVE_CANDIDATES moves by SCREEN_PASSES plain EM passes
+    each, runs the best screened ones to convergence (at most MOVE_TRIES,
+    best first), and keeps the first whose objective beats the current one
+    by more than the stopping rule's tolerance; rounds go on while they
+    improve and the passes spent stay within the budget (MOVE_BUDGET times
+    the run's passes, and MOVE_CELLS rows x nodes of work).  A move whose
+    M-step fails or whose rows become impossible is skipped.  The kept
+    run's trace replaces the report's (the move itself lowers the
+    objective, so each trace stays monotone); ``n_passes`` counts every
+    pass spent, ``n_moves`` the moves kept.
+    """
+    from pgm.learning.em_moves import candidate_moves, movable_nodes, split_move
+
+    nodes = movable_nodes(fitted) if MOVE_CANDIDATES and report.converged else []
+    if not nodes:
+        return fitted, report
+    base_passes = report.n_passes
+    budget = min(MOVE_BUDGET * base_passes, MOVE_CELLS / max(1, data.n_rows * len(fitted.nodes)))
+    spent, moves = 0, 0
+    while spent + MOVE_CANDIDATES * SCREEN_PASSES + 1 <= budget:
+        stats, _ = data.expected(fitted)
+        spent += 1
+        screened = []
+        for node in nodes:
+            for j, k in candidate_moves(fitted, node, stats, limit=MOVE_CANDIDATES):
+                try:
+                    short, short_report = iterate(split_move(fitted, node, j, k, rng), data, prior=prior,
+                                                  max_iter=SCREEN_PASSES, tol=0.0, accelerate=False, rng=rng,
+                                                  variance_floor=variance_floor)
+                except (SingularDesignError, ImpossibleEvidenceError):
+                    spent += SCREEN_PASSES
+                    continue
+                spent += short_report.n_passes
+                screened.append((short_report.objective[-1], len(screened), short))
+        screened.sort(key=lambda item: (-item[0], item[1]))
+        current, kept = report.objective[-1], None
+        for _, _, short in screened[:MOVE_TRIES]:  # the best screened first, until one ends higher
+            if spent >= budget:
+                break
+            try:
+                candidate, candidate_report = iterate(short, data, prior=prior, max_iter=max_iter, tol=tol,
+                                                      accelerate=accelerate, rng=rng, variance_floor=variance_floor)
+            except (SingularDesignError, ImpossibleEvidenceError):
+                continue
+            spent += candidate_report.n_passes
+            if candidate_report.objective[-1] > current + tol * max(1.0, abs(current)):
+                kept = candidate, candidate_report
+                break
+        if kept is None:
+            break
+        candidate, candidate_report = kept
+        candidate_report.seconds_per_iteration = report.seconds_per_iteration + candidate_report.seconds_per_iteration
+        candidate_report.n_saddles += report.n_saddles
+        fitted, report, moves = candidate, candidate_report, moves + 1
+    report.n_passes = base_passes + spent
+    report.n_moves = moves
+    return fitted, report
 
 
 class _NoNoise:
@@ -477,14 +566,17 @@ class _NoNoise:
         return np.zeros(size)
 
 
-def _check_options(max_iter, tol, n_init, init):
+def _check_options(max_iter, tol, n_init, init, variance_floor=0.0):
     if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 0:
         raise ValueError(f"max_iter must be a non-negative integer, got {max_iter!r}")
     if isinstance(n_init, bool) or not isinstance(n_init, (int, np.integer)) or n_init < 1:
         raise ValueError(f"n_init must be a positive integer, got {n_init!r}")
     if isinstance(tol, (bool, np.bool_)) or not (isinstance(tol, (int, float, np.integer, np.floating)) and tol >= 0):
         raise ValueError(f"tol must be a non-negative number, got {tol!r}")
+    from pgm.learning.em_floor import check_variance_floor
     from pgm.network import BayesianNetwork
+
+    check_variance_floor(variance_floor)
 
     if not (isinstance(init, BayesianNetwork) or (isinstance(init, str) and init in (*INITS, "current"))):
         raise ValueError(f"init must be 'random', 'kmeans++', 'current' or a BayesianNetwork, got {init!r}")
@@ -507,12 +599,12 @@ def _check_latent_sizes(network, data) -> None:
 # ---------------------------------------------------------------------------- the driver
 def em(network, dataset: Dataset, *, weights=None, prior=None, max_iter: int = 100, tol: float = 1e-6,
        n_init: int = 1, init="random", seed=None, progress: bool = False, callback=None, memory_budget=None,
-       accelerate: bool = True):
+       accelerate: bool = True, variance_floor: float = DEFAULT_VARIANCE_FLOOR):
     """Fit ``network`` to incomplete in-memory ``dataset`` by EM; returns the fitted network with ``fit_report_``.
 
     See :meth:`pgm.BayesianNetwork.fit` for the options and :func:`run` for what happens.
     """
-    _check_options(max_iter, tol, n_init, init)
+    _check_options(max_iter, tol, n_init, init, variance_floor)
     if dataset.n_rows == 0:
         raise DataError("fitting needs at least one row")
     _warn_unidentifiable(network, dataset)
@@ -527,23 +619,28 @@ def em(network, dataset: Dataset, *, weights=None, prior=None, max_iter: int = 1
                            seed=seed, progress=progress, callback=callback, accelerate=accelerate))
     data = InMemory(network, dataset, weights, memory_budget)
     return run(network, data, prior=prior, max_iter=max_iter, tol=tol, n_init=n_init, init=init, seed=seed,
-               progress=progress, callback=callback, accelerate=accelerate)
+               progress=progress, callback=callback, accelerate=accelerate, variance_floor=variance_floor)
 
 
 def run(network, data, *, prior=None, max_iter: int = 100, tol: float = 1e-6, n_init: int = 1, init="random",
-        seed=None, progress: bool = False, callback=None, accelerate: bool = True):
+        seed=None, progress: bool = False, callback=None, accelerate: bool = True,
+        variance_floor: float = DEFAULT_VARIANCE_FLOOR):
     """EM over any source of data (:class:`InMemory`, or pieces of partitioned data): the one restart loop.
 
     Each of ``n_init`` starts (one with ``init="current"`` or a network) is
     iterated by :func:`iterate`; a start whose M-step fails (a Gaussian
     component collapsing onto too few rows) is skipped and recorded in
     ``fit_report_.failed``, and only if every start fails is the error
-    raised.  The run with the highest final objective wins.
+    raised.  The run with the highest final objective wins.  Latent
+    Gaussian components' variances are kept above ``variance_floor`` times
+    their node's variance in the data (:mod:`pgm.learning.em_floor`); a
+    result with a component at its floor warns
+    (:class:`DegenerateComponentWarning`).
     """
     from pgm.learning.em_starts import parameters_from
     from pgm.network import BayesianNetwork
 
-    _check_options(max_iter, tol, n_init, init)
+    _check_options(max_iter, tol, n_init, init, variance_floor)
     if not data.total_weight > 0:
         raise DataError("every row has weight zero, so there is nothing to fit; give some rows a positive weight")
     _check_latent_sizes(network, data)
@@ -567,9 +664,13 @@ def run(network, data, *, prior=None, max_iter: int = 100, tol: float = 1e-6, n_
                     screening = 0
                 else:
                     start, centres, screening = screened_start(network, data, rng, init=label, prior=prior,
-                                                               max_iter=max_iter)
+                                                               max_iter=max_iter, variance_floor=variance_floor)
                 fitted, report = iterate(start, data, prior=prior, max_iter=max_iter, tol=tol, callback=callback,
-                                         bar=bar, accelerate=accelerate, rng=rng, centres=centres)
+                                         bar=bar, accelerate=accelerate, rng=rng, centres=centres,
+                                         variance_floor=variance_floor)
+                if given is None:
+                    fitted, report = moved_on(fitted, report, data, prior=prior, max_iter=max_iter, tol=tol,
+                                              accelerate=accelerate, rng=rng, variance_floor=variance_floor)
                 report.n_passes += screening
             except SingularDesignError as error:
                 failed.append((number, str(error)))
@@ -588,6 +689,15 @@ def run(network, data, *, prior=None, max_iter: int = 100, tol: float = 1e-6, n_
     best, fitted, report = max(runs, key=lambda item: item[2].objective[-1])
     report.best_init, report.restarts, report.init, report.n_rows = best, finals, label, data.n_rows
     report.failed = failed
+    if report.floored:
+        warnings.warn(
+            f"the fit's component(s) {report.floored} sit at the variance floor ({variance_floor:g} times the "
+            "node's variance in the data): each has collapsed onto (nearly) a single value, where the likelihood "
+            "without a floor is unbounded; check the data for repeated values, or use fewer latent states or a "
+            "prior (variance_floor=0 refuses such fits)",
+            DegenerateComponentWarning,
+            stacklevel=caller_stacklevel(),
+        )
     if failed:
         warnings.warn(
             f"{len(failed)} of {starts} EM starts failed and were skipped (see fit_report_.failed); "
@@ -617,6 +727,10 @@ class FailedStartWarning(PGMWarning):
     """Some of EM's starts failed (e.g. a Gaussian component collapsed) and were skipped."""
 
 
+class DegenerateComponentWarning(PGMWarning):
+    """EM's result has a latent Gaussian component at its variance floor: it collapsed onto (nearly) one value."""
+
+
 #: Times EM may leave a saddle (a point with interchangeable latent states) in one run before it gives up.
 SADDLE_ESCAPES = 3
 
@@ -631,7 +745,7 @@ def converged(gain: float, objective: float, tol: float) -> bool:
 
 
 def iterate(start, data, *, prior=None, max_iter: int = 100, tol: float = 1e-6, callback=None, bar=None,
-            accelerate: bool = True, rng=None, centres=None):
+            accelerate: bool = True, rng=None, centres=None, variance_floor: float = 0.0):
     """EM iterations from ``start`` until the stopping rule, ``max_iter`` passes, or a saddle it cannot leave.
 
     With ``accelerate``, every two EM steps ``x0 -> x1 -> x2`` are followed
@@ -644,8 +758,12 @@ def iterate(start, data, *, prior=None, max_iter: int = 100, tol: float = 1e-6, 
     ``n_passes``.  When the stopping rule holds at a point where a latent
     node's states are interchangeable (:func:`~pgm.learning.em_starts.interchangeable_states`),
     that is a saddle, not an optimum: the parameters of its family are drawn
-    afresh around the point and EM goes on, with a new trace.
+    afresh around the point and EM goes on, with a new trace.  Every
+    M-step keeps latent Gaussian components' variances at or above their
+    floors (``variance_floor`` times the node's variance, read from the
+    start's first E-step; :mod:`pgm.learning.em_floor`).
     """
+    from pgm.learning.em_floor import at_floor, raised_to_floors, variance_floors
     from pgm.learning.em_parameters import parameter_vector, with_parameters
     from pgm.learning.em_starts import interchangeable_states, spread
     from pgm.learning.mle import from_statistics
@@ -675,11 +793,12 @@ def iterate(start, data, *, prior=None, max_iter: int = 100, tol: float = 1e-6, 
 
     def m_step(stats, network):
         try:
-            return from_statistics(network, stats, prior=prior, quiet=True)
+            return from_statistics(network, stats, prior=prior, quiet=True, variance_floors=floors)
         except SingularDesignError as error:
             raise SingularDesignError(
                 f"EM's M-step {report.n_passes} failed: {error}. In EM this means a latent state's component "
-                "collapsed onto too few rows; a prior keeps every component alive (e.g. prior=[pgm.Dirichlet(1), "
+                "collapsed onto too few rows; a variance floor (variance_floor > 0, the default) or a prior keeps "
+                "every component alive (e.g. prior=[pgm.Dirichlet(1), "
                 "pgm.InverseGamma(shape=1, scale=...)] with scale of the order of the data's variance), or try "
                 "another start (n_init, seed), or fewer latent states"
             ) from None
@@ -687,6 +806,8 @@ def iterate(start, data, *, prior=None, max_iter: int = 100, tol: float = 1e-6, 
     current = start
     stats, log_likelihood, target = evaluate(current)
     record(current, log_likelihood, target)
+    floors = variance_floors(current, stats, variance_floor, data.observed)
+    report.variance_floor = variance_floor
     anchor, middle = current, None  # SQUAREM's x0 and x1
     longest = 1.0  # SQUAREM's largest step length (grows by 4 while the steps want to be longer)
     while report.n_passes <= max_iter:
@@ -722,6 +843,7 @@ def iterate(start, data, *, prior=None, max_iter: int = 100, tol: float = 1e-6, 
         extrapolated, step, longest = _squarem(x0, x1, x2, longest, parameter_vector, with_parameters)
         if extrapolated is None:
             continue
+        extrapolated = raised_to_floors(extrapolated, floors)  # stay in the constrained parameter space
         e_stats, e_log_likelihood, e_target = evaluate(extrapolated)
         if np.isfinite(e_target) and e_target >= target:
             current, stats, log_likelihood, target = extrapolated, e_stats, e_log_likelihood, e_target
@@ -732,6 +854,7 @@ def iterate(start, data, *, prior=None, max_iter: int = 100, tol: float = 1e-6, 
             report.n_rejected += 1
             longest = max(1.0, step / 4.0)
     report.n_iter = len(report.log_likelihood) - 1
+    report.floored = at_floor(current, floors)
     return current, report
 
 

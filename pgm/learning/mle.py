@@ -177,12 +177,16 @@ def statistics(network, data, *, weights=None, progress: bool = False) -> Statis
     return Statistics(arrays, total, {node: cpd.merge_statistics for cpd, node in cpds})
 
 
-def from_statistics(network, stats: Mapping[str, np.ndarray], *, prior=None, quiet: bool = False):
+def from_statistics(network, stats: Mapping[str, np.ndarray], *, prior=None, quiet: bool = False,
+                    variance_floors: Mapping[str, float] | None = None):
     """A network with ``network``'s structure and CPDs fitted to ``stats``.
 
     Table rows whose parent configuration has no weight (no data and no
     prior pseudo-counts) are set uniform, with an
     :class:`~pgm.errors.UnseenConfigurationWarning` that lists them.
+    ``variance_floors`` maps a continuous node (a tied group's first member)
+    to the least residual variance its fit may take (EM's floor for latent
+    Gaussian components, :mod:`pgm.learning.em_floor`).
     """
     from pgm.network import BayesianNetwork
 
@@ -203,10 +207,11 @@ def from_statistics(network, stats: Mapping[str, np.ndarray], *, prior=None, qui
         if head.is_discrete:
             unseen += [f"{group[0]} | {label}" for label in head.empty_configurations(node_stats)]
         shape_scale = variance_prior(prior, head)
+        options = {} if shape_scale is None else {"variance_prior": shape_scale}
+        if variance_floors and group[0] in variance_floors:
+            options["variance_floor"] = variance_floors[group[0]]
         for node in group:
-            cpd = network[node]
-            fitted[node] = (cpd.from_statistics(node_stats) if shape_scale is None
-                            else cpd.from_statistics(node_stats, variance_prior=shape_scale))
+            fitted[node] = network[node].from_statistics(node_stats, **options)
     fitted = {node: fitted[node] for node in network.nodes}
     if unseen and not quiet:
         listed = "; ".join(unseen[:_LISTED_CONFIGURATIONS])
@@ -233,7 +238,8 @@ def fitting_groups(network) -> list[tuple[str, ...]]:
 
 
 def fit(network, data, *, prior=None, weights=None, max_iter: int = 100, tol: float = 1e-6, n_init: int = 1,
-        init="random", seed=None, progress: bool = False, callback=None, memory_budget=None, accelerate: bool = True):
+        init="random", seed=None, progress: bool = False, callback=None, memory_budget=None, accelerate: bool = True,
+        variance_floor: float = 1e-6):
     """Fit every CPD of ``network`` to ``data``; the structure and states are kept.
 
     Complete data gives the closed form (counts; least squares).  Missing
@@ -254,7 +260,7 @@ def fit(network, data, *, prior=None, weights=None, max_iter: int = 100, tol: fl
         Without one, the fit is maximum likelihood.
     weights : array-like, optional
         A non-negative weight per row.
-    max_iter, tol, n_init, init, seed, progress, callback, memory_budget, accelerate
+    max_iter, tol, n_init, init, seed, progress, callback, memory_budget, accelerate, variance_floor
         EM's options (ignored for complete data): at most ``max_iter``
         passes over the data (E-steps), stopping when an EM step gains less
         than ``tol * max(1, |objective|)`` in mean log-likelihood per row
@@ -263,10 +269,14 @@ def fit(network, data, *, prior=None, weights=None, max_iter: int = 100, tol: fl
         that fails is skipped and recorded); ``init`` is ``"random"``
         (parameters drawn around a random completion, see
         :mod:`pgm.learning.em_starts`), ``"kmeans++"`` (clusters of the
-        latent nodes' continuous children), ``"current"`` (this network's
-        parameters) or a fitted network with the same structure and states
+        latent nodes' continuous children) -- both drawn starts followed,
+        once converged, by split moves (:mod:`pgm.learning.em_moves`) --
+        ``"current"`` (this network's parameters) or a fitted network with the same structure and states
         (it supplies parameters only); ``accelerate`` extrapolates every two
         EM steps (SQUAREM), keeping a step only if it raises the objective;
+        ``variance_floor`` keeps every latent Gaussian component's variance
+        at least that fraction of its node's variance in the data (a bounded
+        likelihood, :mod:`pgm.learning.em_floor`; 0 for none);
         ``progress=True`` shows a progress bar (tqdm) over EM's iterations,
         or over the rows for complete data; ``callback(iteration,
         log_likelihood, network)`` is called at every point of the trace.
@@ -298,7 +308,7 @@ def fit(network, data, *, prior=None, weights=None, max_iter: int = 100, tol: fl
         return from_statistics(network, statistics(network, dataset, weights=weights, progress=progress), prior=prior)
     return em(network, dataset, weights=weights, prior=prior, max_iter=max_iter, tol=tol, n_init=n_init,
               init=init, seed=seed, progress=progress, callback=callback, memory_budget=memory_budget,
-              accelerate=accelerate)
+              accelerate=accelerate, variance_floor=variance_floor)
 
 
 def _observed_dataset(network, data):
