@@ -616,7 +616,8 @@ def em(network, dataset: Dataset, *, weights=None, prior=None, max_iter: int = 1
         start, moved, init, callback, restore = located
         data = InMemory(start, moved, weights, memory_budget)
         return restore(run(start, data, prior=prior, max_iter=max_iter, tol=tol, n_init=n_init, init=init,
-                           seed=seed, progress=progress, callback=callback, accelerate=accelerate))
+                           seed=seed, progress=progress, callback=callback, accelerate=accelerate,
+                           variance_floor=variance_floor))
     data = InMemory(network, dataset, weights, memory_budget)
     return run(network, data, prior=prior, max_iter=max_iter, tol=tol, n_init=n_init, init=init, seed=seed,
                progress=progress, callback=callback, accelerate=accelerate, variance_floor=variance_floor)
