@@ -27,7 +27,9 @@ import numpy as np
 from pgm._random import as_generator
 from pgm.dynamic.forward_backward import forward_backward
 from pgm.dynamic.inference import pack_observed, prepare
-from pgm.dynamic.potentials import HiddenSpace, factor_rows, grid_columns, potentials
+from pgm.dynamic.potentials import (
+    HiddenSpace, evidence_terms, factor_rows, grid_columns, partly_observed, potentials,
+)
 from pgm.errors import DataError, UnseenConfigurationWarning, caller_stacklevel
 from pgm.learning.em import ConvergenceWarning, FitReport, _progress
 from pgm.learning.mle import Statistics
@@ -72,14 +74,14 @@ def _n_initial(fb) -> int:
     return fb._n_initial
 
 
-def expected_statistics(network, data, *, sequence=None, time=None, lengths=None, _prepared=None):
+def expected_statistics(network, data, *, sequence=None, time=None, lengths=None, soft=None, _prepared=None):
     """Expected sufficient statistics of every distinct CPD, and the total log-likelihood.
 
     Returns ``(Statistics, log_likelihood)``; statistics are keyed as
     :meth:`DynamicBayesianNetwork.cpd_key`.  With no hidden nodes they are the
     plain complete-data statistics.
     """
-    packed, space, pot = _prepared or prepare(network, data, sequence=sequence, time=time, lengths=lengths)
+    packed, space, pot = _prepared or prepare(network, data, sequence=sequence, time=time, lengths=lengths, soft=soft)
     fb = forward_backward(pot, packed, per_step_pairs=any(f.uses_data and f.pairwise for f in pot.factors))
     fb._n_initial = network.n_initial
     return _statistics(network, packed, space, pot.factors, fb), float(fb.log_likelihood.sum())
@@ -104,7 +106,7 @@ def _statistics(network, packed, space, factors, fb) -> Statistics:
         values = repeated[factor.node]
         parents = {p: repeated[p] for p in cpd.parents}
         stats = cpd.statistics(values, parents, weights)
-        if factor.uses_data and factor.node not in network.latent_nodes:
+        if factor.uses_data and factor.node not in factor.hidden:
             missing = _missing_value_statistics(factor, network, packed, space, fb)
             if missing is not None:
                 stats = cpd.merge_statistics(stats, missing)
@@ -183,6 +185,10 @@ def _random_start(network, packed, space, factors, rng, prior):
     fb = type("RandomPosterior", (), {})()
     # mostly the run's state, with a little of every state, so that no state starts without data
     fb.smoothed = 0.8 * np.eye(S)[state] + 0.2 * rng.dirichlet(np.ones(S), size=(N, T))
+    evidence = evidence_terms(space, packed)
+    if not np.isscalar(evidence):  # carried observed nodes keep their observed (or softly observed) values
+        fb.smoothed = fb.smoothed * np.exp(evidence - evidence.max(axis=2, keepdims=True))
+        fb.smoothed /= np.maximum(fb.smoothed.sum(axis=2, keepdims=True), 1e-300)
     fb.pair_steps = np.zeros((N, T, S, S))
     fb.pair_steps[:, 1:] = fb.smoothed[:, :-1, :, None] * fb.smoothed[:, 1:, None, :]
     fb._n_initial = network.n_initial
@@ -208,7 +214,8 @@ def _random_start(network, packed, space, factors, rng, prior):
 
 
 def fit(network, data, *, sequence=None, time=None, lengths=None, prior=None, max_iter: int = 100,
-        tol: float = 1e-6, n_init: int = 1, init="random", seed=None, callback=None, progress: bool = False):
+        tol: float = 1e-6, n_init: int = 1, init="random", seed=None, callback=None, progress: bool = False,
+        soft=None):
     """Fit every CPD: closed form without hidden nodes, Baum-Welch (EM) with them.
 
     See :meth:`pgm.dynamic.DynamicBayesianNetwork.fit`.
@@ -217,9 +224,9 @@ def fit(network, data, *, sequence=None, time=None, lengths=None, prior=None, ma
         raise ValueError(f"max_iter must be a non-negative integer, got {max_iter!r}")
     if isinstance(n_init, bool) or not isinstance(n_init, int) or n_init < 1:
         raise ValueError(f"n_init must be a positive integer, got {n_init!r}")
-    packed = pack_observed(network, data, sequence=sequence, time=time, lengths=lengths)
-    space = HiddenSpace.of(network)
-    if not network.latent_nodes:
+    packed = pack_observed(network, data, sequence=sequence, time=time, lengths=lengths, soft=soft)
+    space = HiddenSpace.of(network, partly_observed(network, packed))
+    if not space.nodes:  # complete data (up to missing values nothing depends on): closed form
         from pgm.dynamic.potentials import factors as all_factors
 
         stats = _statistics(network, packed, space, all_factors(network, space, packed.longest), None)
@@ -239,7 +246,7 @@ def fit(network, data, *, sequence=None, time=None, lengths=None, prior=None, ma
     try:
         for restart in range(1 if starts else n_init):
             current = starts[0] if starts else _random_start(network, packed, space, structure_factors, rng, prior)
-            runs.append(_baum_welch(current, [lambda: packed], space, prior, max_iter, tol, callback, bar))
+            runs.append(_baum_welch(current, [lambda: packed], prior, max_iter, tol, callback, bar))
     finally:
         if bar is not None:
             bar.close()
@@ -254,7 +261,7 @@ def fit(network, data, *, sequence=None, time=None, lengths=None, prior=None, ma
     return fitted
 
 
-def _baum_welch(network, sources, space, prior, max_iter, tol, callback, bar=None):
+def _baum_welch(network, sources, prior, max_iter, tol, callback, bar=None):
     """EM over ``sources`` (callables returning packed data, e.g. one per partition): the E-step's statistics
     of every source are summed, so a source is in memory only while its own E-step runs."""
     report = FitReport()
@@ -265,6 +272,7 @@ def _baum_welch(network, sources, space, prior, max_iter, tol, callback, bar=Non
         stats, total, steps = None, 0.0, 0
         for source in sources:
             packed = source()
+            space = HiddenSpace.of(current, partly_observed(current, packed))  # what each piece leaves unseen
             pot = potentials(current, packed, space)
             piece, log_likelihood = expected_statistics(current, None, _prepared=(packed, space, pot))
             stats = piece if stats is None else stats + piece
@@ -328,18 +336,18 @@ def fit_pieces(network, pieces, *, sequence: str, time=None, prior=None, max_ite
                                 "into pieces by whole sequences")
             owner[sid] = number
     sources = [lambda load=load: pack_observed(network, load(), sequence=sequence, time=time) for load in loaders]
-    space = HiddenSpace.of(network)
     if init == "random":
         from pgm.dynamic.potentials import factors as all_factors
 
         first = sources[0]()
+        space = HiddenSpace.of(network, partly_observed(network, first))
         start = _random_start(network, first, space, all_factors(network, space, first.longest), as_generator(seed),
                               prior)
     elif init == "current":
         start = network
     else:
         raise ValueError(f"init must be 'random' or 'current', got {init!r}")
-    fitted, report = _baum_welch(start, sources, space, prior, max_iter, tol, callback)
+    fitted, report = _baum_welch(start, sources, prior, max_iter, tol, callback)
     report.init = init
     if not report.converged and max_iter > 0 and tol >= 0:  # a negative tol asks for exactly max_iter
         warnings.warn(f"Baum-Welch did not converge in {max_iter} iterations; raise max_iter or tol",

@@ -19,7 +19,7 @@ multiplied in.  Padding is the missing value (code -1 or NaN).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -44,12 +44,16 @@ class SequenceData:
         The user's id of each packed sequence.
     position : ndarray of int
         ``position[i]`` is the packed row of the user's ``i``-th sequence.
+    soft : dict of str to ndarray
+        Soft evidence: ``(n_sequences, longest, n_states)`` likelihoods per
+        node (ones in padding).
     """
 
     columns: dict
     lengths: np.ndarray
     ids: list
     position: np.ndarray
+    soft: dict = field(default_factory=dict)
 
     @property
     def n_sequences(self) -> int:
