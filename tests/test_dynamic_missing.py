@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pgm import Dirichlet
 from pgm.cpds import Categorical
-from pgm.dynamic import DynamicBayesianNetwork, markov_chain, previous
+from pgm.dynamic import DynamicBayesianNetwork, autoregressive_hmm, hmm, markov_chain, previous
 from pgm.errors import DataError, StructureError
 from pgm.learning.em import ConvergenceWarning
 
@@ -238,6 +239,70 @@ def test_bad_soft_evidence_is_refused_naming_the_node_and_step():
 def test_a_missing_value_two_slices_before_its_child_is_refused_with_the_reason():
     chain = markov_chain(["a", "b"], order=2)
     rng = np.random.default_rng(0)
-    fitted = chain.fit(pd.DataFrame({"x": rng.choice(["a", "b"], size=50)}))
+    fitted = chain.fit(pd.DataFrame({"x": rng.choice(["a", "b"], size=50)}), prior=Dirichlet(1))
     with pytest.raises(StructureError, match=r"partly observed .* parent 'x\[t-2\]'"):
         fitted.log_likelihood(pd.DataFrame({"x": ["a", None, "b", "a"]}))
+
+
+# ---------------------------------------------------------------------------- missing Gaussian coordinates
+def gaussian_hmm_with_holes(seed, T, n_sequences, d=3, rate=0.3):
+    rng = np.random.default_rng(seed)
+    root = rng.normal(size=(2, d, d))
+    model = hmm(2, emission="gaussian", n_features=d, covariance="full", startprob=[0.6, 0.4],
+                transmat=[[0.8, 0.2], [0.3, 0.7]], means=rng.normal(scale=2, size=(2, d)),
+                covars=root @ root.transpose(0, 2, 1) + np.eye(d))
+    frame = model.sample([T] * n_sequences, seed=seed).drop(columns="z")
+    columns = [f"y{j}" for j in range(d)]
+    values = frame[columns].to_numpy(copy=True)
+    values[rng.random(values.shape) < rate] = np.nan  # y_j | z, y_0..y_{j-1}: a hole has observed children
+    frame[columns] = values
+    return model, frame, columns
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_missing_coordinates_of_a_full_covariance_gaussian_hmm_equal_the_unrolled_network(seed):
+    model, frame, columns = gaussian_hmm_with_holes(seed, 4, 4)
+    ours = model.log_likelihood(frame, sequence="sequence")
+    smoothed, filtered = model.smoothed(frame, sequence="sequence"), model.filtered(frame, sequence="sequence")
+    for sid, rows in frame.groupby("sequence", sort=False):
+        evidence = {f"{c}[{t}]": v for t, row in enumerate(rows[columns].itertuples(index=False))
+                    for c, v in zip(columns, row) if not np.isnan(v)}
+        unrolled = model.unroll(len(rows))
+        assert ours[sid] == pytest.approx(unrolled.log_evidence(evidence), abs=1e-10)
+        for t in range(len(rows)):
+            whole = unrolled.query(f"z[{t}]", evidence).probabilities
+            assert np.abs(smoothed.loc[(sid, t), "z"].to_numpy(float) - whole).max() < 1e-10
+            upto = {k: v for k, v in evidence.items() if int(k.split("[")[1][:-1]) <= t}
+            past = model.unroll(t + 1).query(f"z[{t}]", upto).probabilities
+            assert np.abs(filtered.loc[(sid, t), "z"].to_numpy(float) - past).max() < 1e-10
+
+
+def test_one_em_step_with_missing_gaussian_coordinates_equals_em_on_the_unrolled_network():
+    T = 3
+    model, frame, columns = gaussian_hmm_with_holes(2, T, 25)
+    wide = pd.DataFrame({f"{c}[{t}]": frame[c].to_numpy().reshape(-1, T)[:, t] for c in columns for t in range(T)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours = model.fit(frame, sequence="sequence", init="current", max_iter=1)
+        static = model.unroll(T).fit(wide, init="current", max_iter=1)
+    for node in model.nodes:
+        for t in range(T):
+            mine, theirs = ours.cpd(node, t), static[f"{node}[{t}]"]
+            if mine.is_discrete:
+                assert np.abs(mine.table - theirs.table).max() < 1e-10
+            else:
+                for part in ("intercept", "weights", "variance"):
+                    assert np.allclose(np.asarray(getattr(mine, part)), np.asarray(getattr(theirs, part)),
+                                       rtol=0, atol=1e-10), (node, t, part)
+    assert ours.fit_report_.log_likelihood[0] * T == pytest.approx(static.fit_report_.log_likelihood[0], abs=1e-10)
+
+
+def test_a_missing_continuous_value_with_a_child_in_the_next_slice_is_refused_with_the_reason():
+    rng = np.random.default_rng(0)
+    complete = pd.DataFrame({"id": np.repeat(np.arange(40), 5), "z": rng.integers(0, 2, size=200),
+                             "y0": rng.normal(size=200)})
+    seen = autoregressive_hmm(2, 1).latent_free().fit(complete, sequence="id")  # parameters from data showing z
+    fitted = DynamicBayesianNetwork(seen.transition, initial=seen.initial, latent=["z"])
+    with pytest.raises(DataError, match=r"'y0' is missing in sequence 0 at t=2, but 'y0' at t=3 depends on it.*"
+                                        r"children are in its own slice"):
+        fitted.log_likelihood(pd.DataFrame({"y0": [0.1, 0.2, None, 0.3]}))

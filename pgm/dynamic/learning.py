@@ -27,6 +27,7 @@ import numpy as np
 from pgm._random import as_generator
 from pgm.dynamic.forward_backward import forward_backward
 from pgm.dynamic.inference import pack_observed, prepare
+from pgm.dynamic.gaussian_blocks import block_statistics, gaussian_blocks
 from pgm.dynamic.potentials import (
     HiddenSpace, evidence_terms, factor_rows, grid_columns, partly_observed, potentials,
 )
@@ -113,6 +114,11 @@ def _statistics(network, packed, space, factors, fb) -> Statistics:
         key = factor.key
         arrays[key] = stats if key not in arrays else cpd.merge_statistics(arrays[key], stats)
         mergers[key] = cpd.merge_statistics
+    for block in gaussian_blocks(network, packed, space):
+        posterior = (fb.smoothed[block.rows, block.cols] if fb is not None
+                     else np.ones((len(block.rows), space.size)))
+        for key, stats in block_statistics(network, block, packed, space, posterior).items():
+            arrays[key] = mergers[key](arrays[key], stats)
     return Statistics(arrays, float(packed.lengths.sum()), mergers)
 
 
@@ -226,7 +232,7 @@ def fit(network, data, *, sequence=None, time=None, lengths=None, prior=None, ma
         raise ValueError(f"n_init must be a positive integer, got {n_init!r}")
     packed = pack_observed(network, data, sequence=sequence, time=time, lengths=lengths, soft=soft)
     space = HiddenSpace.of(network, partly_observed(network, packed))
-    if not space.nodes:  # complete data (up to missing values nothing depends on): closed form
+    if not space.nodes and not gaussian_blocks(network, packed, space):  # complete enough for the closed form
         from pgm.dynamic.potentials import factors as all_factors
 
         stats = _statistics(network, packed, space, all_factors(network, space, packed.longest), None)

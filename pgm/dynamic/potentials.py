@@ -176,6 +176,11 @@ def _factor_rows(factor, data, network, missing_child):
     node, cpd = factor.node, factor.cpd
     hidden = factor.hidden
     keep = valid.copy()
+    from pgm.dynamic.gaussian_blocks import block_mask
+
+    replaced = block_mask(data, node, a, b)
+    if replaced is not None:  # steps where the slice's Gaussian block stands in for this node's factor
+        keep &= ~replaced
     if node not in hidden:
         absent = _missing(_column(data, node, node)[:, a:b])
         keep &= absent if missing_child else ~absent
@@ -192,7 +197,8 @@ def _factor_rows(factor, data, network, missing_child):
             i, t = np.argwhere(gap)[0]
             raise DataError(
                 f"{base!r} is missing in sequence {data.ids[i]!r} at t={a - lag + t}, but {node!r} at t={a + t} "
-                f"depends on it; the exact engine needs observed parents of observed or hidden nodes")
+                f"depends on it; the exact engine sums out a missing continuous value only where its observed "
+                "children are in its own slice (discrete ones anywhere)")
         needed.append((parent, values))
     rows, cols = np.nonzero(keep)
     columns = {parent: values[rows, cols] for parent, values in needed}
@@ -257,7 +263,10 @@ class Potentials:
 
 def potentials(network, data, space: HiddenSpace) -> Potentials:
     """All log-potentials for packed ``data`` under ``network``."""
+    from pgm.dynamic.gaussian_blocks import block_log_density, gaussian_blocks
+
     network_factors = factors(network, space, data.longest)
+    blocks = gaussian_blocks(network, data, space)  # before any factor's rows: they leave these steps out
     S, N, T = space.size, data.n_sequences, data.longest
     unary = np.zeros((N, T, S))
     pair = {}
@@ -281,6 +290,8 @@ def potentials(network, data, space: HiddenSpace) -> Potentials:
         else:
             # each (row, step) appears once per factor, so fancy-index += is exact
             unary[rows, cols] += values[:, factor.index]
+    for block in blocks:
+        unary[block.rows, block.cols] += block_log_density(network, block, data, space)
     unary += evidence_terms(space, data)
     for t in range(1, min(T, network.n_initial)):
         pair.setdefault(t, np.zeros((S, S)))
