@@ -125,6 +125,17 @@ def _marginal_frame(packed, space, joint: np.ndarray, network) -> pd.DataFrame:
 
 def log_likelihood(network, data, **where) -> pd.Series:
     """``log p(x_0..T-1)`` of each sequence, in nats, indexed by sequence id."""
+    from pgm.dynamic.kalman_em import is_linear_dynamical
+
+    if is_linear_dynamical(network):  # continuous hidden state: the Kalman filter's normalisers
+        from pgm.dynamic.kalman import filter_and_smooth
+
+        if where.get("soft"):
+            raise DataError("soft evidence is for discrete nodes; a linear dynamical system has none to soften")
+        where = {k: v for k, v in where.items() if k != "soft"}
+        packed = pack_observed(network, data, **where)
+        return pd.Series(packed.in_user_order(filter_and_smooth(network, packed)[0]), index=_sequence_index(packed),
+                         name="log_likelihood")
     packed, _, pot = prepare(network, data, **where)
     return pd.Series(packed.in_user_order(_log_likelihood_and_last(pot, packed)[0]), index=_sequence_index(packed),
                      name="log_likelihood")

@@ -27,6 +27,7 @@ import numpy as np
 from pgm._random import as_generator
 from pgm.dynamic.forward_backward import forward_backward
 from pgm.dynamic.inference import pack_observed, prepare
+from pgm.dynamic.kalman_em import is_linear_dynamical, kalman_expected_statistics, random_start_statistics
 from pgm.dynamic.gaussian_blocks import block_statistics, gaussian_blocks
 from pgm.dynamic.potentials import (
     HiddenSpace, evidence_terms, factor_rows, grid_columns, partly_observed, potentials,
@@ -231,12 +232,30 @@ def fit(network, data, *, sequence=None, time=None, lengths=None, prior=None, ma
     if isinstance(n_init, bool) or not isinstance(n_init, int) or n_init < 1:
         raise ValueError(f"n_init must be a positive integer, got {n_init!r}")
     packed = pack_observed(network, data, sequence=sequence, time=time, lengths=lengths, soft=soft)
+    if is_linear_dynamical(network):
+        if soft:
+            raise DataError("soft evidence is for discrete nodes; a linear dynamical system has none to soften")
+        return _fit_runs(network, packed, None, prior, max_iter, tol, n_init, init, seed, callback, progress,
+                         kalman_expected_statistics,
+                         lambda rng: from_statistics(network, random_start_statistics(network, packed, rng),
+                                                     prior=prior))
     space = HiddenSpace.of(network, partly_observed(network, packed))
     if not space.nodes and not gaussian_blocks(network, packed, space):  # complete enough for the closed form
         from pgm.dynamic.potentials import factors as all_factors
 
         stats = _statistics(network, packed, space, all_factors(network, space, packed.longest), None)
         return from_statistics(network, stats, prior=prior, quiet=False)
+    from pgm.dynamic.potentials import factors as all_factors
+
+    structure_factors = all_factors(network, space, packed.longest)
+    return _fit_runs(network, packed, space, prior, max_iter, tol, n_init, init, seed, callback, progress,
+                     _discrete_e_step,
+                     lambda rng: _random_start(network, packed, space, structure_factors, rng, prior))
+
+
+def _fit_runs(network, packed, space, prior, max_iter, tol, n_init, init, seed, callback, progress, e_step,
+              random_start):
+    """EM from ``n_init`` random starts (or the current parameters), keeping the best run."""
     rng = as_generator(seed)
     if init == "current":
         starts = [network]
@@ -244,15 +263,12 @@ def fit(network, data, *, sequence=None, time=None, lengths=None, prior=None, ma
         starts = None
     else:
         raise ValueError(f"init must be 'random' or 'current', got {init!r}")
-    from pgm.dynamic.potentials import factors as all_factors
-
-    structure_factors = all_factors(network, space, packed.longest)
     runs = []
     bar = _progress(progress, max_iter * (1 if starts else n_init))
     try:
         for restart in range(1 if starts else n_init):
-            current = starts[0] if starts else _random_start(network, packed, space, structure_factors, rng, prior)
-            runs.append(_baum_welch(current, [lambda: packed], prior, max_iter, tol, callback, bar))
+            current = starts[0] if starts else random_start(rng)
+            runs.append(_baum_welch(current, [lambda: packed], prior, max_iter, tol, callback, bar, e_step))
     finally:
         if bar is not None:
             bar.close()
@@ -267,7 +283,13 @@ def fit(network, data, *, sequence=None, time=None, lengths=None, prior=None, ma
     return fitted
 
 
-def _baum_welch(network, sources, prior, max_iter, tol, callback, bar=None):
+def _discrete_e_step(current, packed):
+    space = HiddenSpace.of(current, partly_observed(current, packed))  # what each piece leaves unseen
+    pot = potentials(current, packed, space)
+    return expected_statistics(current, None, _prepared=(packed, space, pot))
+
+
+def _baum_welch(network, sources, prior, max_iter, tol, callback, bar=None, e_step=_discrete_e_step):
     """EM over ``sources`` (callables returning packed data, e.g. one per partition): the E-step's statistics
     of every source are summed, so a source is in memory only while its own E-step runs."""
     report = FitReport()
@@ -278,9 +300,7 @@ def _baum_welch(network, sources, prior, max_iter, tol, callback, bar=None):
         stats, total, steps = None, 0.0, 0
         for source in sources:
             packed = source()
-            space = HiddenSpace.of(current, partly_observed(current, packed))  # what each piece leaves unseen
-            pot = potentials(current, packed, space)
-            piece, log_likelihood = expected_statistics(current, None, _prepared=(packed, space, pot))
+            piece, log_likelihood = e_step(current, packed)
             stats = piece if stats is None else stats + piece
             total += log_likelihood
             steps += int(packed.lengths.sum())
@@ -342,7 +362,10 @@ def fit_pieces(network, pieces, *, sequence: str, time=None, prior=None, max_ite
                                 "into pieces by whole sequences")
             owner[sid] = number
     sources = [lambda load=load: pack_observed(network, load(), sequence=sequence, time=time) for load in loaders]
-    if init == "random":
+    if init == "random" and is_linear_dynamical(network):
+        start = from_statistics(network, random_start_statistics(network, sources[0](), as_generator(seed)),
+                                prior=prior)
+    elif init == "random":
         from pgm.dynamic.potentials import factors as all_factors
 
         first = sources[0]()
@@ -353,7 +376,8 @@ def fit_pieces(network, pieces, *, sequence: str, time=None, prior=None, max_ite
         start = network
     else:
         raise ValueError(f"init must be 'random' or 'current', got {init!r}")
-    fitted, report = _baum_welch(start, sources, prior, max_iter, tol, callback)
+    e_step = kalman_expected_statistics if is_linear_dynamical(network) else _discrete_e_step
+    fitted, report = _baum_welch(start, sources, prior, max_iter, tol, callback, None, e_step)
     report.init = init
     if not report.converged and max_iter > 0 and tol >= 0:  # a negative tol asks for exactly max_iter
         warnings.warn(f"Baum-Welch did not converge in {max_iter} iterations; raise max_iter or tol",
