@@ -134,7 +134,7 @@ def forward_backward(pot, data, *, per_step_pairs: bool = False, incoming=None, 
     ``incoming``/``fresh`` as for :func:`forward`; ``terminal`` (n, S) is the
     scaled backward message after each row's last step (ones at a sequence's end).
     """
-    if incoming is None and per_step_pairs is False and long_enough_for_blocks(pot, data):
+    if incoming is None and terminal is None and per_step_pairs is False and long_enough_for_blocks(pot, data):
         from pgm.dynamic.long_sequences import blocked_forward_backward
 
         return blocked_forward_backward(pot, data)
@@ -171,6 +171,7 @@ def forward_backward(pot, data, *, per_step_pairs: bool = False, incoming=None, 
         carried = np.where(fresh[:, None], 0.0, incoming)
         pair_sums[-1] = pair_sums.get(-1, 0.0) + (carried.T @ weighted) * matrix
     result.smoothed = alpha * beta
+    result.backward = beta  # scaled backward messages (checkpointed windows hand them on)
     result.pair_sums = pair_sums
     result.pair_steps = pair_steps
     return result

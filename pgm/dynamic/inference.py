@@ -132,13 +132,22 @@ def log_likelihood(network, data, **where) -> pd.Series:
 
         if where.get("soft"):
             raise DataError("soft evidence is for discrete nodes; a linear dynamical system has none to soften")
-        where = {k: v for k, v in where.items() if k != "soft"}
+        where = {k: v for k, v in where.items() if k not in ("soft", "checkpoint")}
         packed = pack_observed(network, data, **where)
         return pd.Series(packed.in_user_order(filter_and_smooth(network, packed)[0]), index=_sequence_index(packed),
                          name="log_likelihood")
-    packed, _, pot = prepare(network, data, **where)
-    return pd.Series(packed.in_user_order(_log_likelihood_and_last(pot, packed)[0]), index=_sequence_index(packed),
-                     name="log_likelihood")
+    checkpoint = where.pop("checkpoint", None)
+    if checkpoint:
+        from pgm.dynamic.checkpoints import checkpointed_log_likelihood, window_length
+
+        packed = pack_observed(network, data, **where)
+        space = HiddenSpace.of(network, partly_observed(network, packed))
+        values = checkpointed_log_likelihood(network, packed, space,
+                                             window_length(checkpoint, packed.longest, network))
+    else:
+        packed, _, pot = prepare(network, data, **where)
+        values = _log_likelihood_and_last(pot, packed)[0]
+    return pd.Series(packed.in_user_order(values), index=_sequence_index(packed), name="log_likelihood")
 
 
 def _log_likelihood_and_last(pot, packed):
@@ -161,10 +170,49 @@ def filtered(network, data, **where) -> pd.DataFrame:
     return _marginal_frame(packed, space, forward(pot, packed).filtered, network)
 
 
-def smoothed(network, data, **where) -> pd.DataFrame:
-    """``p(z_t | x_0..T-1)`` for every hidden node, step and sequence."""
+def smoothed(network, data, *, checkpoint=None, **where) -> pd.DataFrame:
+    """``p(z_t | x_0..T-1)`` for every hidden node, step and sequence.
+
+    With ``checkpoint`` (True, or steps per window), forward-backward runs in
+    windows (:mod:`pgm.dynamic.checkpoints`): the working memory besides the
+    answer is O(sqrt(T)) rather than O(T) joint states per sequence.
+    """
+    if checkpoint:
+        from pgm.dynamic.checkpoints import checkpointed_posteriors, window_length
+
+        packed = pack_observed(network, data, **where)
+        space = HiddenSpace.of(network, partly_observed(network, packed))
+        k = window_length(checkpoint, packed.longest, network)
+        S = len(space.codes)
+        latent = _latent_projection(network, space)
+        answer = np.zeros((packed.n_sequences, packed.longest, latent.shape[1]))
+
+        def visit(window, first, fb):
+            begin = window_start(window, first, packed)
+            own = fb.smoothed[:, first:]
+            answer[:window.n_sequences, begin:begin + own.shape[1]] += own @ latent
+
+        checkpointed_posteriors(network, packed, space, k, visit)
+        del S
+        return pd.DataFrame(packed.to_long(answer), index=packed.frame_index(),
+                            columns=pd.MultiIndex.from_tuples(_latent_columns(network)))
     packed, space, pot = prepare(network, data, **where)
     return _marginal_frame(packed, space, forward_backward(pot, packed).smoothed, network)
+
+
+def _latent_projection(network, space) -> np.ndarray:
+    """``(S, sum of latent cardinalities)``: joint hidden state -> one-hot of each latent node's state."""
+    blocks = [np.eye(space.cards[j])[space.codes[:, j]] for j in range(len(network.latent_nodes))]
+    return np.hstack(blocks) if blocks else np.zeros((space.size, 0))
+
+
+def _latent_columns(network) -> list:
+    return [(node, state) for node in network.latent_nodes for state in network.domains[node]]
+
+
+def window_start(window, first, packed) -> int:
+    """The absolute step of a window's first own step (its context steps come before)."""
+    return int(window.__dict__.get("_start", 0)) + first
 
 
 class MostProbablePath(NamedTuple):

@@ -89,13 +89,22 @@ def expected_statistics(network, data, *, sequence=None, time=None, lengths=None
     return _statistics(network, packed, space, pot.factors, fb), float(fb.log_likelihood.sum())
 
 
-def _statistics(network, packed, space, factors, fb) -> Statistics:
+def _from_step(selection, first_step: int):
+    """``(rows, cols, columns)`` without the positions before ``first_step`` (a window's context steps)."""
+    rows, cols, columns = selection
+    if not first_step:
+        return selection
+    keep = cols >= first_step
+    return rows[keep], cols[keep], {name: values[keep] for name, values in columns.items()}
+
+
+def _statistics(network, packed, space, factors, fb, first_step: int = 0) -> Statistics:
     arrays, mergers = {}, {}
     for factor in factors:
         cpd = factor.cpd
         G = len(factor.grid)
         if factor.uses_data:
-            rows, cols, columns = factor_rows(factor, packed, network)
+            rows, cols, columns = _from_step(factor_rows(factor, packed, network), first_step)
             if factor.involved:
                 weights = _posterior_weights(factor, space, fb, rows, cols).reshape(-1)
                 repeated = {name: np.repeat(values, G) for name, values in columns.items()}
@@ -109,7 +118,7 @@ def _statistics(network, packed, space, factors, fb) -> Statistics:
         parents = {p: repeated[p] for p in cpd.parents}
         stats = cpd.statistics(values, parents, weights)
         if factor.uses_data and factor.node not in factor.hidden:
-            missing = _missing_value_statistics(factor, network, packed, space, fb)
+            missing = _missing_value_statistics(factor, network, packed, space, fb, first_step)
             if missing is not None:
                 stats = cpd.merge_statistics(stats, missing)
         key = factor.key
@@ -123,12 +132,12 @@ def _statistics(network, packed, space, factors, fb) -> Statistics:
     return Statistics(arrays, float(packed.lengths.sum()), mergers)
 
 
-def _missing_value_statistics(factor, network, packed, space, fb):
+def _missing_value_statistics(factor, network, packed, space, fb, first_step=0):
     """Expected statistics of an observed node where its value is missing (it has no observed children, so its
     posterior is its CPD given the parents): every state weighted by ``p(state | parents)`` for a discrete
     node; for a Gaussian one, two points ``mean +- sd`` of half weight, which carry its exact first and
     second moments into the moment statistics."""
-    rows, cols, columns = factor_rows(factor, packed, network, missing_child=True)
+    rows, cols, columns = _from_step(factor_rows(factor, packed, network, missing_child=True), first_step)
     if not len(rows):
         return None
     cpd, G = factor.cpd, len(factor.grid)
@@ -222,7 +231,7 @@ def _random_start(network, packed, space, factors, rng, prior):
 
 def fit(network, data, *, sequence=None, time=None, lengths=None, prior=None, max_iter: int = 100,
         tol: float = 1e-6, n_init: int = 1, init="random", seed=None, callback=None, progress: bool = False,
-        soft=None):
+        soft=None, checkpoint=None):
     """Fit every CPD: closed form without hidden nodes, Baum-Welch (EM) with them.
 
     See :meth:`pgm.dynamic.DynamicBayesianNetwork.fit`.
@@ -248,8 +257,10 @@ def fit(network, data, *, sequence=None, time=None, lengths=None, prior=None, ma
     from pgm.dynamic.potentials import factors as all_factors
 
     structure_factors = all_factors(network, space, packed.longest)
+    e_step = _discrete_e_step if not checkpoint else (lambda current, piece: _discrete_e_step(current, piece,
+                                                                                               checkpoint))
     return _fit_runs(network, packed, space, prior, max_iter, tol, n_init, init, seed, callback, progress,
-                     _discrete_e_step,
+                     e_step,
                      lambda rng: _random_start(network, packed, space, structure_factors, rng, prior))
 
 
@@ -283,8 +294,29 @@ def _fit_runs(network, packed, space, prior, max_iter, tol, n_init, init, seed, 
     return fitted
 
 
-def _discrete_e_step(current, packed):
+def checkpointed_statistics(network, packed, space, k):
+    """Expected statistics and total log-likelihood, window by window (see :mod:`pgm.dynamic.checkpoints`)."""
+    from pgm.dynamic.checkpoints import checkpointed_posteriors
+
+    parts = []
+
+    def visit(window, first, fb):
+        parts.append(_statistics(network, window, space, fb._factors, fb, first))
+
+    total = checkpointed_posteriors(network, packed, space, k, visit)
+    stats = parts[0]
+    for part in parts[1:]:
+        stats = stats + part
+    stats.total_weight = float(packed.lengths.sum())
+    return stats, float(total.sum())
+
+
+def _discrete_e_step(current, packed, checkpoint=None):
     space = HiddenSpace.of(current, partly_observed(current, packed))  # what each piece leaves unseen
+    if checkpoint:
+        from pgm.dynamic.checkpoints import window_length
+
+        return checkpointed_statistics(current, packed, space, window_length(checkpoint, packed.longest, current))
     pot = potentials(current, packed, space)
     return expected_statistics(current, None, _prepared=(packed, space, pot))
 

@@ -259,7 +259,7 @@ class DynamicBayesianNetwork:
 
 
     # ------------------------------------------------------------------ inference and learning
-    def log_likelihood(self, data, *, sequence=None, time=None, lengths=None, soft=None):
+    def log_likelihood(self, data, *, sequence=None, time=None, lengths=None, soft=None, checkpoint=None):
         """``log p(sequence)`` in nats for every sequence, as a Series indexed by sequence id.
 
         Parameters
@@ -285,6 +285,12 @@ class DynamicBayesianNetwork:
             (total steps, states) in the data's step order.  It multiplies
             in, as ``{node: {state: weight}}`` evidence does in
             :meth:`pgm.BayesianNetwork.query`.
+        checkpoint : True or int, optional
+            Run in windows of this many steps (``True``: the square root of
+            the longest sequence), keeping one window's working arrays and a
+            filtered distribution per window: memory O(sqrt(T)) instead of
+            O(T) joint hidden states per sequence, same answer.  Also taken
+            by :meth:`smoothed` and :meth:`fit` (EM).
 
         Returns
         -------
@@ -300,7 +306,8 @@ class DynamicBayesianNetwork:
         """
         from pgm.dynamic.inference import log_likelihood
 
-        return log_likelihood(self, data, sequence=sequence, time=time, lengths=lengths, soft=soft)
+        return log_likelihood(self, data, sequence=sequence, time=time, lengths=lengths, soft=soft,
+                              checkpoint=checkpoint)
 
     def score(self, data, **where) -> float:
         """Total log-likelihood of all sequences (nats), as hmmlearn's ``score``."""
@@ -461,13 +468,14 @@ class DynamicBayesianNetwork:
 
     def fit(self, data, *, sequence=None, time=None, lengths=None, prior=None, max_iter: int = 100,
             tol: float = 1e-6, n_init: int = 1, init="random", seed=None, callback=None, progress: bool = False,
-            soft=None):
+            soft=None, checkpoint=None):
         """Fit every CPD: by counts and least squares without hidden nodes, by Baum-Welch (EM) with them.
 
         Parameters
         ----------
-        data, sequence, time, lengths, soft
-            Sequences (and soft evidence), as for :meth:`log_likelihood`.
+        data, sequence, time, lengths, soft, checkpoint
+            Sequences (and soft evidence, and checkpointed windows for long
+            sequences), as for :meth:`log_likelihood`.
         prior : Prior, list of Prior, or dict of node to Prior, optional
             Pseudo-statistics added to every distinct CPD's (e.g. ``pgm.Dirichlet(1)``).
         max_iter, tol, n_init, init, seed, callback, progress
@@ -499,7 +507,8 @@ class DynamicBayesianNetwork:
         from pgm.dynamic.learning import fit
 
         return fit(self, data, sequence=sequence, time=time, lengths=lengths, prior=prior, max_iter=max_iter,
-                   tol=tol, n_init=n_init, init=init, seed=seed, callback=callback, progress=progress, soft=soft)
+                   tol=tol, n_init=n_init, init=init, seed=seed, callback=callback, progress=progress, soft=soft,
+                   checkpoint=checkpoint)
 
     def fit_pieces(self, pieces, *, sequence: str, **options) -> "DynamicBayesianNetwork":
         """Baum-Welch over pieces that each hold whole sequences (a list of DataFrames or a Dask DataFrame),
