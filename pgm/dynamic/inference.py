@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from pgm.dynamic.forward_backward import (
-    blocked_log_likelihood, forward, forward_backward, long_enough_for_blocks, viterbi as _viterbi,
+    block_length, blocked_log_likelihood, forward, forward_backward, long_enough_for_blocks, viterbi as _viterbi,
 )
 from pgm.dynamic.potentials import HiddenSpace, partly_observed, potentials
 from pgm.dynamic.sequences import to_sequences
@@ -154,7 +154,7 @@ def _log_likelihood_and_last(pot, packed):
     """Log-likelihoods and the last filtered distribution of every packed sequence, by the faster route:
     batched over sequences when there are many, blocked over time when a few are long."""
     if long_enough_for_blocks(pot, packed):
-        return blocked_log_likelihood(pot, packed)
+        return blocked_log_likelihood(pot, packed, block_length(packed.longest))
     result = forward(pot, packed)
     return result.log_likelihood, result.filtered[np.arange(packed.n_sequences), packed.lengths - 1]
 
