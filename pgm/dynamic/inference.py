@@ -120,7 +120,16 @@ def _marginal_frame(packed, space, joint: np.ndarray, network) -> pd.DataFrame:
         blocks.append(np.stack([long[:, space.codes[:, j] == k].sum(axis=1) for k in range(space.cards[j])], axis=1))
         columns += [(node, state) for state in network.domains[node]]
     values = np.hstack(blocks) if blocks else np.zeros((len(long), 0))
-    return pd.DataFrame(values, index=packed.frame_index(), columns=pd.MultiIndex.from_tuples(columns))
+    return pd.DataFrame(values, index=packed.frame_index(), columns=_column_index(network, columns))
+
+
+def _column_index(network, columns) -> pd.MultiIndex:
+    """The (node, state) column index, built once per network (it is the same for every call)."""
+    cache = network.__dict__.setdefault("_compiled_factors", {})
+    key = ("columns", tuple(columns))
+    if key not in cache:
+        cache[key] = pd.MultiIndex.from_tuples(columns)
+    return cache[key]
 
 
 def log_likelihood(network, data, **where) -> pd.Series:

@@ -235,6 +235,7 @@ class DynamicBayesianNetwork:
         """A copy with CPDs replaced, keyed as :meth:`cpd_key` (``"x[t]"`` or ``"x[0]"``)."""
         new = object.__new__(type(self))
         new.__dict__.update(self.__dict__)
+        new.__dict__.pop("_compiled_factors", None)  # compiled for the old CPDs
         new._transition = dict(self._transition)
         new._initial = [dict(s) for s in self._initial]
         for key, cpd in cpds.items():

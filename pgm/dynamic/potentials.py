@@ -104,7 +104,18 @@ class Factor:
 
 
 def factors(network, space: HiddenSpace, longest: int) -> list[Factor]:
-    """Every CPD's factor in every segment of ``[0, longest)``."""
+    """Every CPD's factor in every segment of ``[0, longest)``; compiled once per network, hidden space and
+    length (a small cache on the network, dropped when its CPDs change)."""
+    cache = network.__dict__.setdefault("_compiled_factors", {})
+    key = (space.nodes, longest)
+    if key not in cache:
+        if len(cache) >= 32:  # many different lengths: keep the cache small
+            cache.clear()
+        cache[key] = _compile_factors(network, space, longest)
+    return cache[key]
+
+
+def _compile_factors(network, space: HiddenSpace, longest: int) -> list[Factor]:
     cuts = list(range(min(network.n_initial, longest))) + [min(network.n_initial, longest), longest]
     segments = [(a, b) for a, b in zip(cuts, cuts[1:]) if b > a]
     hidden = set(space.nodes)
