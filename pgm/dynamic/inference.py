@@ -134,6 +134,16 @@ def _column_index(network, columns) -> pd.MultiIndex:
 
 def log_likelihood(network, data, **where) -> pd.Series:
     """``log p(x_0..T-1)`` of each sequence, in nats, indexed by sequence id."""
+    from pgm.io.chunked import Scan
+
+    if isinstance(data, Scan):  # files: one piece of whole sequences in memory at a time
+        from pgm.dynamic.files import whole_sequences
+
+        if where.get("sequence") is None:
+            raise DataError("scanned files need sequence= (the sequence-id column)")
+        pieces = whole_sequences(data, network, sequence=where["sequence"], time=where.get("time"))
+        parts = [log_likelihood(network, piece, **where) for piece in pieces]
+        return pd.concat(parts) if parts else pd.Series([], dtype=float, name="log_likelihood")
     from pgm.dynamic.kalman_em import is_linear_dynamical
 
     if is_linear_dynamical(network):  # continuous hidden state: the Kalman filter's normalisers

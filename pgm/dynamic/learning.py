@@ -330,8 +330,7 @@ def _baum_welch(network, sources, prior, max_iter, tol, callback, bar=None, e_st
     for iteration in range(max_iter + 1):
         started = time.perf_counter()
         stats, total, steps = None, 0.0, 0
-        for source in sources:
-            packed = source()
+        for packed in (sources() if callable(sources) else (source() for source in sources)):
             piece, log_likelihood = e_step(current, packed)
             stats = piece if stats is None else stats + piece
             total += log_likelihood
@@ -364,10 +363,13 @@ def fit_pieces(network, pieces, *, sequence: str, time=None, prior=None, max_ite
     Parameters
     ----------
     network : DynamicBayesianNetwork
-    pieces : list of DataFrame, or a Dask DataFrame
+    pieces : list of DataFrame, a Dask DataFrame, or pgm.io.Scan
         Each piece (partition) is a long DataFrame with the ``sequence`` id
         column; a sequence must not be split between pieces.  A Dask
         DataFrame is read one partition at a time, at every iteration.
+        Scanned files (:func:`pgm.io.scan`) are read a chunk at a time and
+        regrouped into whole sequences (:mod:`pgm.dynamic.files`); their
+        rows of a sequence must be contiguous.
     init : {"current", "random"}
         ``"random"`` draws the start from the first piece.
 
@@ -377,6 +379,17 @@ def fit_pieces(network, pieces, *, sequence: str, time=None, prior=None, max_ite
         With ``fit_report_``; the same parameters as fitting all the pieces
         at once (the statistics of whole sequences add).
     """
+    from pgm.io.chunked import Scan
+
+    if isinstance(pieces, Scan):  # files read a chunk at a time, regrouped into whole sequences every iteration
+        from pgm.dynamic.files import whole_sequences
+
+        def sources():
+            return (pack_observed(network, piece, sequence=sequence, time=time)
+                    for piece in whole_sequences(pieces, network, sequence=sequence, time=time))
+
+        return _fit_sources(network, sources, lambda: next(iter(sources())), prior, max_iter, tol, init, seed,
+                            callback)
     if hasattr(pieces, "npartitions"):
         frames = pieces
         loaders = [lambda i=i: frames.get_partition(i).compute() for i in range(pieces.npartitions)]
@@ -394,13 +407,18 @@ def fit_pieces(network, pieces, *, sequence: str, time=None, prior=None, max_ite
                                 "into pieces by whole sequences")
             owner[sid] = number
     sources = [lambda load=load: pack_observed(network, load(), sequence=sequence, time=time) for load in loaders]
+    return _fit_sources(network, sources, sources[0], prior, max_iter, tol, init, seed, callback)
+
+
+def _fit_sources(network, sources, first_piece, prior, max_iter, tol, init, seed, callback):
+    """EM over pieces (see :func:`_baum_welch`), started from the network or from the first piece."""
     if init == "random" and is_linear_dynamical(network):
-        start = from_statistics(network, random_start_statistics(network, sources[0](), as_generator(seed)),
+        start = from_statistics(network, random_start_statistics(network, first_piece(), as_generator(seed)),
                                 prior=prior)
     elif init == "random":
         from pgm.dynamic.potentials import factors as all_factors
 
-        first = sources[0]()
+        first = first_piece()
         space = HiddenSpace.of(network, partly_observed(network, first))
         start = _random_start(network, first, space, all_factors(network, space, first.longest), as_generator(seed),
                               prior)
