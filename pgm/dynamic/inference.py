@@ -202,7 +202,6 @@ def smoothed(network, data, *, checkpoint=None, **where) -> pd.DataFrame:
         packed = pack_observed(network, data, **where)
         space = HiddenSpace.of(network, partly_observed(network, packed))
         k = window_length(checkpoint, packed.longest, network)
-        S = len(space.codes)
         latent = _latent_projection(network, space)
         answer = np.zeros((packed.n_sequences, packed.longest, latent.shape[1]))
 
@@ -212,7 +211,6 @@ def smoothed(network, data, *, checkpoint=None, **where) -> pd.DataFrame:
             answer[:window.n_sequences, begin:begin + own.shape[1]] += own @ latent
 
         checkpointed_posteriors(network, packed, space, k, visit)
-        del S
         return pd.DataFrame(packed.to_long(answer), index=packed.frame_index(),
                             columns=pd.MultiIndex.from_tuples(_latent_columns(network)))
     packed, space, pot = prepare(network, data, **where)

@@ -56,11 +56,10 @@ def random_start_statistics(network, packed, rng):
 def _statistics(network, packed, mean_s, cov_s, cross) -> Statistics:
     ss = state_space(network)
     hidden, observed = list(network.latent_nodes), list(network.observed_nodes)
-    k, p = len(hidden), len(observed)
     Y = np.stack([packed.columns[n] for n in observed], axis=-1)
     valid = packed.valid
     arrays, mergers = {}, {}
-    for label, steps in _segments(network, packed.longest):
+    for steps in _segments(network, packed.longest):
         c, C, R = (ss.c0, ss.C0, ss.R0) if steps[0] == 0 else (ss.c, ss.C, ss.R)
         with_previous = steps[0] > 0
         rows, cols = np.nonzero(valid[:, steps[0]:steps[-1] + 1])
@@ -83,16 +82,15 @@ def _statistics(network, packed, mean_s, cov_s, cross) -> Statistics:
                 key = network.cpd_key(node, steps[0])
                 arrays[key] = stats if key not in arrays else cpd.merge_statistics(arrays[key], stats)
                 mergers[key] = cpd.merge_statistics
-    del k, p, label
     return Statistics(arrays, float(packed.lengths.sum()), mergers)
 
 
 def _segments(network, longest):
     """Steps that share their CPDs: each initial slice alone, then all the rest."""
     first = max(1, network.n_initial)
-    out = [(f"{t}", [t]) for t in range(min(first, longest))]
+    out = [[t] for t in range(min(first, longest))]
     if longest > first:
-        out.append(("t", list(range(first, longest))))
+        out.append(list(range(first, longest)))
     return out
 
 
