@@ -27,6 +27,7 @@ ratios, measured in the same process, rather than the absolute numbers.
 
     python benchmarks/sequences.py            # full sizes
     python benchmarks/sequences.py --quick    # small sizes (smoke test)
+    python benchmarks/sequences.py --short --repeat 50   # per-call overhead on one short sequence
 """
 
 from __future__ import annotations
@@ -174,8 +175,17 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--short", action="store_true",
+                        help="only the per-call overhead rows: one sequence of 100 or 1,000 steps")
     args = parser.parse_args(argv)
     rng = np.random.default_rng(0)
+    if args.short:
+        ours, theirs = categorical_models(rng)
+        rows = inference_rows(ours, theirs, rng, [(100, 100), (1_000, 1_000)], args.repeat)
+        print("Sequences, one short sequence: pgm.dynamic vs hmmlearn (median wall time; ratios > 1 mean pgm is "
+              "faster)\n")
+        print_table(rows, PEERS)
+        return
     n_seq = 100 if args.quick else 1000
     iterations = 5
     rows = []

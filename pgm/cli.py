@@ -37,6 +37,7 @@ import pandas as pd
 import pgm
 from pgm.errors import DataError, PGMError
 from pgm.likelihood import bits_per_variable
+from pgm.dynamic.cli import EXAMPLES as _sequences_examples, add_sequences_command
 from pgm.structure.cli import EXAMPLES as _learn_examples, add_learn_command
 
 __all__ = ["main"]
@@ -673,6 +674,7 @@ EXAMPLES = {
                "pgm render asia -o asia.png -e xray=yes --posteriors --dpi 150"],
 }
 EXAMPLES["learn"] = _learn_examples  # structure learning (pgm/structure/cli.py)
+EXAMPLES["sequences"] = _sequences_examples  # dynamic networks on long files (pgm/dynamic/cli.py)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -783,6 +785,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--size", metavar="W,H", help="largest size in inches, e.g. 8,6 (Graphviz scales down to fit)")
     sub.add_argument("--dpi", type=_positive, help="resolution of .png images (dots per inch)")
     add_learn_command(commands, EXAMPLES["learn"])  # structure learning: its options live in pgm/structure/cli.py
+    add_sequences_command(commands, EXAMPLES["sequences"])  # dynamic networks: options in pgm/dynamic/cli.py
     return parser
 
 

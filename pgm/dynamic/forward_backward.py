@@ -93,7 +93,7 @@ def forward(pot, data, *, incoming=None, fresh=None) -> ForwardBackward:
         result._emission, result._scale = np.ones((N, T, 1)), np.ones((N, T))
         return result
     emission = np.exp(unary - shift[..., None])  # in (0, 1], the largest entry 1 at every step
-    alpha = np.empty((N, T, S))
+    alpha = np.zeros((N, T, S))  # zeros, not empty: padding is multiplied by masks later
     log_c = np.zeros((N, T))
     scale = np.ones((N, T))
     first = emission[:, 0]
@@ -108,20 +108,37 @@ def forward(pot, data, *, incoming=None, fresh=None) -> ForwardBackward:
     scale[:, 0] = c
     alpha[:, 0] = first / c[:, None]
     log_c[:, 0] = np.log(c) + shift[:, 0] + moved0
-    for t in range(1, T):
-        n = n_active[t]
-        matrix, moved = _step_transition(pot, t, n)
-        if matrix.ndim == 2:
-            predicted = alpha[:n, t - 1] @ matrix
-        else:
+    if pot.pair_steps is None:
+        # The common case: one shared matrix per step.  The loop does only the recursion; logs and the check
+        # for impossible steps are done once afterwards, over every step (a zero normaliser leaves NaN behind).
+        moved_at = np.zeros(T)
+        for t in range(1, T):
+            n = n_active[t]
+            matrix, moved_at[t] = _step_transition(pot, t, n)
+            predicted = np.dot(alpha[:n, t - 1], matrix)
+            predicted *= emission[:n, t]
+            c = predicted.sum(axis=1)
+            np.divide(predicted, c[:, None], out=alpha[:n, t])
+            scale[:n, t] = c
+        later = data.valid[:, 1:]
+        bad = later & ~(scale[:, 1:] > 0)
+        if bad.any():
+            t = int(np.argmax(bad.any(axis=0)))
+            _impossible(data, int(np.argmax(bad[:, t])), t + 1)
+        with np.errstate(divide="ignore"):
+            log_c[:, 1:] = np.where(later, np.log(scale[:, 1:]) + shift[:, 1:] + moved_at[None, 1:], 0.0)
+    else:
+        for t in range(1, T):
+            n = n_active[t]
+            matrix, moved = _step_transition(pot, t, n)
             predicted = np.einsum("ni,nij->nj", alpha[:n, t - 1], matrix)
-        predicted *= emission[:n, t]
-        c = predicted.sum(axis=1)
-        if not c.all():
-            _impossible(data, int(np.argmin(c)), t)
-        alpha[:n, t] = predicted / c[:, None]
-        scale[:n, t] = c
-        log_c[:n, t] = np.log(c) + shift[:n, t] + moved
+            predicted *= emission[:n, t]
+            c = predicted.sum(axis=1)
+            if not c.all():
+                _impossible(data, int(np.argmin(c)), t)
+            alpha[:n, t] = predicted / c[:, None]
+            scale[:n, t] = c
+            log_c[:n, t] = np.log(c) + shift[:n, t] + moved
     result = ForwardBackward(log_c.sum(axis=1), alpha, log_c)
     result._emission, result._scale = emission, scale
     return result
@@ -134,10 +151,10 @@ def forward_backward(pot, data, *, per_step_pairs: bool = False, incoming=None, 
     ``incoming``/``fresh`` as for :func:`forward`; ``terminal`` (n, S) is the
     scaled backward message after each row's last step (ones at a sequence's end).
     """
-    if incoming is None and per_step_pairs is False and long_enough_for_blocks(pot, data):
+    if incoming is None and terminal is None and per_step_pairs is False and long_enough_for_blocks(pot, data):
         from pgm.dynamic.long_sequences import blocked_forward_backward
 
-        return blocked_forward_backward(pot, data)
+        return blocked_forward_backward(pot, data, block_length(data.longest))
     result = forward(pot, data, incoming=incoming, fresh=fresh)
     emission, alpha = result._emission, result.filtered
     N, T, S = alpha.shape
@@ -171,6 +188,7 @@ def forward_backward(pot, data, *, per_step_pairs: bool = False, incoming=None, 
         carried = np.where(fresh[:, None], 0.0, incoming)
         pair_sums[-1] = pair_sums.get(-1, 0.0) + (carried.T @ weighted) * matrix
     result.smoothed = alpha * beta
+    result.backward = beta  # scaled backward messages (checkpointed windows hand them on)
     result.pair_sums = pair_sums
     result.pair_steps = pair_steps
     return result
@@ -189,7 +207,7 @@ def viterbi(pot, data) -> ViterbiResult:
     if long_enough_for_blocks(pot, data):
         from pgm.dynamic.long_sequences import blocked_viterbi
 
-        return blocked_viterbi(pot, data)
+        return blocked_viterbi(pot, data, block_length(data.longest))
     unary = pot.unary
     N, T, S = unary.shape
     n_active = data.n_active
@@ -220,8 +238,16 @@ BLOCK = 512
 
 def long_enough_for_blocks(pot, data) -> bool:
     """Whether a few long sequences would leave the batched recursion mostly Python overhead."""
-    return (pot.pair_steps is None and pot.n_initial <= 1 and data.longest >= 8 * BLOCK
-            and data.n_sequences * BLOCK < data.longest)
+    return (pot.pair_steps is None and pot.n_initial <= 1 and data.longest >= 64
+            and data.n_sequences * block_length(data.longest) < data.longest)
+
+
+def block_length(longest: int) -> int:
+    """Steps per block: about sqrt(T) (two short loops of sqrt(T) Python steps instead of one of T), at most
+    :data:`BLOCK` (beyond that the S x S products per block outweigh the loop)."""
+    import math
+
+    return int(min(BLOCK, max(16, math.isqrt(longest))))
 
 
 def blocked_log_likelihood(pot, data, block: int = BLOCK, *, keep: bool = False):

@@ -29,7 +29,7 @@ from pgm.dynamic.model import DynamicBayesianNetwork, parse_parent, previous
 from pgm.dynamic.sequences import to_sequences
 from pgm.errors import DataError, StructureError
 
-__all__ = ["StateSpace", "state_space", "kalman_smoother", "KalmanResult", "linear_dynamical_system"]
+__all__ = ["StateSpace", "state_space", "kalman_smoother", "KalmanResult", "linear_dynamical_system", "filter_and_smooth"]
 
 
 @dataclass(frozen=True)
@@ -126,9 +126,28 @@ def kalman_smoother(network: DynamicBayesianNetwork, data, *, sequence=None, tim
     >>> float(result.filtered_mean.iloc[0, 0]), float(result.filtered_cov[0, 0, 0])   # prior N(0,1), noise 1
     (0.5, 0.5)
     """
-    ss = state_space(network)
     observed = network.observed_nodes
     packed = to_sequences(data, {n: None for n in observed}, sequence=sequence, time=time, lengths=lengths)
+    loglik, mean_f, cov_f, mean_s, cov_s, _ = filter_and_smooth(network, packed)
+    index = packed.frame_index()
+    ids = pd.Index([packed.ids[i] for i in packed.position], name="sequence")
+    columns = list(network.latent_nodes)
+    return KalmanResult(
+        pd.Series(packed.in_user_order(loglik), index=ids, name="log_likelihood"),
+        pd.DataFrame(packed.to_long(mean_f), index=index, columns=columns), packed.to_long(cov_f),
+        pd.DataFrame(packed.to_long(mean_s), index=index, columns=columns), packed.to_long(cov_s))
+
+
+def filter_and_smooth(network: DynamicBayesianNetwork, packed):
+    """Kalman filter and RTS smoother on packed sequences, as arrays.
+
+    Returns ``(log_likelihood (N,), mean_f, cov_f, mean_s, cov_s, cross)``:
+    filtered and smoothed means ``(N, T, k)`` and covariances ``(N, T, k, k)``,
+    and ``cross[:, t] = Cov(x_{t-1}, x_t | y)`` (the lag-one smoothed
+    covariance, ``J_{t-1} P_{t|T}``; zero at t = 0), which EM needs.
+    """
+    ss = state_space(network)
+    observed = network.observed_nodes
     for node in observed:
         if node not in packed.columns:
             raise DataError(f"the data has no column for the observed node {node!r}")
@@ -164,18 +183,14 @@ def kalman_smoother(network: DynamicBayesianNetwork, data, *, sequence=None, tim
         observed_count = seen.sum(axis=1)
         loglik[:n] += -0.5 * (quad + logdet + observed_count * np.log(2 * np.pi))
     mean_s, cov_s = mean_f.copy(), cov_f.copy()
+    cross = np.zeros((N, T, k, k))
     for t in range(T - 2, -1, -1):
         n = n_active[t + 1]
         J = np.linalg.solve(cov_p[:n, t + 1], ss.A @ cov_f[:n, t]).transpose(0, 2, 1)  # P_t A^T P_pred^-1
         mean_s[:n, t] = mean_f[:n, t] + np.einsum("nij,nj->ni", J, mean_s[:n, t + 1] - mean_p[:n, t + 1])
         cov_s[:n, t] = cov_f[:n, t] + J @ (cov_s[:n, t + 1] - cov_p[:n, t + 1]) @ J.transpose(0, 2, 1)
-    index = packed.frame_index()
-    ids = pd.Index([packed.ids[i] for i in packed.position], name="sequence")
-    columns = list(network.latent_nodes)
-    return KalmanResult(
-        pd.Series(packed.in_user_order(loglik), index=ids, name="log_likelihood"),
-        pd.DataFrame(packed.to_long(mean_f), index=index, columns=columns), packed.to_long(cov_f),
-        pd.DataFrame(packed.to_long(mean_s), index=index, columns=columns), packed.to_long(cov_s))
+        cross[:n, t + 1] = J @ cov_s[:n, t + 1]
+    return loglik, mean_f, cov_f, mean_s, cov_s, cross
 
 
 def _chain(names, inputs, load, offset, cov) -> dict:

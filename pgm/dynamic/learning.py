@@ -27,7 +27,11 @@ import numpy as np
 from pgm._random import as_generator
 from pgm.dynamic.forward_backward import forward_backward
 from pgm.dynamic.inference import pack_observed, prepare
-from pgm.dynamic.potentials import HiddenSpace, factor_rows, grid_columns, potentials
+from pgm.dynamic.kalman_em import is_linear_dynamical, kalman_expected_statistics, random_start_statistics
+from pgm.dynamic.gaussian_blocks import block_statistics, gaussian_blocks
+from pgm.dynamic.potentials import (
+    HiddenSpace, evidence_terms, factor_rows, grid_columns, partly_observed, potentials,
+)
 from pgm.errors import DataError, UnseenConfigurationWarning, caller_stacklevel
 from pgm.learning.em import ConvergenceWarning, FitReport, _progress
 from pgm.learning.mle import Statistics
@@ -72,26 +76,35 @@ def _n_initial(fb) -> int:
     return fb._n_initial
 
 
-def expected_statistics(network, data, *, sequence=None, time=None, lengths=None, _prepared=None):
+def expected_statistics(network, data, *, sequence=None, time=None, lengths=None, soft=None, _prepared=None):
     """Expected sufficient statistics of every distinct CPD, and the total log-likelihood.
 
     Returns ``(Statistics, log_likelihood)``; statistics are keyed as
     :meth:`DynamicBayesianNetwork.cpd_key`.  With no hidden nodes they are the
     plain complete-data statistics.
     """
-    packed, space, pot = _prepared or prepare(network, data, sequence=sequence, time=time, lengths=lengths)
+    packed, space, pot = _prepared or prepare(network, data, sequence=sequence, time=time, lengths=lengths, soft=soft)
     fb = forward_backward(pot, packed, per_step_pairs=any(f.uses_data and f.pairwise for f in pot.factors))
     fb._n_initial = network.n_initial
     return _statistics(network, packed, space, pot.factors, fb), float(fb.log_likelihood.sum())
 
 
-def _statistics(network, packed, space, factors, fb) -> Statistics:
+def _from_step(selection, first_step: int):
+    """``(rows, cols, columns)`` without the positions before ``first_step`` (a window's context steps)."""
+    rows, cols, columns = selection
+    if not first_step:
+        return selection
+    keep = cols >= first_step
+    return rows[keep], cols[keep], {name: values[keep] for name, values in columns.items()}
+
+
+def _statistics(network, packed, space, factors, fb, first_step: int = 0) -> Statistics:
     arrays, mergers = {}, {}
     for factor in factors:
         cpd = factor.cpd
         G = len(factor.grid)
         if factor.uses_data:
-            rows, cols, columns = factor_rows(factor, packed, network)
+            rows, cols, columns = _from_step(factor_rows(factor, packed, network), first_step)
             if factor.involved:
                 weights = _posterior_weights(factor, space, fb, rows, cols).reshape(-1)
                 repeated = {name: np.repeat(values, G) for name, values in columns.items()}
@@ -104,22 +117,27 @@ def _statistics(network, packed, space, factors, fb) -> Statistics:
         values = repeated[factor.node]
         parents = {p: repeated[p] for p in cpd.parents}
         stats = cpd.statistics(values, parents, weights)
-        if factor.uses_data and factor.node not in network.latent_nodes:
-            missing = _missing_value_statistics(factor, network, packed, space, fb)
+        if factor.uses_data and factor.node not in factor.hidden:
+            missing = _missing_value_statistics(factor, network, packed, space, fb, first_step)
             if missing is not None:
                 stats = cpd.merge_statistics(stats, missing)
         key = factor.key
         arrays[key] = stats if key not in arrays else cpd.merge_statistics(arrays[key], stats)
         mergers[key] = cpd.merge_statistics
+    for block in gaussian_blocks(network, packed, space):
+        posterior = (fb.smoothed[block.rows, block.cols] if fb is not None
+                     else np.ones((len(block.rows), space.size)))
+        for key, stats in block_statistics(network, block, packed, space, posterior).items():
+            arrays[key] = mergers[key](arrays[key], stats)
     return Statistics(arrays, float(packed.lengths.sum()), mergers)
 
 
-def _missing_value_statistics(factor, network, packed, space, fb):
+def _missing_value_statistics(factor, network, packed, space, fb, first_step=0):
     """Expected statistics of an observed node where its value is missing (it has no observed children, so its
     posterior is its CPD given the parents): every state weighted by ``p(state | parents)`` for a discrete
     node; for a Gaussian one, two points ``mean +- sd`` of half weight, which carry its exact first and
     second moments into the moment statistics."""
-    rows, cols, columns = factor_rows(factor, packed, network, missing_child=True)
+    rows, cols, columns = _from_step(factor_rows(factor, packed, network, missing_child=True), first_step)
     if not len(rows):
         return None
     cpd, G = factor.cpd, len(factor.grid)
@@ -183,6 +201,10 @@ def _random_start(network, packed, space, factors, rng, prior):
     fb = type("RandomPosterior", (), {})()
     # mostly the run's state, with a little of every state, so that no state starts without data
     fb.smoothed = 0.8 * np.eye(S)[state] + 0.2 * rng.dirichlet(np.ones(S), size=(N, T))
+    evidence = evidence_terms(space, packed)
+    if not np.isscalar(evidence):  # carried observed nodes keep their observed (or softly observed) values
+        fb.smoothed = fb.smoothed * np.exp(evidence - evidence.max(axis=2, keepdims=True))
+        fb.smoothed /= np.maximum(fb.smoothed.sum(axis=2, keepdims=True), 1e-300)
     fb.pair_steps = np.zeros((N, T, S, S))
     fb.pair_steps[:, 1:] = fb.smoothed[:, :-1, :, None] * fb.smoothed[:, 1:, None, :]
     fb._n_initial = network.n_initial
@@ -208,7 +230,8 @@ def _random_start(network, packed, space, factors, rng, prior):
 
 
 def fit(network, data, *, sequence=None, time=None, lengths=None, prior=None, max_iter: int = 100,
-        tol: float = 1e-6, n_init: int = 1, init="random", seed=None, callback=None, progress: bool = False):
+        tol: float = 1e-6, n_init: int = 1, init="random", seed=None, callback=None, progress: bool = False,
+        soft=None, checkpoint=None):
     """Fit every CPD: closed form without hidden nodes, Baum-Welch (EM) with them.
 
     See :meth:`pgm.dynamic.DynamicBayesianNetwork.fit`.
@@ -217,13 +240,33 @@ def fit(network, data, *, sequence=None, time=None, lengths=None, prior=None, ma
         raise ValueError(f"max_iter must be a non-negative integer, got {max_iter!r}")
     if isinstance(n_init, bool) or not isinstance(n_init, int) or n_init < 1:
         raise ValueError(f"n_init must be a positive integer, got {n_init!r}")
-    packed = pack_observed(network, data, sequence=sequence, time=time, lengths=lengths)
-    space = HiddenSpace.of(network)
-    if not network.latent_nodes:
+    packed = pack_observed(network, data, sequence=sequence, time=time, lengths=lengths, soft=soft)
+    if is_linear_dynamical(network):
+        if soft:
+            raise DataError("soft evidence is for discrete nodes; a linear dynamical system has none to soften")
+        return _fit_runs(network, packed, None, prior, max_iter, tol, n_init, init, seed, callback, progress,
+                         kalman_expected_statistics,
+                         lambda rng: from_statistics(network, random_start_statistics(network, packed, rng),
+                                                     prior=prior))
+    space = HiddenSpace.of(network, partly_observed(network, packed))
+    if not space.nodes and not gaussian_blocks(network, packed, space):  # complete enough for the closed form
         from pgm.dynamic.potentials import factors as all_factors
 
         stats = _statistics(network, packed, space, all_factors(network, space, packed.longest), None)
         return from_statistics(network, stats, prior=prior, quiet=False)
+    from pgm.dynamic.potentials import factors as all_factors
+
+    structure_factors = all_factors(network, space, packed.longest)
+    e_step = _discrete_e_step if not checkpoint else (lambda current, piece: _discrete_e_step(current, piece,
+                                                                                               checkpoint))
+    return _fit_runs(network, packed, space, prior, max_iter, tol, n_init, init, seed, callback, progress,
+                     e_step,
+                     lambda rng: _random_start(network, packed, space, structure_factors, rng, prior))
+
+
+def _fit_runs(network, packed, space, prior, max_iter, tol, n_init, init, seed, callback, progress, e_step,
+              random_start):
+    """EM from ``n_init`` random starts (or the current parameters), keeping the best run."""
     rng = as_generator(seed)
     if init == "current":
         starts = [network]
@@ -231,15 +274,12 @@ def fit(network, data, *, sequence=None, time=None, lengths=None, prior=None, ma
         starts = None
     else:
         raise ValueError(f"init must be 'random' or 'current', got {init!r}")
-    from pgm.dynamic.potentials import factors as all_factors
-
-    structure_factors = all_factors(network, space, packed.longest)
     runs = []
     bar = _progress(progress, max_iter * (1 if starts else n_init))
     try:
         for restart in range(1 if starts else n_init):
-            current = starts[0] if starts else _random_start(network, packed, space, structure_factors, rng, prior)
-            runs.append(_baum_welch(current, [lambda: packed], space, prior, max_iter, tol, callback, bar))
+            current = starts[0] if starts else random_start(rng)
+            runs.append(_baum_welch(current, [lambda: packed], prior, max_iter, tol, callback, bar, e_step))
     finally:
         if bar is not None:
             bar.close()
@@ -254,7 +294,34 @@ def fit(network, data, *, sequence=None, time=None, lengths=None, prior=None, ma
     return fitted
 
 
-def _baum_welch(network, sources, space, prior, max_iter, tol, callback, bar=None):
+def checkpointed_statistics(network, packed, space, k):
+    """Expected statistics and total log-likelihood, window by window (see :mod:`pgm.dynamic.checkpoints`)."""
+    from pgm.dynamic.checkpoints import checkpointed_posteriors
+
+    parts = []
+
+    def visit(window, first, fb):
+        parts.append(_statistics(network, window, space, fb._factors, fb, first))
+
+    total = checkpointed_posteriors(network, packed, space, k, visit)
+    stats = parts[0]
+    for part in parts[1:]:
+        stats = stats + part
+    stats.total_weight = float(packed.lengths.sum())
+    return stats, float(total.sum())
+
+
+def _discrete_e_step(current, packed, checkpoint=None):
+    space = HiddenSpace.of(current, partly_observed(current, packed))  # what each piece leaves unseen
+    if checkpoint:
+        from pgm.dynamic.checkpoints import window_length
+
+        return checkpointed_statistics(current, packed, space, window_length(checkpoint, packed.longest, current))
+    pot = potentials(current, packed, space)
+    return expected_statistics(current, None, _prepared=(packed, space, pot))
+
+
+def _baum_welch(network, sources, prior, max_iter, tol, callback, bar=None, e_step=_discrete_e_step):
     """EM over ``sources`` (callables returning packed data, e.g. one per partition): the E-step's statistics
     of every source are summed, so a source is in memory only while its own E-step runs."""
     report = FitReport()
@@ -263,10 +330,8 @@ def _baum_welch(network, sources, space, prior, max_iter, tol, callback, bar=Non
     for iteration in range(max_iter + 1):
         started = time.perf_counter()
         stats, total, steps = None, 0.0, 0
-        for source in sources:
-            packed = source()
-            pot = potentials(current, packed, space)
-            piece, log_likelihood = expected_statistics(current, None, _prepared=(packed, space, pot))
+        for packed in (sources() if callable(sources) else (source() for source in sources)):
+            piece, log_likelihood = e_step(current, packed)
             stats = piece if stats is None else stats + piece
             total += log_likelihood
             steps += int(packed.lengths.sum())
@@ -298,10 +363,13 @@ def fit_pieces(network, pieces, *, sequence: str, time=None, prior=None, max_ite
     Parameters
     ----------
     network : DynamicBayesianNetwork
-    pieces : list of DataFrame, or a Dask DataFrame
+    pieces : list of DataFrame, a Dask DataFrame, or pgm.io.Scan
         Each piece (partition) is a long DataFrame with the ``sequence`` id
         column; a sequence must not be split between pieces.  A Dask
         DataFrame is read one partition at a time, at every iteration.
+        Scanned files (:func:`pgm.io.scan`) are read a chunk at a time and
+        regrouped into whole sequences (:mod:`pgm.dynamic.files`); their
+        rows of a sequence must be contiguous.
     init : {"current", "random"}
         ``"random"`` draws the start from the first piece.
 
@@ -311,6 +379,17 @@ def fit_pieces(network, pieces, *, sequence: str, time=None, prior=None, max_ite
         With ``fit_report_``; the same parameters as fitting all the pieces
         at once (the statistics of whole sequences add).
     """
+    from pgm.io.chunked import Scan
+
+    if isinstance(pieces, Scan):  # files read a chunk at a time, regrouped into whole sequences every iteration
+        from pgm.dynamic.files import whole_sequences
+
+        def sources():
+            return (pack_observed(network, piece, sequence=sequence, time=time)
+                    for piece in whole_sequences(pieces, network, sequence=sequence, time=time))
+
+        return _fit_sources(network, sources, lambda: next(iter(sources())), prior, max_iter, tol, init, seed,
+                            callback)
     if hasattr(pieces, "npartitions"):
         frames = pieces
         loaders = [lambda i=i: frames.get_partition(i).compute() for i in range(pieces.npartitions)]
@@ -328,18 +407,27 @@ def fit_pieces(network, pieces, *, sequence: str, time=None, prior=None, max_ite
                                 "into pieces by whole sequences")
             owner[sid] = number
     sources = [lambda load=load: pack_observed(network, load(), sequence=sequence, time=time) for load in loaders]
-    space = HiddenSpace.of(network)
-    if init == "random":
+    return _fit_sources(network, sources, sources[0], prior, max_iter, tol, init, seed, callback)
+
+
+def _fit_sources(network, sources, first_piece, prior, max_iter, tol, init, seed, callback):
+    """EM over pieces (see :func:`_baum_welch`), started from the network or from the first piece."""
+    if init == "random" and is_linear_dynamical(network):
+        start = from_statistics(network, random_start_statistics(network, first_piece(), as_generator(seed)),
+                                prior=prior)
+    elif init == "random":
         from pgm.dynamic.potentials import factors as all_factors
 
-        first = sources[0]()
+        first = first_piece()
+        space = HiddenSpace.of(network, partly_observed(network, first))
         start = _random_start(network, first, space, all_factors(network, space, first.longest), as_generator(seed),
                               prior)
     elif init == "current":
         start = network
     else:
         raise ValueError(f"init must be 'random' or 'current', got {init!r}")
-    fitted, report = _baum_welch(start, sources, space, prior, max_iter, tol, callback)
+    e_step = kalman_expected_statistics if is_linear_dynamical(network) else _discrete_e_step
+    fitted, report = _baum_welch(start, sources, prior, max_iter, tol, callback, None, e_step)
     report.init = init
     if not report.converged and max_iter > 0 and tol >= 0:  # a negative tol asks for exactly max_iter
         warnings.warn(f"Baum-Welch did not converge in {max_iter} iterations; raise max_iter or tol",

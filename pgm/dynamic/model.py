@@ -235,6 +235,7 @@ class DynamicBayesianNetwork:
         """A copy with CPDs replaced, keyed as :meth:`cpd_key` (``"x[t]"`` or ``"x[0]"``)."""
         new = object.__new__(type(self))
         new.__dict__.update(self.__dict__)
+        new.__dict__.pop("_compiled_factors", None)  # compiled for the old CPDs
         new._transition = dict(self._transition)
         new._initial = [dict(s) for s in self._initial]
         for key, cpd in cpds.items():
@@ -259,7 +260,7 @@ class DynamicBayesianNetwork:
 
 
     # ------------------------------------------------------------------ inference and learning
-    def log_likelihood(self, data, *, sequence=None, time=None, lengths=None):
+    def log_likelihood(self, data, *, sequence=None, time=None, lengths=None, soft=None, checkpoint=None):
         """``log p(sequence)`` in nats for every sequence, as a Series indexed by sequence id.
 
         Parameters
@@ -277,6 +278,20 @@ class DynamicBayesianNetwork:
             A column that orders the rows within each sequence.
         lengths : sequence of int, optional
             The lengths of the sequences stacked in ``X``.
+        soft : mapping of str to DataFrame or array, optional
+            Soft (virtual) evidence: for a discrete node (latent or
+            observed), a likelihood over its states at some steps -- a
+            DataFrame indexed by (sequence, t) with one column per state
+            (the shape of :meth:`smoothed`'s answer), or an array of shape
+            (total steps, states) in the data's step order.  It multiplies
+            in, as ``{node: {state: weight}}`` evidence does in
+            :meth:`pgm.BayesianNetwork.query`.
+        checkpoint : True or int, optional
+            Run in windows of this many steps (``True``: the square root of
+            the longest sequence), keeping one window's working arrays and a
+            filtered distribution per window: memory O(sqrt(T)) instead of
+            O(T) joint hidden states per sequence, same answer.  Also taken
+            by :meth:`smoothed` and :meth:`fit` (EM).
 
         Returns
         -------
@@ -292,7 +307,8 @@ class DynamicBayesianNetwork:
         """
         from pgm.dynamic.inference import log_likelihood
 
-        return log_likelihood(self, data, sequence=sequence, time=time, lengths=lengths)
+        return log_likelihood(self, data, sequence=sequence, time=time, lengths=lengths, soft=soft,
+                              checkpoint=checkpoint)
 
     def score(self, data, **where) -> float:
         """Total log-likelihood of all sequences (nats), as hmmlearn's ``score``."""
@@ -305,9 +321,10 @@ class DynamicBayesianNetwork:
         ----------
         data : DataFrame, list of DataFrames, mapping, or array
             Sequences (see :meth:`log_likelihood`).
-        sequence, time, lengths
-            The sequence-id column, an optional time column, or hmmlearn's
-            ``lengths`` with an array ``X`` (keyword arguments).
+        sequence, time, lengths, soft
+            The sequence-id column, an optional time column, hmmlearn's
+            ``lengths`` with an array ``X``, soft evidence (keyword
+            arguments; see :meth:`log_likelihood`).
 
         Returns
         -------
@@ -332,9 +349,10 @@ class DynamicBayesianNetwork:
         ----------
         data : DataFrame, list of DataFrames, mapping, or array
             Sequences (see :meth:`log_likelihood`).
-        sequence, time, lengths
-            The sequence-id column, an optional time column, or hmmlearn's
-            ``lengths`` with an array ``X`` (keyword arguments).
+        sequence, time, lengths, soft
+            The sequence-id column, an optional time column, hmmlearn's
+            ``lengths`` with an array ``X``, soft evidence (keyword
+            arguments; see :meth:`log_likelihood`).
 
         Returns
         -------
@@ -361,9 +379,10 @@ class DynamicBayesianNetwork:
         ----------
         data : DataFrame, list of DataFrames, mapping, or array
             Sequences (see :meth:`log_likelihood`).
-        sequence, time, lengths
-            The sequence-id column, an optional time column, or hmmlearn's
-            ``lengths`` with an array ``X`` (keyword arguments).
+        sequence, time, lengths, soft
+            The sequence-id column, an optional time column, hmmlearn's
+            ``lengths`` with an array ``X``, soft evidence (keyword
+            arguments; see :meth:`log_likelihood`).
 
         Returns
         -------
@@ -449,13 +468,15 @@ class DynamicBayesianNetwork:
         return from_statistics(self, statistics, prior=prior)
 
     def fit(self, data, *, sequence=None, time=None, lengths=None, prior=None, max_iter: int = 100,
-            tol: float = 1e-6, n_init: int = 1, init="random", seed=None, callback=None, progress: bool = False):
+            tol: float = 1e-6, n_init: int = 1, init="random", seed=None, callback=None, progress: bool = False,
+            soft=None, checkpoint=None):
         """Fit every CPD: by counts and least squares without hidden nodes, by Baum-Welch (EM) with them.
 
         Parameters
         ----------
-        data, sequence, time, lengths
-            Sequences, as for :meth:`log_likelihood`.
+        data, sequence, time, lengths, soft, checkpoint
+            Sequences (and soft evidence, and checkpointed windows for long
+            sequences), as for :meth:`log_likelihood`.
         prior : Prior, list of Prior, or dict of node to Prior, optional
             Pseudo-statistics added to every distinct CPD's (e.g. ``pgm.Dirichlet(1)``).
         max_iter, tol, n_init, init, seed, callback, progress
@@ -487,7 +508,8 @@ class DynamicBayesianNetwork:
         from pgm.dynamic.learning import fit
 
         return fit(self, data, sequence=sequence, time=time, lengths=lengths, prior=prior, max_iter=max_iter,
-                   tol=tol, n_init=n_init, init=init, seed=seed, callback=callback, progress=progress)
+                   tol=tol, n_init=n_init, init=init, seed=seed, callback=callback, progress=progress, soft=soft,
+                   checkpoint=checkpoint)
 
     def fit_pieces(self, pieces, *, sequence: str, **options) -> "DynamicBayesianNetwork":
         """Baum-Welch over pieces that each hold whole sequences (a list of DataFrames or a Dask DataFrame),

@@ -31,7 +31,7 @@ import numpy as np
 from pgm.dynamic.model import parse_parent
 from pgm.errors import DataError, InferenceTooLarge, StructureError
 
-__all__ = ["HiddenSpace", "Factor", "factors", "Potentials", "potentials"]
+__all__ = ["HiddenSpace", "Factor", "factors", "Potentials", "potentials", "partly_observed", "evidence_terms"]
 
 #: The largest joint hidden state the exact engine enumerates.
 MAX_HIDDEN_STATES = 4096
@@ -45,10 +45,15 @@ class HiddenSpace:
     cards: tuple
     codes: np.ndarray
 
+    #: Observed nodes carried in the joint state because some of their values are missing (or softly
+    #: observed) and other nodes depend on them; their values enter as evidence factors.
+    promoted: tuple = ()
+
     @classmethod
-    def of(cls, network) -> "HiddenSpace":
+    def of(cls, network, promoted=()) -> "HiddenSpace":
         cards = []
-        for node in network.latent_nodes:
+        nodes = tuple(network.latent_nodes) + tuple(n for n in network.nodes if n in set(promoted))
+        for node in nodes:
             domain = network.domains[node]
             if domain is None:
                 raise StructureError(
@@ -57,11 +62,12 @@ class HiddenSpace:
             cards.append(len(domain))
         size = int(np.prod(cards, dtype=np.int64)) if cards else 1
         if size > MAX_HIDDEN_STATES:
+            carried = f" (with the partly observed {list(nodes[len(network.latent_nodes):])})" if promoted else ""
             raise InferenceTooLarge(
-                f"the joint hidden state of {list(network.latent_nodes)} has {size:,} states, more than the "
+                f"the joint hidden state of {list(nodes)}{carried} has {size:,} states, more than the "
                 f"{MAX_HIDDEN_STATES:,} the exact engine enumerates")
         codes = np.array(np.unravel_index(np.arange(size), cards)).T if cards else np.zeros((1, 0), dtype=np.int64)
-        return cls(tuple(network.latent_nodes), tuple(cards), codes.astype(np.int64))
+        return cls(nodes, tuple(cards), codes.astype(np.int64), nodes[len(network.latent_nodes):])
 
     @property
     def size(self) -> int:
@@ -90,6 +96,7 @@ class Factor:
     grid: np.ndarray
     index: np.ndarray
     uses_data: bool
+    hidden: frozenset = frozenset()
 
     @property
     def pairwise(self) -> bool:
@@ -97,7 +104,18 @@ class Factor:
 
 
 def factors(network, space: HiddenSpace, longest: int) -> list[Factor]:
-    """Every CPD's factor in every segment of ``[0, longest)``."""
+    """Every CPD's factor in every segment of ``[0, longest)``; compiled once per network, hidden space and
+    length (a small cache on the network, dropped when its CPDs change)."""
+    cache = network.__dict__.setdefault("_compiled_factors", {})
+    key = (space.nodes, longest)
+    if key not in cache:
+        if len(cache) >= 32:  # many different lengths: keep the cache small
+            cache.clear()
+        cache[key] = _compile_factors(network, space, longest)
+    return cache[key]
+
+
+def _compile_factors(network, space: HiddenSpace, longest: int) -> list[Factor]:
     cuts = list(range(min(network.n_initial, longest))) + [min(network.n_initial, longest), longest]
     segments = [(a, b) for a, b in zip(cuts, cuts[1:]) if b > a]
     hidden = set(space.nodes)
@@ -111,8 +129,10 @@ def factors(network, space: HiddenSpace, longest: int) -> list[Factor]:
                 base, lag = parse_parent(parent, node)
                 if base in hidden:
                     if lag > 1:
+                        what = ("hidden" if base not in space.promoted else "partly observed (it has missing or "
+                                "soft values and a child, so it is summed out like a hidden node)")
                         raise StructureError(
-                            f"{node!r} has the hidden parent {parent!r}; hidden nodes may be parents only within "
+                            f"{node!r} has the {what} parent {parent!r}; hidden nodes may be parents only within "
                             "their slice or of the next one")
                     involved.append((base, lag))
                 else:
@@ -130,7 +150,8 @@ def factors(network, space: HiddenSpace, longest: int) -> list[Factor]:
                     before += space.column(n) * strides[j]
             has_lag = any(lag == 1 for _, lag in involved)
             index = before[:, None] + current[None, :] if has_lag else current
-            out.append(Factor(node, cpd, network.cpd_key(node, a), a, b, involved, grid, index, uses_data))
+            out.append(Factor(node, cpd, network.cpd_key(node, a), a, b, involved, grid, index, uses_data,
+                              frozenset(hidden)))
     return out
 
 
@@ -154,7 +175,7 @@ def factor_rows(factor: Factor, data, network, *, missing_child: bool = False):
     # The positions depend on the data and the structure only, so EM's iterations compute them once.
     cache = data.__dict__.setdefault("_factor_rows", {})
     key = (factor.node, factor.start, factor.stop, missing_child, tuple(factor.cpd.parents),
-           factor.node in network.latent_nodes)
+           tuple(n for n, _ in factor.involved))
     if key not in cache:
         cache[key] = _factor_rows(factor, data, network, missing_child)
     return cache[key]
@@ -164,8 +185,14 @@ def _factor_rows(factor, data, network, missing_child):
     a, b = factor.start, factor.stop
     valid = np.arange(a, b)[None, :] < data.lengths[:, None]
     node, cpd = factor.node, factor.cpd
+    hidden = factor.hidden
     keep = valid.copy()
-    if node not in network.latent_nodes:
+    from pgm.dynamic.gaussian_blocks import block_mask
+
+    replaced = block_mask(data, node, a, b)
+    if replaced is not None:  # steps where the slice's Gaussian block stands in for this node's factor
+        keep &= ~replaced
+    if node not in hidden:
         absent = _missing(_column(data, node, node)[:, a:b])
         keep &= absent if missing_child else ~absent
     elif missing_child:
@@ -173,7 +200,7 @@ def _factor_rows(factor, data, network, missing_child):
     needed = []
     for parent in cpd.parents:
         base, lag = parse_parent(parent, node)
-        if base in network.latent_nodes:
+        if base in hidden:
             continue
         values = _column(data, base, node)[:, a - lag:b - lag]
         gap = keep & _missing(values)
@@ -181,11 +208,12 @@ def _factor_rows(factor, data, network, missing_child):
             i, t = np.argwhere(gap)[0]
             raise DataError(
                 f"{base!r} is missing in sequence {data.ids[i]!r} at t={a - lag + t}, but {node!r} at t={a + t} "
-                f"depends on it; the exact engine needs observed parents of observed or hidden nodes")
+                f"depends on it; the exact engine sums out a missing continuous value only where its observed "
+                "children are in its own slice (discrete ones anywhere)")
         needed.append((parent, values))
     rows, cols = np.nonzero(keep)
     columns = {parent: values[rows, cols] for parent, values in needed}
-    if node not in network.latent_nodes and not missing_child:
+    if node not in hidden and not missing_child:
         columns[node] = _column(data, node, node)[:, a:b][rows, cols]
     return rows, cols + a, columns
 
@@ -246,7 +274,10 @@ class Potentials:
 
 def potentials(network, data, space: HiddenSpace) -> Potentials:
     """All log-potentials for packed ``data`` under ``network``."""
+    from pgm.dynamic.gaussian_blocks import block_log_density, gaussian_blocks
+
     network_factors = factors(network, space, data.longest)
+    blocks = gaussian_blocks(network, data, space)  # before any factor's rows: they leave these steps out
     S, N, T = space.size, data.n_sequences, data.longest
     unary = np.zeros((N, T, S))
     pair = {}
@@ -270,8 +301,56 @@ def potentials(network, data, space: HiddenSpace) -> Potentials:
         else:
             # each (row, step) appears once per factor, so fancy-index += is exact
             unary[rows, cols] += values[:, factor.index]
+    for block in blocks:
+        unary[block.rows, block.cols] += block_log_density(network, block, data, space)
+    unary += evidence_terms(space, data)
     for t in range(1, min(T, network.n_initial)):
         pair.setdefault(t, np.zeros((S, S)))
     if T > network.n_initial:
         pair.setdefault(-1, np.zeros((S, S)))
     return Potentials(unary, pair, pair_steps, network.n_initial, network_factors)
+
+
+def partly_observed(network, data) -> tuple:
+    """The observed nodes the joint hidden state must carry for ``data``.
+
+    A discrete observed node whose value is missing somewhere cannot simply
+    drop out when other nodes depend on it (its children's factors need its
+    value), and a softly observed one has no single value: such nodes join
+    the joint hidden state, and their values -- a one-hot where observed, all
+    ones where missing, the likelihood vector where soft -- enter as evidence
+    factors (:func:`evidence_terms`).  Summing over the joint state then sums
+    them out exactly, within the slice and across slices alike.  Missing
+    values of nodes nothing depends on drop out without this.
+    """
+    has_children = {parse_parent(p, n)[0] for t in range(network.n_initial + 1) for n in network.nodes
+                    for p in network.cpd(n, t).parents}
+    soft = getattr(data, "soft", {}) or {}
+    out = []
+    for node in network.observed_nodes:
+        if node in soft:
+            out.append(node)
+            continue
+        column = data.columns.get(node)
+        if column is None or node not in has_children or network.domains[node] is None:
+            continue
+        if (_missing(column) & data.valid).any():
+            out.append(node)
+    return tuple(out)
+
+
+def evidence_terms(space: HiddenSpace, data) -> np.ndarray | float:
+    """Log-evidence of the carried observed nodes (hard values) and of soft evidence, shape (N, T, S)."""
+    soft = getattr(data, "soft", {}) or {}
+    if not space.promoted and not soft:
+        return 0.0
+    total = np.zeros((data.n_sequences, data.longest, space.size))
+    for node in space.promoted:
+        codes = data.columns[node]
+        state = space.column(node)
+        wrong = (codes[..., None] >= 0) & (codes[..., None] != state[None, None, :])
+        total[wrong] = -np.inf  # an observed value rules out every joint state that disagrees with it
+    for node, likelihood in soft.items():
+        with np.errstate(divide="ignore"):
+            total += np.log(likelihood[..., space.column(node)])
+    return total

@@ -19,7 +19,7 @@ multiplied in.  Padding is the missing value (code -1 or NaN).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -44,12 +44,16 @@ class SequenceData:
         The user's id of each packed sequence.
     position : ndarray of int
         ``position[i]`` is the packed row of the user's ``i``-th sequence.
+    soft : dict of str to ndarray
+        Soft evidence: ``(n_sequences, longest, n_states)`` likelihoods per
+        node (ones in padding).
     """
 
     columns: dict
     lengths: np.ndarray
     ids: list
     position: np.ndarray
+    soft: dict = field(default_factory=dict)
 
     @property
     def n_sequences(self) -> int:
@@ -110,6 +114,11 @@ def to_sequences(data, domains: Mapping[str, tuple | None], *, sequence: str | N
     >>> packed.lengths.tolist(), packed.columns["y"].tolist()
     ([2, 1], [[0, 1], [1, -1]])
     """
+    if lengths is not None or isinstance(data, np.ndarray):
+        direct = _array_columns(data, lengths, domains)
+        if direct is not None:  # codes straight from the array, no DataFrame in between
+            columns, sizes = direct
+            return pack(columns, sizes, list(range(len(sizes))))
     frame, ids, lengths = _long_frame(data, sequence=sequence, time=time, lengths=lengths, domains=domains)
     present = {n: d for n, d in domains.items() if n in frame.columns}
     dataset = to_dataset(frame, present)
@@ -199,6 +208,57 @@ def _sorted_by_time(frame, time, sequence):
         return frame.sort_values(time, kind="stable")
     order = pd.factorize(frame[sequence])[0]
     return frame.assign(_order=order).sort_values(["_order", time], kind="stable").drop(columns="_order")
+
+
+def _array_columns(X, lengths, domains):
+    """hmmlearn's ``X`` as columns directly, when every node is continuous or has the states ``0..k-1``
+    (hmmlearn's symbols); ``None`` when some node needs the general conversion of :func:`pgm.data.to_dataset`."""
+    from pgm.data import code_dtype
+
+    names = list(domains)
+    if not all(domains[n] is None or tuple(domains[n]) == tuple(range(len(domains[n]))) for n in names):
+        return None
+    X = np.asarray(X)
+    if X.dtype.kind not in "biuf":
+        return None
+    frame_shape_checked = _from_array_checks(X, lengths, names)
+    X, lengths = frame_shape_checked
+    columns = {}
+    for j, name in enumerate(names):
+        column = X[:, j]
+        states = domains[name]
+        if states is None:
+            columns[name] = column.astype(np.float64)
+            continue
+        values = column.astype(np.float64) if column.dtype.kind == "f" else column
+        missing = np.isnan(values) if values.dtype.kind == "f" else np.zeros(len(values), dtype=bool)
+        bad = ~missing & ((values < 0) | (values >= len(states)) | (values != np.floor(values)))
+        if bad.any():
+            row = int(np.argmax(bad))
+            value = values[row].item()
+            raise DataError(f"column {name!r} has the value {value!r} at row {row}, which is not one of its states "
+                            f"{list(states)}")
+        codes = np.where(missing, -1, np.nan_to_num(values, nan=-1)).astype(code_dtype(len(states)))
+        columns[name] = codes
+    return columns, lengths
+
+
+def _from_array_checks(X, lengths, names):
+    if X.ndim == 1:
+        X = X[:, None]
+    if X.ndim != 2:
+        raise DataError(f"X must be 2-D (steps, observed nodes), got shape {X.shape}")
+    if X.shape[1] != len(names):
+        raise DataError(f"X has {X.shape[1]} column(s) but the network observes {len(names)} node(s): {names}")
+    lengths = np.full(1, len(X)) if lengths is None else np.asarray(lengths)
+    if lengths.ndim != 1 or not np.issubdtype(lengths.dtype, np.integer):
+        raise DataError("lengths must be a 1-D array of integers")
+    if (lengths <= 0).any():
+        raise DataError(f"sequence {int(np.argmax(lengths <= 0))} has length {int(lengths[lengths <= 0][0])}; "
+                        "every sequence needs at least one step")
+    if lengths.sum() != len(X):
+        raise DataError(f"lengths sum to {int(lengths.sum())} but X has {len(X)} rows")
+    return X, lengths
 
 
 def _from_array(X, lengths, domains):

@@ -73,6 +73,10 @@ def _pyarrow():
     return pyarrow
 
 
+#: Prefix marking, among the converters' ``numbers``, a column to keep as read (see :meth:`Scan.frames`).
+_AS_READ = "\0as-read:"
+
+
 def _format_of(path: str) -> str | None:
     name = path.lower()
     if name.endswith(_PARQUET_SUFFIXES):
@@ -104,13 +108,14 @@ class Scan:
         return f"Scan({self.source!r}: {len(self.files)} {self.format} file(s), {self.chunk_rows:,} rows per chunk)"
 
     def frames(self, domains: Mapping[str, tuple | None],
-               numbers: Iterable[str] = ()) -> Iterator[tuple[pd.DataFrame, str]]:
+               numbers: Iterable[str] = (), text: Iterable[str] = ()) -> Iterator[tuple[pd.DataFrame, str]]:
         """``(chunk, file)`` for every chunk of every file.
 
         A chunk has the file's columns for the nodes of ``domains`` --
         categoricals of the states for discrete nodes, float64 for continuous
-        ones -- and the columns named in ``numbers`` as float64.  A node
-        column present in some files and not others is an error.
+        ones -- the columns named in ``numbers`` as float64, and those named
+        in ``text`` (e.g. a sequence id) as they are read (text in a CSV).
+        A node column present in some files and not others is an error.
 
         Examples
         --------
@@ -122,12 +127,13 @@ class Scan:
         [1000, 1000, 500]
         """
         wanted = dict(domains)
-        for name in numbers:
+        for name in [*numbers, *text]:
             wanted.setdefault(name, None)
+        numbers = set(numbers) | {_AS_READ + name for name in text}  # a marker the converters recognise
         reader = _csv_frames if self.format == "csv" else _parquet_frames
         first_columns = None
         for path in self.files:
-            columns, chunks = reader(path, wanted, set(numbers), self.chunk_rows)
+            columns, chunks = reader(path, wanted, numbers, self.chunk_rows)
             present = [c for c in columns if c in wanted]
             if first_columns is None:
                 first_columns = present
@@ -393,6 +399,9 @@ def _convert_csv(chunk: pd.DataFrame, path, offset: int, wanted: dict, numbers: 
         if name not in wanted:
             continue
         states = wanted[name]
+        if _AS_READ + name in numbers:
+            out[name] = chunk[name].to_numpy(dtype=object)
+            continue
         if states is not None:
             codes = chunk[name].cat.codes.to_numpy()  # every text was a state or "" (checked by the caller)
             codes = np.where(codes == len(states), -1, codes)  # the empty field: missing
@@ -447,6 +456,9 @@ def _parquet_chunks(file, path, read, wanted, numbers, chunk_rows):
         for name in read:
             column = batch.column(name)
             states = wanted[name]
+            if _AS_READ + name in numbers:
+                out[name] = np.asarray(column.to_pylist(), dtype=object)
+                continue
             if states is not None:
                 encoded = column if pa.types.is_dictionary(column.type) else pc.dictionary_encode(column)
                 values = encoded.dictionary.to_pylist()  # one entry per distinct value, not per row
