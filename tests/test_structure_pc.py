@@ -172,3 +172,33 @@ def test_a_conflicted_cpdag_still_gives_a_dag_when_not_strict():
     dag = cyclic.to_dag(strict=False)
     assert {frozenset(e) for e in dag.edges} == {frozenset(e) for e in [("a", "b"), ("b", "c"), ("c", "a"), ("c", "d")]}
     assert ("a", "b") in dag.edges and ("b", "c") in dag.edges
+
+
+@pytest.mark.parametrize("test", ["g", "chi2"])
+def test_batched_and_focused_tests_equal_scipy_one_at_a_time(test):
+    # p_values_given_each (one pass for all z) and focus (one joint table, axes summed out) must give the
+    # p-values scipy gives on each stratum's crosstab, summed over strata.
+    frame = pgm.load("child").sample(3000, seed=3)
+    stats = FamilyStatistics(sufficient_table(frame))
+    independence = IndependenceTest(stats, test)
+    x, y, others = "Disease", "LVH", ["Age", "Sick", "DuctFlow", "CardiacMixing"]
+
+    def reference(given):
+        statistic = dof = 0.0
+        for _, stratum in frame.groupby(list(given), observed=True):
+            table = pd.crosstab(stratum[x], stratum[y]).to_numpy()
+            table = table[table.sum(axis=1) > 0][:, table.sum(axis=0) > 0]
+            if min(table.shape) < 2:
+                continue
+            result = scipy.stats.chi2_contingency(table, correction=False,
+                                                  lambda_="log-likelihood" if test == "g" else None)
+            statistic += result.statistic
+            dof += result.dof
+        return scipy.stats.chi2.sf(statistic, dof) if dof else 1.0
+
+    expected = [reference((z,)) for z in others]
+    np.testing.assert_allclose(independence.p_values_given_each(x, y, others), expected, rtol=1e-8, atol=1e-300)
+    independence.focus([x, y] + others)
+    assert independence._focus is not None
+    for given in [("Age", "Sick"), ("DuctFlow",), ("Sick", "CardiacMixing", "Age")]:
+        assert independence(x, y, given) == pytest.approx(reference(given), rel=1e-8, abs=1e-300)

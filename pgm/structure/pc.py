@@ -29,6 +29,8 @@ import time
 import warnings
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from pgm.structure.cpdag import CPDAG, meek
 from pgm.structure.independence import IndependenceTest
 from pgm.structure.statistics import FamilyStatistics
@@ -127,11 +129,27 @@ def _skeleton(names, independence, alpha, max_conditioning, report, progress):
             break
         if max_conditioning is not None and level > max_conditioning:
             break
+        focus = getattr(independence, "focus", None)
         for x in names:
+            if focus is not None and level and len(snapshot[x]) > level:
+                focus([x] + snapshot[x])  # every test of x's edges at this level reads only these variables
             for y in snapshot[x]:
                 if y not in adjacent[x]:
                     continue
                 others = [v for v in snapshot[x] if v != y]
+                if level == 1 and hasattr(independence, "p_values_given_each"):
+                    # Every single-variable conditioning set of this edge from one pass; the first that
+                    # separates is the one the one-at-a-time loop would have found.
+                    p_values = independence.p_values_given_each(x, y, others)
+                    separated = np.flatnonzero(p_values > alpha)
+                    report.tests += int(separated[0]) + 1 if separated.size else len(others)
+                    if separated.size:
+                        z = others[int(separated[0])]
+                        adjacent[x].discard(y)
+                        adjacent[y].discard(x)
+                        separating[frozenset((x, y))] = {z}
+                        report.max_conditioning_used = max(report.max_conditioning_used, 1)
+                    continue
                 for given in itertools.combinations(others, level):
                     report.tests += 1
                     if independence(x, y, given) > alpha:
