@@ -63,7 +63,7 @@ def pc(data=None, *, test="auto", alpha: float = 0.05, max_conditioning: int | N
     data : DataFrame, mapping, :func:`pgm.io.scan`, Dask DataFrame or SufficientTable, optional
         Complete rows, all discrete or all continuous.  Omit it when ``test``
         is a function.
-    test : {"auto", "g", "chi2", "fisher-z"} or callable
+    test : {"auto", "g", "chi2", "fisher-z", "cg"} or callable
         The conditional independence test (see
         :mod:`pgm.structure.independence`), or ``test(x, y, given) -> p-value``
         -- e.g. a d-separation oracle returning 1 or 0.
