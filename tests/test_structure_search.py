@@ -260,3 +260,14 @@ def test_mixed_data_learns_a_conditional_linear_gaussian_graph():
     assert ("v", "a") not in dag.edges  # a discrete node never gets a continuous parent
     net = pgm.BayesianNetwork.from_data(dag, rows)
     assert not net["v"].is_discrete and set(net.parents("v")) == {"a", "u"}
+
+
+def test_the_pc_start_is_given_up_beyond_its_test_budget(monkeypatch):
+    import pgm.structure.search as search
+
+    rows = pgm.load("asia").sample(2000, seed=0)
+    with pytest.raises(StructureError, match="max_tests=10"):
+        pgm.structure.pc(rows, max_tests=10)
+    monkeypatch.setattr(search, "_START_TESTS_PER_PAIR", 1)
+    report = hill_climb(rows).search_report_
+    assert report.starts == ["empty"] and report.score == hill_climb(rows, start="empty").search_report_.score

@@ -25,12 +25,14 @@ listed in the result's ``conflicts``, and a
 from __future__ import annotations
 
 import itertools
+import math
 import time
 import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from pgm.errors import StructureError
 from pgm.structure.cpdag import CPDAG, meek
 from pgm.structure.independence import IndependenceTest
 from pgm.structure.statistics import FamilyStatistics
@@ -55,7 +57,7 @@ class PCReport:
 
 
 def pc(data=None, *, test="auto", alpha: float = 0.05, max_conditioning: int | None = None, nodes=None,
-       progress: bool = False, **data_options) -> CPDAG:
+       max_tests: int | None = None, progress: bool = False, **data_options) -> CPDAG:
     """Learn a CPDAG with the PC-stable algorithm.
 
     Parameters
@@ -73,6 +75,11 @@ def pc(data=None, *, test="auto", alpha: float = 0.05, max_conditioning: int | N
         The largest conditioning set tried.
     nodes : list of str
         The variables, when ``test`` is a function and there is no data.
+    max_tests : int, optional
+        A budget: before each level of the skeleton search, if the level's
+        tests could bring the total above it, stop with a StructureError
+        (the default search uses this to give up PC's start on wide, dense
+        data).
     progress : bool
         Print one line per level of the skeleton search.
 
@@ -105,7 +112,7 @@ def pc(data=None, *, test="auto", alpha: float = 0.05, max_conditioning: int | N
         independence, names = IndependenceTest(stats, test), list(stats.names)
     began = time.perf_counter()
     report = PCReport()
-    adjacent, separating = _skeleton(names, independence, alpha, max_conditioning, report, progress)
+    adjacent, separating = _skeleton(names, independence, alpha, max_conditioning, report, progress, max_tests)
     directed, undirected, conflicts = _orient(names, adjacent, separating)
     report.separating_sets, report.conflicts = separating, conflicts
     report.seconds = time.perf_counter() - began
@@ -119,7 +126,7 @@ def pc(data=None, *, test="auto", alpha: float = 0.05, max_conditioning: int | N
     return result
 
 
-def _skeleton(names, independence, alpha, max_conditioning, report, progress):
+def _skeleton(names, independence, alpha, max_conditioning, report, progress, max_tests=None):
     adjacent = {v: set(names) - {v} for v in names}
     separating: dict = {}
     level = 0
@@ -129,6 +136,12 @@ def _skeleton(names, independence, alpha, max_conditioning, report, progress):
             break
         if max_conditioning is not None and level > max_conditioning:
             break
+        if max_tests is not None:
+            # At most this many tests at this level (fewer: an edge's tests stop at its first separating set).
+            bound = sum(math.comb(len(snapshot[x]) - 1, level) for x in names for _ in snapshot[x])
+            if report.tests + bound > max_tests:
+                raise StructureError(f"PC stopped before level {level}: its up to {bound:,} tests would bring the "
+                                     f"total above max_tests={max_tests:,} ({report.tests:,} done)")
         focus = getattr(independence, "focus", None)
         for x in names:
             if focus is not None and level and len(snapshot[x]) > level:

@@ -257,6 +257,10 @@ def _perturb(adjacency: np.ndarray, moves: int, allowed, required, max_parents, 
 _LARGEST_START_FAMILY = 100_000
 
 
+#: PC's start is given up when its tests could exceed this many per pair of variables (about 15-35 on the
+#: benchmark networks; image pixels, densely dependent, need more than 70).
+_START_TESTS_PER_PAIR = 50
+
 #: Above this many distinct rows (all-discrete data), PC's start is learned from a subsample of _START_ROWS rows.
 _START_DISTINCT_ROWS = 20_000
 _START_ROWS = 20_000
@@ -286,7 +290,9 @@ def _start_statistics(stats: FamilyStatistics, seed) -> FamilyStatistics:
 def _pc_start(stats: FamilyStatistics, allowed, required, max_parents) -> np.ndarray | None:
     """PC-stable's CPDAG extended to a DAG, fitted to the constraints: the default search's second start.
 
-    Returns None when PC has no test for the data.  Required edges come
+    Returns None when PC has no test for the data, or when its tests could
+    exceed ``_START_TESTS_PER_PAIR`` per pair of variables (see
+    ``max_tests`` of :func:`pgm.structure.pc`).  Required edges come
     first; then each PC edge is added in its PC direction if the constraints
     allow it, else reversed, else left out -- as is any edge that would close
     a cycle, exceed ``max_parents`` or make a family's count table huge (the
@@ -299,10 +305,14 @@ def _pc_start(stats: FamilyStatistics, allowed, required, max_parents) -> np.nda
         IndependenceTest(stats)
     except StructureError:
         return None
+    n = len(stats.names)
     with warnings.catch_warnings():
         # Conflicts only leave edges unoriented; the climb decides them.
         warnings.simplefilter("ignore", OrientationConflictWarning)
-        dag = pc(stats, alpha=0.05).to_dag(strict=False)
+        try:
+            dag = pc(stats, alpha=0.05, max_tests=_START_TESTS_PER_PAIR * n * (n - 1) // 2).to_dag(strict=False)
+        except StructureError:
+            return None  # wide, densely dependent data (image pixels): PC would cost far more than the climb
     adjacency = required.copy()
     reach = _closure(adjacency)
     cells = np.where(stats.is_discrete, stats.cardinality, 1).astype(np.float64)
@@ -446,9 +456,11 @@ def hill_climb(data, *, score="bic", constraints=None, start="auto", restarts: i
     start : "auto", "empty", DAG, BayesianNetwork or list of edges, default "auto"
         Where the climb begins (the required edges are always in).
         ``"auto"``: climb from the empty graph and from the PC algorithm's
-        graph (:func:`pgm.structure.pc`, alpha 0.05, when the data has a PC
-        test), keeping the better result -- single greedy climbs from the
-        empty graph often stop below the true network's score.
+        graph (:func:`pgm.structure.pc`, alpha 0.05), keeping the better
+        result -- single greedy climbs from the empty graph often stop below
+        the true network's score.  PC is given up (the empty start alone)
+        when its tests could exceed 50 per pair of variables, as on wide,
+        densely dependent data; ``search_report_.starts`` says which ran.
         ``"empty"`` (or None): the required edges alone.  A graph: that graph.
     restarts : int, default 0
         Climbs after the first, each from a graph perturbed by ``perturb``
