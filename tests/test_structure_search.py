@@ -271,3 +271,20 @@ def test_the_pc_start_is_given_up_beyond_its_test_budget(monkeypatch):
     monkeypatch.setattr(search, "_START_TESTS_PER_PAIR", 1)
     report = hill_climb(rows).search_report_
     assert report.starts == ["empty"] and report.score == hill_climb(rows, start="empty").search_report_.score
+
+
+def test_a_large_table_starts_pc_from_a_multinomial_subsample(monkeypatch):
+    import pgm.structure.search as search
+    from pgm.structure import FamilyStatistics
+
+    stats = FamilyStatistics(sufficient_table(pgm.load("child").sample(3000, seed=0)))
+    monkeypatch.setattr(search, "_START_DISTINCT_ROWS", 100)
+    monkeypatch.setattr(search, "_START_ROWS", 500)
+    small = search._start_statistics(stats, seed=None)
+    assert small.table.weight.sum() == 500 and small.table.n_groups <= 500
+    rows = {tuple(r) for r in stats.table.codes}
+    assert all(tuple(r) in rows for r in small.table.codes)  # a subsample of the distinct rows
+    again = search._start_statistics(stats, seed=None)
+    assert np.array_equal(again.table.weight, small.table.weight)  # deterministic without a seed
+    report = hill_climb(stats).search_report_
+    assert report.starts == ["empty", "pc"] and report.n_rows == 3000
