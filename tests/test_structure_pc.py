@@ -157,10 +157,12 @@ def test_pc_on_data_recovers_a_small_network_and_is_fitted_by_from_data():
     assert net.dag.is_i_equivalent(truth.dag)
 
 
-def test_pc_refuses_mixed_data_and_a_function_without_nodes():
+def test_pc_refuses_a_test_for_the_wrong_kind_and_a_function_without_nodes():
     mixed = pd.DataFrame({"a": ["x", "y"] * 50, "b": np.arange(100) * 0.5})
-    with pytest.raises(pgm.errors.StructureError, match="all discrete"):
-        pc(mixed)
+    with pytest.raises(pgm.errors.StructureError, match="'b' is continuous"):
+        pc(mixed, test="g")
+    with pytest.raises(pgm.errors.StructureError, match="'a' is discrete"):
+        pc(mixed, test="fisher-z")
     with pytest.raises(ValueError, match="nodes="):
         pc(test=lambda x, y, given: 1.0)
 
@@ -172,3 +174,86 @@ def test_a_conflicted_cpdag_still_gives_a_dag_when_not_strict():
     dag = cyclic.to_dag(strict=False)
     assert {frozenset(e) for e in dag.edges} == {frozenset(e) for e in [("a", "b"), ("b", "c"), ("c", "a"), ("c", "d")]}
     assert ("a", "b") in dag.edges and ("b", "c") in dag.edges
+
+
+@pytest.mark.parametrize("test", ["g", "chi2"])
+def test_batched_and_focused_tests_equal_scipy_one_at_a_time(test):
+    # p_values_given_each (one pass for all z) and focus (one joint table, axes summed out) must give the
+    # p-values scipy gives on each stratum's crosstab, summed over strata.
+    frame = pgm.load("child").sample(3000, seed=3)
+    stats = FamilyStatistics(sufficient_table(frame))
+    independence = IndependenceTest(stats, test)
+    x, y, others = "Disease", "LVH", ["Age", "Sick", "DuctFlow", "CardiacMixing"]
+
+    def reference(given):
+        statistic = dof = 0.0
+        for _, stratum in frame.groupby(list(given), observed=True):
+            table = pd.crosstab(stratum[x], stratum[y]).to_numpy()
+            table = table[table.sum(axis=1) > 0][:, table.sum(axis=0) > 0]
+            if min(table.shape) < 2:
+                continue
+            result = scipy.stats.chi2_contingency(table, correction=False,
+                                                  lambda_="log-likelihood" if test == "g" else None)
+            statistic += result.statistic
+            dof += result.dof
+        return scipy.stats.chi2.sf(statistic, dof) if dof else 1.0
+
+    expected = [reference((z,)) for z in others]
+    np.testing.assert_allclose(independence.p_values_given_each(x, y, others), expected, rtol=1e-8, atol=1e-300)
+    independence.focus([x, y] + others)
+    assert independence._focus is not None
+    for given in [("Age", "Sick"), ("DuctFlow",), ("Sick", "CardiacMixing", "Age")]:
+        assert independence(x, y, given) == pytest.approx(reference(given), rel=1e-8, abs=1e-300)
+
+
+def mixed_frame(n_rows, seed):
+    """d (3 states) -> y <- x1 and y -> z, continuous y, x1, z: a v-structure across kinds, then a chain."""
+    rng = np.random.default_rng(seed)
+    d = rng.integers(0, 3, n_rows)
+    x1 = rng.normal(size=n_rows)
+    y = np.array([-1.0, 0.0, 1.5])[d] + 0.8 * x1 + rng.normal(size=n_rows)
+    z = 0.7 * y + rng.normal(size=n_rows)
+    return pd.DataFrame({"d": [f"s{v}" for v in d], "x1": x1, "y": y, "z": z})
+
+
+def gaussian_log_likelihood(values):
+    """Maximised log-likelihood of rows under one multivariate normal (scipy, ML mean and covariance)."""
+    values = np.asarray(values, dtype=float).reshape(len(values), -1)
+    covariance = np.cov(values, rowvar=False, bias=True).reshape(values.shape[1], values.shape[1])
+    return float(scipy.stats.multivariate_normal(values.mean(axis=0), covariance).logpdf(values).sum())
+
+
+def test_conditional_gaussian_test_equals_the_likelihood_ratio_computed_with_scipy():
+    frame = mixed_frame(1500, seed=0)
+    independence = IndependenceTest(FamilyStatistics(sufficient_table(frame)), "cg")
+    n = len(frame)
+    groups = frame.groupby("d")
+    # x1 independent of d given y? The four models' log-likelihoods, each by scipy.
+    l_xyd = sum(len(g) * np.log(len(g) / n) + gaussian_log_likelihood(g[["x1", "y"]]) for _, g in groups)
+    l_xy = gaussian_log_likelihood(frame[["x1", "y"]])
+    l_dy = sum(len(g) * np.log(len(g) / n) + gaussian_log_likelihood(g[["y"]]) for _, g in groups)
+    l_y = gaussian_log_likelihood(frame[["y"]])
+    statistic = 2 * (l_xyd - l_xy - l_dy + l_y)
+    dof = (2 + 5 * 3) - 5 - (2 + 2 * 3) + 2  # multinomial + per-state mean and covariance, per model
+    assert independence("x1", "d", ("y",)) == pytest.approx(scipy.stats.chi2.sf(statistic, dof), rel=1e-8)
+
+
+def test_conditional_gaussian_test_reduces_to_the_g_test_and_to_partial_correlation():
+    rows = pgm.load("asia").sample(5000, seed=1)[["smoke", "lung", "bronc"]]
+    discrete = IndependenceTest(FamilyStatistics(sufficient_table(rows)), "cg")
+    g = sum(scipy.stats.chi2_contingency(pd.crosstab(part["lung"], part["bronc"]), correction=False,
+                                         lambda_="log-likelihood").statistic for _, part in rows.groupby("smoke"))
+    assert (pd.crosstab([rows["smoke"], rows["lung"]], rows["bronc"]).to_numpy() > 0).all()  # df as scipy's
+    assert discrete("lung", "bronc", ("smoke",)) == pytest.approx(scipy.stats.chi2.sf(g, 2), rel=1e-8)
+    frame = mixed_frame(1500, seed=2)[["x1", "y", "z"]]
+    continuous = IndependenceTest(FamilyStatistics(sufficient_table(frame)), "cg")
+    residual = lambda a: frame[a] - np.polyval(np.polyfit(frame["y"], frame[a], 1), frame["y"])  # noqa: E731
+    r = np.corrcoef(residual("x1"), residual("z"))[0, 1]
+    expected = scipy.stats.chi2.sf(-len(frame) * np.log(1 - r ** 2), 1)
+    assert continuous("x1", "z", ("y",)) == pytest.approx(expected, rel=1e-6)
+
+
+def test_pc_on_mixed_data_finds_the_v_structure_across_kinds():
+    learned = pc(mixed_frame(5000, seed=3), alpha=0.01)
+    assert learned == CPDAG(["d", "x1", "y", "z"], [("d", "y"), ("x1", "y"), ("y", "z")], [])
+    assert learned.pc_report_.tests > 0

@@ -2,6 +2,7 @@
 
 import itertools
 
+import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
@@ -119,6 +120,77 @@ def test_tree_errors_name_the_culprit():
         chow_liu(rows, root="nope")
     with pytest.raises(NodeError, match="class 'nope'"):
         tree_augmented_naive_bayes(rows, "nope")
-    mixed = pd.DataFrame({"a": ["x", "y"] * 50, "b": np.arange(100) * 0.5})
+    mixed = pd.DataFrame({"a": ["x", "y"] * 50, "b": np.arange(100) * 0.5, "c": ["u", "v", "v", "u"] * 25})
     with pytest.raises(StructureError, match="all discrete or all continuous"):
-        chow_liu(mixed)
+        tree_augmented_naive_bayes(mixed, "c")
+    with pytest.raises(StructureError, match="root 'b' is continuous"):
+        chow_liu(mixed, root="b")
+
+
+def mixed_rows(n_rows, seed):
+    """Conditional Gaussian rows drawn with numpy: d1 -> d2, d1 -> x1 (mean and spread per state), x1 -> x2,
+    d2 -> x3, and d3 weakly tied to d2 -- so the discrete nodes are not all neighbours of each other."""
+    rng = np.random.default_rng(seed)
+    d1 = rng.integers(0, 3, n_rows)
+    d2 = np.where(rng.random(n_rows) < 0.8, d1 % 2, 1 - d1 % 2)
+    d3 = np.where(rng.random(n_rows) < 0.6, d2, rng.integers(0, 2, n_rows))
+    x1 = np.array([-1.0, 0.5, 2.0])[d1] + np.array([0.5, 1.0, 2.0])[d1] * rng.normal(size=n_rows)
+    x2 = 0.8 * x1 + rng.normal(size=n_rows)
+    x3 = np.array([0.0, 1.5])[d2] + rng.normal(size=n_rows)
+    return pd.DataFrame({"d1": [f"s{v}" for v in d1], "d2": [f"s{v}" for v in d2], "d3": [f"s{v}" for v in d3],
+                         "x1": x1, "x2": x2, "x3": x3})
+
+
+def node_log_likelihood(frame, child, parent):
+    """Maximised log-likelihood of one node given at most one parent, by numpy formulas (no pgm)."""
+    y = frame[child]
+    n = len(frame)
+    if not pd.api.types.is_numeric_dtype(y):
+        if parent is None:
+            counts = y.value_counts().to_numpy()
+            return float(np.sum(counts * np.log(counts / n)))
+        table = pd.crosstab(frame[parent], y).to_numpy()
+        table = table[table.sum(axis=1) > 0]
+        nz = table > 0
+        return float(np.sum(table[nz] * np.log((table / table.sum(axis=1, keepdims=True))[nz])))
+    gaussian = lambda values: -0.5 * len(values) * (np.log(2 * np.pi * np.var(values)) + 1)  # noqa: E731
+    if parent is None:
+        return gaussian(y.to_numpy())
+    if not pd.api.types.is_numeric_dtype(frame[parent]):
+        return float(sum(gaussian(part.to_numpy()) for _, part in y.groupby(frame[parent])))
+    slope, intercept = np.polyfit(frame[parent], y, 1)
+    return gaussian((y - slope * frame[parent] - intercept).to_numpy() + 0.0)
+
+
+def test_mixed_chow_liu_is_the_best_conditional_gaussian_tree_by_brute_force():
+    frame = mixed_rows(3000, seed=5)
+    names = list(frame.columns)
+    discrete = {"d1", "d2", "d3"}
+    best, best_value = None, -np.inf
+    for edges in pruefer_trees(names):
+        graph = nx.Graph(list(map(tuple, edges)))
+        if not nx.is_connected(graph.subgraph(discrete)):
+            continue  # no orientation without a continuous parent of a discrete node
+        parent = {child: p for p, child in nx.bfs_edges(graph, "d1")}
+        value = sum(node_log_likelihood(frame, v, parent.get(v)) for v in names)
+        if value > best_value:
+            best, best_value = edges, value
+    tree = chow_liu(frame)
+    assert tree.skeleton() == best
+    assert all(not (u.startswith("x") and v.startswith("d")) for u, v in tree.edges)
+    assert tree.parents("d1") == [] or set(tree.parents("d1")) <= discrete
+
+
+def test_mixed_mutual_information_is_the_conditional_gaussian_gain():
+    from pgm.structure import FamilyStatistics, sufficient_table
+    from pgm.structure.trees import mutual_information
+
+    frame = mixed_rows(2000, seed=1)
+    stats = FamilyStatistics(sufficient_table(frame))
+    information = mutual_information(stats)
+    d1, x1 = stats.index["d1"], stats.index["x1"]
+    x = frame["x1"].to_numpy()
+    expected = 0.5 * np.log(np.var(x)) - sum(len(part) / len(x) * 0.5 * np.log(np.var(part))
+                                             for _, part in frame["x1"].groupby(frame["d1"]))
+    assert information[d1, x1] == pytest.approx(expected, rel=1e-9)
+    assert information[x1, d1] == information[d1, x1]

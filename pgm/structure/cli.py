@@ -23,6 +23,7 @@ EXAMPLES = [
     "pgm learn rows.csv -o tree.bif --method chow-liu",
     "pgm learn - --method tabu -q < rows.csv > learned.json",
     "pgm learn rows.csv -o net.json --bootstrap 100 --threshold 0.5 --json",
+    "pgm learn big.csv -o net.json --chunk-rows 100000",
 ]
 
 
@@ -61,6 +62,9 @@ def add_learn_command(commands, examples=EXAMPLES):
     sub.add_argument("--bootstrap", type=int, default=0, metavar="N",
                      help="learn from N resamples and write the averaged network instead")
     sub.add_argument("--threshold", type=float, default=0.5, help="with --bootstrap: keep edges this frequent")
+    sub.add_argument("--chunk-rows", type=int, default=None, metavar="N",
+                     help="read the data N rows at a time, in passes over the file (which columns are numbers, "
+                     "the variables' states, the counts, the fit), so that memory does not grow with the file")
     sub.add_argument("--json", action="store_true", help="print the summary as JSON, for scripts")
     sub.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                      help="progress bar (default: on a terminal, when tqdm is installed)")
@@ -88,19 +92,122 @@ def _read(path: str):
     return frame
 
 
+#: pandas options that read a CSV's fields as the text written (only an empty field is missing)
+_AS_WRITTEN = dict(dtype=str, keep_default_na=False, na_values=[""])
+
+
 def _read_csv_as_written(path: str):
     """A CSV with no network to say its states: a column is numbers when every value reads as one, otherwise
     its states are the text as written -- not pandas' guesses, which make TRUE a boolean and the state
     "None" (bnlearn's child network) a missing value.  Only an empty field is missing."""
     import pandas as pd
 
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    frame = pd.read_csv(path, **_AS_WRITTEN)
     for column in frame.columns:
         try:
             frame[column] = pd.to_numeric(frame[column])
         except (ValueError, TypeError):
             pass  # text: discrete states
     return frame
+
+
+def _chunks(path: str, chunk_rows: int, numeric=None):
+    """The file's rows, ``chunk_rows`` at a time, parsed as the in-memory path parses the whole file.
+
+    A CSV's fields are read as text; the columns in ``numeric`` (those whose
+    every value in the whole file reads as a number, :func:`_numeric_columns`)
+    become numbers, so that a chunk parses as the whole file would.
+    """
+    import pandas as pd
+
+    if path.endswith((".parquet", ".parq", ".pq")):
+        import pyarrow.parquet
+
+        return (batch.to_pandas() for batch in pyarrow.parquet.ParquetFile(path).iter_batches(batch_size=chunk_rows))
+    if numeric is None:
+        numeric = _numeric_columns(path, chunk_rows)
+
+    def parsed(chunk):
+        for column in numeric:
+            chunk[column] = pd.to_numeric(chunk[column])
+        return chunk
+
+    return (parsed(chunk) for chunk in pd.read_csv(path, chunksize=chunk_rows, **_AS_WRITTEN))
+
+
+def _numeric_columns(path: str, chunk_rows: int) -> set:
+    """The CSV's columns whose every value reads as a number (a pass over the file, one chunk at a time)."""
+    import pandas as pd
+
+    numeric = None
+    for chunk in pd.read_csv(path, chunksize=chunk_rows, **_AS_WRITTEN):
+        if numeric is None:
+            numeric = set(chunk.columns)
+        for column in list(numeric):
+            try:
+                pd.to_numeric(chunk[column])
+            except (ValueError, TypeError):
+                numeric.discard(column)
+    return numeric or set()
+
+
+def _domains_by_chunks(path: str, chunk_rows: int, numeric=None) -> dict:
+    """Every column's states (or None: continuous) from a first pass over the file, ``chunk_rows`` at a time.
+
+    A column's distinct values are gathered chunk by chunk -- at most
+    ``max_states + 1`` of a numeric column, which is then continuous
+    whatever else it holds -- and declared by the rules the in-memory path
+    applies to the whole column, so both paths read the file alike.
+    """
+    import pandas as pd
+
+    from pgm.errors import DataError
+    from pgm.structure.table import declare_domains
+
+    values: dict = {}
+    rows = 0
+    for chunk in _chunks(path, chunk_rows, numeric):
+        rows += len(chunk)
+        for name in chunk.columns:
+            found = pd.unique(pd.concat([values[name], chunk[name]])) if name in values else chunk[name].unique()
+            if pd.api.types.is_numeric_dtype(found.dtype) and len(found) > 11:
+                found = found[:11]  # more than max_states distinct numbers: continuous, whatever follows
+            values[name] = pd.Series(found)
+    if rows == 0:
+        raise DataError(f"{path} has no rows of data")
+    return declare_domains(values)
+
+
+def _chunked_path(path: str, chunk_rows: int) -> str:
+    from pgm.cli import _input
+
+    if chunk_rows < 1:
+        raise ValueError(f"--chunk-rows must be a positive number of rows, got {chunk_rows}")
+    path = _input(path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(21, "cannot learn from a directory; give one CSV or Parquet file", path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(2, "no such data file", path)
+    return path
+
+
+def _table_by_chunks(path: str, chunk_rows: int, domains: dict, numeric=None):
+    """The sufficient table, counted chunk by chunk (second pass) and merged."""
+    from pgm.structure.table import _merge_pieces, _table_of_frame
+
+    pieces = [_table_of_frame(chunk, domains, f"{path}, rows from {start * chunk_rows + 1}")
+              for start, chunk in enumerate(_chunks(path, chunk_rows, numeric))]
+    return _merge_pieces(pieces, domains)
+
+
+def _fit_by_chunks(dag, path: str, chunk_rows: int, domains: dict, name: str, numeric=None):
+    """The network over ``dag`` fitted from statistics summed chunk by chunk (third pass)."""
+    from pgm.from_data import declare
+
+    states = {n: list(v) for n, v in domains.items() if v is not None}
+    continuous = [n for n, v in domains.items() if v is None]
+    network = declare(dag, {n: [] for n in domains}, states=states, continuous=continuous, name=name)
+    return network.from_statistics(sum(network.statistics(chunk) for chunk in _chunks(path, chunk_rows, numeric)))
 
 
 def _options(args) -> dict:
@@ -132,9 +239,16 @@ def run(args) -> None:
         raise ValueError(f"cannot write {args.output!r}: unknown network format {fmt!r}; name a .bif or .json file "
                          "with -o (or give --format)")
     _check_folder(args.output)  # before the search, not after it
-    frame = _read(args.data)
     began = time.perf_counter()
-    table = sufficient_table(frame)
+    if args.chunk_rows is not None:
+        path = _chunked_path(args.data, args.chunk_rows)
+        numeric = None if path.endswith((".parquet", ".parq", ".pq")) else _numeric_columns(path, args.chunk_rows)
+        domains = _domains_by_chunks(path, args.chunk_rows, numeric)
+        table = _table_by_chunks(path, args.chunk_rows, domains, numeric)
+    else:
+        frame = _read(args.data)
+        began = time.perf_counter()
+        table = sufficient_table(frame)
     options = _options(args)
     progress = _progress_wanted(args.progress, args.quiet)
     summary = {"method": args.method, "rows": int(table.n_rows), "distinct_rows": table.n_groups}
@@ -160,7 +274,10 @@ def run(args) -> None:
     summary["seconds"] = round(time.perf_counter() - began, 3)
     to_stdout = _to_stdout(args.output)
     name = "learned" if to_stdout else os.path.splitext(os.path.basename(args.output))[0]
-    network = pgm.BayesianNetwork.from_data(dag, frame, name=name)
+    if args.chunk_rows is not None:
+        network = _fit_by_chunks(dag, path, args.chunk_rows, domains, name, numeric)
+    else:
+        network = pgm.BayesianNetwork.from_data(dag, frame, name=name)
     _write_network(network, args.output, fmt)
     summary["edges"] = [list(e) for e in dag.edges]
     summary["output"] = "-" if to_stdout else args.output

@@ -25,10 +25,14 @@ listed in the result's ``conflicts``, and a
 from __future__ import annotations
 
 import itertools
+import math
 import time
 import warnings
 from dataclasses import dataclass, field
 
+import numpy as np
+
+from pgm.errors import StructureError
 from pgm.structure.cpdag import CPDAG, meek
 from pgm.structure.independence import IndependenceTest
 from pgm.structure.statistics import FamilyStatistics
@@ -53,7 +57,7 @@ class PCReport:
 
 
 def pc(data=None, *, test="auto", alpha: float = 0.05, max_conditioning: int | None = None, nodes=None,
-       progress: bool = False, **data_options) -> CPDAG:
+       max_tests: int | None = None, progress: bool = False, **data_options) -> CPDAG:
     """Learn a CPDAG with the PC-stable algorithm.
 
     Parameters
@@ -61,7 +65,7 @@ def pc(data=None, *, test="auto", alpha: float = 0.05, max_conditioning: int | N
     data : DataFrame, mapping, :func:`pgm.io.scan`, Dask DataFrame or SufficientTable, optional
         Complete rows, all discrete or all continuous.  Omit it when ``test``
         is a function.
-    test : {"auto", "g", "chi2", "fisher-z"} or callable
+    test : {"auto", "g", "chi2", "fisher-z", "cg"} or callable
         The conditional independence test (see
         :mod:`pgm.structure.independence`), or ``test(x, y, given) -> p-value``
         -- e.g. a d-separation oracle returning 1 or 0.
@@ -71,6 +75,11 @@ def pc(data=None, *, test="auto", alpha: float = 0.05, max_conditioning: int | N
         The largest conditioning set tried.
     nodes : list of str
         The variables, when ``test`` is a function and there is no data.
+    max_tests : int, optional
+        A budget: before each level of the skeleton search, if the level's
+        tests could bring the total above it, stop with a StructureError
+        (the default search uses this to give up PC's start on wide, dense
+        data).
     progress : bool
         Print one line per level of the skeleton search.
 
@@ -103,7 +112,7 @@ def pc(data=None, *, test="auto", alpha: float = 0.05, max_conditioning: int | N
         independence, names = IndependenceTest(stats, test), list(stats.names)
     began = time.perf_counter()
     report = PCReport()
-    adjacent, separating = _skeleton(names, independence, alpha, max_conditioning, report, progress)
+    adjacent, separating = _skeleton(names, independence, alpha, max_conditioning, report, progress, max_tests)
     directed, undirected, conflicts = _orient(names, adjacent, separating)
     report.separating_sets, report.conflicts = separating, conflicts
     report.seconds = time.perf_counter() - began
@@ -117,7 +126,7 @@ def pc(data=None, *, test="auto", alpha: float = 0.05, max_conditioning: int | N
     return result
 
 
-def _skeleton(names, independence, alpha, max_conditioning, report, progress):
+def _skeleton(names, independence, alpha, max_conditioning, report, progress, max_tests=None):
     adjacent = {v: set(names) - {v} for v in names}
     separating: dict = {}
     level = 0
@@ -127,11 +136,33 @@ def _skeleton(names, independence, alpha, max_conditioning, report, progress):
             break
         if max_conditioning is not None and level > max_conditioning:
             break
+        if max_tests is not None:
+            # At most this many tests at this level (fewer: an edge's tests stop at its first separating set).
+            bound = sum(math.comb(len(snapshot[x]) - 1, level) for x in names for _ in snapshot[x])
+            if report.tests + bound > max_tests:
+                raise StructureError(f"PC stopped before level {level}: its up to {bound:,} tests would bring the "
+                                     f"total above max_tests={max_tests:,} ({report.tests:,} done)")
+        focus = getattr(independence, "focus", None)
         for x in names:
+            if focus is not None and level and len(snapshot[x]) > level:
+                focus([x] + snapshot[x])  # every test of x's edges at this level reads only these variables
             for y in snapshot[x]:
                 if y not in adjacent[x]:
                     continue
                 others = [v for v in snapshot[x] if v != y]
+                if level == 1 and hasattr(independence, "p_values_given_each"):
+                    # Every single-variable conditioning set of this edge from one pass; the first that
+                    # separates is the one the one-at-a-time loop would have found.
+                    p_values = independence.p_values_given_each(x, y, others)
+                    separated = np.flatnonzero(p_values > alpha)
+                    report.tests += int(separated[0]) + 1 if separated.size else len(others)
+                    if separated.size:
+                        z = others[int(separated[0])]
+                        adjacent[x].discard(y)
+                        adjacent[y].discard(x)
+                        separating[frozenset((x, y))] = {z}
+                        report.max_conditioning_used = max(report.max_conditioning_used, 1)
+                    continue
                 for given in itertools.combinations(others, level):
                     report.tests += 1
                     if independence(x, y, given) > alpha:

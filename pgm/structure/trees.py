@@ -16,6 +16,18 @@ variables from joint counts (all pairs from one sparse product), for
 continuous ones from the correlation, ``I = -log(1 - rho^2) / 2``
 (a Gaussian's), and conditionally on a discrete class from the correlation
 within each class.
+
+Mixed data (discrete and continuous columns) is read as a conditional
+Gaussian tree: a continuous node with a discrete parent ``D`` is Gaussian
+with a mean and a variance per state of ``D``, so the edge's information is
+the log-likelihood it adds per row, ``I = log(s^2) / 2 - sum_d p_d log(s_d^2) / 2``
+(``s^2`` the variance, ``s_d^2`` the variance within state ``d``).  A
+conditional linear Gaussian network has no continuous parent of a discrete
+node, so the discrete nodes must hang together from a discrete root: the
+tree is the maximum spanning tree under that constraint -- Kruskal's
+algorithm taking the discrete-discrete edges first (their maximum tree),
+then the others, which is optimal because the discrete part's weight does
+not depend on how the continuous nodes attach.
 """
 
 from __future__ import annotations
@@ -71,7 +83,10 @@ def mutual_information(stats: FamilyStatistics, variables=None, *, given: int | 
     variables = list(range(len(stats.names))) if variables is None else list(variables)
     kinds = {bool(stats.is_discrete[v]) for v in variables}
     if len(kinds) > 1:
-        raise StructureError("mutual-information trees need variables that are all discrete or all continuous")
+        if given is not None:
+            raise StructureError("conditional mutual information (TAN) needs features that are all discrete or all "
+                                 "continuous")
+        return _mixed_information(stats, variables)
     if given is not None and not stats.is_discrete[given]:
         raise StructureError(f"the class {stats.names[given]!r} must be discrete")
     n = len(variables)
@@ -99,12 +114,56 @@ def mutual_information(stats: FamilyStatistics, variables=None, *, given: int | 
     return np.tensordot(weight[seen] / weight[seen].sum(), np.stack([_gaussian_mi(m) for m in comoments[seen]]), 1)
 
 
-def _maximum_tree(information: np.ndarray, names: list, root: str) -> list[tuple[str, str]]:
+def _mixed_information(stats: FamilyStatistics, variables: list) -> np.ndarray:
+    """Pairwise information of mixed variables: discrete and Gaussian blocks, conditional Gaussian between them."""
+    discrete = [a for a, v in enumerate(variables) if stats.is_discrete[v]]
+    continuous = [a for a, v in enumerate(variables) if not stats.is_discrete[v]]
+    information = np.zeros((len(variables),) * 2)
+    for block in (discrete, continuous):
+        information[np.ix_(block, block)] = mutual_information(stats, [variables[a] for a in block])
+    columns = [variables[a] for a in continuous]
+    weight, _, comoments = stats.moments(columns)
+    log_variance = np.log(np.diagonal(comoments[0]) / weight[0])
+    for a in discrete:
+        weight_d, _, comoments_d = stats.moments(columns, (variables[a],))
+        seen = weight_d > 0
+        within = np.diagonal(comoments_d[seen], axis1=1, axis2=2) / weight_d[seen, None]
+        with np.errstate(divide="ignore"):
+            value = 0.5 * log_variance - 0.5 * (weight_d[seen] / weight_d.sum()) @ np.log(within)
+        information[a, continuous] = information[continuous, a] = value
+    return information
+
+
+def _maximum_tree(information: np.ndarray, names: list, root: str, discrete=None) -> list[tuple[str, str]]:
+    """The maximum spanning tree's edges directed away from ``root``; with ``discrete`` (mixed data), the
+    discrete nodes' own maximum tree first, so that no edge leads from a continuous node to a discrete one."""
     graph = nx.Graph()
     graph.add_nodes_from(names)
     graph.add_weighted_edges_from((names[a], names[b], information[a, b])
                                   for a in range(len(names)) for b in range(a + 1, len(names)))
-    tree = nx.maximum_spanning_tree(graph, algorithm="kruskal")
+    if not discrete or len(discrete) == len(names):
+        tree = nx.maximum_spanning_tree(graph, algorithm="kruskal")
+        return list(nx.bfs_edges(tree, root))
+    tree = nx.maximum_spanning_tree(graph.subgraph(discrete), algorithm="kruskal")
+    # Kruskal over the rest with the discrete tree already in: union-find over components.
+    component = {v: (discrete[0] if v in discrete else v) for v in names}
+
+    def find(v):
+        while component[v] != v:
+            component[v] = component[component[v]]
+            v = component[v]
+        return v
+
+    component[discrete[0]] = discrete[0]
+    rest = sorted(((d["weight"], u, v) for u, v, d in graph.edges(data=True) if not (u in discrete and v in discrete)),
+                  key=lambda e: -e[0])
+    tree = nx.Graph(tree)
+    tree.add_nodes_from(names)
+    for _, u, v in rest:
+        ru, rv = find(u), find(v)
+        if ru != rv:
+            component[ru] = rv
+            tree.add_edge(u, v)
     return list(nx.bfs_edges(tree, root))
 
 
@@ -121,9 +180,11 @@ def chow_liu(data, *, root: str | None = None, **data_options):
     Parameters
     ----------
     data : DataFrame, mapping, :func:`pgm.io.scan`, Dask DataFrame or SufficientTable
-        All columns discrete, or all continuous.
+        Discrete, continuous or mixed columns (mixed: a conditional Gaussian
+        tree, see the module docstring).
     root : str, optional
-        The node the edges point away from (default: the first column).
+        The node the edges point away from (default: the first column; with
+        mixed data, the first discrete column).
     **data_options
         As for :func:`pgm.structure.sufficient_table`.
 
@@ -146,7 +207,13 @@ def chow_liu(data, *, root: str | None = None, **data_options):
 
     names = list(stats.names)
     information = mutual_information(stats)
-    edges = _maximum_tree(information, names, root or names[0])
+    discrete = [v for v in names if stats.is_discrete[stats.index[v]]]
+    if discrete and len(discrete) < len(names):
+        if root is not None and root not in discrete:
+            raise StructureError(f"the root {root!r} is continuous; with discrete variables in the data the root "
+                                 "must be discrete (a continuous node cannot be a discrete node's parent)")
+        root = root or discrete[0]
+    edges = _maximum_tree(information, names, root or names[0], discrete)
     dag = DAG.from_edges(edges, nodes=names)
     dag.mutual_information_ = information
     return dag
