@@ -107,3 +107,27 @@ def test_learn_by_chunks_on_continuous_rows_gives_the_same_fit(tmp_path, capsys)
 def test_learn_by_chunks_refuses_a_bad_count(rows_csv, capsys):
     status, _, err = run(capsys, "learn", rows_csv, "--chunk-rows", "0")
     assert status != 0 and "--chunk-rows" in err and len(err.strip().splitlines()) == 1
+
+
+def test_learn_by_chunks_reads_states_as_written_like_the_whole_file(tmp_path, capsys):
+    # "None" is a state (bnlearn's child network has one), TRUE is text, and a column whose first chunks hold
+    # only digits is still text when a later chunk holds a word: chunk by chunk as for the whole file.
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    a = rng.choice(["None", "Some"], size=900)
+    b = np.where(rng.random(900) < 0.8, a, np.where(a == "None", "Some", "None"))
+    level = rng.choice(["1", "2"], size=900).astype(object)
+    level[-50:] = "many"
+    flag = np.where(rng.random(900) < 0.5, "TRUE", "FALSE")
+    path = tmp_path / "as_written.csv"
+    pd.DataFrame({"a": a, "b": b, "level": level, "flag": flag}).to_csv(path, index=False)
+    run(capsys, "learn", path, "-o", tmp_path / "whole.json", "-q")
+    status, _, err = run(capsys, "learn", path, "-o", tmp_path / "chunks.json", "--chunk-rows", "200", "-q")
+    assert status == 0, err
+    whole, chunks = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("whole", "chunks"))
+    whole.pop("name"), chunks.pop("name")
+    assert whole == chunks
+    states = pgm.read(tmp_path / "chunks.json").states
+    assert set(states("a")) == {"None", "Some"} and set(states("flag")) == {"TRUE", "FALSE"}
+    assert set(states("level")) == {"1", "2", "many"}
