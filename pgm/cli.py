@@ -346,12 +346,16 @@ def _evidence(network, pairs) -> dict:
     return evidence
 
 
+#: query methods that draw samples (they take --samples and --seed)
+_SAMPLING_METHODS = ("importance", "gibbs", "likelihood_weighting")
+
+
 def _cmd_query(args) -> None:
     network = _load(args.network)
     targets = args.target[0] if len(args.target) == 1 else args.target
-    options = {}
-    if args.method == "likelihood_weighting":
-        options = {"method": "likelihood_weighting", "n_samples": args.samples, "seed": args.seed}
+    options = {} if args.method == "exact" else {"method": args.method}
+    if args.method in _SAMPLING_METHODS:
+        options.update(n_samples=args.samples, seed=args.seed)
     if args.data:
         if args.evidence:
             raise ValueError("give either -e/--evidence (one case) or --data (one case per row), not both")
@@ -379,7 +383,8 @@ def _cmd_query(args) -> None:
         _print_json(_posterior_json(result))
         return
     print(result)
-    if args.evidence and hasattr(result, "log_evidence"):
+    # the sampling and message-passing methods that do not estimate p(evidence) leave it NaN: say nothing
+    if args.evidence and not np.isnan(getattr(result, "log_evidence", np.nan)):
         print(f"log p(evidence) = {result.log_evidence:.6f}")
 
 
@@ -399,7 +404,7 @@ def _posterior_json(result) -> dict:
                        "means": result.means.tolist(), "covariances": result.covariances.tolist()}}
     log_evidence = getattr(result, "log_evidence", None)
     if log_evidence is not None:
-        payload["log_evidence"] = log_evidence
+        payload["log_evidence"] = None if np.isnan(log_evidence) else log_evidence  # JSON has no NaN
     return payload
 
 
@@ -734,9 +739,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--data", metavar="CSV", help="one case per row (empty cell = unobserved; - = standard "
                      "input); prints a CSV of posteriors, a column per state (lung=yes) and the row number")
     output_option(sub, "with --data: where to write the posteriors")
-    sub.add_argument("--method", choices=["exact", "likelihood_weighting"], default="exact")
-    sub.add_argument("--samples", type=_count, default=100_000, help="samples for likelihood weighting")
-    sub.add_argument("--seed", type=_count, default=None, help="seed for likelihood weighting")
+    sub.add_argument("--method", choices=["exact", "auto", "ijgp", "loopy_bp", *_SAMPLING_METHODS], default="exact",
+                     help="exact (the default); auto: exact when it fits the memory budget, else approximate; "
+                     "ijgp / loopy_bp: message passing; importance / gibbs / likelihood_weighting: sampling")
+    sub.add_argument("--samples", type=_count, default=100_000, help="samples for the sampling methods")
+    sub.add_argument("--seed", type=_count, default=None, help="seed for the sampling methods")
     sub = command("mpe", _cmd_mpe, "most probable joint state of the unobserved discrete nodes")
     evidence_option(sub)
     sub = command("score", _cmd_score, "log-likelihood of a CSV data set (empty cells are summed out)")

@@ -48,6 +48,9 @@ def test_every_file_an_example_reads_was_written_by_an_earlier_example():
 def test_every_node_an_example_names_belongs_to_its_network_or_data():
     data_network = next(w[2] for w in _examples_in_order() if w[1] == "sample" and "rows.csv" in w)
     for words in _examples_in_order():
+        if words[1] == "sequences":  # its model is a JSON file written from Python (docs/sequences.md), not bundled
+            assert words[2] in ("score", "filter", "smooth", "viterbi", "fit") and words[3].endswith(".json")
+            continue
         network = data_network if words[1] == "learn" else words[2]
         nodes = set(pgm.load(network).nodes)
         named = []

@@ -23,7 +23,7 @@ EXAMPLES = [
     "pgm sequences smooth hmm.json steps.csv --sequence id --time t -o posteriors.csv",
     "pgm sequences viterbi hmm.json steps.csv --sequence id -o paths.csv",
     "pgm sequences fit hmm.json steps.csv --sequence id -o fitted.json --max-iter 50 --n-init 3 --seed 0",
-    "pgm sequences fit hmm.json big.csv --sequence id --chunk-rows 1000000 -o fitted.json -q",
+    "pgm sequences fit hmm.json steps.csv --sequence id --chunk-rows 1000000 -o fitted.json -q",
 ]
 
 ACTIONS = ("score", "filter", "smooth", "viterbi", "fit")
@@ -53,7 +53,8 @@ def add_sequences_command(commands, examples=EXAMPLES):
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     sub.add_argument("action", choices=ACTIONS, help="score: log-likelihood per sequence; filter / smooth: "
                      "posteriors of the hidden nodes per step; viterbi: most probable hidden path; fit: EM")
-    sub.add_argument("model", help="the dynamic network's JSON file (format pgm-dbn)")
+    sub.add_argument("model", help="the dynamic network's JSON file (format pgm-dbn), written from Python by "
+                     "json.dump(model.to_dict(), file); see docs/sequences.md")
     sub.add_argument("data", help="CSV or Parquet (file, directory or pattern; - = standard input), one row per "
                      "step, a column per observed node")
     sub.add_argument("--sequence", metavar="COLUMN", help="the sequence-id column (rows of a sequence contiguous); "

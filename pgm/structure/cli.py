@@ -23,7 +23,7 @@ EXAMPLES = [
     "pgm learn rows.csv -o tree.bif --method chow-liu",
     "pgm learn - --method tabu -q < rows.csv > learned.json",
     "pgm learn rows.csv -o net.json --bootstrap 100 --threshold 0.5 --json",
-    "pgm learn big.csv -o net.json --chunk-rows 100000",
+    "pgm learn rows.csv -o net.json --chunk-rows 100000",
 ]
 
 
