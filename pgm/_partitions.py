@@ -227,7 +227,7 @@ def statistics(network, source: Source, *, weights=None):
 
 def fit(network, source: Source, *, prior=None, weights=None, max_iter: int = 100, tol: float = 1e-6,
         n_init: int = 1, init="random", seed=None, progress: bool = False, callback=None, memory_budget=None,
-        accelerate: bool = True, variance_floor: float = 1e-6):
+        accelerate: bool = True, variance_floor: float = 1e-6, split_moves: bool = True):
     """Fit ``network`` to all pieces: one pass for complete data, EM (one pass per iteration) otherwise."""
     from pgm.learning.mle import from_statistics
 
@@ -240,7 +240,7 @@ def fit(network, source: Source, *, prior=None, weights=None, max_iter: int = 10
         return from_statistics(network, first.statistics, prior=prior)
     return em(network, source, first, weights=weights, prior=prior, max_iter=max_iter, tol=tol, n_init=n_init,
               init=init, seed=seed, progress=progress, callback=callback, memory_budget=memory_budget,
-              accelerate=accelerate, variance_floor=variance_floor)
+              accelerate=accelerate, variance_floor=variance_floor, split_moves=split_moves)
 
 
 class Pieces:
@@ -272,7 +272,7 @@ class Pieces:
 
 def em(network, source: Source, first: Totals, *, weights=None, prior=None, max_iter: int = 100, tol: float = 1e-6,
        n_init: int = 1, init="random", seed=None, progress: bool = False, callback=None, memory_budget=None,
-       accelerate: bool = True, variance_floor: float = 1e-6):
+       accelerate: bool = True, variance_floor: float = 1e-6, split_moves: bool = True):
     """EM over all pieces: :func:`pgm.learning.em.run`, the driver in-memory data goes through, on :class:`Pieces`.
 
     Every E-step is one pass over the pieces.  A start's completion is one
@@ -288,7 +288,8 @@ def em(network, source: Source, first: Totals, *, weights=None, prior=None, max_
     _warn_unidentifiable(network, _observed_only(network, first.observed))
     pieces = Pieces(network, source, first, weights, memory_budget)
     return run(network, pieces, prior=prior, max_iter=max_iter, tol=tol, n_init=n_init, init=init, seed=seed,
-               progress=progress, callback=callback, accelerate=accelerate, variance_floor=variance_floor)
+               progress=progress, callback=callback, accelerate=accelerate, variance_floor=variance_floor,
+               split_moves=split_moves)
 
 
 def _observed_only(network, observed: frozenset):

@@ -228,7 +228,7 @@ def statistics(network, data, *, weights=None):
 
 def fit(network, data, *, prior=None, weights=None, max_iter: int = 100, tol: float = 1e-6, n_init: int = 1,
         init="random", seed=None, progress: bool = False, callback=None, memory_budget=None,
-        accelerate: bool = True, variance_floor: float = 1e-6):
+        accelerate: bool = True, variance_floor: float = 1e-6, split_moves: bool = True):
     """Fit ``network`` to a Dask DataFrame; returns a new network.
 
     Complete data: one map-reduce of statistics, then the closed form.
@@ -244,7 +244,7 @@ def fit(network, data, *, prior=None, weights=None, max_iter: int = 100, tol: fl
     ----------
     network : BayesianNetwork
     data : dask.dataframe.DataFrame
-    prior, max_iter, tol, n_init, init, seed, progress, callback, memory_budget, accelerate, variance_floor
+    prior, max_iter, tol, n_init, init, seed, progress, callback, memory_budget, accelerate, variance_floor, split_moves
         As for :meth:`BayesianNetwork.fit`.
     weights : str or dask.dataframe.Series, optional
         A column of non-negative row weights, or a Series partitioned like ``data``.
@@ -268,7 +268,7 @@ def fit(network, data, *, prior=None, weights=None, max_iter: int = 100, tol: fl
     """
     return _partitions.fit(network, _Partitions(data, weights), prior=prior, weights=weights, max_iter=max_iter,
                            tol=tol, n_init=n_init, init=init, seed=seed, progress=progress, callback=callback,
-                           memory_budget=memory_budget, accelerate=accelerate, variance_floor=variance_floor)
+                           memory_budget=memory_budget, accelerate=accelerate, variance_floor=variance_floor, split_moves=split_moves)
 
 
 def _partition_log_likelihood(network, frame, number, reference):

@@ -846,7 +846,7 @@ class BayesianNetwork:
     def fit(self, data, *, prior=None, weights=None, max_iter: int = 100, tol: float = 1e-6, n_init: int = 1,
             init="random", seed=None, progress: bool = False, callback=None,
             memory_budget: int | None = None, accelerate: bool = True,
-            variance_floor: float = 1e-6) -> "BayesianNetwork":
+            variance_floor: float = 1e-6, split_moves: bool = True) -> "BayesianNetwork":
         """Fit every CPD to ``data``; returns a new network.
 
         Complete data: maximum likelihood (or MAP with ``prior``) in closed
@@ -899,6 +899,10 @@ class BayesianNetwork:
             the node's variance in the data, which bounds the likelihood (see
             :mod:`pgm.learning.em_floor`); a component at its floor is reported in
             ``fit_report_.floored`` with a warning. 0 for plain maximum likelihood.
+        split_moves : bool, default True
+            After a drawn start converges, try split moves (see ``init``);
+            False runs each start to convergence only (cheaper, and the fit
+            the previous default gave).
 
         Examples
         --------
@@ -919,7 +923,7 @@ class BayesianNetwork:
             data, weights = _weights_column(data, weights)
         return fit(self, data, prior=prior, weights=weights, max_iter=max_iter, tol=tol, n_init=n_init, init=init,
                    seed=seed, progress=progress, callback=callback, memory_budget=memory_budget, accelerate=accelerate,
-                   variance_floor=variance_floor)
+                   variance_floor=variance_floor, split_moves=split_moves)
 
     # ------------------------------------------------------------------ inference (see pgm.inference)
     def query(self, targets, evidence=None, *, method: str = "exact", n_samples: int = 100_000, seed=None,

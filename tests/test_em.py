@@ -861,6 +861,20 @@ def test_fit_report_reads_plots_and_shows_progress(tmp_path, capsys):
     assert (tmp_path / "trace.png").stat().st_size > 0
 
 
+def test_a_report_says_when_the_start_was_already_a_fixed_point():
+    # Well-separated clusters: k-means++ lands on EM's fixed point, and one EM step changes nothing.
+    net = pgm.BayesianNetwork({"z": pgm.Categorical.latent(["a", "b"]),
+                               "x": pgm.LinearGaussian.unfitted(parents=["z"])})
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(-2, 1, 3000), rng.normal(3, 0.5, 2000)])
+    settled = net.fit({"x": x}, init="kmeans++", seed=0).fit_report_
+    assert settled.n_iter == 1 and "already a fixed point" in repr(settled)
+    moving = net.fit({"x": x}, init=pgm.BayesianNetwork({
+        "z": pgm.Categorical(["a", "b"], table=[0.5, 0.5]),
+        "x": pgm.LinearGaussian(parents=["z"], intercept=[-1.0, 1.0], variance=[4.0, 4.0])})).fit_report_
+    assert moving.n_iter > 1 and "already a fixed point" not in repr(moving)
+
+
 def test_cli_fit_runs_em_with_a_latent_node_and_prints_the_trace(tmp_path, capsys):
     from pgm.cli import main
 

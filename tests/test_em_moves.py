@@ -139,3 +139,13 @@ def test_the_default_fit_of_a_three_state_hmm_reaches_the_true_networks_likeliho
 def test_moves_apply_to_latent_nodes_with_three_or_more_states_only():
     assert movable_nodes(mixture(3).fit({"x": three_bumps()}, seed=0)) == ["z"]
     assert movable_nodes(mixture(2).fit({"x": three_bumps()}, seed=0)) == []
+
+
+def test_split_moves_false_gives_the_fit_without_moves(monkeypatch):
+    x = {"x": three_bumps()}
+    off = mixture(3).fit(x, seed=0, n_init=2, split_moves=False)
+    monkeypatch.setattr(em_module, "MOVE_CANDIDATES", 0)  # no move candidates: the driver before split moves
+    without = mixture(3).fit(x, seed=0, n_init=2)
+    assert off.fit_report_.n_moves == 0
+    assert off.fit_report_.log_likelihood == without.fit_report_.log_likelihood
+    assert off.fit_report_.restarts == without.fit_report_.restarts

@@ -530,7 +530,7 @@ def statistics(network, data: Scan, *, weights=None):
 
 def fit(network, data: Scan, *, prior=None, weights=None, max_iter: int = 100, tol: float = 1e-6, n_init: int = 1,
         init="random", seed=None, progress: bool = False, callback=None, memory_budget=None,
-        accelerate: bool = True, variance_floor: float = 1e-6):
+        accelerate: bool = True, variance_floor: float = 1e-6, split_moves: bool = True):
     """Fit ``network`` to scanned files: one pass for complete data, one pass per EM iteration otherwise.
 
     The options are those of :meth:`BayesianNetwork.fit`; ``weights`` names
@@ -540,7 +540,7 @@ def fit(network, data: Scan, *, prior=None, weights=None, max_iter: int = 100, t
     """
     return _partitions.fit(network, _Chunks(data, network, weights), prior=prior, weights=weights, max_iter=max_iter,
                            tol=tol, n_init=n_init, init=init, seed=seed, progress=progress, callback=callback,
-                           memory_budget=memory_budget, accelerate=accelerate, variance_floor=variance_floor)
+                           memory_budget=memory_budget, accelerate=accelerate, variance_floor=variance_floor, split_moves=split_moves)
 
 
 def log_likelihood_chunks(network, data: Scan) -> Iterator[np.ndarray]:

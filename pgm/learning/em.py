@@ -116,6 +116,8 @@ class FitReport:
         state = "converged" if self.converged else "did not converge"
         trace = self.log_likelihood
         head = f"EM on {self.n_rows:,} rows: {state} after {self.n_iter} iteration(s)"
+        if self.converged and self.n_iter <= 1:
+            head += " (its start was already a fixed point, e.g. k-means++ clusters or an earlier fit)"
         if trace:
             head += f"; mean log-likelihood per row {trace[0]:.6f} -> {trace[-1]:.6f}"
         if len(self.restarts) > 1:
@@ -599,7 +601,7 @@ def _check_latent_sizes(network, data) -> None:
 # ---------------------------------------------------------------------------- the driver
 def em(network, dataset: Dataset, *, weights=None, prior=None, max_iter: int = 100, tol: float = 1e-6,
        n_init: int = 1, init="random", seed=None, progress: bool = False, callback=None, memory_budget=None,
-       accelerate: bool = True, variance_floor: float = DEFAULT_VARIANCE_FLOOR):
+       accelerate: bool = True, variance_floor: float = DEFAULT_VARIANCE_FLOOR, split_moves: bool = True):
     """Fit ``network`` to incomplete in-memory ``dataset`` by EM; returns the fitted network with ``fit_report_``.
 
     See :meth:`pgm.BayesianNetwork.fit` for the options and :func:`run` for what happens.
@@ -617,15 +619,16 @@ def em(network, dataset: Dataset, *, weights=None, prior=None, max_iter: int = 1
         data = InMemory(start, moved, weights, memory_budget)
         return restore(run(start, data, prior=prior, max_iter=max_iter, tol=tol, n_init=n_init, init=init,
                            seed=seed, progress=progress, callback=callback, accelerate=accelerate,
-                           variance_floor=variance_floor))
+                           variance_floor=variance_floor, split_moves=split_moves))
     data = InMemory(network, dataset, weights, memory_budget)
     return run(network, data, prior=prior, max_iter=max_iter, tol=tol, n_init=n_init, init=init, seed=seed,
-               progress=progress, callback=callback, accelerate=accelerate, variance_floor=variance_floor)
+               progress=progress, callback=callback, accelerate=accelerate, variance_floor=variance_floor,
+               split_moves=split_moves)
 
 
 def run(network, data, *, prior=None, max_iter: int = 100, tol: float = 1e-6, n_init: int = 1, init="random",
         seed=None, progress: bool = False, callback=None, accelerate: bool = True,
-        variance_floor: float = DEFAULT_VARIANCE_FLOOR):
+        variance_floor: float = DEFAULT_VARIANCE_FLOOR, split_moves: bool = True):
     """EM over any source of data (:class:`InMemory`, or pieces of partitioned data): the one restart loop.
 
     Each of ``n_init`` starts (one with ``init="current"`` or a network) is
@@ -669,7 +672,7 @@ def run(network, data, *, prior=None, max_iter: int = 100, tol: float = 1e-6, n_
                 fitted, report = iterate(start, data, prior=prior, max_iter=max_iter, tol=tol, callback=callback,
                                          bar=bar, accelerate=accelerate, rng=rng, centres=centres,
                                          variance_floor=variance_floor)
-                if given is None:
+                if given is None and split_moves:
                     fitted, report = moved_on(fitted, report, data, prior=prior, max_iter=max_iter, tol=tol,
                                               accelerate=accelerate, rng=rng, variance_floor=variance_floor)
                 report.n_passes += screening

@@ -239,7 +239,7 @@ def fitting_groups(network) -> list[tuple[str, ...]]:
 
 def fit(network, data, *, prior=None, weights=None, max_iter: int = 100, tol: float = 1e-6, n_init: int = 1,
         init="random", seed=None, progress: bool = False, callback=None, memory_budget=None, accelerate: bool = True,
-        variance_floor: float = 1e-6):
+        variance_floor: float = 1e-6, split_moves: bool = True):
     """Fit every CPD of ``network`` to ``data``; the structure and states are kept.
 
     Complete data gives the closed form (counts; least squares).  Missing
@@ -260,7 +260,7 @@ def fit(network, data, *, prior=None, weights=None, max_iter: int = 100, tol: fl
         Without one, the fit is maximum likelihood.
     weights : array-like, optional
         A non-negative weight per row.
-    max_iter, tol, n_init, init, seed, progress, callback, memory_budget, accelerate, variance_floor
+    max_iter, tol, n_init, init, seed, progress, callback, memory_budget, accelerate, variance_floor, split_moves
         EM's options (ignored for complete data): at most ``max_iter``
         passes over the data (E-steps), stopping when an EM step gains less
         than ``tol * max(1, |objective|)`` in mean log-likelihood per row
@@ -270,7 +270,8 @@ def fit(network, data, *, prior=None, weights=None, max_iter: int = 100, tol: fl
         (parameters drawn around a random completion, see
         :mod:`pgm.learning.em_starts`), ``"kmeans++"`` (clusters of the
         latent nodes' continuous children) -- both drawn starts followed,
-        once converged, by split moves (:mod:`pgm.learning.em_moves`) --
+        once converged, by split moves (:mod:`pgm.learning.em_moves`; off
+        with ``split_moves=False``) --
         ``"current"`` (this network's parameters) or a fitted network with the same structure and states
         (it supplies parameters only); ``accelerate`` extrapolates every two
         EM steps (SQUAREM), keeping a step only if it raises the objective;
@@ -308,7 +309,7 @@ def fit(network, data, *, prior=None, weights=None, max_iter: int = 100, tol: fl
         return from_statistics(network, statistics(network, dataset, weights=weights, progress=progress), prior=prior)
     return em(network, dataset, weights=weights, prior=prior, max_iter=max_iter, tol=tol, n_init=n_init,
               init=init, seed=seed, progress=progress, callback=callback, memory_budget=memory_budget,
-              accelerate=accelerate, variance_floor=variance_floor)
+              accelerate=accelerate, variance_floor=variance_floor, split_moves=split_moves)
 
 
 def _observed_dataset(network, data):
