@@ -315,6 +315,44 @@ def block_length(longest: int) -> int:
     return int(min(BLOCK, max(16, math.isqrt(longest))))
 
 
+def block_products(matrix: np.ndarray, emission: np.ndarray, live: np.ndarray, first: np.ndarray):
+    """Each block's product ``A D_0 A D_1 ...`` over its live steps, scaled to sum 1, and the log of the scale.
+
+    ``emission`` (R, block, S) holds the blocks' diagonals, ``live`` (R, block)
+    which steps are data (a prefix of each block), ``first`` which blocks start
+    a sequence (their step 0 has no transition before it).  Every block runs
+    every step, all blocks at once, on time-major contiguous arrays; a block whose
+    data end early is copied out after its last live step (and its later scales
+    are not counted), so no step needs a mask.  A block without data is the identity.
+    """
+    R, block, S = emission.shape
+    emission_tm = np.ascontiguousarray(emission.transpose(1, 0, 2))
+    counts = live.sum(axis=1)
+    product = np.where(first[:, None, None], 1.0, matrix) * emission_tm[0][:, None, :]
+    tops = np.ones((block, R))
+    flat = product.reshape(R, S * S)
+    np.dot(flat, np.ones(S * S), out=tops[0])
+    flat /= tops[0][:, None]
+    final = np.broadcast_to(np.eye(S), (R, S, S)).copy()
+    ends = np.argsort(counts, kind="stable")
+    bounds = np.searchsorted(counts[ends], np.arange(block + 2))  # rows with count c: ends[bounds[c]:bounds[c+1]]
+    done = ends[bounds[1]:bounds[2]]
+    final[done] = product[done]
+    buffer = np.empty((R * S, S))
+    ones = np.ones(S * S)
+    for t in range(1, block):
+        stepped = np.dot(product.reshape(R * S, S), matrix, out=buffer).reshape(R, S, S)
+        stepped *= emission_tm[t][:, None, :]
+        norm = np.dot(stepped.reshape(R, S * S), ones, out=tops[t])
+        np.divide(stepped, norm[:, None, None], out=product)
+        done = ends[bounds[t + 1]:bounds[t + 2]]
+        if len(done):
+            final[done] = product[done]
+    with np.errstate(divide="ignore"):
+        log_scale = np.log(tops, where=live.T, out=np.zeros((block, R))).sum(axis=0)
+    return final, log_scale
+
+
 def blocked_log_likelihood(pot, data, block: int = BLOCK, *, keep: bool = False):
     """Log-likelihoods and final filtered distributions, parallel over blocks of time.
 
@@ -353,15 +391,7 @@ def blocked_log_likelihood(pot, data, block: int = BLOCK, *, keep: bool = False)
     first_block[:, 0] = True
     first_block = first_block.reshape(-1)
     # pass 1: every block's normalised product and its log scale
-    product = np.broadcast_to(np.eye(S), (N * n_blocks, S, S)).copy()
-    log_scale = np.zeros(N * n_blocks)
-    for t in range(block):
-        into = np.where((first_block & (t == 0))[:, None, None], np.ones((S, S)), matrix)
-        stepped = np.matmul(product, into) * emission[:, t, None, :]
-        product = np.where(live[:, t, None, None], stepped, product)
-        top = product.max(axis=(1, 2))
-        product /= top[:, None, None]
-        log_scale += np.log(top)
+    product, log_scale = block_products(matrix, emission, live, first_block)
     product = product.reshape(N, n_blocks, S, S)
     log_scale = log_scale.reshape(N, n_blocks)
     # pass 2: thread the message through each sequence's blocks (a loop over blocks, batched over sequences)
@@ -373,8 +403,9 @@ def blocked_log_likelihood(pot, data, block: int = BLOCK, *, keep: bool = False)
         messages[:, b] = message
         carried = np.einsum("ni,nij->nj", message, product[:, b])
         norm = carried.sum(axis=1)
-        if not norm.all():
-            _impossible(data, int(np.argmin(norm)), b * block)
+        if not (norm > 0).all():  # zero, or NaN from a block that had no explanation: the plain pass names the step
+            forward(pot, data)
+            _impossible(data, int(np.argmin(norm > 0)), b * block)
         norms[:, b] = norm
         total += np.log(norm) + log_scale[:, b]
         message = carried / norm[:, None]
