@@ -179,6 +179,47 @@ def forward(pot, data, *, incoming=None, fresh=None) -> ForwardBackward:
     return result
 
 
+def forward_log_likelihood(pot, data):
+    """Log-likelihoods and last filtered distributions by the forward pass alone, keeping one step of it.
+
+    For one shared transition after the first step (else None: use :func:`forward`).  The same recursion
+    and normalisers as :func:`forward`, without the (n_sequences, longest, S) filtered array."""
+    unary = pot.unary
+    N, T, S = unary.shape
+    if pot.pair_steps is not None or S == 1 or T < 2 or any(0 < key < T for key in pot.pair):
+        return None
+    valid = data.valid
+    shift = last_axis_max(unary)
+    if np.isneginf(shift[valid]).any():
+        rows, cols = np.nonzero(np.isneginf(shift) & valid)
+        _impossible(data, int(rows[0]), int(cols[0]))
+    emission_tm = np.empty((T, N, S))
+    np.subtract(unary.transpose(1, 0, 2), shift.T[..., None], out=emission_tm)
+    np.exp(emission_tm, out=emission_tm)
+    matrix, moved = _step_transition(pot, 1, N)
+    n_active = data.n_active
+    scale_tm = np.ones((T, N))  # ones in padding: their logs add nothing
+    alpha, last = emission_tm[0].copy(), np.empty((N, S))
+    np.dot(alpha, np.ones(S), out=scale_tm[0])
+    alpha /= scale_tm[0][:, None]
+    buffer, ones = np.empty((N, S)), np.ones(S)
+    for t in range(1, T):
+        n = n_active[t]
+        if n < n_active[t - 1]:  # rows n.. ended at t - 1
+            last[n:n_active[t - 1]] = alpha[n:n_active[t - 1]]
+        predicted = np.dot(alpha[:n], matrix, out=buffer[:n])
+        predicted *= emission_tm[t, :n]
+        c = np.dot(predicted, ones, out=scale_tm[t, :n])
+        np.divide(predicted, c[:, None], out=alpha[:n])
+    last[:n_active[T - 1]] = alpha[:n_active[T - 1]]
+    good = scale_tm > 0
+    if not good.all():
+        t, row = (int(i[0]) for i in np.nonzero(~good))
+        _impossible(data, row, t)
+    total = np.log(scale_tm).sum(axis=0) + shift.sum(axis=1, where=valid) + moved * np.maximum(data.lengths - 1, 0)
+    return total, last
+
+
 def _shared_backward(pot, data, result, terminal, pair_sums):
     """The backward pass on the forward pass's time-major arrays, one shared transition after the first step.
 
@@ -326,7 +367,7 @@ def block_products(matrix: np.ndarray, emission: np.ndarray, live: np.ndarray, f
     are not counted), so no step needs a mask.  A block without data is the identity.
     """
     R, block, S = emission.shape
-    emission_tm = np.ascontiguousarray(emission.transpose(1, 0, 2))
+    emission_tm = np.ascontiguousarray(emission.transpose(1, 0, 2))  # no copy when given time-major
     counts = live.sum(axis=1)
     product = np.where(first[:, None, None], 1.0, matrix) * emission_tm[0][:, None, :]
     tops = np.ones((block, R))
@@ -382,8 +423,11 @@ def blocked_log_likelihood(pot, data, block: int = BLOCK, *, keep: bool = False)
     moved = float(np.max(log_a))
     matrix = np.exp(log_a - moved)
     padded = np.zeros((N, n_blocks * block, S))
-    padded[:, :T] = unary - np.where(valid, shift, 0.0)[..., None]
-    emission = np.exp(padded).reshape(N * n_blocks, block, S)
+    np.subtract(unary, np.where(valid, shift, 0.0)[..., None], out=padded[:, :T])
+    # exponentiated straight into time-major order: block_products steps through time over all blocks at once
+    emission = np.empty((block, N * n_blocks, S))
+    np.exp(padded.reshape(N * n_blocks, block, S).transpose(1, 0, 2), out=emission)
+    emission = emission.transpose(1, 0, 2)
     live = np.zeros((N, n_blocks * block), dtype=bool)
     live[:, :T] = valid
     live = live.reshape(N * n_blocks, block)
