@@ -138,13 +138,14 @@ def forward(pot, data, *, incoming=None, fresh=None) -> ForwardBackward:
         if shared:
             if T > 1:
                 matrix, moved_at[1:] = _step_transition(pot, 1, N)
-            for t in range(1, T):
-                n = n_active[t]
-                # into preallocated contiguous buffers: the loop is over time, so each call's overhead counts
-                predicted = np.dot(alpha_tm[t - 1, :n], matrix, out=buffer[:n])
-                predicted *= emission_tm[t, :n]
-                c = np.dot(predicted, ones, out=scale_tm[t, :n])
-                np.divide(predicted, c[:, None], out=alpha_tm[t, :n])
+            with np.errstate(invalid="ignore", divide="ignore"):  # a zero normaliser is reported after the loop
+                for t in range(1, T):
+                    n = n_active[t]
+                    # into preallocated contiguous buffers: the loop is over time, so each call's overhead counts
+                    predicted = np.dot(alpha_tm[t - 1, :n], matrix, out=buffer[:n])
+                    predicted *= emission_tm[t, :n]
+                    c = np.dot(predicted, ones, out=scale_tm[t, :n])
+                    np.divide(predicted, c[:, None], out=alpha_tm[t, :n])
         else:
             for t in range(1, T):
                 n = n_active[t]
@@ -203,14 +204,15 @@ def forward_log_likelihood(pot, data):
     np.dot(alpha, np.ones(S), out=scale_tm[0])
     alpha /= scale_tm[0][:, None]
     buffer, ones = np.empty((N, S)), np.ones(S)
-    for t in range(1, T):
-        n = n_active[t]
-        if n < n_active[t - 1]:  # rows n.. ended at t - 1
-            last[n:n_active[t - 1]] = alpha[n:n_active[t - 1]]
-        predicted = np.dot(alpha[:n], matrix, out=buffer[:n])
-        predicted *= emission_tm[t, :n]
-        c = np.dot(predicted, ones, out=scale_tm[t, :n])
-        np.divide(predicted, c[:, None], out=alpha[:n])
+    with np.errstate(invalid="ignore", divide="ignore"):  # a zero normaliser is reported after the loop
+        for t in range(1, T):
+            n = n_active[t]
+            if n < n_active[t - 1]:  # rows n.. ended at t - 1
+                last[n:n_active[t - 1]] = alpha[n:n_active[t - 1]]
+            predicted = np.dot(alpha[:n], matrix, out=buffer[:n])
+            predicted *= emission_tm[t, :n]
+            c = np.dot(predicted, ones, out=scale_tm[t, :n])
+            np.divide(predicted, c[:, None], out=alpha[:n])
     last[:n_active[T - 1]] = alpha[:n_active[T - 1]]
     good = scale_tm > 0
     if not good.all():
@@ -373,7 +375,8 @@ def block_products(matrix: np.ndarray, emission: np.ndarray, live: np.ndarray, f
     tops = np.ones((block, R))
     flat = product.reshape(R, S * S)
     np.dot(flat, np.ones(S * S), out=tops[0])
-    flat /= tops[0][:, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        flat /= tops[0][:, None]
     final = np.broadcast_to(np.eye(S), (R, S, S)).copy()
     ends = np.argsort(counts, kind="stable")
     bounds = np.searchsorted(counts[ends], np.arange(block + 2))  # rows with count c: ends[bounds[c]:bounds[c+1]]
@@ -381,6 +384,12 @@ def block_products(matrix: np.ndarray, emission: np.ndarray, live: np.ndarray, f
     final[done] = product[done]
     buffer = np.empty((R * S, S))
     ones = np.ones(S * S)
+    with np.errstate(invalid="ignore", divide="ignore"):  # a block without explanation: NaN, caught by the caller
+        return _block_loop(matrix, emission_tm, live, product, tops, final, ends, bounds, buffer, ones)
+
+
+def _block_loop(matrix, emission_tm, live, product, tops, final, ends, bounds, buffer, ones):
+    block, R, S = emission_tm.shape
     for t in range(1, block):
         stepped = np.dot(product.reshape(R * S, S), matrix, out=buffer).reshape(R, S, S)
         stepped *= emission_tm[t][:, None, :]
