@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from scipy.special import logsumexp
 
-from pgm.dynamic import hmm
 from pgm.dynamic import forward_backward as fb
+from pgm.dynamic import hmm
 from pgm.dynamic.inference import prepare
 from pgm.errors import ImpossibleEvidenceError
 

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from pgm.dynamic.forward_backward import (
-    block_length, blocked_log_likelihood, forward, forward_backward, forward_log_likelihood, long_enough_for_blocks,
-    viterbi as _viterbi,
+    blocked_log_likelihood, forward, forward_backward, forward_log_likelihood, likelihood_block_length,
+    long_enough_for_blocks, viterbi as _viterbi,
 )
 from pgm.dynamic.potentials import HiddenSpace, partly_observed, potentials
 from pgm.dynamic.sequences import to_sequences
@@ -174,7 +174,7 @@ def _log_likelihood_and_last(pot, packed):
     """Log-likelihoods and the last filtered distribution of every packed sequence, by the faster route:
     batched over sequences when there are many, blocked over time when a few are long."""
     if long_enough_for_blocks(pot, packed):
-        return blocked_log_likelihood(pot, packed, block_length(packed.longest))
+        return blocked_log_likelihood(pot, packed, likelihood_block_length(packed.longest))
     quick = forward_log_likelihood(pot, packed)
     if quick is not None:
         return quick

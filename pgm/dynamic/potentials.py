@@ -214,10 +214,10 @@ def _factor_rows(factor, data, network, missing_child):
     if keep.all():  # every step of the segment (complete data): row-major positions without a scan or gather
         n, span = keep.shape
         rows, cols = np.repeat(np.arange(n), span), np.tile(np.arange(span), n)
-        pick = lambda values: np.ascontiguousarray(values).reshape(-1)  # noqa: E731
+        pick = lambda values: np.ascontiguousarray(values).reshape(-1)
     else:
         rows, cols = np.nonzero(keep)
-        pick = lambda values: values[rows, cols]  # noqa: E731
+        pick = lambda values: values[rows, cols]
     columns = {parent: pick(values) for parent, values in needed}
     if node not in hidden and not missing_child:
         columns[node] = pick(_column(data, node, node)[:, a:b])
