@@ -124,10 +124,11 @@ def inference_rows(ours, theirs, rng, sizes, repeat) -> list[Row]:
                  lambda: theirs.score(X, lengths)),
                 ("posteriors (forward-backward)", lambda: ours.smoothed(X, lengths=lengths),
                  lambda: theirs.predict_proba(X, lengths))):
-            median, times, _ = timed_calls(mine, repeat)
+            calls = repeat if total > 10_000 else max(repeat, 25)  # milliseconds: more calls for a steady median
+            median, times, _ = timed_calls(mine, calls)
             row = Row(task, f"{len(lengths):,} × {length:,}", median, first=times[0])
             if theirs is not None:
-                row.peers["hmmlearn"], _, _ = timed_calls(peer, repeat)
+                row.peers["hmmlearn"], _, _ = timed_calls(peer, calls)
             row.peers.setdefault("pgmpy", NA)
             rows.append(row)
     return rows

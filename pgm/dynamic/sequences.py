@@ -89,7 +89,8 @@ class SequenceData:
         ids = pd.Index([self.ids[p] for p in self.position])
         if ids.is_unique:  # built from codes: no per-step Python objects for a million steps
             return pd.MultiIndex(levels=[ids, pd.RangeIndex(self.longest)],
-                                 codes=[np.repeat(np.arange(len(ids)), lengths), t], names=[name, "t"])
+                                 codes=[np.repeat(np.arange(len(ids)), lengths), t], names=[name, "t"],
+                                 verify_integrity=False)  # codes in range by construction
         return pd.MultiIndex.from_arrays([np.repeat(ids.to_numpy(), lengths), t], names=[name, "t"])
 
     def to_long(self, packed: np.ndarray) -> np.ndarray:
