@@ -113,8 +113,11 @@ def test_a_long_sequence_with_zeros_neither_underflows_nor_drifts_from_the_plain
     assert np.isfinite(blocked[0]) and blocked[0] < -100
     assert blocked[0] == pytest.approx(plain.log_likelihood[0], rel=1e-12)
     assert blocked[0] == pytest.approx(textbook(params, X[:, 0])[0], rel=1e-12)
-    smoothed = fb.forward_backward(pot, packed).smoothed  # the blocked forward-backward
-    assert np.allclose(smoothed.sum(axis=2), 1.0, atol=1e-12)
+    blocked_fb = fb.forward_backward(pot, packed)  # the blocked forward-backward (12,001 steps: a part block)
+    plain_fb = fb.forward_backward(pot, packed, terminal=np.ones((1, pot.unary.shape[2])))  # the plain route
+    assert np.abs(blocked_fb.smoothed - plain_fb.smoothed).max() < 1e-10
+    assert np.abs(blocked_fb.filtered - plain_fb.filtered).max() < 1e-10
+    assert np.allclose(blocked_fb.smoothed.sum(axis=2), 1.0, atol=1e-12)
 
 
 def test_evidence_that_no_path_explains_is_reported_at_its_step_on_every_route():

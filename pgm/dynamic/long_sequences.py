@@ -51,7 +51,11 @@ def blocked_forward_backward(pot, data, block: int = BLOCK) -> ForwardBackward:
     result = forward_backward(blocks, shim, incoming=messages[sequence, which], fresh=which == 0,
                               terminal=ends[sequence, which])
 
+    in_order = N == 1 and (len(which) == 1 or longest == block) and (which == np.arange(len(which))).all()
+
     def unpack(values, fill):
+        if in_order:  # one sequence, its blocks in time order: the rows laid end to end are the answer
+            return values.reshape((1, -1) + values.shape[2:])[:, :T]
         out = np.full((N, n_blocks, block) + values.shape[2:], fill, dtype=values.dtype)
         out[sequence, which, :longest] = values
         return out.reshape((N, n_blocks * block) + values.shape[2:])[:, :T]
