@@ -55,7 +55,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from pgm.cpds.base import CPD, discrete_configuration_index
+from pgm.cpds.base import CPD, discrete_configuration_index, family_count_table
 from pgm.cpds.categorical import Categorical, _as_names, _as_states, bound_table
 from pgm.cpds.features import Feature, as_feature, bind_features, feature_from_dict
 from pgm.cpds.softmax_fitting import TOLERANCE, _separated, fit_softmax, objective  # noqa: F401 (re-exported)
@@ -394,10 +394,7 @@ class Softmax(CPD):
         if self._tabular:
             configs = discrete_configuration_index(parents, self.discrete_parents,
                                                    [len(d) for d in self.parent_states])
-            flat = values if configs is None else configs * k + values
-            shape = self.table_shape
-            counts = np.bincount(flat, weights=weights, minlength=int(np.prod(shape)))
-            return counts.astype(np.float64, copy=False).reshape(shape)
+            return family_count_table(values, configs, self.table_shape, weights)
         n = len(values)
         w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
         keep = w > 0  # rows of no weight carry no information
