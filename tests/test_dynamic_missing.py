@@ -236,14 +236,6 @@ def test_bad_soft_evidence_is_refused_naming_the_node_and_step():
         dbn.log_likelihood(frame, sequence="sequence", soft={"nope": np.ones((5, 2))})
 
 
-def test_a_missing_value_two_slices_before_its_child_is_refused_with_the_reason():
-    chain = markov_chain(["a", "b"], order=2)
-    rng = np.random.default_rng(0)
-    fitted = chain.fit(pd.DataFrame({"x": rng.choice(["a", "b"], size=50)}), prior=Dirichlet(1))
-    with pytest.raises(StructureError, match=r"partly observed .* parent 'x\[t-2\]'"):
-        fitted.log_likelihood(pd.DataFrame({"x": ["a", None, "b", "a"]}))
-
-
 # ---------------------------------------------------------------------------- missing Gaussian coordinates
 def gaussian_hmm_with_holes(seed, T, n_sequences, d=3, rate=0.3):
     rng = np.random.default_rng(seed)

@@ -289,9 +289,10 @@ def predict(network, data, steps: int = 1, **where) -> pd.DataFrame:
 
 def _transition(network, space, t: int) -> np.ndarray:
     """The constant log-transition into slice ``t`` (for slices beyond the packed data)."""
-    from pgm.dynamic.potentials import evaluate_constant, factors
+    from pgm.dynamic.potentials import copy_transition, evaluate_constant, factors
 
-    table = np.zeros((space.size, space.size))
+    tie = copy_transition(space)
+    table = np.zeros((space.size, space.size)) if tie is None else tie.copy()
     for factor in factors(network, space, t + 1):
         if factor.start <= t < factor.stop and not factor.uses_data:
             values = evaluate_constant(factor)[factor.index]

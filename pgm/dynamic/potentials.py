@@ -49,6 +49,12 @@ class HiddenSpace:
     #: observed) and other nodes depend on them; their values enter as evidence factors.
     promoted: tuple = ()
 
+    #: Lagged copies ``(name, node, k)``: the joint state at slice ``t`` also holds ``node``'s value at
+    #: slice ``t - k`` under ``name`` (``"x[t-k]"``), for every hidden node with a child ``k + 1 >= 2``
+    #: slices later.  A lag-``(k+1)`` parent is then the previous slice's copy ``k``, so every factor
+    #: still links two consecutive slices; the copies are tied to the past by :func:`copy_transition`.
+    copies: tuple = ()
+
     @classmethod
     def of(cls, network, promoted=()) -> "HiddenSpace":
         cards = []
@@ -60,14 +66,25 @@ class HiddenSpace:
                     f"latent node {node!r} is continuous; the exact sequence engine needs discrete hidden nodes "
                     "(a linear Gaussian state-space model runs through pgm.dynamic.kalman)")
             cards.append(len(domain))
+        reach = _longest_lags(network, set(nodes))
+        copies = tuple((f"{node}[t-{k}]", node, k) for node in nodes for k in range(1, reach.get(node, 1)))
+        cards += [cards[nodes.index(node)] for _, node, _ in copies]
         size = int(np.prod(cards, dtype=np.int64)) if cards else 1
         if size > MAX_HIDDEN_STATES:
             carried = f" (with the partly observed {list(nodes[len(network.latent_nodes):])})" if promoted else ""
+            lagged = (f" and the lagged copies {[name for name, _, _ in copies]} that their parents of earlier "
+                      "slices need" if copies else "")
             raise InferenceTooLarge(
-                f"the joint hidden state of {list(nodes)}{carried} has {size:,} states, more than the "
+                f"the joint hidden state of {list(nodes)}{carried}{lagged} has {size:,} states, more than the "
                 f"{MAX_HIDDEN_STATES:,} the exact engine enumerates")
         codes = np.array(np.unravel_index(np.arange(size), cards)).T if cards else np.zeros((1, 0), dtype=np.int64)
-        return cls(nodes, tuple(cards), codes.astype(np.int64), nodes[len(network.latent_nodes):])
+        return cls(nodes + tuple(name for name, _, _ in copies), tuple(cards), codes.astype(np.int64),
+                   nodes[len(network.latent_nodes):], copies)
+
+    @property
+    def carried(self) -> tuple:
+        """The hidden nodes proper (latent, then partly observed), without the lagged copies."""
+        return self.nodes[:len(self.nodes) - len(self.copies)]
 
     @property
     def size(self) -> int:
@@ -75,6 +92,48 @@ class HiddenSpace:
 
     def column(self, node: str) -> np.ndarray:
         return self.codes[:, self.nodes.index(node)]
+
+    def copy_name(self, node: str, lag: int) -> str:
+        """The name under which the previous slice holds ``node`` at ``lag`` slices back from slice ``t``."""
+        return node if lag <= 1 else f"{node}[t-{lag - 1}]"
+
+
+def _longest_lags(network, hidden: set) -> dict:
+    """For each hidden node with children in later slices, the largest lag at which it is a parent."""
+    reach = {}
+    for t in range(network.n_initial + 1):
+        for node in network.nodes:
+            for parent in network.cpd(node, t).parents:
+                base, lag = parse_parent(parent, node)
+                if base in hidden:
+                    reach[base] = max(reach.get(base, 0), lag)
+    return reach
+
+
+def copy_transition(space: HiddenSpace) -> np.ndarray | None:
+    """``(S, S)`` log-table, 0 where every lagged copy at slice t equals its source at slice t-1, else -inf.
+
+    Copy ``k`` of ``x`` at slice ``t`` must equal copy ``k - 1`` (copy 0 is ``x``
+    itself) at slice ``t - 1``; with the copies fixed to state 0 at slice 0
+    (:func:`copy_start`), copy ``k`` is ``x[t-k]`` wherever that slice exists.
+    """
+    if not space.copies:
+        return None
+    agree = np.ones((space.size, space.size), dtype=bool)
+    for name, node, k in space.copies:
+        source = node if k == 1 else f"{node}[t-{k - 1}]"
+        agree &= space.column(source)[:, None] == space.column(name)[None, :]
+    return np.where(agree, 0.0, -np.inf)
+
+
+def copy_start(space: HiddenSpace) -> np.ndarray | None:
+    """``(S,)`` log-table at slice 0: the lagged copies, which refer to no slice yet, sit in state 0."""
+    if not space.copies:
+        return None
+    fixed = np.ones(space.size, dtype=bool)
+    for name, _, _ in space.copies:
+        fixed &= space.column(name) == 0
+    return np.where(fixed, 0.0, -np.inf)
 
 
 @dataclass
@@ -97,6 +156,8 @@ class Factor:
     index: np.ndarray
     uses_data: bool
     hidden: frozenset = frozenset()
+    #: The CPD's name for each ``involved`` entry (a lagged copy ``("x[t-1]", 1)`` is its parent ``"x[t-2]"``).
+    names: list | None = None
 
     @property
     def pairwise(self) -> bool:
@@ -124,17 +185,14 @@ def _compile_factors(network, space: HiddenSpace, longest: int) -> list[Factor]:
         for node in network.nodes:
             cpd = network.cpd(node, a)
             involved = [(node, 0)] if node in hidden else []
+            names = [node] if node in hidden else []
             uses_data = node not in hidden
             for parent in cpd.parents:
                 base, lag = parse_parent(parent, node)
                 if base in hidden:
-                    if lag > 1:
-                        what = ("hidden" if base not in space.promoted else "partly observed (it has missing or "
-                                "soft values and a child, so it is summed out like a hidden node)")
-                        raise StructureError(
-                            f"{node!r} has the {what} parent {parent!r}; hidden nodes may be parents only within "
-                            "their slice or of the next one")
-                    involved.append((base, lag))
+                    # a parent k >= 2 slices back is the previous slice's lagged copy k - 1
+                    involved.append((space.copy_name(base, lag), min(lag, 1)))
+                    names.append(parent)
                 else:
                     uses_data = True
             cards = [space.cards[space.nodes.index(n)] for n, _ in involved]
@@ -151,7 +209,7 @@ def _compile_factors(network, space: HiddenSpace, longest: int) -> list[Factor]:
             has_lag = any(lag == 1 for _, lag in involved)
             index = before[:, None] + current[None, :] if has_lag else current
             out.append(Factor(node, cpd, network.cpd_key(node, a), a, b, involved, grid, index, uses_data,
-                              frozenset(hidden)))
+                              frozenset(hidden), names))
     return out
 
 
@@ -159,7 +217,7 @@ def grid_columns(factor: Factor, n_rows: int) -> dict:
     """The hidden columns of ``factor``'s grid repeated for ``n_rows`` positions: name -> (n_rows * G,) codes."""
     out = {}
     for j, (n, lag) in enumerate(factor.involved):
-        name = n if lag == 0 else f"{n}[t-{lag}]"
+        name = factor.names[j] if factor.names is not None else n if lag == 0 else f"{n}[t-{lag}]"
         out[name] = np.tile(factor.grid[:, j], n_rows)
     return out
 
@@ -308,6 +366,11 @@ def potentials(network, data, space: HiddenSpace) -> Potentials:
         pair.setdefault(t, np.zeros((S, S)))
     if T > network.n_initial:
         pair.setdefault(-1, np.zeros((S, S)))
+    tie = copy_transition(space)
+    if tie is not None:
+        pair = {key: table + tie for key, table in pair.items()}
+        if not data.__dict__.get("_start", 0):  # a checkpoint window that starts later has no slice 0
+            unary[:, 0] += copy_start(space)
     return Potentials(unary, pair, pair_steps, network.n_initial, network_factors)
 
 
