@@ -146,7 +146,11 @@ def log_likelihood(network, data, **where) -> pd.Series:
         return pd.concat(parts) if parts else pd.Series([], dtype=float, name="log_likelihood")
     from pgm.dynamic.kalman_em import is_linear_dynamical
 
-    if is_linear_dynamical(network):  # continuous hidden state: the Kalman filter's normalisers
+    kalman = is_linear_dynamical(network)
+    if not kalman and all(network.domains[n] is None for n in network.nodes):
+        packed = pack_observed(network, data, **{k: v for k, v in where.items() if k not in ("soft", "checkpoint")})
+        kalman = is_linear_dynamical(network, packed)  # missing values the next slice depends on
+    if kalman:  # continuous hidden state: the Kalman filter's normalisers
         from pgm.dynamic.kalman import filter_and_smooth
 
         if where.get("soft"):

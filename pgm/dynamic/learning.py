@@ -241,7 +241,7 @@ def fit(network, data, *, sequence=None, time=None, lengths=None, prior=None, ma
     if isinstance(n_init, bool) or not isinstance(n_init, int) or n_init < 1:
         raise ValueError(f"n_init must be a positive integer, got {n_init!r}")
     packed = pack_observed(network, data, sequence=sequence, time=time, lengths=lengths, soft=soft)
-    if is_linear_dynamical(network):
+    if is_linear_dynamical(network, packed):
         if soft:
             raise DataError("soft evidence is for discrete nodes; a linear dynamical system has none to soften")
         return _fit_runs(network, packed, None, prior, max_iter, tol, n_init, init, seed, callback, progress,
@@ -312,6 +312,8 @@ def checkpointed_statistics(network, packed, space, k):
 
 
 def _discrete_e_step(current, packed, checkpoint=None):
+    if is_linear_dynamical(current, packed):  # a piece with missing values that later slices depend on
+        return kalman_expected_statistics(current, packed)
     space = HiddenSpace.of(current, partly_observed(current, packed))  # what each piece leaves unseen
     if checkpoint:
         from pgm.dynamic.checkpoints import window_length
