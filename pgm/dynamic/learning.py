@@ -28,6 +28,7 @@ from pgm._random import as_generator
 from pgm.dynamic.forward_backward import forward_backward
 from pgm.dynamic.inference import pack_observed, prepare
 from pgm.dynamic.kalman_em import is_linear_dynamical, kalman_expected_statistics, random_start_statistics
+from pgm.dynamic.centring import centred, shift_data, shift_network
 from pgm.dynamic.gaussian_blocks import block_statistics, gaussian_blocks
 from pgm.dynamic.potentials import (
     HiddenSpace, evidence_terms, factor_rows, grid_columns, partly_observed, potentials,
@@ -241,6 +242,20 @@ def fit(network, data, *, sequence=None, time=None, lengths=None, prior=None, ma
     if isinstance(n_init, bool) or not isinstance(n_init, int) or n_init < 1:
         raise ValueError(f"n_init must be a positive integer, got {n_init!r}")
     packed = pack_observed(network, data, sequence=sequence, time=time, lengths=lengths, soft=soft)
+    shifted = centred(network, packed, prior)
+    if shifted is not None:  # fit in centred coordinates, then move the intercepts back (pgm.dynamic.centring)
+        locations, packed = shifted
+        inner = None if callback is None else (
+            lambda iteration, mean, current: callback(iteration, mean, shift_network(current, locations, -1.0)))
+        fitted = _fit_packed(shift_network(network, locations, 1.0), packed, prior, max_iter, tol, n_init, init,
+                             seed, inner, progress, soft, checkpoint)
+        return shift_network(fitted, locations, -1.0)
+    return _fit_packed(network, packed, prior, max_iter, tol, n_init, init, seed, callback, progress, soft,
+                       checkpoint)
+
+
+def _fit_packed(network, packed, prior, max_iter, tol, n_init, init, seed, callback, progress, soft, checkpoint):
+    """:func:`fit` on packed data."""
     if is_linear_dynamical(network, packed):
         if soft:
             raise DataError("soft evidence is for discrete nodes; a linear dynamical system has none to soften")
@@ -413,7 +428,26 @@ def fit_pieces(network, pieces, *, sequence: str, time=None, prior=None, max_ite
 
 
 def _fit_sources(network, sources, first_piece, prior, max_iter, tol, init, seed, callback):
-    """EM over pieces (see :func:`_baum_welch`), started from the network or from the first piece."""
+    """EM over pieces (see :func:`_baum_welch`), started from the network or from the first piece; in centred
+    coordinates (:mod:`pgm.dynamic.centring`) with the locations of the first piece."""
+    shifted = centred(network, first_piece(), prior)
+    if shifted is None:
+        return _fit_sources_as_given(network, sources, first_piece, prior, max_iter, tol, init, seed, callback)
+    locations = shifted[0]
+    if callable(sources):
+        def moved_sources(given=sources):
+            return (shift_data(piece, locations) for piece in given())
+    else:
+        moved_sources = [lambda source=source: shift_data(source(), locations) for source in sources]
+    inner = None if callback is None else (
+        lambda iteration, mean, current: callback(iteration, mean, shift_network(current, locations, -1.0)))
+    fitted = _fit_sources_as_given(shift_network(network, locations, 1.0), moved_sources,
+                                   lambda: shift_data(first_piece(), locations), prior, max_iter, tol, init, seed,
+                                   inner)
+    return shift_network(fitted, locations, -1.0)
+
+
+def _fit_sources_as_given(network, sources, first_piece, prior, max_iter, tol, init, seed, callback):
     if init == "random" and is_linear_dynamical(network):
         start = from_statistics(network, random_start_statistics(network, first_piece(), as_generator(seed)),
                                 prior=prior)
