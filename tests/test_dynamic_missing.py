@@ -18,8 +18,8 @@ import pytest
 
 from pgm import Dirichlet
 from pgm.cpds import Categorical
-from pgm.dynamic import DynamicBayesianNetwork, autoregressive_hmm, hmm, markov_chain, previous
-from pgm.errors import DataError, StructureError
+from pgm.dynamic import DynamicBayesianNetwork, hmm, markov_chain, previous
+from pgm.errors import DataError
 from pgm.learning.em import ConvergenceWarning
 
 
@@ -287,14 +287,3 @@ def test_one_em_step_with_missing_gaussian_coordinates_equals_em_on_the_unrolled
                     assert np.allclose(np.asarray(getattr(mine, part)), np.asarray(getattr(theirs, part)),
                                        rtol=0, atol=1e-10), (node, t, part)
     assert ours.fit_report_.log_likelihood[0] * T == pytest.approx(static.fit_report_.log_likelihood[0], abs=1e-10)
-
-
-def test_a_missing_continuous_value_with_a_child_in_the_next_slice_is_refused_with_the_reason():
-    rng = np.random.default_rng(0)
-    complete = pd.DataFrame({"id": np.repeat(np.arange(40), 5), "z": rng.integers(0, 2, size=200),
-                             "y0": rng.normal(size=200)})
-    seen = autoregressive_hmm(2, 1).latent_free().fit(complete, sequence="id")  # parameters from data showing z
-    fitted = DynamicBayesianNetwork(seen.transition, initial=seen.initial, latent=["z"])
-    with pytest.raises(DataError, match=r"'y0' is missing in sequence 0 at t=2, but 'y0' at t=3 depends on it.*"
-                                        r"children are in its own slice"):
-        fitted.log_likelihood(pd.DataFrame({"y0": [0.1, 0.2, None, 0.3]}))

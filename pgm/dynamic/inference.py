@@ -18,7 +18,7 @@ import pandas as pd
 from pgm.dynamic.forward_backward import (
     block_length, blocked_log_likelihood, forward, forward_backward, long_enough_for_blocks, viterbi as _viterbi,
 )
-from pgm.dynamic.potentials import HiddenSpace, partly_observed, potentials
+from pgm.dynamic.potentials import HiddenSpace, hidden_space, partly_observed, potentials
 from pgm.dynamic.sequences import to_sequences
 from pgm.errors import DataError
 
@@ -30,7 +30,7 @@ def prepare(network, data, *, sequence=None, time=None, lengths=None, soft=None)
     if not network.is_fitted:
         raise DataError(f"the network {network.name!r} has unfitted CPDs; fit it first")
     packed = pack_observed(network, data, sequence=sequence, time=time, lengths=lengths, soft=soft)
-    space = HiddenSpace.of(network, partly_observed(network, packed))
+    space = hidden_space(network, packed)
     return packed, space, potentials(network, packed, space)
 
 
@@ -164,7 +164,7 @@ def log_likelihood(network, data, **where) -> pd.Series:
         from pgm.dynamic.checkpoints import checkpointed_log_likelihood, window_length
 
         packed = pack_observed(network, data, **where)
-        space = HiddenSpace.of(network, partly_observed(network, packed))
+        space = hidden_space(network, packed)
         values = checkpointed_log_likelihood(network, packed, space,
                                              window_length(checkpoint, packed.longest, network))
     else:
@@ -204,7 +204,7 @@ def smoothed(network, data, *, checkpoint=None, **where) -> pd.DataFrame:
         from pgm.dynamic.checkpoints import checkpointed_posteriors, window_length
 
         packed = pack_observed(network, data, **where)
-        space = HiddenSpace.of(network, partly_observed(network, packed))
+        space = hidden_space(network, packed)
         k = window_length(checkpoint, packed.longest, network)
         latent = _latent_projection(network, space)
         answer = np.zeros((packed.n_sequences, packed.longest, latent.shape[1]))

@@ -30,8 +30,9 @@ from pgm.dynamic.inference import pack_observed, prepare
 from pgm.dynamic.kalman_em import is_linear_dynamical, kalman_expected_statistics, random_start_statistics
 from pgm.dynamic.centring import centred, shift_data, shift_network
 from pgm.dynamic.gaussian_blocks import block_statistics, gaussian_blocks
+from pgm.dynamic.gaussian_runs import gaussian_runs, run_statistics
 from pgm.dynamic.potentials import (
-    HiddenSpace, evidence_terms, factor_rows, grid_columns, partly_observed, potentials,
+    HiddenSpace, evidence_terms, factor_rows, hidden_space, grid_columns, partly_observed, potentials,
 )
 from pgm.errors import DataError, UnseenConfigurationWarning, caller_stacklevel
 from pgm.learning.em import ConvergenceWarning, FitReport, _progress
@@ -125,6 +126,13 @@ def _statistics(network, packed, space, factors, fb, first_step: int = 0) -> Sta
         key = factor.key
         arrays[key] = stats if key not in arrays else cpd.merge_statistics(arrays[key], stats)
         mergers[key] = cpd.merge_statistics
+    for run in gaussian_runs(network, packed):
+        posterior = (fb.smoothed[run.rows, run.last] if fb is not None
+                     else np.ones((len(run.rows), space.size)))
+        if first_step:
+            raise DataError("checkpointed windows cannot hold missing continuous values carried across slices")
+        for key, stats in run_statistics(network, run, packed, space, posterior).items():
+            arrays[key] = mergers[key](arrays[key], stats)
     for block in gaussian_blocks(network, packed, space):
         posterior = (fb.smoothed[block.rows, block.cols] if fb is not None
                      else np.ones((len(block.rows), space.size)))
@@ -263,8 +271,8 @@ def _fit_packed(network, packed, prior, max_iter, tol, n_init, init, seed, callb
                          kalman_expected_statistics,
                          lambda rng: from_statistics(network, random_start_statistics(network, packed, rng),
                                                      prior=prior))
-    space = HiddenSpace.of(network, partly_observed(network, packed))
-    if not space.nodes and not gaussian_blocks(network, packed, space):  # complete enough for the closed form
+    space = hidden_space(network, packed)
+    if not space.nodes and not gaussian_blocks(network, packed, space) and not gaussian_runs(network, packed):  # complete enough for the closed form
         from pgm.dynamic.potentials import factors as all_factors
 
         stats = _statistics(network, packed, space, all_factors(network, space, packed.longest), None)
@@ -329,7 +337,7 @@ def checkpointed_statistics(network, packed, space, k):
 def _discrete_e_step(current, packed, checkpoint=None):
     if is_linear_dynamical(current, packed):  # a piece with missing values that later slices depend on
         return kalman_expected_statistics(current, packed)
-    space = HiddenSpace.of(current, partly_observed(current, packed))  # what each piece leaves unseen
+    space = hidden_space(current, packed)  # what each piece leaves unseen
     if checkpoint:
         from pgm.dynamic.checkpoints import window_length
 
@@ -455,7 +463,7 @@ def _fit_sources_as_given(network, sources, first_piece, prior, max_iter, tol, i
         from pgm.dynamic.potentials import factors as all_factors
 
         first = first_piece()
-        space = HiddenSpace.of(network, partly_observed(network, first))
+        space = hidden_space(network, first)
         start = _random_start(network, first, space, all_factors(network, space, first.longest), as_generator(seed),
                               prior)
     elif init == "current":

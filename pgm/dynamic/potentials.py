@@ -31,7 +31,7 @@ import numpy as np
 from pgm.dynamic.model import parse_parent
 from pgm.errors import DataError, InferenceTooLarge, StructureError
 
-__all__ = ["HiddenSpace", "Factor", "factors", "Potentials", "potentials", "partly_observed", "evidence_terms"]
+__all__ = ["HiddenSpace", "hidden_space", "Factor", "factors", "Potentials", "potentials", "partly_observed", "evidence_terms"]
 
 #: The largest joint hidden state the exact engine enumerates.
 MAX_HIDDEN_STATES = 4096
@@ -56,7 +56,7 @@ class HiddenSpace:
     copies: tuple = ()
 
     @classmethod
-    def of(cls, network, promoted=()) -> "HiddenSpace":
+    def of(cls, network, promoted=(), reach=None) -> "HiddenSpace":
         cards = []
         nodes = tuple(network.latent_nodes) + tuple(n for n in network.nodes if n in set(promoted))
         for node in nodes:
@@ -66,14 +66,16 @@ class HiddenSpace:
                     f"latent node {node!r} is continuous; the exact sequence engine needs discrete hidden nodes "
                     "(a linear Gaussian state-space model runs through pgm.dynamic.kalman)")
             cards.append(len(domain))
-        reach = _longest_lags(network, set(nodes))
+        longest = _longest_lags(network, set(nodes))
+        reach = {n: max(longest.get(n, 0), (reach or {}).get(n, 0)) for n in nodes}
         copies = tuple((f"{node}[t-{k}]", node, k) for node in nodes for k in range(1, reach.get(node, 1)))
         cards += [cards[nodes.index(node)] for _, node, _ in copies]
         size = int(np.prod(cards, dtype=np.int64)) if cards else 1
         if size > MAX_HIDDEN_STATES:
             carried = f" (with the partly observed {list(nodes[len(network.latent_nodes):])})" if promoted else ""
-            lagged = (f" and the lagged copies {[name for name, _, _ in copies]} that their parents of earlier "
-                      "slices need" if copies else "")
+            lagged = (f" and the lagged copies {[name for name, _, _ in copies]} that parents in earlier slices "
+                      "(or gaps in continuous values carried across slices, one copy per step of the longest "
+                      "gap) need" if copies else "")
             raise InferenceTooLarge(
                 f"the joint hidden state of {list(nodes)}{carried}{lagged} has {size:,} states, more than the "
                 f"{MAX_HIDDEN_STATES:,} the exact engine enumerates")
@@ -96,6 +98,17 @@ class HiddenSpace:
     def copy_name(self, node: str, lag: int) -> str:
         """The name under which the previous slice holds ``node`` at ``lag`` slices back from slice ``t``."""
         return node if lag <= 1 else f"{node}[t-{lag - 1}]"
+
+
+def hidden_space(network, data) -> HiddenSpace:
+    """The joint hidden state ``data`` needs: the latent nodes, the partly observed ones
+    (:func:`partly_observed`), and the lagged copies that lagged parents and the blocks of missing
+    continuous values carried across slices (:mod:`pgm.dynamic.gaussian_runs`) need."""
+    from pgm.dynamic.gaussian_runs import run_reach
+
+    promoted = partly_observed(network, data)
+    carried = set(network.latent_nodes) | set(promoted)
+    return HiddenSpace.of(network, promoted, run_reach(network, data, carried))
 
 
 def _longest_lags(network, hidden: set) -> dict:
@@ -250,6 +263,11 @@ def _factor_rows(factor, data, network, missing_child):
     replaced = block_mask(data, node, a, b)
     if replaced is not None:  # steps where the slice's Gaussian block stands in for this node's factor
         keep &= ~replaced
+    from pgm.dynamic.gaussian_runs import run_mask
+
+    in_runs = run_mask(network, data, node)
+    if in_runs is not None:  # steps where a block of values carried across slices stands in for it
+        keep &= ~in_runs[:, a:b]
     if node not in hidden:
         absent = _missing(_column(data, node, node)[:, a:b])
         keep &= absent if missing_child else ~absent
@@ -333,6 +351,7 @@ class Potentials:
 def potentials(network, data, space: HiddenSpace) -> Potentials:
     """All log-potentials for packed ``data`` under ``network``."""
     from pgm.dynamic.gaussian_blocks import block_log_density, gaussian_blocks
+    from pgm.dynamic.gaussian_runs import gaussian_runs, run_step_terms
 
     network_factors = factors(network, space, data.longest)
     blocks = gaussian_blocks(network, data, space)  # before any factor's rows: they leave these steps out
@@ -361,6 +380,9 @@ def potentials(network, data, space: HiddenSpace) -> Potentials:
             unary[rows, cols] += values[:, factor.index]
     for block in blocks:
         unary[block.rows, block.cols] += block_log_density(network, block, data, space)
+    for run in gaussian_runs(network, data):  # spread over the block's steps: each sees its own path so far
+        for steps, values in run_step_terms(network, run, data, space):
+            unary[run.rows, steps] += values
     unary += evidence_terms(space, data)
     for t in range(1, min(T, network.n_initial)):
         pair.setdefault(t, np.zeros((S, S)))

@@ -1,0 +1,132 @@
+"""Missing continuous values carried across slices with discrete hidden nodes (CLG forward-backward).
+
+An autoregressive HMM ``y_t | z_t, y_{t-1}`` (here with a second continuous
+node ``w | z, y`` or ``w | z[t-1], y``) whose ``y`` is missing: the blocks of
+steps around each gap are Gaussian given the discrete path, and the joint
+hidden state carries that path (:mod:`pgm.dynamic.gaussian_runs`).  Every
+answer -- log-likelihood, filtered and smoothed marginals, Viterbi, one EM
+step -- is compared with the static engine on ``unroll(T)``, which answers
+conditional linear Gaussian networks exactly on its own terms.
+"""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pgm.cpds import Categorical, LinearGaussian
+from pgm.dynamic import DynamicBayesianNetwork, autoregressive_hmm, previous
+from pgm.dynamic.potentials import hidden_space
+from pgm.errors import DataError, InferenceTooLarge
+from pgm.learning.em import ConvergenceWarning
+
+
+def switching_autoregression(seed, w_lag=0):
+    """z in 3 states; y | z, y[t-1]; w | z (or z[t-1]), y."""
+    rng = np.random.default_rng(seed)
+
+    def table(*shape):
+        return rng.dirichlet(np.ones(shape[-1]), size=shape[:-1])
+
+    z_parent = "z" if w_lag == 0 else previous("z")
+    transition = {
+        "z": Categorical([0, 1, 2], parents=[previous("z")], table=table(3, 3)),
+        "y": LinearGaussian(parents=["z", previous("y")], intercept=rng.normal(size=3),
+                            weights=rng.uniform(-0.9, 0.9, size=(3, 1)), variance=rng.uniform(0.3, 1.2, size=3)),
+        "w": LinearGaussian(parents=[z_parent, "y"], intercept=rng.normal(size=3),
+                            weights=rng.uniform(-1, 1, size=(3, 1)), variance=rng.uniform(0.2, 0.8, size=3)),
+    }
+    initial = {"z": Categorical([0, 1, 2], table=table(3)),
+               "y": LinearGaussian(parents=["z"], intercept=rng.normal(size=3), variance=[1.0, 1.0, 1.0]),
+               "w": LinearGaussian(parents=["y"], intercept=0.5, weights=[0.7], variance=0.4)}
+    return DynamicBayesianNetwork(transition, initial=initial, latent=["z"])
+
+
+def with_gaps(dbn, lengths, seed, rates=(("y", 0.35), ("w", 0.2))):
+    frame = dbn.sample(lengths, seed=seed).drop(columns=["z", "t"])
+    rng = np.random.default_rng(seed + 1)
+    for column, rate in rates:
+        values = frame[column].to_numpy(copy=True)
+        values[rng.random(len(values)) < rate] = np.nan
+        frame[column] = values
+    return frame
+
+
+def evidence_of(rows, upto=None):
+    return {f"{c}[{t}]": float(v) for c in ("y", "w") for t, v in enumerate(rows[c])
+            if not np.isnan(v) and (upto is None or t <= upto)}
+
+
+@pytest.mark.parametrize("seed, w_lag", [(0, 0), (1, 0), (2, 1)])
+def test_likelihood_filtering_smoothing_and_viterbi_equal_the_unrolled_network(seed, w_lag):
+    dbn = switching_autoregression(seed, w_lag)
+    frame = with_gaps(dbn, [7, 5, 2, 1, 6], seed)
+    assert frame.y.isna().sum() >= 4
+    ours = dbn.log_likelihood(frame, sequence="sequence")
+    smoothed, filtered = dbn.smoothed(frame, sequence="sequence"), dbn.filtered(frame, sequence="sequence")
+    best = dbn.most_probable_path(frame, sequence="sequence")
+    for sid, rows in frame.groupby("sequence", sort=False):
+        T, evidence = len(rows), evidence_of(rows)
+        unrolled = dbn.unroll(T)
+        assert ours[sid] == pytest.approx(unrolled.log_evidence(evidence), abs=1e-10)
+        for t in range(T):
+            whole = unrolled.query(f"z[{t}]", evidence).probabilities
+            assert np.abs(smoothed.loc[(sid, t), "z"].to_numpy(float) - whole).max() < 1e-10
+            past = dbn.unroll(t + 1).query(f"z[{t}]", evidence_of(rows, upto=t)).probabilities
+            assert np.abs(filtered.loc[(sid, t), "z"].to_numpy(float) - past).max() < 1e-10
+        mpe = unrolled.mpe(evidence)
+        assert best.log_probability[sid] == pytest.approx(mpe.log_probability, abs=1e-10)
+        assert list(best.path.loc[sid, "z"]) == [mpe.assignment[f"z[{t}]"] for t in range(T)]
+
+
+@pytest.mark.parametrize("w_lag", [0, 1])
+def test_one_em_step_equals_em_on_the_unrolled_network(w_lag):
+    dbn, T = switching_autoregression(3, w_lag), 4
+    frame = with_gaps(dbn, [T] * 40, 5, rates=(("y", 0.3), ("w", 0.2)))
+    wide = pd.DataFrame({f"{c}[{t}]": frame[c].to_numpy().reshape(-1, T)[:, t] for c in ("y", "w") for t in range(T)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours = dbn.fit(frame, sequence="sequence", init="current", max_iter=1)
+        static = dbn.unroll(T).fit(wide, init="current", max_iter=1)
+    for node in dbn.nodes:
+        for t in range(T):
+            mine, theirs = ours.cpd(node, t), static[f"{node}[{t}]"]
+            if mine.is_discrete:
+                assert np.abs(mine.table - theirs.table).max() < 1e-10, (node, t)
+                continue
+            for part in ("intercept", "weights", "variance"):
+                assert np.allclose(np.asarray(getattr(mine, part)), np.asarray(getattr(theirs, part)),
+                                   rtol=0, atol=1e-10), (node, t, part)
+    assert ours.fit_report_.log_likelihood[0] * T == pytest.approx(static.fit_report_.log_likelihood[0], abs=1e-10)
+
+
+def test_the_builders_autoregressive_hmm_takes_gaps_and_em_climbs():
+    rng = np.random.default_rng(0)
+    n = 400
+    complete = pd.DataFrame({"id": np.repeat(np.arange(20), n // 20), "z": rng.integers(0, 2, size=n),
+                             "y0": rng.normal(size=n)})
+    complete["y0"] += 3 * complete.z
+    seen = autoregressive_hmm(2, 1).latent_free().fit(complete, sequence="id")
+    model = DynamicBayesianNetwork(seen.transition, initial=seen.initial, latent=["z"])
+    gappy = complete.drop(columns="z").copy()
+    gappy.loc[rng.random(n) < 0.15, "y0"] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fitted = model.fit(gappy, sequence="id", init="current", max_iter=15, tol=-1.0)
+    trace = np.array(fitted.fit_report_.log_likelihood)
+    assert np.all(np.diff(trace) > -1e-9)  # EM never goes down
+    assert fitted.score(gappy, sequence="id") / n == pytest.approx(trace[-1], abs=0.05)
+
+
+def test_the_path_a_gap_needs_counts_towards_the_state_limit_and_checkpoints_are_refused():
+    dbn = switching_autoregression(4)
+    frame = dbn.sample([30], seed=1).drop(columns=["z", "t"])
+    frame.loc[3:5, "y"] = np.nan  # a gap of three: blocks of four steps
+    packed_space = hidden_space(dbn, __import__("pgm.dynamic.inference", fromlist=["x"]).pack_observed(dbn, frame))
+    assert packed_space.size == 3 ** 4
+    with pytest.raises(DataError, match="checkpoint= does not take missing continuous values"):
+        dbn.log_likelihood(frame, checkpoint=5)
+    frame.loc[3:12, "y"] = np.nan  # ten missing in a row: 3^11 joint states
+    with pytest.raises(InferenceTooLarge, match=r"lagged copies .* 177,147 states"):
+        dbn.log_likelihood(frame)
