@@ -130,3 +130,57 @@ def test_the_path_a_gap_needs_counts_towards_the_state_limit_and_checkpoints_are
     frame.loc[3:12, "y"] = np.nan  # ten missing in a row: 3^11 joint states
     with pytest.raises(InferenceTooLarge, match=r"lagged copies .* 177,147 states"):
         dbn.log_likelihood(frame)
+
+
+def switching_ar2():
+    transition = {
+        "z": Categorical([0, 1], parents=[previous("z")], table=[[0.8, 0.2], [0.3, 0.7]]),
+        "y": LinearGaussian(parents=["z", previous("y", 2), previous("y")], intercept=[0.0, 2.0],
+                            weights=[[-0.3, 0.6], [0.2, 0.5]], variance=[0.5, 1.0])}
+    initial = [{"z": Categorical([0, 1], table=[0.5, 0.5]),
+                "y": LinearGaussian(parents=["z"], intercept=[0.0, 1.0], variance=[1.0, 1.0])},
+               {"y": LinearGaussian(parents=["z", previous("y")], intercept=[0.0, 1.0], weights=[[0.5], [0.5]],
+                                    variance=[1.0, 1.0])}]
+    return DynamicBayesianNetwork(transition, initial=initial, latent=["z"])
+
+
+def observed_ar2():
+    return DynamicBayesianNetwork(
+        {"y": LinearGaussian(parents=[previous("y", 2), previous("y")], intercept=0.2, weights=[-0.3, 0.9],
+                             variance=0.4)},
+        initial=[{"y": LinearGaussian(intercept=0.0, variance=1.0)},
+                 {"y": LinearGaussian(parents=[previous("y")], intercept=0.1, weights=[0.5], variance=0.7)}])
+
+
+@pytest.mark.parametrize("build", [switching_ar2, observed_ar2])
+def test_gaps_with_children_two_slices_later_equal_the_unrolled_network(build):
+    dbn = build()
+    frame = dbn.sample([9, 6, 3], seed=1).drop(columns=["z", "t"], errors="ignore")
+    frame.loc[[2, 3, 6, 10, 11, 14, 16], "y"] = np.nan  # gaps of one and two, one and two closed steps apart
+    ours = dbn.log_likelihood(frame, sequence="sequence")
+    smoothed = dbn.smoothed(frame, sequence="sequence") if dbn.latent_nodes else None
+    for sid, rows in frame.groupby("sequence", sort=False):
+        T = len(rows)
+        evidence = {f"y[{t}]": float(v) for t, v in enumerate(rows.y) if not np.isnan(v)}
+        unrolled = dbn.unroll(T)
+        assert ours[sid] == pytest.approx(unrolled.log_evidence(evidence), abs=1e-10)
+        for t in range(T if smoothed is not None else 0):
+            whole = unrolled.query(f"z[{t}]", evidence).probabilities
+            assert np.abs(smoothed.loc[(sid, t), "z"].to_numpy(float) - whole).max() < 1e-10
+    T = 5
+    many = dbn.sample([T] * 40, seed=5).drop(columns=["z"], errors="ignore")
+    many.loc[np.random.default_rng(6).random(len(many)) < 0.25, "y"] = np.nan
+    wide = pd.DataFrame({f"y[{t}]": many.y.to_numpy().reshape(-1, T)[:, t] for t in range(T)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        step = dbn.fit(many, sequence="sequence", init="current", max_iter=1)
+        static = dbn.unroll(T).fit(wide, init="current", max_iter=1)
+    for node in dbn.nodes:
+        for t in range(T):
+            mine, theirs = step.cpd(node, t), static[f"{node}[{t}]"]
+            if mine.is_discrete:
+                assert np.abs(mine.table - theirs.table).max() < 1e-10
+            else:
+                for part in ("intercept", "weights", "variance"):
+                    assert np.allclose(np.asarray(getattr(mine, part)), np.asarray(getattr(theirs, part)),
+                                       rtol=0, atol=1e-10), (node, t, part)

@@ -8,10 +8,11 @@ over the discrete paths since the last slice whose carried values were all
 seen.  This module makes that mixture part of the ordinary discrete
 recursion:
 
-- a *run* is a maximal stretch of steps where some *carried* continuous node
-  (an observed continuous node with a child in a later slice) is missing;
-  its *block* is the run plus the next step (whose nodes depend on the run's
-  last values), or the run alone at the end of a sequence;
+- a *carried* continuous node is an observed continuous node with a child in
+  a later slice, up to ``L`` slices later; a *block* is a maximal stretch of
+  steps where a carried value is missing at the step or at one of the ``L``
+  steps before it (so it holds every gap and every node that depends on
+  one), cut at the end of the sequence;
 - the joint hidden state carries lagged copies of the discrete hidden nodes
   (:class:`~pgm.dynamic.potentials.HiddenSpace`) far enough back to cover
   the longest block, so that at a block's last step the joint state names
@@ -91,18 +92,20 @@ def _find_runs(network, data) -> list:
         open_ |= _missing(data.columns[node]) & valid
     if not open_.any():
         return []
-    _check_supported(network, carried)
+    reach = _check_supported(network, carried)
     N, T = open_.shape
-    # a run starts where open_ turns on; its block ends at the first closed step after it (or the sequence's end)
-    before = np.zeros_like(open_)
-    before[:, 1:] = open_[:, :-1]
-    starts = np.argwhere(open_ & ~before)
-    rows, first = starts[:, 0], starts[:, 1]
-    closed_after = np.where(open_ | ~valid, T, np.arange(T)[None, :])  # index of each closed valid step
-    # first closed step at or after t, per row: a reverse cumulative minimum
-    next_closed = np.minimum.accumulate(closed_after[:, ::-1], axis=1)[:, ::-1]
-    end = next_closed[rows, first]  # the closing step, or T if none
-    last = np.where(end < data.lengths[rows], end, data.lengths[rows] - 1)
+    # a step belongs to a block if a carried value is missing there or up to `reach` steps before (its
+    # children reach that far); blocks are the maximal stretches of such steps
+    covered = open_.copy()
+    for lag in range(1, reach + 1):
+        covered[:, lag:] |= open_[:, :-lag]
+    covered &= valid
+    before = np.zeros_like(covered)
+    before[:, 1:] = covered[:, :-1]
+    after = np.zeros_like(covered)
+    after[:, :-1] = covered[:, 1:]
+    rows, first = np.nonzero(covered & ~before)
+    _, last = np.nonzero(covered & ~after)  # row-major order pairs each block's start with its end
     lengths = last - first + 1
     first_class = np.minimum(first, network.n_initial)
     continuous = [n for n in network.nodes if network.domains[n] is None and n in data.columns]
@@ -128,7 +131,9 @@ def _slice_order(network, nodes, t):
     return order_of(parents)
 
 
-def _check_supported(network, carried):
+def _check_supported(network, carried) -> int:
+    """Refuse what blocks cannot hold; return the largest lag of a carried node as a parent."""
+    reach = 1
     for t in range(network.n_initial + 1):
         for node in network.nodes:
             cpd = network.cpd(node, t)
@@ -140,13 +145,12 @@ def _check_supported(network, carried):
                     raise StructureError(
                         f"{node!r} is discrete with the continuous parent {parent!r}; a missing continuous value "
                         "with children in later slices is summed out only when its children are linear Gaussian")
-                if base in carried and lag > 1:
-                    raise StructureError(
-                        f"{node!r} has the parent {parent!r}, {lag} slices back; a missing continuous value is "
-                        "carried to the next slice only (parents one slice back)")
+                if base in carried:
+                    reach = max(reach, lag)
             if not cpd.is_discrete and not all(f.is_identity for f in cpd.features):
                 raise StructureError(f"{node!r} is not linear Gaussian in its parents; a missing continuous value "
                                      "with children in later slices is summed out only in linear Gaussian nodes")
+    return reach
 
 
 def run_reach(network, data, hidden) -> dict:

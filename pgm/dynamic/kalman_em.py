@@ -35,9 +35,11 @@ def is_linear_dynamical(network, packed=None) -> bool:
     """Whether the network runs through the Kalman filter (and is fitted by Kalman EM).
 
     It does when it has continuous latent nodes; and, for ``packed`` data,
-    when every node is continuous and an observed node with a child in a
-    later slice has a missing value there (the value then has to be carried
-    forward as part of a Gaussian state, :func:`pgm.dynamic.kalman.observed_in_state`).
+    when every node is continuous, parents reach one slice back, and an
+    observed node with a child in the next slice has a missing value there
+    (the value then has to be carried forward as part of a Gaussian state,
+    :func:`pgm.dynamic.kalman.observed_in_state`).  Longer lags take the
+    blocks of :mod:`pgm.dynamic.gaussian_runs` instead.
     """
     if any(network.domains[n] is None for n in network.latent_nodes):
         return True
@@ -45,8 +47,8 @@ def is_linear_dynamical(network, packed=None) -> bool:
         return False
     from pgm.dynamic.kalman import observed_in_state
 
-    if not observed_in_state(network):
-        return False
+    if not observed_in_state(network) or network.order > 1:  # the Kalman state holds one slice of the past;
+        return False  # blocks over the gaps (pgm.dynamic.gaussian_runs) take longer lags
     return any(np.isnan(packed.columns[n][packed.valid]).any() for n in network.observed_nodes
                if n in packed.columns)
 
