@@ -184,3 +184,35 @@ def test_gaps_with_children_two_slices_later_equal_the_unrolled_network(build):
                 for part in ("intercept", "weights", "variance"):
                     assert np.allclose(np.asarray(getattr(mine, part)), np.asarray(getattr(theirs, part)),
                                        rtol=0, atol=1e-10), (node, t, part)
+
+
+def test_sequences_with_longer_gaps_are_answered_in_their_own_group_with_the_same_answers():
+    dbn = switching_autoregression(5)
+    frame = with_gaps(dbn, [8, 6, 5, 7], 2, rates=(("y", 0.0), ("w", 0.1)))
+    frame.loc[frame.sequence == 0, "y"] = [0.3, np.nan, np.nan, np.nan, np.nan, 1.0, 0.5, 0.2]  # a gap of 4
+    frame.loc[(frame.sequence == 2) & (frame.index % 2 == 0), "y"] = np.nan  # gaps of 1
+    together = (dbn.log_likelihood(frame, sequence="sequence"), dbn.smoothed(frame, sequence="sequence"),
+                dbn.most_probable_path(frame, sequence="sequence"))
+    for sid, rows in frame.groupby("sequence", sort=False):
+        alone = rows.assign(sequence=sid)
+        assert together[0][sid] == pytest.approx(dbn.log_likelihood(alone, sequence="sequence")[sid], abs=1e-12)
+        assert np.abs(together[1].loc[sid].to_numpy() - dbn.smoothed(alone, sequence="sequence").loc[sid].to_numpy()
+                      ).max() < 1e-12
+        best = dbn.most_probable_path(alone, sequence="sequence")
+        assert list(together[2].path.loc[sid, "z"]) == list(best.path.loc[sid, "z"])
+        unrolled, evidence = dbn.unroll(len(rows)), evidence_of(rows)
+        assert together[0][sid] == pytest.approx(unrolled.log_evidence(evidence), abs=1e-10)
+    assert list(together[0].index) == [0, 1, 2, 3] and together[1].index.equals(
+        dbn.filtered(frame, sequence="sequence").index)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        grouped = dbn.fit(frame, sequence="sequence", init="current", max_iter=1)
+    stats = [dbn.statistics(rows, sequence="sequence") for _, rows in frame.groupby("sequence", sort=False)]
+    summed = stats[0]
+    for part in stats[1:]:
+        summed = summed + part
+    by_hand = dbn.from_statistics(summed)
+    for node in dbn.nodes:
+        for part in (("table",) if dbn.cpd(node, 3).is_discrete else ("intercept", "weights", "variance")):
+            assert np.allclose(np.asarray(getattr(grouped.cpd(node, 3), part)),
+                               np.asarray(getattr(by_hand.cpd(node, 3), part)), rtol=0, atol=1e-10)

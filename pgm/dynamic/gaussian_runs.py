@@ -42,8 +42,8 @@ import numpy as np
 from pgm.dynamic.model import parse_parent
 from pgm.errors import DataError, StructureError
 
-__all__ = ["GaussianRun", "carried_continuous", "gaussian_runs", "run_reach", "run_mask", "run_log_density",
-           "run_statistics"]
+__all__ = ["GaussianRun", "carried_continuous", "gaussian_runs", "reach_groups", "run_reach", "run_mask",
+           "run_log_density", "run_step_terms", "run_statistics"]
 
 
 @dataclass
@@ -169,6 +169,26 @@ def run_reach(network, data, hidden) -> dict:
                 if base in hidden:
                     reach[base] = max(reach.get(base, 0), longest + lag)
     return reach
+
+
+def reach_groups(network, data) -> list | None:
+    """Packed rows grouped by the longest block each sequence has, when that differs between sequences.
+
+    The joint state must name the discrete path through a sequence's longest
+    block, so one long gap would make every sequence pay ``S^(B + l)``
+    states; answered group by group, each pays for its own gaps.  None when
+    one group would do.
+    """
+    runs = gaussian_runs(network, data)
+    if not runs:
+        return None
+    longest = np.zeros(data.n_sequences, dtype=np.int64)
+    for run in runs:
+        np.maximum.at(longest, run.rows, run.length)
+    values = np.unique(longest)
+    if len(values) < 2:
+        return None
+    return [np.flatnonzero(longest == v) for v in values]
 
 
 def run_mask(network, data, node) -> np.ndarray | None:

@@ -34,6 +34,35 @@ def prepare(network, data, *, sequence=None, time=None, lengths=None, soft=None)
     return packed, space, potentials(network, packed, space)
 
 
+def _grouped(network, data, where, answer, combine):
+    """``answer(packed, space, potentials)`` for the data, group by group when blocks of missing continuous
+    values need joint states of different sizes in different sequences (:func:`~pgm.dynamic.gaussian_runs.
+    reach_groups`), the groups' answers put together by ``combine(parts, packed)``."""
+    from pgm.dynamic.gaussian_runs import reach_groups
+
+    if not network.is_fitted:
+        raise DataError(f"the network {network.name!r} has unfitted CPDs; fit it first")
+    packed = pack_observed(network, data, **where)
+    groups = reach_groups(network, packed)
+    if groups is None or not _sequence_index(packed).is_unique:
+        space = hidden_space(network, packed)
+        return answer(packed, space, potentials(network, packed, space))
+    parts = []
+    for rows in groups:
+        part = packed.subset(rows)
+        space = hidden_space(network, part)
+        parts.append(answer(part, space, potentials(network, part, space)))
+    return combine(parts, packed)
+
+
+def _steps_together(parts, packed):
+    return pd.concat(parts).reindex(packed.frame_index())
+
+
+def _sequences_together(parts, packed):
+    return pd.concat(parts).reindex(_sequence_index(packed))
+
+
 def pack_observed(network, data, *, sequence=None, time=None, lengths=None, soft=None):
     """The data packed (:mod:`pgm.dynamic.sequences`); latent nodes must not have values.
 
@@ -167,10 +196,13 @@ def log_likelihood(network, data, **where) -> pd.Series:
         space = hidden_space(network, packed)
         values = checkpointed_log_likelihood(network, packed, space,
                                              window_length(checkpoint, packed.longest, network))
-    else:
-        packed, _, pot = prepare(network, data, **where)
-        values = _log_likelihood_and_last(pot, packed)[0]
-    return pd.Series(packed.in_user_order(values), index=_sequence_index(packed), name="log_likelihood")
+        return pd.Series(packed.in_user_order(values), index=_sequence_index(packed), name="log_likelihood")
+
+    def answer(packed, space, pot):
+        return pd.Series(packed.in_user_order(_log_likelihood_and_last(pot, packed)[0]),
+                         index=_sequence_index(packed), name="log_likelihood")
+
+    return _grouped(network, data, where, answer, _sequences_together)
 
 
 def _log_likelihood_and_last(pot, packed):
@@ -187,10 +219,12 @@ def _log_likelihood_and_last(pot, packed):
 
 def filtered(network, data, **where) -> pd.DataFrame:
     """``p(z_t | x_0..t)`` for every hidden node, step and sequence."""
-    packed, space, pot = prepare(network, data, **where)
-    if long_enough_for_blocks(pot, packed):  # a few long sequences: the blocked pass is much faster
-        return _marginal_frame(packed, space, forward_backward(pot, packed).filtered, network)
-    return _marginal_frame(packed, space, forward(pot, packed).filtered, network)
+    def answer(packed, space, pot):
+        if long_enough_for_blocks(pot, packed):  # a few long sequences: the blocked pass is much faster
+            return _marginal_frame(packed, space, forward_backward(pot, packed).filtered, network)
+        return _marginal_frame(packed, space, forward(pot, packed).filtered, network)
+
+    return _grouped(network, data, where, answer, _steps_together)
 
 
 def smoothed(network, data, *, checkpoint=None, **where) -> pd.DataFrame:
@@ -217,8 +251,9 @@ def smoothed(network, data, *, checkpoint=None, **where) -> pd.DataFrame:
         checkpointed_posteriors(network, packed, space, k, visit)
         return pd.DataFrame(packed.to_long(answer), index=packed.frame_index(),
                             columns=pd.MultiIndex.from_tuples(_latent_columns(network)))
-    packed, space, pot = prepare(network, data, **where)
-    return _marginal_frame(packed, space, forward_backward(pot, packed).smoothed, network)
+    return _grouped(network, data, where,
+                    lambda packed, space, pot: _marginal_frame(packed, space, forward_backward(pot, packed).smoothed,
+                                                               network), _steps_together)
 
 
 def _latent_projection(network, space) -> np.ndarray:
@@ -246,14 +281,20 @@ class MostProbablePath(NamedTuple):
 
 def most_probable_path(network, data, **where) -> MostProbablePath:
     """The most probable joint path of the hidden nodes of each sequence."""
-    packed, space, pot = prepare(network, data, **where)
-    result = _viterbi(pot, packed)
-    joint = packed.to_long(result.path)
-    path = pd.DataFrame({node: pd.Categorical.from_codes(space.codes[joint, j], categories=network.domains[node])
-                         for j, node in enumerate(network.latent_nodes)}, index=packed.frame_index())
-    score = pd.Series(packed.in_user_order(result.log_probability), index=_sequence_index(packed),
-                      name="log_probability")
-    return MostProbablePath(path, score)
+    def answer(packed, space, pot):
+        result = _viterbi(pot, packed)
+        joint = packed.to_long(result.path)
+        path = pd.DataFrame({node: pd.Categorical.from_codes(space.codes[joint, j], categories=network.domains[node])
+                             for j, node in enumerate(network.latent_nodes)}, index=packed.frame_index())
+        score = pd.Series(packed.in_user_order(result.log_probability), index=_sequence_index(packed),
+                          name="log_probability")
+        return MostProbablePath(path, score)
+
+    def combine(parts, packed):
+        return MostProbablePath(_steps_together([p.path for p in parts], packed),
+                                _sequences_together([p.log_probability for p in parts], packed))
+
+    return _grouped(network, data, where, answer, combine)
 
 
 def predict(network, data, steps: int = 1, **where) -> pd.DataFrame:

@@ -30,7 +30,7 @@ from pgm.dynamic.inference import pack_observed, prepare
 from pgm.dynamic.kalman_em import is_linear_dynamical, kalman_expected_statistics, random_start_statistics
 from pgm.dynamic.centring import centred, shift_data, shift_network
 from pgm.dynamic.gaussian_blocks import block_statistics, gaussian_blocks
-from pgm.dynamic.gaussian_runs import gaussian_runs, run_statistics
+from pgm.dynamic.gaussian_runs import gaussian_runs, reach_groups, run_statistics
 from pgm.dynamic.potentials import (
     HiddenSpace, evidence_terms, factor_rows, hidden_space, grid_columns, partly_observed, potentials,
 )
@@ -337,6 +337,13 @@ def checkpointed_statistics(network, packed, space, k):
 def _discrete_e_step(current, packed, checkpoint=None):
     if is_linear_dynamical(current, packed):  # a piece with missing values that later slices depend on
         return kalman_expected_statistics(current, packed)
+    groups = None if checkpoint else reach_groups(current, packed)
+    if groups is not None:  # sequences whose gaps need joint states of different sizes: each group its own
+        parts = [_discrete_e_step(current, packed.subset(rows)) for rows in groups]
+        stats = parts[0][0]
+        for part, _ in parts[1:]:
+            stats = stats + part
+        return stats, float(sum(loglik for _, loglik in parts))
     space = hidden_space(current, packed)  # what each piece leaves unseen
     if checkpoint:
         from pgm.dynamic.checkpoints import window_length
