@@ -133,3 +133,20 @@ def test_the_intercepts_come_back_at_the_datas_location():
         w = np.asarray(fitted.cpd(node, 3).weights).sum(axis=-1)
         expected = np.asarray(fitted.cpd(node, 3).intercept) + 10**9 * (1 - w)
         assert np.allclose(np.asarray(moved.cpd(node, 3).intercept), expected, rtol=0, atol=1e-5)
+
+
+def test_fitting_in_pieces_is_centred_too():
+    model, data, columns = gaussian_hmm_case(1)
+    moved_data = data.copy()
+    moved_data[columns] = data[columns] + 10**12
+    fits = []
+    for frame in (data, moved_data):
+        pieces = [frame[frame.sequence < 4], frame[frame.sequence >= 4]]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fits.append(model.fit_pieces(pieces, sequence="sequence", init="random", seed=0, max_iter=6, tol=-1.0))
+    near, far = fits
+    np.testing.assert_allclose(far.cpd("z", 1).table, near.cpd("z", 1).table, rtol=1e-9)
+    for node in columns:
+        np.testing.assert_allclose(np.ravel(far.cpd(node, 2).variance), np.ravel(near.cpd(node, 2).variance), rtol=1e-9)
+    assert far.fit_report_.log_likelihood[-1] == pytest.approx(near.fit_report_.log_likelihood[-1], rel=1e-9)
