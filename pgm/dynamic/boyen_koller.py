@@ -175,11 +175,21 @@ def _axis(node, lag, hidden) -> int:
     return 2 * hidden.index(node) + 1 + lag
 
 
+_PATHS: dict = {}
+
+
 def _contract(operands, output, n):
     args = []
     for array, axes in operands:
         args += [array, [0 if a == "n" else a for a in axes]]
-    result = np.einsum(*args, [0 if a == "n" else a for a in output], optimize=True)
+    args.append([0 if a == "n" else a for a in output])
+    # the contraction order depends on the shapes only: found once, reused at every step
+    key = tuple((a.shape, tuple(b)) for a, b in zip(args[:-1:2], args[1:-1:2])) + (tuple(args[-1]),)
+    if key not in _PATHS:
+        if len(_PATHS) > 4096:
+            _PATHS.clear()
+        _PATHS[key] = np.einsum_path(*args, optimize="greedy")[0]
+    result = np.einsum(*args, optimize=_PATHS[key])
     return np.broadcast_to(result, (n,) + result.shape[1:]) if result.ndim else np.full(n, float(result))
 
 
