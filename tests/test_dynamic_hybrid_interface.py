@@ -216,3 +216,35 @@ def test_sequences_with_longer_gaps_are_answered_in_their_own_group_with_the_sam
         for part in (("table",) if dbn.cpd(node, 3).is_discrete else ("intercept", "weights", "variance")):
             assert np.allclose(np.asarray(getattr(grouped.cpd(node, 3), part)),
                                np.asarray(getattr(by_hand.cpd(node, 3), part)), rtol=0, atol=1e-10)
+
+
+def test_em_from_random_starts_recovers_a_switching_autoregression_with_gaps():
+    rng = np.random.default_rng(0)
+    n = 2000
+    z = np.zeros(n, dtype=int)
+    for t in range(1, n):
+        z[t] = z[t - 1] if rng.random() < 0.9 else 1 - z[t - 1]
+    y = np.zeros(n)
+    for t in range(1, n):
+        y[t] = (0.5 if z[t] else -0.5) + (0.8 if z[t] else 0.2) * y[t - 1] + rng.normal() * (0.5 if z[t] else 1.0)
+    frame = pd.DataFrame({"id": np.repeat(np.arange(20), 100), "y0": y})
+    frame.loc[rng.random(n) < 0.08, "y0"] = np.nan
+    fitted = autoregressive_hmm(2, 1).fit(frame, sequence="id", n_init=2, seed=0, max_iter=200, tol=1e-7)
+    step = fitted.cpd("y0", 3)
+    order = np.argsort(np.ravel(step.weights))  # the states may come out in either order
+    # ~1,800 seen steps: slopes' sd about 0.03, transition probabilities' about 0.01
+    assert np.allclose(np.ravel(step.weights)[order], [0.2, 0.8], atol=0.1)
+    assert np.allclose(np.ravel(step.variance)[order], [1.0, 0.25], atol=0.1)
+    assert np.allclose(np.diag(fitted.cpd("z", 3).table), 0.9, atol=0.04)
+
+
+def test_a_full_covariance_gaussian_hmm_with_missing_coordinates_starts_em_at_random():
+    from pgm.dynamic import hmm
+
+    truth = hmm(2, emission="gaussian", n_features=2, covariance="full", startprob=[0.5, 0.5],
+                transmat=[[0.9, 0.1], [0.1, 0.9]], means=[[0, 0], [3, 1]], covars=[[[1, 0.5], [0.5, 1]]] * 2)
+    frame = truth.sample([100] * 10, seed=2).drop(columns="z")
+    frame.loc[np.random.default_rng(3).random(len(frame)) < 0.1, "y0"] = np.nan  # y0 has the child y1
+    fitted = hmm(2, emission="gaussian", n_features=2, covariance="full").fit(frame, sequence="sequence", seed=0)
+    assert fitted.fit_report_.converged
+    assert fitted.score(frame, sequence="sequence") >= truth.score(frame, sequence="sequence") - 1.0

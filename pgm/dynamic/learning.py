@@ -101,6 +101,10 @@ def _from_step(selection, first_step: int):
 
 
 def _statistics(network, packed, space, factors, fb, first_step: int = 0) -> Statistics:
+    # Blocks of missing continuous values are imputed from the current parameters: an unfitted network (EM's
+    # random start) has none, so its statistics come from the steps outside the blocks only.
+    blocks_too = network.is_fitted
+    blocks = gaussian_blocks(network, packed, space)  # found first: the factors leave their steps out
     arrays, mergers = {}, {}
     for factor in factors:
         cpd = factor.cpd
@@ -119,21 +123,21 @@ def _statistics(network, packed, space, factors, fb, first_step: int = 0) -> Sta
         values = repeated[factor.node]
         parents = {p: repeated[p] for p in cpd.parents}
         stats = cpd.statistics(values, parents, weights)
-        if factor.uses_data and factor.node not in factor.hidden:
+        if factor.uses_data and factor.node not in factor.hidden and blocks_too:
             missing = _missing_value_statistics(factor, network, packed, space, fb, first_step)
             if missing is not None:
                 stats = cpd.merge_statistics(stats, missing)
         key = factor.key
         arrays[key] = stats if key not in arrays else cpd.merge_statistics(arrays[key], stats)
         mergers[key] = cpd.merge_statistics
-    for run in gaussian_runs(network, packed):
+    for run in gaussian_runs(network, packed) if blocks_too else ():
         posterior = (fb.smoothed[run.rows, run.last] if fb is not None
                      else np.ones((len(run.rows), space.size)))
         if first_step:
             raise DataError("checkpointed windows cannot hold missing continuous values carried across slices")
         for key, stats in run_statistics(network, run, packed, space, posterior).items():
             arrays[key] = mergers[key](arrays[key], stats)
-    for block in gaussian_blocks(network, packed, space):
+    for block in blocks if blocks_too else ():
         posterior = (fb.smoothed[block.rows, block.cols] if fb is not None
                      else np.ones((len(block.rows), space.size)))
         for key, stats in block_statistics(network, block, packed, space, posterior).items():
