@@ -156,8 +156,9 @@ def _column_index(network, columns) -> pd.MultiIndex:
     """The (node, state) column index, built once per network (it is the same for every call)."""
     cache = network.__dict__.setdefault("_compiled_factors", {})
     key = ("columns", tuple(columns))
-    if key not in cache:
-        cache[key] = pd.MultiIndex.from_tuples(columns)
+    if key not in cache:  # no hidden node (a chain carried only for its gaps): no columns
+        cache[key] = (pd.MultiIndex.from_tuples(columns) if columns
+                      else pd.MultiIndex(levels=[[], []], codes=[[], []]))
     return cache[key]
 
 
