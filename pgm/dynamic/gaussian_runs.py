@@ -287,20 +287,36 @@ def _prefix(run, k) -> GaussianRun:
                        tuple(run.variables[i] for i in keep), run.seen[:, keep])
 
 
+#: Bytes of the per-(position, joint state) covariances one chunk of blocks may hold.
+CHUNK_BYTES = 1 << 26
+
+
+def _chunks(run, S):
+    """``run`` cut into pieces of positions whose (positions, S, d, d) moments fit :data:`CHUNK_BYTES`."""
+    d = len(run.variables)
+    step = max(1, CHUNK_BYTES // max(1, S * d * d * 8 * 4))
+    for begin in range(0, len(run.rows), step):
+        part = slice(begin, begin + step)
+        yield GaussianRun(run.length, run.first_class, run.rows[part], run.last[part], run.variables,
+                          run.seen[part])
+
+
 def run_step_terms(network, run, data, space):
-    """The block's log-density spread over its steps: ``[(steps, (positions, S) values), ...]``.
+    """The block's log-density spread over its steps: ``[(steps, rows, (positions, S) values), ...]``.
 
     Step ``k`` of a block gets ``log p(observed values of its first k+1 steps) - log p(those of its first
     k)``, each under the joint state at that step (which names the path from the block's start): the
     terms add up to the block's density, and every filtered distribution inside the block sees exactly
     the evidence up to its own step.
     """
-    out, previous = [], 0.0
-    for k in range(run.length):
-        prefix = _prefix(run, k)
-        density = run_log_density(network, prefix, data, space)
-        out.append((prefix.last, density - previous))
-        previous = _shifted_to_next_step(density, run, k, space) if k + 1 < run.length else None
+    out = []
+    for piece in _chunks(run, space.size):
+        previous = 0.0
+        for k in range(piece.length):
+            prefix = _prefix(piece, k)
+            density = run_log_density(network, prefix, data, space)
+            out.append((prefix.last, prefix.rows, density - previous))
+            previous = _shifted_to_next_step(density, piece, k, space) if k + 1 < piece.length else None
     return out
 
 
@@ -330,6 +346,23 @@ def _split(name):
 def run_statistics(network, run, data, space, posterior) -> dict:
     """Expected statistics of every CPD of the block, keyed by CPD key, from each position's posterior over
     the joint state at the block's last step (``(positions, S)``)."""
+    out, begin = {}, 0
+    for piece in _chunks(run, space.size):
+        part = _run_statistics(network, piece, data, space, posterior[begin:begin + len(piece.rows)])
+        begin += len(piece.rows)
+        for key, stats in part.items():
+            merge = network.cpd(*_owner(network, key)).merge_statistics
+            out[key] = stats if key not in out else merge(out[key], stats)
+    return out
+
+
+def _owner(network, key):
+    """``(node, slice)`` of a CPD key (``"y[t]"``: the transition's, ``"y[0]"``: slice 0's)."""
+    node, _, where = key[:-1].rpartition("[")
+    return node, network.n_initial if where == "t" else int(where)
+
+
+def _run_statistics(network, run, data, space, posterior) -> dict:
     from pgm.dynamic.potentials import _column
 
     mean, cov, values = _moments(network, run, data, space)

@@ -381,8 +381,8 @@ def potentials(network, data, space: HiddenSpace) -> Potentials:
     for block in blocks:
         unary[block.rows, block.cols] += block_log_density(network, block, data, space)
     for run in gaussian_runs(network, data):  # spread over the block's steps: each sees its own path so far
-        for steps, values in run_step_terms(network, run, data, space):
-            unary[run.rows, steps] += values
+        for steps, rows, values in run_step_terms(network, run, data, space):
+            unary[rows, steps] += values
     unary += evidence_terms(space, data)
     for t in range(1, min(T, network.n_initial)):
         pair.setdefault(t, np.zeros((S, S)))
