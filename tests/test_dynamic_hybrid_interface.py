@@ -248,3 +248,4 @@ def test_a_full_covariance_gaussian_hmm_with_missing_coordinates_starts_em_at_ra
     fitted = hmm(2, emission="gaussian", n_features=2, covariance="full").fit(frame, sequence="sequence", seed=0)
     assert fitted.fit_report_.converged
     assert fitted.score(frame, sequence="sequence") >= truth.score(frame, sequence="sequence") - 1.0
+

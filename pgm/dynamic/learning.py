@@ -276,7 +276,8 @@ def _fit_packed(network, packed, prior, max_iter, tol, n_init, init, seed, callb
                          lambda rng: from_statistics(network, random_start_statistics(network, packed, rng),
                                                      prior=prior))
     space = hidden_space(network, packed)
-    if not space.nodes and not gaussian_blocks(network, packed, space) and not gaussian_runs(network, packed):  # complete enough for the closed form
+    # complete enough for the closed form
+    if not space.nodes and not gaussian_blocks(network, packed, space) and not gaussian_runs(network, packed):
         from pgm.dynamic.potentials import factors as all_factors
 
         stats = _statistics(network, packed, space, all_factors(network, space, packed.longest), None)
