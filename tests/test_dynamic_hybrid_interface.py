@@ -249,3 +249,33 @@ def test_a_full_covariance_gaussian_hmm_with_missing_coordinates_starts_em_at_ra
     assert fitted.fit_report_.converged
     assert fitted.score(frame, sequence="sequence") >= truth.score(frame, sequence="sequence") - 1.0
 
+
+
+def test_gaps_with_a_partly_observed_discrete_input_and_soft_evidence_equal_the_unrolled_network():
+    transition = {
+        "u": Categorical(["lo", "hi"], parents=[previous("u")], table=[[0.8, 0.2], [0.3, 0.7]]),
+        "z": Categorical([0, 1], parents=[previous("z"), "u"], table=[[[0.9, 0.1], [0.5, 0.5]], [[0.2, 0.8], [0.4, 0.6]]]),
+        "y": LinearGaussian(parents=["z", "u", previous("y")], intercept=[[0.0, 1.0], [2.0, -1.0]],
+                            weights=[[[0.5], [0.3]], [[0.7], [-0.2]]], variance=[[0.5, 1.0], [0.8, 0.3]])}
+    initial = {"u": Categorical(["lo", "hi"], table=[0.5, 0.5]),
+               "z": Categorical([0, 1], parents=["u"], table=[[0.6, 0.4], [0.3, 0.7]]),
+               "y": LinearGaussian(parents=["z"], intercept=[0.0, 1.0], variance=[1.0, 1.0])}
+    dbn = DynamicBayesianNetwork(transition, initial=initial, latent=["z"])
+    frame = dbn.sample([7, 5], seed=2).drop(columns=["z", "t"])
+    frame["u"] = frame["u"].astype(object)
+    frame.loc[[1, 2, 8], "u"] = None  # u is carried too: the blocks name its path as well
+    frame.loc[[2, 3, 9], "y"] = np.nan
+    soft = pd.DataFrame({0: [0.3], 1: [0.9]}, index=pd.MultiIndex.from_tuples([(0, 4)], names=["sequence", "t"]))
+    ours = dbn.log_likelihood(frame, sequence="sequence", soft={"z": soft})
+    smoothed = dbn.smoothed(frame, sequence="sequence", soft={"z": soft})
+    for sid, rows in frame.groupby("sequence", sort=False):
+        T = len(rows)
+        evidence = {f"y[{t}]": float(v) for t, v in enumerate(rows.y) if not np.isnan(v)}
+        evidence.update({f"u[{t}]": v for t, v in enumerate(rows.u) if v is not None})
+        if sid == 0:
+            evidence["z[4]"] = {0: 0.3, 1: 0.9}
+        unrolled = dbn.unroll(T)
+        assert ours[sid] == pytest.approx(unrolled.log_evidence(evidence), abs=1e-10)
+        for t in range(T):
+            whole = unrolled.query(f"z[{t}]", evidence).probabilities
+            assert np.abs(smoothed.loc[(sid, t), "z"].to_numpy(float) - whole).max() < 1e-10
