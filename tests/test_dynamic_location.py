@@ -20,8 +20,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pgm.cpds import LinearGaussian
+from pgm.dynamic import (
+    DynamicBayesianNetwork,
+    autoregressive_hmm,
+    hmm,
+    kalman_smoother,
+    linear_dynamical_system,
+)
 from pgm.dynamic.centring import shift_network
-from pgm.dynamic import DynamicBayesianNetwork, autoregressive_hmm, hmm, kalman_smoother, linear_dynamical_system
 
 SHIFTS = st.sampled_from([10**12, -10**12, 1_000_000_000, -(2**39) - 1]) | st.integers(-10**12, 10**12)
 

@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pgm import Dirichlet
 from pgm.cpds import Categorical
 from pgm.dynamic import DynamicBayesianNetwork, hmm, markov_chain, previous
 from pgm.errors import DataError

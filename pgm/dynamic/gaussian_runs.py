@@ -93,7 +93,6 @@ def _find_runs(network, data) -> list:
     if not open_.any():
         return []
     reach = _check_supported(network, carried)
-    N, T = open_.shape
     # a step belongs to a block if a carried value is missing there or up to `reach` steps before (its
     # children reach that far); blocks are the maximal stretches of such steps
     covered = open_.copy()

@@ -18,7 +18,7 @@ import pandas as pd
 from pgm.dynamic.forward_backward import (
     block_length, blocked_log_likelihood, forward, forward_backward, long_enough_for_blocks, viterbi as _viterbi,
 )
-from pgm.dynamic.potentials import HiddenSpace, hidden_space, partly_observed, potentials
+from pgm.dynamic.potentials import hidden_space, potentials
 from pgm.dynamic.sequences import to_sequences
 from pgm.errors import DataError
 

@@ -25,15 +25,13 @@ import warnings
 import numpy as np
 
 from pgm._random import as_generator
-from pgm.dynamic.forward_backward import forward_backward
-from pgm.dynamic.inference import pack_observed, prepare
-from pgm.dynamic.kalman_em import is_linear_dynamical, kalman_expected_statistics, random_start_statistics
 from pgm.dynamic.centring import centred, shift_data, shift_network
+from pgm.dynamic.forward_backward import forward_backward
 from pgm.dynamic.gaussian_blocks import block_statistics, gaussian_blocks
 from pgm.dynamic.gaussian_runs import gaussian_runs, reach_groups, run_statistics
-from pgm.dynamic.potentials import (
-    HiddenSpace, evidence_terms, factor_rows, hidden_space, grid_columns, partly_observed, potentials,
-)
+from pgm.dynamic.inference import pack_observed, prepare
+from pgm.dynamic.kalman_em import is_linear_dynamical, kalman_expected_statistics, random_start_statistics
+from pgm.dynamic.potentials import evidence_terms, factor_rows, grid_columns, hidden_space, potentials
 from pgm.errors import DataError, UnseenConfigurationWarning, caller_stacklevel
 from pgm.learning.em import ConvergenceWarning, FitReport, _progress
 from pgm.learning.mle import Statistics
