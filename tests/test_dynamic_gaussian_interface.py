@@ -156,3 +156,21 @@ def test_em_on_an_autoregression_with_holes_recovers_its_coefficients():
     assert abs(float(step.variance) - 0.5) < 0.05
     complete = truth.fit(truth.sample([200] * 20, seed=8), sequence="sequence")  # closed form, no holes
     assert abs(float(np.asarray(complete.cpd("y", 5).weights).ravel()[0]) - 0.8) < 0.05
+
+
+def test_an_own_cpd_at_slice_one_takes_the_blocks_without_hidden_nodes_and_is_refused_by_the_kalman_filter():
+    from pgm.errors import StructureError
+
+    ar = DynamicBayesianNetwork(
+        {"y": LinearGaussian(parents=["y[t-1]"], intercept=0.3, weights=[0.8], variance=0.5)},
+        initial=[{"y": LinearGaussian(intercept=1.0, variance=2.0)},
+                 {"y": LinearGaussian(parents=["y[t-1]"], intercept=0.0, weights=[0.1], variance=3.0)}])
+    gaps = pd.DataFrame({"y": [1.0, np.nan, 2.0, 0.5, np.nan, np.nan, 0.1]})
+    evidence = {f"y[{t}]": v for t, v in enumerate(gaps.y) if not np.isnan(v)}
+    assert ar.log_likelihood(gaps).iloc[0] == pytest.approx(ar.unroll(7).log_evidence(evidence), abs=1e-10)
+    level = hidden_level_with_autoregression()
+    x1 = LinearGaussian(parents=["x[t-1]"], intercept=0.0, weights=[0.5], variance=1.0)
+    x1.latent = True
+    twice = DynamicBayesianNetwork(level.transition, initial=[level.initial[0], {"x": x1}])
+    with pytest.raises(StructureError, match="initial CPDs for slice 0 only; the network gives one for 'x' at slice 1"):
+        kalman_smoother(twice, pd.DataFrame({"y": [0.1, 0.2], "w": [0.0, 0.3]}))

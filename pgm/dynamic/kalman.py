@@ -117,6 +117,10 @@ def state_space(network: DynamicBayesianNetwork) -> StateSpace:
     """
     hidden, observed = network.latent_nodes, network.observed_nodes
     k = len(hidden)
+    later = [f"{node!r} at slice {t}" for t, overrides in enumerate(network.initial) if t for node in overrides]
+    if later:  # the filter has one set of matrices for slice 0 and one for every later slice
+        raise StructureError(f"the Kalman filter takes initial CPDs for slice 0 only; the network gives one for "
+                             f"{later[0]}")
     if observed_in_state(network):
         return _augmented_state_space(network, tuple(hidden) + tuple(observed))
     if not hidden:

@@ -47,8 +47,9 @@ def is_linear_dynamical(network, packed=None) -> bool:
         return False
     from pgm.dynamic.kalman import observed_in_state
 
-    if not observed_in_state(network) or network.order > 1:  # the Kalman state holds one slice of the past;
-        return False  # blocks over the gaps (pgm.dynamic.gaussian_runs) take longer lags
+    if not observed_in_state(network) or network.order > 1 or len(network.initial) > 1:
+        return False  # the Kalman state holds one slice of the past, matrices for slice 0 and the rest only:
+        # blocks over the gaps (pgm.dynamic.gaussian_runs) take longer lags and more initial slices
     return any(np.isnan(packed.columns[n][packed.valid]).any() for n in network.observed_nodes
                if n in packed.columns)
 
