@@ -174,3 +174,16 @@ def test_an_own_cpd_at_slice_one_takes_the_blocks_without_hidden_nodes_and_is_re
     twice = DynamicBayesianNetwork(level.transition, initial=[level.initial[0], {"x": x1}])
     with pytest.raises(StructureError, match="initial CPDs for slice 0 only; the network gives one for 'x' at slice 1"):
         kalman_smoother(twice, pd.DataFrame({"y": [0.1, 0.2], "w": [0.0, 0.3]}))
+
+
+def test_an_autoregression_with_gaps_has_statsmodels_sarimax_log_likelihood():
+    sm = pytest.importorskip("statsmodels.api")
+    c, phi, noise = 0.3, 0.8, 0.5
+    stationary = DynamicBayesianNetwork(
+        {"y": LinearGaussian(parents=["y[t-1]"], intercept=c, weights=[phi], variance=noise)},
+        initial={"y": LinearGaussian(intercept=c / (1 - phi), variance=noise / (1 - phi**2))})
+    y = stationary.sample([500], seed=0)["y"].to_numpy(copy=True)
+    y[np.random.default_rng(1).random(len(y)) < 0.2] = np.nan
+    y[100:110] = np.nan
+    reference = sm.tsa.SARIMAX(y, order=(1, 0, 0), trend="c").loglike(np.array([c, phi, noise]))
+    assert stationary.log_likelihood({"y": y}).iloc[0] == pytest.approx(reference, abs=1e-8)
