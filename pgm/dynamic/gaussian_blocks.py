@@ -19,9 +19,10 @@ root of Sigma)``, each of weight ``1 / 2m``: they have exactly its mean and
 covariance, and the statistics of a linear Gaussian CPD are weighted first
 and second moments, so the expected statistics are exact.
 
-A missing continuous value with an observed child in a *later* slice (an
-autoregressive HMM's ``y``) would couple hidden states across slices and is
-refused, by :func:`pgm.dynamic.potentials.factor_rows`.
+A missing continuous value with a child in a *later* slice (an
+autoregressive HMM's ``y``) couples hidden states across slices: its steps
+belong to a block of several slices (:mod:`pgm.dynamic.gaussian_runs`),
+which covers them here.
 """
 
 from __future__ import annotations
@@ -94,6 +95,11 @@ def _find_blocks(network, data, space) -> list[GaussianBlock]:
         for node in with_children:
             needs |= _missing(data.columns[node][:, a:b])
         needs &= valid
+        from pgm.dynamic.gaussian_runs import run_mask
+
+        in_runs = run_mask(network, data, nodes[0])
+        if in_runs is not None:  # those steps are inside a block carried across slices, which covers them
+            needs &= ~in_runs[:, a:b]
         if not needs.any():
             continue
         rows, cols = np.nonzero(needs)
