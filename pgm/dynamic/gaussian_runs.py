@@ -39,6 +39,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pgm.dynamic.gaussian_blocks import _patterns, _slice_order, joint_moments, observed_log_density
 from pgm.dynamic.model import parse_parent
 from pgm.errors import DataError, StructureError
 
@@ -120,14 +121,6 @@ def _find_runs(network, data) -> list:
 def _step(first_class, k, network) -> int:
     """The slice whose CPDs serve offset ``k`` of a block starting in class ``first_class``."""
     return min(first_class + k, network.n_initial)
-
-
-def _slice_order(network, nodes, t):
-    from pgm.dynamic.model import _slice_order as order_of
-
-    parents = {n: [parse_parent(p, n)[0] for p in network.cpd(n, t).parents if parse_parent(p, n)[1] == 0]
-               for n in nodes}
-    return order_of(parents)
 
 
 def _check_supported(network, carried) -> int:
@@ -250,33 +243,13 @@ def _moments(network, run, data, space):
             weight[..., i, j] = (cpd.conditional_mean(moved, n * S) - base_mean).reshape(n, S)
         configs = cpd._configurations(parents)
         variance[..., i] = np.broadcast_to(cpd._variance_rows(configs)[0], (n * S,)).reshape(n, S)
-    L = np.linalg.inv(np.eye(d) - weight)  # unit lower triangular: parents come first in `variables`
-    mean = np.einsum("nsij,nsj->nsi", L, offset)
-    cov = L @ (variance[..., None] * np.swapaxes(L, -1, -2))
-    return mean, cov, values
-
-
-def _patterns(seen):
-    patterns, which = np.unique(seen, axis=0, return_inverse=True)
-    return patterns, which.reshape(-1)
+    return (*joint_moments(offset, weight, variance), values)  # parents come first in `variables`
 
 
 def run_log_density(network, run, data, space) -> np.ndarray:
     """``log p(observed values of the block | joint state at its last step)``: shape (positions, S)."""
     mean, cov, values = _moments(network, run, data, space)
-    out = np.zeros(mean.shape[:2])
-    patterns, which = _patterns(run.seen)
-    for p, pattern in enumerate(patterns):
-        at = np.flatnonzero(which == p)
-        o = np.flatnonzero(pattern)
-        if not len(o):
-            continue
-        residual = values[at][:, None, o] - mean[at][:, :, o]
-        chol = np.linalg.cholesky(cov[at][:, :, o[:, None], o[None, :]])
-        z = np.linalg.solve(chol, residual[..., None])[..., 0]
-        logdet = 2 * np.log(np.diagonal(chol, axis1=-2, axis2=-1)).sum(axis=-1)
-        out[at] = -0.5 * ((z * z).sum(axis=-1) + logdet + len(o) * np.log(2 * np.pi))
-    return out
+    return observed_log_density(mean, cov, values, run.seen)
 
 
 def _prefix(run, k) -> GaussianRun:
