@@ -13,7 +13,8 @@ a sampled row), every node's posterior is computed by
   of a message, max_iter 200, no damping) and pyAgrum
   ``LoopyBeliefPropagation`` (max 200 iterations, its epsilon 1e-8);
 - pgm ``posteriors(ev, method="ijgp")`` (iterative join-graph propagation at
-  its default cap of 65,536 entries per cluster, tol 1e-8, max_iter 100),
+  its defaults: 65,536 entries per cluster, parts whose bucket tree holds at
+  most 2**24 entries solved exactly; tol 1e-8, max_iter 100),
   beside the same pyAgrum LBP figures (pyAgrum has no generalised BP);
 - pgm ``posteriors(ev, method="gibbs", n_samples=N)`` (32 chains, burn-in
   500 sweeps; a draw is a sweep over every unobserved node) and pyAgrum

@@ -963,7 +963,7 @@ class BayesianNetwork:
             importance sampling (particles per row).
         **options
             For ``"loopy_bp"``: ``damping``, ``max_iter``, ``tol``; for
-            ``"ijgp"`` (and ``"auto"``) also ``cluster_entries``; for
+            ``"ijgp"`` (and ``"auto"``) also ``cluster_entries``, ``exact_entries``; for
             ``"gibbs"``: ``n_chains``, ``burn_in``, ``thin``; for
             ``"importance"``: ``n_chains``, ``defensive``.
         memory_budget : int, optional
@@ -1033,7 +1033,7 @@ class BayesianNetwork:
             For Gibbs sampling (kept draws per row, over all chains).
         **options
             For ``"loopy_bp"``: ``damping``, ``max_iter``, ``tol``; for
-            ``"ijgp"`` (and ``"auto"``) also ``cluster_entries``; for
+            ``"ijgp"`` (and ``"auto"``) also ``cluster_entries``, ``exact_entries``; for
             ``"gibbs"``: ``n_chains``, ``burn_in``, ``thin``; for
             ``"importance"``: ``n_chains``, ``defensive``.
 

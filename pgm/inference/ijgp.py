@@ -45,12 +45,17 @@ from pgm.inference.evidence import Evidence, as_evidence, likelihood_vectors, re
 from pgm.inference.join_graph import JoinGraph, build_join_graph
 from pgm.inference.junction_tree import format_bytes
 
-__all__ = ["DEFAULT_CLUSTER_ENTRIES", "IJGPReport", "iterative_join_graph_propagation"]
+__all__ = ["DEFAULT_CLUSTER_ENTRIES", "DEFAULT_EXACT_ENTRIES", "IJGPReport", "iterative_join_graph_propagation"]
 
 #: Default cap on a cluster's table entries.  Chosen by measurement on bnlearn networks
 #: (benchmarks/approximate.py): it puts alarm, hailfinder, pathfinder and munin1 within 0.02
 #: of exact while munin's posteriors stay well under a second per iteration.
 DEFAULT_CLUSTER_ENTRIES = 2 ** 16
+
+#: Default table entries (all clusters together) under which a part is solved exactly, whatever its
+#: largest cluster: 128 MiB of tables.  On munin1 the parts the cap would approximate need 0.5-15 million
+#: entries exactly, and one exact pass over them costs about what the capped iterations did (benchmarks/approximate.py).
+DEFAULT_EXACT_ENTRIES = 2 ** 24
 
 _LETTERS = "abcdefghijklmopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"  # einsum axes; "n" is the row axis
 
@@ -123,9 +128,11 @@ class IJGPReport:
         return str(self)
 
 
-def _check_options(cluster_entries, damping, max_iter, tol) -> None:
+def _check_options(cluster_entries, exact_entries, damping, max_iter, tol) -> None:
     if isinstance(cluster_entries, bool) or not isinstance(cluster_entries, (int, np.integer)) or cluster_entries < 1:
         raise ValueError(f"cluster_entries must be a positive integer, got {cluster_entries!r}")
+    if isinstance(exact_entries, bool) or not isinstance(exact_entries, (int, np.integer)) or exact_entries < 0:
+        raise ValueError(f"exact_entries must be an integer >= 0, got {exact_entries!r}")
     if isinstance(damping, bool) or not isinstance(damping, (int, float, np.floating)) or not 0 <= damping < 1:
         raise ValueError(f"damping must be a number in [0, 1), got {damping!r}")
     if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
@@ -328,7 +335,8 @@ def _min_fill_order(adjacency: dict, cards, limit: float = np.inf):
 
 
 def iterative_join_graph_propagation(network, evidence=None, *, targets=None,
-                                     cluster_entries: int = DEFAULT_CLUSTER_ENTRIES, damping: float = 0.0,
+                                     cluster_entries: int = DEFAULT_CLUSTER_ENTRIES,
+                                     exact_entries: int = DEFAULT_EXACT_ENTRIES, damping: float = 0.0,
                                      max_iter: int = 100, tol: float = 1e-8, memory_budget=None):
     """Approximate posterior marginals of discrete nodes by iterative join-graph propagation.
 
@@ -348,6 +356,11 @@ def iterative_join_graph_propagation(network, evidence=None, *, targets=None,
         The most table entries in a cluster of the join graph.  Larger is
         closer to exact and slower; at or above the largest cluster of
         bucket elimination along the order used, the answer is exact.
+    exact_entries : int
+        A part whose bucket elimination needs at most this many table
+        entries in all (and whose tables fit ``memory_budget``) is solved
+        exactly, however large its largest cluster; 0 leaves exactness to
+        ``cluster_entries`` alone.
     damping : float in [0, 1)
         Weight of the previous message in each update.
     max_iter : int
@@ -388,7 +401,7 @@ def iterative_join_graph_propagation(network, evidence=None, *, targets=None,
     >>> iterative_join_graph_propagation(asia, {"xray": "yes"}, targets=["lung"])[1].exact
     True
     """
-    _check_options(cluster_entries, damping, max_iter, tol)
+    _check_options(cluster_entries, exact_entries, damping, max_iter, tol)
     network._require_fitted("queried")
     ev = evidence if isinstance(evidence, Evidence) else as_evidence(network, evidence)
     observed = ev.observed_somewhere()
@@ -403,7 +416,7 @@ def iterative_join_graph_propagation(network, evidence=None, *, targets=None,
         )
     # condition on what every row observes alike; the rest of the evidence is per-row likelihoods
     fixed = {n: c for n, c in ev.constant_codes().items() if n in relevant and n not in ev.soft}
-    problem = _Problem(network, ev, fixed, int(cluster_entries))
+    problem = _Problem(network, ev, fixed, int(cluster_entries), int(exact_entries), memory_budget)
     options = dict(damping=float(damping), max_iter=int(max_iter), tol=float(tol), memory_budget=memory_budget)
     result = {}
     residuals = np.zeros(ev.n_rows)
@@ -431,8 +444,10 @@ def iterative_join_graph_propagation(network, evidence=None, *, targets=None,
 class _Problem:
     """One query's CPDs conditioned on the evidence every row shares, split into parts and solved part by part."""
 
-    def __init__(self, network, ev: Evidence, fixed: dict, cap: int):
+    def __init__(self, network, ev: Evidence, fixed: dict, cap: int, exact_entries: int = 0, memory_budget=None):
         self.network, self.ev, self.fixed, self.cap = network, ev, fixed, cap
+        # a part is solved exactly when its bucket tree's tables together fit this (and the memory budget)
+        self.exact_entries = min(exact_entries, budget_bytes(memory_budget) // 8)
         self.tables = {}
         for node in network.nodes:
             if not network[node].is_discrete:
@@ -480,9 +495,18 @@ class _Problem:
         order, cliques = found if found is not None else (None, None)
         return free, index, cards, scopes, tables, order, cliques
 
+    def _exact(self, cards, cliques) -> bool:
+        """Whether a part with these elimination cliques is solved exactly: each within the cap, or all
+        together within ``exact_entries``."""
+        if cliques is None:
+            return False
+        sizes = [float(np.prod([cards[v] for v in c], dtype=np.float64)) for c in cliques]
+        return max(sizes, default=0.0) <= self.cap or sum(sizes) <= self.exact_entries
+
     def _fits(self, nodes: set, keep) -> bool:
-        """Whether bucket elimination over ``nodes`` stays within the cap (the join graph is then a tree)."""
-        return self._layout(nodes, keep, limit=self.cap)[6] is not None
+        """Whether bucket elimination over ``nodes`` is solved exactly (the join graph is then a tree)."""
+        layout = self._layout(nodes, keep, limit=max(self.cap, self.exact_entries))
+        return self._exact(layout[2], layout[6])
 
     def parts(self, wanted: list, above: set, *, whole: bool):
         """(targets, nodes) to solve one after another: the targets' ancestors and the evidence's, in groups.
@@ -558,8 +582,9 @@ class _Problem:
     def solve(self, nodes: set, targets: list, *, damping, max_iter, tol, memory_budget):
         """Propagate over the part ``nodes``: (beliefs of ``targets``, join graph, residuals, firsts, iterations)."""
         ev = self.ev
-        free, index, cards, scopes, tables, order, _ = self._layout(nodes, targets)
-        graph = build_join_graph(cards, scopes, order, self.cap)
+        free, index, cards, scopes, tables, order, cliques = self._layout(nodes, targets)
+        # a part whose whole bucket tree fits exact_entries keeps it unsplit: one exact pass
+        graph = build_join_graph(cards, scopes, order, np.inf if self._exact(cards, cliques) else self.cap)
         budget = budget_bytes(memory_budget)
         static = 8 * graph.total_entries()
         if static > budget:
