@@ -47,6 +47,7 @@ from pgm._random import as_generator
 from pgm.errors import ImpossibleEvidenceError, InferenceTooLarge, StructureError
 from pgm.inference.approximate import budget_bytes
 from pgm.inference.evidence import Evidence, as_evidence
+from pgm.inference.gibbs_blocks import draw_block, tree_partitions
 from pgm.inference.junction_tree import format_bytes
 
 __all__ = ["GibbsReport", "gibbs_sampling"]
@@ -178,7 +179,7 @@ def _draw(log_weights: np.ndarray, current: np.ndarray, rng) -> np.ndarray:
 
 
 def gibbs_sampling(network, evidence=None, groups=None, *, n_samples: int = 100_000, n_chains: int | None = None,
-                   burn_in: int = 500, thin: int = 1, seed=None, memory_budget=None):
+                   burn_in: int = 500, thin: int = 1, blocked: bool = True, seed=None, memory_budget=None):
     """Estimate posterior tables of discrete nodes by Gibbs sampling, for one case or many rows.
 
     Parameters
@@ -255,8 +256,17 @@ def gibbs_sampling(network, evidence=None, groups=None, *, n_samples: int = 100_
         soft = {v: np.log(ev.soft[n]) for n, v in index.items() if n in ev.soft}
     state = _initial_state(sampler, clamp, soft, columns, rng)
     free = [v for v in range(len(nodes)) if v not in clamp or not clamp[v][0].all()]
+    partitions = tree_partitions(sampler, free) if blocked else None
+    unary = _unary_weights(sampler, free, clamp, soft, columns) if blocked else None
 
     def sweep(tables=None):
+        if blocked:
+            for partition in partitions:
+                for block in partition:
+                    draw_block(sampler, block, state, unary, tables, rng)
+            for v, (seen, codes) in clamp.items():
+                state[v] = np.where(seen, codes, state[v])
+            return
         for v in free:
             drawn = _draw(sampler.conditional(v, state, soft.get(v), tables), state[v], rng)
             if v in clamp:
@@ -290,6 +300,23 @@ def gibbs_sampling(network, evidence=None, groups=None, *, n_samples: int = 100_
     report = GibbsReport(n_chains, draws, burn_in, thin, pd.Series(r_hats, name="r_hat"), pd.Series(sizes, name="ess"),
                          rescued)
     return estimates, errors, report
+
+
+def _unary_weights(sampler: _Sampler, free: list, clamp: dict, soft: dict, columns: int) -> dict:
+    """Per free node, log weights (states, columns): soft evidence, and -inf off the observed state where
+    a column observes the node (rows of a batch that observe it)."""
+    out = {}
+    for v in free:
+        weights = np.zeros((sampler.cards[v], columns))
+        if v in soft:
+            weights = weights + soft[v][:, None]
+        if v in clamp:
+            seen, codes = clamp[v]
+            off = (np.arange(sampler.cards[v])[:, None] != codes[None, :]) & seen[None, :]
+            weights = np.where(off, -np.inf, weights)
+        if v in soft or v in clamp:
+            out[v] = weights
+    return out
 
 
 def _tally(buffer: np.ndarray, where: list, cards: list, n_chains: int, n_rows: int) -> np.ndarray:
