@@ -55,6 +55,9 @@ __all__ = ["GibbsReport", "gibbs_sampling"]
 #: Batches per chain for the batch-means standard errors (an even number: the halves give split R-hat).
 _BATCHES = 10
 
+#: Effective draws of a state below which its standard error gets the binomial floor (see ``_summaries``).
+_RARE = 10
+
 
 @dataclass(frozen=True)
 class GibbsReport:
@@ -256,8 +259,16 @@ def gibbs_sampling(network, evidence=None, groups=None, *, n_samples: int = 100_
         soft = {v: np.log(ev.soft[n]) for n, v in index.items() if n in ev.soft}
     state = _initial_state(sampler, clamp, soft, columns, rng)
     free = [v for v in range(len(nodes)) if v not in clamp or not clamp[v][0].all()]
-    partitions = tree_partitions(sampler, free) if blocked else None
-    unary = _unary_weights(sampler, free, clamp, soft, columns) if blocked else None
+    if blocked:
+        # nodes that are neither observed nor above evidence are barren: their CPDs sum to one out of the
+        # posterior of the rest, so the chains run over the others and they are drawn from their CPDs after
+        # every sweep (collapsed: no chain ever waits on them)
+        evidenced = ev.observed_somewhere() | set(ev.soft)
+        above = evidenced | network.ancestors(evidenced)
+        chained = [v for v in free if nodes[v] in above]
+        barren = [v for v in free if nodes[v] not in above]
+        partitions = tree_partitions(sampler, chained, factors=[index[n] for n in nodes if n in above])
+        unary = _unary_weights(sampler, chained, clamp, soft, columns)
 
     def sweep(tables=None):
         if blocked:
@@ -266,6 +277,9 @@ def gibbs_sampling(network, evidence=None, groups=None, *, n_samples: int = 100_
                     draw_block(sampler, block, state, unary, tables, rng)
             for v, (seen, codes) in clamp.items():
                 state[v] = np.where(seen, codes, state[v])
+            for v in barren:
+                k = np.arange(sampler.cards[v])[:, None]
+                state[v] = _draw(sampler.log_tables[v][sampler.offsets(v, state)[None, :] + k], state[v], rng)
             return
         for v in free:
             drawn = _draw(sampler.conditional(v, state, soft.get(v), tables), state[v], rng)
@@ -416,6 +430,15 @@ def _summaries(counts: np.ndarray, size: int):
     se = np.sqrt(variance)
     with np.errstate(divide="ignore", invalid="ignore"):
         ess = np.where(variance > 0, p * (1 - p) / variance, float(total * size))
+    # a state drawn only a few effective times (or never) has no spread to measure: batch means would
+    # claim it nearly exact.  Its standard error is at least a binomial one from one added draw on each
+    # side, p' = (p n + 1) / (n + 2), n the table's smallest effective sample size (at most the draws).
+    inside = (p > 0) & (p < 1)
+    row_ess = np.where(inside, np.minimum(ess, total * size), np.inf).min(axis=0)
+    row_ess = np.where(np.isfinite(row_ess), row_ess, float(total * size))[None, :]
+    rare = np.minimum(p, 1 - p) * row_ess < _RARE
+    padded = (p * row_ess + 1) / (row_ess + 2)
+    se = np.where(rare, np.maximum(se, np.sqrt(padded * (1 - padded) / row_ess)), se)
     half = batches // 2
     length = half * size
     halves = np.concatenate([counts[:, :, :half].sum(axis=2), counts[:, :, half:].sum(axis=2)], axis=1) / length

@@ -128,8 +128,9 @@ def _determinism(sampler, w: int) -> float:
     return float(table.max(axis=1).mean())
 
 
-def _scopes(sampler) -> list[tuple[int, ...]]:
-    return [tuple(sampler.parents[w][0].tolist()) + (w,) for w in range(len(sampler.nodes))]
+def _scopes(sampler, factors) -> list[tuple[int, ...]]:
+    """Each node's CPD scope; () for the CPDs left out (``factors``: the ones that count)."""
+    return [tuple(sampler.parents[w][0].tolist()) + (w,) if w in factors else () for w in range(len(sampler.nodes))]
 
 
 def _grow(sampler, free: list[int], pairs: list[tuple[float, int, int]], scopes) -> tuple[list, set]:
@@ -197,16 +198,20 @@ def _grow(sampler, free: list[int], pairs: list[tuple[float, int, int]], scopes)
     return blocks, cut
 
 
-def tree_partitions(sampler, free: list[int]) -> list[list[TreeBlock]]:
+def tree_partitions(sampler, free: list[int], factors=None) -> list[list[TreeBlock]]:
     """Two partitions of the nodes ``free`` into tree blocks: the second grown from the pairs the first cut.
 
     Pairs are nodes sharing a CPD, strongest (most deterministic CPD) first;
     ties go to the lower indices, so the blocks are the same every run.
+    ``factors`` are the CPDs (sampler indices) of the distribution sampled
+    (None: all); the others are left out, as barren CPDs sum to one.
     """
-    scopes = _scopes(sampler)
+    scopes = _scopes(sampler, set(range(len(sampler.nodes))) if factors is None else set(factors))
     free_set = set(free)
     strength: dict[tuple[int, int], float] = {}
     for w, scope in enumerate(scopes):
+        if not scope:
+            continue
         d = _determinism(sampler, w)
         held = [x for x in scope if x in free_set]
         for i, a in enumerate(held):
