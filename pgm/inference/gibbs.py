@@ -47,7 +47,7 @@ from pgm._random import as_generator
 from pgm.errors import ImpossibleEvidenceError, InferenceTooLarge, StructureError
 from pgm.inference.approximate import budget_bytes
 from pgm.inference.evidence import Evidence, as_evidence
-from pgm.inference.gibbs_blocks import draw_block, tree_partitions
+from pgm.inference.gibbs_blocks import block_partitions, draw_block
 from pgm.inference.junction_tree import format_bytes
 
 __all__ = ["GibbsReport", "gibbs_sampling"]
@@ -267,7 +267,7 @@ def gibbs_sampling(network, evidence=None, groups=None, *, n_samples: int = 100_
         above = evidenced | network.ancestors(evidenced)
         chained = [v for v in free if nodes[v] in above]
         barren = [v for v in free if nodes[v] not in above]
-        partitions = tree_partitions(sampler, chained, factors=[index[n] for n in nodes if n in above])
+        partitions = block_partitions(sampler, chained, factors=[index[n] for n in nodes if n in above])
         unary = _unary_weights(sampler, chained, clamp, soft, columns)
 
     def sweep(tables=None):

@@ -1,125 +1,149 @@
-"""Tree blocks for Gibbs sampling: many nodes drawn jointly, so deterministic tables do not freeze the chains.
+"""Blocks for Gibbs sampling: many nodes drawn jointly, so deterministic tables do not freeze the chains.
 
 Single-site Gibbs cannot change a node that a deterministic CPD ties to a
 neighbour (``either`` = ``tub`` OR ``lung``; hailfinder's ``Scenario`` and
-its copies): every one-node move from a state leaves the support.  A
-*block* of nodes drawn jointly from their distribution given everything
-else moves them together.
+its copies; munin's chains of ``max`` tables): every one-node move from a
+state leaves the support.  A *block* of nodes drawn jointly from their
+distribution given everything else moves them together.
 
-The blocks here are trees: sets of nodes such that every CPD mentions at
-most two of them, and the pairs mentioned form a tree.  Then
+A block is drawn exactly by bucket elimination.  With every node outside
+the block at its current value, each CPD that touches the block is a table
+over the block nodes it holds (and evidence adds a weight per state);
+eliminating the block's nodes one by one along a min-fill order multiplies
+each bucket's tables and sums its node out (forward filtering), and the
+nodes are then drawn in the reverse order, each from its bucket's product
+given the nodes already drawn (backward sampling).  Every column (chain x
+row of evidence) is one more axis of the same einsum calls.  The cost is
+that of the buckets, which :func:`block_partitions` keeps at most
+``cluster_entries`` table entries each.
 
-    p(x_B | rest) ∝ ∏_u ψ_u(x_u) ∏_{(u, parent(u))} ψ_u(x_parent(u), x_u),
-
-each ψ the product of the CPD entries (and evidence) that involve ``u``
-(and its tree parent), read with every other node at its current value.
-One pass from the leaves to the root sums the tree out (messages in log
-space), and one pass back draws the root, then each node given its tree
-parent: an exact joint draw of the block, whose cost is linear in the
-block (the sum over tree edges of the two cards' product), for every
-column (chain x row) at once.
-
-The blocks partition the sampled nodes and are grown Kruskal-fashion:
-the pairs of nodes that share a CPD are taken most deterministic first
-(the CPD's mean largest probability per parent configuration), and two
-blocks are joined through a pair whenever the union is still a tree in the
-sense above.  Deterministic links therefore end up inside blocks, where
-they no longer stop the chains; a second partition grown from the pairs
-the first one cut (:func:`tree_partitions`) covers most of the rest, and a
-sweep draws every block of both.
+The blocks partition the sampled nodes and are grown Kruskal-fashion: the
+pairs of nodes that share a CPD are taken most deterministic first (the
+CPD's mean largest probability per parent configuration), and two blocks
+are joined through a pair whenever the union's buckets still fit.
+Deterministic links end up inside blocks, where they no longer stop the
+chains; a second partition grown from the pairs the first one cut covers
+most of the rest, and a sweep draws every block of both.  When all the
+sampled nodes fit one block, every sweep is an independent exact draw.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["TreeBlock", "tree_partitions"]
+__all__ = ["DEFAULT_BLOCK_ENTRIES", "Block", "block_partitions", "draw_block"]
+
+#: Most table entries in one bucket of a block (per column).  Measured on alarm, hailfinder, pathfinder
+#: and munin1 (benchmarks/approximate.py): large enough to hold munin1's chains of deterministic tables.
+DEFAULT_BLOCK_ENTRIES = 2 ** 12
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyABCDEFGHIJKLMNOPQRSTUVWXYZ"  # einsum axes; "z" is the column axis
+_AXES = len(_LETTERS)
 
 
-class TreeBlock:
-    """One tree of nodes: a root, each other node's tree parent, and the CPDs that touch the tree.
+class Block:
+    """Nodes drawn jointly: an elimination order and, per bucket, its tables' scopes and the message out.
 
-    ``order`` lists the nodes root first, every node after its tree parent.
-    ``terms[u]`` are the CPDs (sampler indices of their nodes) assigned to
-    node ``u``: those whose scope meets the block in ``u`` alone or in
-    ``u`` and its tree parent.
+    ``order`` are the block's nodes (sampler indices) in elimination order;
+    ``factors[i]`` the CPDs (sampler indices of their nodes) whose first
+    eliminated block node is ``order[i]``, with the block nodes each holds;
+    ``incoming[i]`` the buckets whose messages bucket ``i`` receives;
+    ``scope[i]`` bucket ``i``'s nodes, its own node first.
     """
 
-    def __init__(self, order: list[int], parent: dict[int, int], terms: dict[int, list[int]]):
-        self.order, self.parent, self.terms = order, parent, terms
-        self.children = {u: [] for u in order}
-        for u in order[1:]:
-            self.children[parent[u]].append(u)
+    def __init__(self, sampler, nodes: list[int], order: list[int], held: dict[int, tuple[int, ...]]):
+        self.order = list(order)
+        position = {v: i for i, v in enumerate(self.order)}
+        self.inside = set(nodes)
+        n = len(self.order)
+        self.factors = [[] for _ in range(n)]
+        scopes = [set() for _ in range(n)]
+        for w, vars_ in held.items():
+            first = min(position[v] for v in vars_)
+            self.factors[first].append((w, vars_))
+            scopes[first].update(vars_)
+        self.incoming = [[] for _ in range(n)]
+        self.unary_at = [[] for _ in range(n)]
+        for v in self.order:
+            self.unary_at[position[v]].append(v)
+            scopes[position[v]].add(v)
+        self.message_scope = [()] * n
+        for i, v in enumerate(self.order):
+            rest = scopes[i] - {v}
+            self.message_scope[i] = tuple(sorted(rest, key=position.__getitem__))
+            if rest:
+                target = min(position[u] for u in rest)
+                self.incoming[target].append(i)
+                scopes[target].update(rest)
+        self.scope = [(v,) + tuple(sorted(scopes[i] - {v}, key=position.__getitem__))
+                      for i, v in enumerate(self.order)]
+        self.specs = []
+        for i in range(n):
+            letter = {u: _LETTERS[k] for k, u in enumerate(self.scope[i])}
+            terms = ["".join(letter[u] for u in vars_) + "z" for _, vars_ in self.factors[i]]
+            terms += [letter[u] + "z" for u in self.unary_at[i]]
+            terms += ["".join(letter[u] for u in self.message_scope[j]) + "z" for j in self.incoming[i]]
+            self.specs.append(",".join(terms) + "->" + "".join(letter[u] for u in self.scope[i]) + "z")
 
 
-def _logsumexp(x: np.ndarray, axis: int) -> np.ndarray:
-    top = np.max(x, axis=axis, keepdims=True)
-    top = np.where(np.isfinite(top), top, 0.0)
-    with np.errstate(divide="ignore"):
-        return np.log(np.exp(x - top).sum(axis=axis)) + np.squeeze(top, axis=axis)
+def _restricted(sampler, tables, w: int, vars_: tuple[int, ...], inside: set, state: np.ndarray) -> np.ndarray:
+    """CPD ``w`` as a table over the block nodes ``vars_`` (and columns), every other node at its value."""
+    ids, strides = sampler.parents[w]
+    columns = state.shape[1]
+    base = np.zeros(columns, dtype=np.int64)
+    stride_of = {}
+    for x, s in zip(ids.tolist() + [w], strides.tolist() + [1]):
+        if x in inside:
+            stride_of[x] = s
+        else:
+            base = base + s * state[x]
+    index = base
+    for k, v in enumerate(vars_):
+        shape = [1] * (len(vars_) + 1)
+        shape[k] = sampler.cards[v]
+        index = index + stride_of[v] * np.arange(sampler.cards[v]).reshape(shape)
+    with np.errstate(under="ignore"):
+        return np.exp(tables[w][index])
 
 
-def _gumbel_argmax(log_weights: np.ndarray, rng) -> np.ndarray:
-    """One index along axis 0 per column, drawn in proportion to exp(log_weights) (all -inf: index 0)."""
-    return (log_weights + rng.gumbel(size=log_weights.shape)).argmax(axis=0)
-
-
-def draw_block(sampler, block: TreeBlock, state: np.ndarray, unary: dict, tables, rng) -> None:
+def draw_block(sampler, block: Block, state: np.ndarray, unary: dict, tables, rng) -> None:
     """Draw the nodes of ``block`` jointly given the rest of ``state`` (nodes x columns), in place.
 
     ``unary[u]`` is an optional (states, columns) log weight for node ``u``
     (soft evidence, and -inf off the observed state in columns that observe it).
+    A column in which the rest of the state rules out every value of the
+    block keeps its values (as a single-site move does).
     """
     tables = sampler.log_tables if tables is None else tables
     columns = state.shape[1]
-    col = np.arange(columns)
-    inside = set(block.order)
-    pots = {}  # u -> log potential (parent states, own states, columns), or (1, own states, columns) at the root
-    for u in block.order:
-        ku = sampler.cards[u]
-        p = block.parent.get(u)
-        kp = 1 if p is None else sampler.cards[p]
-        pot = np.zeros((kp, ku, columns))
-        if u in unary:
-            pot = pot + unary[u][None]
-        for w in block.terms[u]:
-            ids, strides = sampler.parents[w]
-            base = np.zeros(columns, dtype=np.int64)
-            stride_u = stride_p = 0
-            for x, s in zip(ids.tolist(), strides.tolist()):
-                if x == u:
-                    stride_u = s
-                elif x == p:
-                    stride_p = s
-                elif x not in inside:
-                    base = base + s * state[x]
-            # the CPD's own node: its stride is 1
-            if w == u:
-                stride_u = 1
-            elif w == p:
-                stride_p = 1
-            elif w not in inside:
-                base = base + state[w]
-            index = (base[None, None, :] + stride_u * np.arange(ku)[None, :, None]
-                     + stride_p * np.arange(kp)[:, None, None])
-            pot = pot + tables[w][index]
-        pots[u] = pot
-    # leaves to root: each node's message to its parent, log sum over its own states
-    for u in reversed(block.order):
-        for c in block.children[u]:
-            pots[u] = pots[u] + pots.pop(("message", c))[None]
-        if block.parent.get(u) is not None:
-            pots[("message", u)] = _logsumexp(pots[u], axis=1)  # (parent states, columns)
-    root = block.order[0]
-    before = state[block.order].copy()
-    state[root] = _gumbel_argmax(pots[root][0], rng)
-    for u in block.order[1:]:
-        conditional = pots[u][state[block.parent[u]], :, col].T  # (own states, columns)
-        state[u] = _gumbel_argmax(conditional, rng)
-    # a column where the rest rules out every state of the block keeps its old values (as single-site does)
-    stuck = np.isneginf(pots[root][0].max(axis=0))
-    if stuck.any():
-        state[np.ix_(block.order, np.flatnonzero(stuck))] = before[:, stuck]
+    n = len(block.order)
+    products, messages = [None] * n, [None] * n
+    alive = np.ones(columns, dtype=bool)
+    with np.errstate(invalid="ignore", divide="ignore", under="ignore"):
+        for i in range(n):
+            operands = [_restricted(sampler, tables, w, vars_, block.inside, state) for w, vars_ in block.factors[i]]
+            operands += [np.exp(unary[u]) if u in unary else np.ones((sampler.cards[u], columns))
+                         for u in block.unary_at[i]]
+            operands += [messages[j] for j in block.incoming[i]]
+            product = np.einsum(block.specs[i], *operands)
+            total = product.reshape(-1, columns).sum(axis=0)
+            alive &= total > 0
+            product = product / np.where(total > 0, total, 1.0)  # per column, so that nothing underflows
+            products[i] = product
+            messages[i] = product.sum(axis=0)
+        drawn = {}
+        col = np.arange(columns)
+        for i in reversed(range(n)):
+            product = products[i]
+            flat = np.zeros(columns, dtype=np.int64)
+            for u in block.scope[i][1:]:
+                flat = flat * sampler.cards[u] + drawn[u]
+            k = sampler.cards[block.order[i]]
+            weights = product.reshape(k, -1, columns)[:, flat, col]
+            noisy = np.log(weights) + rng.gumbel(size=weights.shape)
+            drawn[block.order[i]] = noisy.argmax(axis=0)
+    for v, values in drawn.items():
+        state[v] = np.where(alive, values, state[v])
 
 
 def _determinism(sampler, w: int) -> float:
@@ -128,100 +152,88 @@ def _determinism(sampler, w: int) -> float:
     return float(table.max(axis=1).mean())
 
 
-def _scopes(sampler, factors) -> list[tuple[int, ...]]:
-    """Each node's CPD scope; () for the CPDs left out (``factors``: the ones that count)."""
-    return [tuple(sampler.parents[w][0].tolist()) + (w,) if w in factors else () for w in range(len(sampler.nodes))]
+class _Grower:
+    """Kruskal-style growth of blocks whose buckets stay within a cap of table entries."""
 
+    def __init__(self, sampler, free: list[int], scopes: dict[int, tuple[int, ...]], cap: float):
+        from pgm.inference.ijgp import _min_fill_order
 
-def _grow(sampler, free: list[int], pairs: list[tuple[float, int, int]], scopes) -> tuple[list, set]:
-    """A partition of ``free`` into tree blocks, joined through ``pairs`` in the order given; and the pairs cut."""
-    free_set = set(free)
-    touching = {v: [] for v in free}  # node -> CPDs whose scope holds it
-    for w, scope in enumerate(scopes):
-        for v in scope:
-            if v in free_set:
-                touching[v].append(w)
-    block_of = {v: v for v in free}
-    members = {v: {v} for v in free}
-    edges = {v: [] for v in free}
-    for _, a, b in pairs:
-        ra, rb = block_of[a], block_of[b]
-        if ra == rb:
-            continue
-        small, large = (ra, rb) if len(members[ra]) <= len(members[rb]) else (rb, ra)
-        inside_small, inside_large = members[small], members[large]
-        ok = True
-        for v in inside_small:
-            for w in touching[v]:
-                scope = scopes[w]
-                in_large = [x for x in scope if x in inside_large]
-                if not in_large:
-                    continue
-                in_small = [x for x in scope if x in inside_small]
-                if sorted(in_small + in_large) != sorted((a, b)):
-                    ok = False
-                    break
-            if not ok:
-                break
-        if not ok:
-            continue
-        for v in inside_small:
-            block_of[v] = large
-        inside_large |= inside_small
-        del members[small]
-        edges[large] = edges[large] + edges.pop(small) + [(a, b)]
-    cut = {(a, b) for _, a, b in pairs if block_of[a] != block_of[b]}
-    blocks = []
-    for root_id, nodes in members.items():
-        adjacency = {v: [] for v in nodes}
-        for a, b in edges[root_id]:
-            adjacency[a].append(b)
-            adjacency[b].append(a)
-        root = min(nodes)
-        order, parent = [root], {}
-        for u in order:  # breadth first from the root
-            for x in adjacency[u]:
-                if x != parent.get(u):
-                    parent[x] = u
-                    order.append(x)
-        terms = {u: [] for u in order}
-        depth = {u: k for k, u in enumerate(order)}
-        for w, scope in enumerate(scopes):
-            held = [x for x in scope if x in nodes]
-            if not held:
+        self.min_fill = _min_fill_order
+        self.sampler, self.scopes, self.cap = sampler, scopes, cap
+        self.free = set(free)
+        self.touching = {v: [] for v in free}  # node -> CPDs whose scope holds it
+        for w, scope in scopes.items():
+            for v in scope:
+                if v in self.free:
+                    self.touching[v].append(w)
+
+    def held(self, nodes: set) -> dict[int, tuple[int, ...]]:
+        out = {}
+        for v in nodes:
+            for w in self.touching[v]:
+                if w not in out:
+                    out[w] = tuple(x for x in self.scopes[w] if x in nodes)
+        return out
+
+    def order(self, nodes: set, limit: float):
+        adjacency = {v: set() for v in nodes}
+        for vars_ in self.held(nodes).values():
+            for v in vars_:
+                adjacency[v].update(u for u in vars_ if u != v)
+        found = self.min_fill(adjacency, self.sampler.cards, limit)
+        return None if found is None else found[0]
+
+    def grow(self, pairs: list[tuple[float, int, int]]) -> tuple[list[Block], set]:
+        block_of = {v: v for v in self.free}
+        members = {v: {v} for v in self.free}
+        for _, a, b in pairs:
+            ra, rb = block_of[a], block_of[b]
+            if ra == rb:
                 continue
-            # the deeper node of the (at most two) held: the CPD is a term of it and its tree parent
-            deeper = max(held, key=depth.__getitem__)
-            terms[deeper].append(w)
-        blocks.append(TreeBlock(order, parent, terms))
-    blocks.sort(key=lambda blk: blk.order[0])
-    return blocks, cut
+            union = members[ra] | members[rb]
+            if len(union) > 1 and self.order(union, self.cap) is None:
+                continue
+            for v in members[rb]:
+                block_of[v] = ra
+            members[ra] = union
+            del members[rb]
+        cut = {(a, b) for _, a, b in pairs if block_of[a] != block_of[b]}
+        blocks = []
+        for nodes in members.values():
+            order = self.order(nodes, np.inf)
+            blocks.append(Block(self.sampler, sorted(nodes), order, self.held(nodes)))
+        blocks.sort(key=lambda blk: min(blk.order))
+        return blocks, cut
 
 
-def tree_partitions(sampler, free: list[int], factors=None) -> list[list[TreeBlock]]:
-    """Two partitions of the nodes ``free`` into tree blocks: the second grown from the pairs the first cut.
+def block_partitions(sampler, free: list[int], factors=None, cluster_entries: int = DEFAULT_BLOCK_ENTRIES):
+    """One or two partitions of the nodes ``free`` into blocks; the second grown from the pairs the first cut.
 
     Pairs are nodes sharing a CPD, strongest (most deterministic CPD) first;
     ties go to the lower indices, so the blocks are the same every run.
     ``factors`` are the CPDs (sampler indices) of the distribution sampled
-    (None: all); the others are left out, as barren CPDs sum to one.
+    (None: all); the others are left out, as barren CPDs sum to one.  A
+    block's buckets hold at most ``cluster_entries`` entries (a CPD larger
+    than that leaves its nodes in smaller blocks).
     """
-    scopes = _scopes(sampler, set(range(len(sampler.nodes))) if factors is None else set(factors))
+    factors = range(len(sampler.nodes)) if factors is None else factors
+    scopes = {w: tuple(sampler.parents[w][0].tolist()) + (w,) for w in factors}
     free_set = set(free)
     strength: dict[tuple[int, int], float] = {}
-    for w, scope in enumerate(scopes):
-        if not scope:
+    for w, scope in scopes.items():
+        held = [x for x in scope if x in free_set]
+        if len(held) < 2:
             continue
         d = _determinism(sampler, w)
-        held = [x for x in scope if x in free_set]
         for i, a in enumerate(held):
             for b in held[i + 1:]:
                 key = (min(a, b), max(a, b))
                 strength[key] = max(strength.get(key, 0.0), d)
     pairs = sorted(((s, a, b) for (a, b), s in strength.items()), key=lambda t: (-t[0], t[1], t[2]))
-    first, cut = _grow(sampler, free, pairs, scopes)
+    grower = _Grower(sampler, free, scopes, min(float(cluster_entries), float(2 ** _AXES)))
+    first, cut = grower.grow(pairs)
     if not cut:
         return [first]
     again = [t for t in pairs if (t[1], t[2]) in cut] + [t for t in pairs if (t[1], t[2]) not in cut]
-    second, _ = _grow(sampler, free, again, scopes)
+    second, _ = grower.grow(again)
     return [first, second]
