@@ -964,7 +964,7 @@ class BayesianNetwork:
         **options
             For ``"loopy_bp"``: ``damping``, ``max_iter``, ``tol``; for
             ``"ijgp"`` (and ``"auto"``) also ``cluster_entries``, ``exact_entries``; for
-            ``"gibbs"``: ``n_chains``, ``burn_in``, ``thin``; for
+            ``"gibbs"``: ``n_chains``, ``burn_in``, ``thin``, ``blocked``, ``block_entries``; for
             ``"importance"``: ``n_chains``, ``defensive``.
         memory_budget : int, optional
             Bytes exact inference may use (default
@@ -1034,7 +1034,7 @@ class BayesianNetwork:
         **options
             For ``"loopy_bp"``: ``damping``, ``max_iter``, ``tol``; for
             ``"ijgp"`` (and ``"auto"``) also ``cluster_entries``, ``exact_entries``; for
-            ``"gibbs"``: ``n_chains``, ``burn_in``, ``thin``; for
+            ``"gibbs"``: ``n_chains``, ``burn_in``, ``thin``, ``blocked``, ``block_entries``; for
             ``"importance"``: ``n_chains``, ``defensive``.
 
         Examples

@@ -37,7 +37,7 @@ __all__ = ["APPROXIMATE_METHODS", "approximate_query", "approximate_posteriors",
 APPROXIMATE_METHODS = ("loopy_bp", "ijgp", "gibbs", "importance")
 
 _OPTIONS = {"loopy_bp": ("damping", "max_iter", "tol"), "ijgp": ("cluster_entries", "exact_entries", "damping", "max_iter", "tol"),
-            "gibbs": ("n_chains", "burn_in", "thin", "blocked"), "importance": ("n_chains", "defensive")}
+            "gibbs": ("n_chains", "burn_in", "thin", "blocked", "block_entries"), "importance": ("n_chains", "defensive")}
 
 
 #: The smallest cluster cap ``method="auto"`` tries before it settles for loopy belief propagation.

@@ -1,12 +1,24 @@
 """Gibbs sampling for discrete networks: many chains and rows of evidence at once, with convergence diagnostics.
 
-A Gibbs sweep visits the unobserved nodes in topological order and draws
-each from its distribution given every other node, which depends only on
-its Markov blanket:
+Single-site Gibbs visits the unobserved nodes in topological order and
+draws each from its distribution given every other node, which depends
+only on its Markov blanket:
 
     p(x_v | rest) ∝ p(x_v | parents(v)) · ∏_{c child of v} p(x_c | parents(c)),
 
-one lookup in each of those CPD tables per state of ``v``.  The state of the
+one lookup in each of those CPD tables per state of ``v``.  It cannot move
+a node that a deterministic CPD ties to its neighbours, so by default
+(``blocked=True``) the sampler is *blocked* and *collapsed*:
+
+- nodes that are neither observed nor ancestors of evidence are barren --
+  summed out, their CPDs are one -- so the chains run over the others
+  only, and the barren nodes are drawn from their CPDs after every sweep;
+- the other nodes are drawn in blocks, each block jointly and exactly
+  given the rest by bucket elimination (:mod:`pgm.inference.gibbs_blocks`),
+  the blocks grown around the most deterministic CPDs first, so that the
+  nodes such a CPD ties together move together.
+
+The state of the
 sampler is one integer array (node, column), a column being one chain for
 one row of evidence, so a sweep costs a few array operations per node
 whatever the number of chains and rows.  Chains start from an ancestral
@@ -47,7 +59,7 @@ from pgm._random import as_generator
 from pgm.errors import ImpossibleEvidenceError, InferenceTooLarge, StructureError
 from pgm.inference.approximate import budget_bytes
 from pgm.inference.evidence import Evidence, as_evidence
-from pgm.inference.gibbs_blocks import block_partitions, draw_block
+from pgm.inference.gibbs_blocks import DEFAULT_BLOCK_ENTRIES, block_entries_needed, block_partitions, draw_block
 from pgm.inference.junction_tree import format_bytes
 
 __all__ = ["GibbsReport", "gibbs_sampling"]
@@ -77,6 +89,10 @@ class GibbsReport:
     rescued : int
         Chains that ended the burn-in in a state of probability zero and
         were restarted from another chain of their row.
+    n_blocks : int
+        Blocks drawn per sweep (over both partitions; 0 for single-site Gibbs).
+    n_barren : int
+        Nodes drawn from their CPDs after each sweep instead of by the chains.
     """
 
     n_chains: int
@@ -86,6 +102,8 @@ class GibbsReport:
     r_hat: pd.Series
     ess: pd.Series
     rescued: int = 0
+    n_blocks: int = 0
+    n_barren: int = 0
 
     @property
     def converged(self) -> bool:
@@ -97,8 +115,10 @@ class GibbsReport:
         fewest = self.ess.idxmin() if len(self.ess.dropna()) else None
         verdict = ("chains agree" if self.converged else
                    "chains DISAGREE (R-hat >= 1.01; method='importance' does not need chains to mix)")
-        text = (f"Gibbs sampling, {self.n_chains} chain(s) x {self.n_draws:,} kept draws (burn-in {self.burn_in}, "
-                f"thin {self.thin}): {verdict}")
+        how = (f"{self.n_blocks} block(s) per sweep, {self.n_barren} barren node(s) drawn from their CPDs"
+               if self.n_blocks else "single-site")
+        text = (f"Gibbs sampling ({how}), {self.n_chains} chain(s) x {self.n_draws:,} kept draws (burn-in "
+                f"{self.burn_in}, thin {self.thin}): {verdict}")
         if worst is not None:
             text += f"; largest split R-hat {self.r_hat[worst]:.4f} ({worst})"
         if fewest is not None:
@@ -182,7 +202,8 @@ def _draw(log_weights: np.ndarray, current: np.ndarray, rng) -> np.ndarray:
 
 
 def gibbs_sampling(network, evidence=None, groups=None, *, n_samples: int = 100_000, n_chains: int | None = None,
-                   burn_in: int = 500, thin: int = 1, blocked: bool = True, seed=None, memory_budget=None):
+                   burn_in: int = 500, thin: int = 1, blocked: bool = True,
+                   block_entries: int = DEFAULT_BLOCK_ENTRIES, seed=None, memory_budget=None):
     """Estimate posterior tables of discrete nodes by Gibbs sampling, for one case or many rows.
 
     Parameters
@@ -199,7 +220,14 @@ def gibbs_sampling(network, evidence=None, groups=None, *, n_samples: int = 100_
         Chains per row; default 32 for one case, 4 for many rows.
     burn_in, thin : int
         Sweeps discarded first; sweeps per kept draw.
+    blocked : bool
+        Draw blocks of nodes jointly and barren nodes from their CPDs (the
+        default); False for single-site Gibbs over every relevant node.
+    block_entries : int
+        Most table entries (per chain) in one bucket of a block's elimination.
     seed : None, int or numpy.random.Generator
+    memory_budget : int, optional
+        Bytes for the sampler's state, draws, counts and block tables; refused before sampling if above.
 
     Returns
     -------
@@ -220,6 +248,7 @@ def gibbs_sampling(network, evidence=None, groups=None, *, n_samples: int = 100_
     n_samples = _check_count("n_samples", n_samples, 4)
     burn_in = _check_count("burn_in", burn_in, 0)
     thin = _check_count("thin", thin, 1)
+    block_entries = _check_count("block_entries", block_entries, 1)
     network._require_fitted("queried")
     ev = evidence if isinstance(evidence, Evidence) else as_evidence(network, evidence)
     n_chains = _check_count("n_chains", (4 if ev.batched else 32) if n_chains is None else n_chains, 1)
@@ -267,7 +296,14 @@ def gibbs_sampling(network, evidence=None, groups=None, *, n_samples: int = 100_
         above = evidenced | network.ancestors(evidenced)
         chained = [v for v in free if nodes[v] in above]
         barren = [v for v in free if nodes[v] not in above]
-        partitions = block_partitions(sampler, chained, factors=[index[n] for n in nodes if n in above])
+        partitions = block_partitions(sampler, chained, factors=[index[n] for n in nodes if n in above],
+                                      cluster_entries=block_entries)
+        block_bytes = 16 * columns * max((block_entries_needed(sampler, b) for p in partitions for b in p), default=0)
+        if needed + block_bytes > budget:
+            raise InferenceTooLarge(
+                f"blocked Gibbs sampling with {n_chains} chain(s) for {n_rows:,} row(s) needs about "
+                f"{format_bytes(needed + block_bytes)}, above the memory budget of {format_bytes(budget)}; use fewer "
+                "rows at a time, fewer chains (n_chains=), smaller blocks (block_entries=) or raise memory_budget=")
         unary = _unary_weights(sampler, chained, clamp, soft, columns)
 
     def sweep(tables=None):
@@ -312,7 +348,8 @@ def gibbs_sampling(network, evidence=None, groups=None, *, n_samples: int = 100_
         inside = (p > 0) & (p < 1)
         sizes[label] = float(ess[inside].min()) if inside.any() else float(n_chains * draws)
     report = GibbsReport(n_chains, draws, burn_in, thin, pd.Series(r_hats, name="r_hat"), pd.Series(sizes, name="ess"),
-                         rescued)
+                         rescued, sum(len(p) for p in partitions) if blocked else 0,
+                         len(barren) if blocked else 0)
     return estimates, errors, report
 
 

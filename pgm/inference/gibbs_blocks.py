@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["DEFAULT_BLOCK_ENTRIES", "Block", "block_partitions", "draw_block"]
+__all__ = ["DEFAULT_BLOCK_ENTRIES", "Block", "block_entries_needed", "block_partitions", "draw_block"]
 
 #: Most table entries in one bucket of a block (per column).  Measured on alarm, hailfinder, pathfinder
 #: and munin1 (benchmarks/approximate.py): large enough to hold munin1's chains of deterministic tables.
@@ -84,6 +84,11 @@ class Block:
             terms += [letter[u] + "z" for u in self.unary_at[i]]
             terms += ["".join(letter[u] for u in self.message_scope[j]) + "z" for j in self.incoming[i]]
             self.specs.append(",".join(terms) + "->" + "".join(letter[u] for u in self.scope[i]) + "z")
+
+
+def block_entries_needed(sampler, block: Block) -> int:
+    """Table entries per column that drawing ``block`` holds at once: every bucket's product."""
+    return sum(int(np.prod([sampler.cards[u] for u in scope], dtype=np.float64)) for scope in block.scope)
 
 
 def _restricted(sampler, tables, w: int, vars_: tuple[int, ...], inside: set, state: np.ndarray) -> np.ndarray:
