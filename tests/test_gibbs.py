@@ -125,8 +125,14 @@ def test_a_seed_gives_the_same_draws():
 
 def test_burn_in_and_thinning_are_reported():
     net = pgm.load("cancer")
-    _, _, report = gibbs_sampling(net, None, [("Cancer",)], n_samples=4_000, n_chains=8, burn_in=10, thin=3, seed=0)
+    _, _, report = gibbs_sampling(net, None, [("Cancer",)], n_samples=4_000, n_chains=8, burn_in=10, thin=3, seed=0,
+                                  blocked=False)
     assert (report.n_chains, report.n_draws, report.burn_in, report.thin) == (8, 500, 10, 3)
+    # blocked: cancer's nodes above the evidence form one block, whose draws are exact: one sweep of burn-in;
+    # Dyspnoea, below no evidence, is drawn from its CPD
+    _, _, report = gibbs_sampling(net, {"Xray": "positive"}, [("Cancer",), ("Dyspnoea",)], n_samples=4_000,
+                                  n_chains=8, burn_in=10, seed=0)
+    assert (report.n_blocks, report.burn_in, report.n_barren) == (1, 1, 1) and "1 block(s)" in str(report)
 
 
 @pytest.mark.parametrize("options, message", [

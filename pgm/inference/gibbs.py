@@ -219,7 +219,8 @@ def gibbs_sampling(network, evidence=None, groups=None, *, n_samples: int = 100_
     n_chains : int, optional
         Chains per row; default 32 for one case, 4 for many rows.
     burn_in, thin : int
-        Sweeps discarded first; sweeps per kept draw.
+        Sweeps discarded first (at most one when a single block holds every
+        sampled node: its draws are exact and independent); sweeps per kept draw.
     blocked : bool
         Draw blocks of nodes jointly and barren nodes from their CPDs (the
         default); False for single-site Gibbs over every relevant node.
@@ -304,13 +305,18 @@ def gibbs_sampling(network, evidence=None, groups=None, *, n_samples: int = 100_
                 f"blocked Gibbs sampling with {n_chains} chain(s) for {n_rows:,} row(s) needs about "
                 f"{format_bytes(needed + block_bytes)}, above the memory budget of {format_bytes(budget)}; use fewer "
                 "rows at a time, fewer chains (n_chains=), smaller blocks (block_entries=) or raise memory_budget=")
-        unary = _unary_weights(sampler, chained, clamp, soft, columns)
+        unary = {v: np.exp(w) for v, w in _unary_weights(sampler, chained, clamp, soft, columns).items()}
+        probabilities = {None: [np.exp(t) for t in sampler.log_tables]}  # per stage of the burn-in's tables
 
     def sweep(tables=None):
         if blocked:
+            key = None if tables is None else id(tables)
+            if key not in probabilities:
+                probabilities.clear()
+                probabilities.update({None: [np.exp(t) for t in sampler.log_tables], key: [np.exp(t) for t in tables]})
             for partition in partitions:
                 for block in partition:
-                    draw_block(sampler, block, state, unary, tables, rng)
+                    draw_block(sampler, block, state, unary, probabilities[key], rng)
             for v, (seen, codes) in clamp.items():
                 state[v] = np.where(seen, codes, state[v])
             for v in barren:
@@ -323,6 +329,10 @@ def gibbs_sampling(network, evidence=None, groups=None, *, n_samples: int = 100_
                 drawn = np.where(clamp[v][0], clamp[v][1], drawn)
             state[v] = drawn
 
+    if blocked and len(partitions) == 1 and len(partitions[0]) <= 1:
+        # one block holds every chained node: each sweep is an exact draw from the posterior, independent
+        # of the last, so one sweep (off the ancestral start) is all the burn-in there is to do
+        burn_in = min(burn_in, 1)
     with np.errstate(divide="ignore", invalid="ignore"):
         for tables, sweeps in _burn_in_schedule(sampler, burn_in):
             for _ in range(sweeps):

@@ -77,6 +77,9 @@ class Block:
                 scopes[target].update(rest)
         self.scope = [(v,) + tuple(sorted(scopes[i] - {v}, key=position.__getitem__))
                       for i, v in enumerate(self.order)]
+        # per bucket, per CPD: the flat offsets of the block nodes' states (an array over their axes and a
+        # column axis) and the outside nodes with their strides, whose current values give each column's base
+        self.lookups = [[_lookup(sampler, w, vars_, self.inside) for w, vars_ in self.factors[i]] for i in range(n)]
         self.specs = []
         for i in range(n):
             letter = {u: _LETTERS[k] for k, u in enumerate(self.scope[i])}
@@ -91,44 +94,43 @@ def block_entries_needed(sampler, block: Block) -> int:
     return sum(int(np.prod([sampler.cards[u] for u in scope], dtype=np.float64)) for scope in block.scope)
 
 
-def _restricted(sampler, tables, w: int, vars_: tuple[int, ...], inside: set, state: np.ndarray) -> np.ndarray:
-    """CPD ``w`` as a table over the block nodes ``vars_`` (and columns), every other node at its value."""
+def _lookup(sampler, w: int, vars_: tuple[int, ...], inside: set):
+    """(CPD, offsets over the block nodes ``vars_`` and a column axis, outside nodes, their strides)."""
     ids, strides = sampler.parents[w]
-    columns = state.shape[1]
-    base = np.zeros(columns, dtype=np.int64)
-    stride_of = {}
+    stride_of, outside, outside_strides = {}, [], []
     for x, s in zip(ids.tolist() + [w], strides.tolist() + [1]):
         if x in inside:
             stride_of[x] = s
         else:
-            base = base + s * state[x]
-    index = base
+            outside.append(x)
+            outside_strides.append(s)
+    offsets = np.zeros([1] * (len(vars_) + 1), dtype=np.int64)
     for k, v in enumerate(vars_):
         shape = [1] * (len(vars_) + 1)
         shape[k] = sampler.cards[v]
-        index = index + stride_of[v] * np.arange(sampler.cards[v]).reshape(shape)
-    with np.errstate(under="ignore"):
-        return np.exp(tables[w][index])
+        offsets = offsets + stride_of[v] * np.arange(sampler.cards[v]).reshape(shape)
+    return w, offsets, np.array(outside, dtype=np.intp), np.array(outside_strides, dtype=np.int64)
 
 
-def draw_block(sampler, block: Block, state: np.ndarray, unary: dict, tables, rng) -> None:
+def draw_block(sampler, block: Block, state: np.ndarray, unary: dict, tables: list, rng) -> None:
     """Draw the nodes of ``block`` jointly given the rest of ``state`` (nodes x columns), in place.
 
-    ``unary[u]`` is an optional (states, columns) log weight for node ``u``
-    (soft evidence, and -inf off the observed state in columns that observe it).
+    ``tables`` are the CPDs' flat probability tables (as ``sampler.log_tables``, exponentiated);
+    ``unary[u]`` an optional (states, columns) weight for node ``u`` (soft
+    evidence, and 0 off the observed state in columns that observe it).
     A column in which the rest of the state rules out every value of the
     block keeps its values (as a single-site move does).
     """
-    tables = sampler.log_tables if tables is None else tables
     columns = state.shape[1]
     n = len(block.order)
     products, messages = [None] * n, [None] * n
     alive = np.ones(columns, dtype=bool)
     with np.errstate(invalid="ignore", divide="ignore", under="ignore"):
         for i in range(n):
-            operands = [_restricted(sampler, tables, w, vars_, block.inside, state) for w, vars_ in block.factors[i]]
-            operands += [np.exp(unary[u]) if u in unary else np.ones((sampler.cards[u], columns))
-                         for u in block.unary_at[i]]
+            # each CPD as a table over its block nodes (and columns), every other node at its current value
+            operands = [tables[w][offsets + (strides @ state[outside] if len(outside) else 0)]
+                        for w, offsets, outside, strides in block.lookups[i]]
+            operands += [unary[u] if u in unary else np.ones((sampler.cards[u], columns)) for u in block.unary_at[i]]
             operands += [messages[j] for j in block.incoming[i]]
             product = np.einsum(block.specs[i], *operands)
             total = product.reshape(-1, columns).sum(axis=0)
