@@ -16,8 +16,10 @@ a sampled row), every node's posterior is computed by
   its defaults: 65,536 entries per cluster, parts whose bucket tree holds at
   most 2**24 entries solved exactly; tol 1e-8, max_iter 100),
   beside the same pyAgrum LBP figures (pyAgrum has no generalised BP);
-- pgm ``posteriors(ev, method="gibbs", n_samples=N)`` (32 chains, burn-in
-  500 sweeps; a draw is a sweep over every unobserved node) and pyAgrum
+- pgm ``posteriors(ev, method="gibbs", n_samples=N)`` (its defaults: 32
+  chains, burn-in 500 sweeps, blocks of nodes drawn jointly with buckets of
+  at most 4,096 entries, barren nodes drawn from their CPDs; a draw is a
+  sweep over every block) and pyAgrum
   ``GibbsSampling`` run for N samples after its default burn-in (300), its
   stopping tests switched off (its default epsilon stops it right after
   the burn-in; one of its samples redraws 2 random variables) and a time
@@ -163,8 +165,8 @@ def bench_network(name: str, repeat: int, n_samples: int, lines: list) -> list[l
     report = next(iter(result.values())).report
     ours = largest_error({n: d.probabilities for n, d in result.items()}, exact)
     within = np.concatenate([np.abs(d.probabilities - exact[n]) <= 4 * d.standard_errors for n, d in result.items()])
-    note = (f"{report.n_chains}×{report.n_draws:,} draws; {within.mean():.1%} of states within 4 SE; "
-            f"max R-hat {report.r_hat.max():.3g}")
+    note = (f"{report.n_chains}×{report.n_draws:,} draws, {report.n_blocks} block(s) per sweep, burn-in "
+            f"{report.burn_in}; {within.mean():.1%} of states within 4 SE; max R-hat {report.r_hat.max():.4g}")
     peer_time = peer_error = peer_note = MISSING
     if bn is not None:
         peer_median, _, peer = timed_calls(
