@@ -219,8 +219,8 @@ def gibbs_sampling(network, evidence=None, groups=None, *, n_samples: int = 100_
     n_chains : int, optional
         Chains per row; default 32 for one case, 4 for many rows.
     burn_in, thin : int
-        Sweeps discarded first (at most one when a single block holds every
-        sampled node: its draws are exact and independent); sweeps per kept draw.
+        Sweeps discarded first (at most one when the blocks cut no CPD's
+        nodes apart: the draws are then exact and independent); sweeps per kept draw.
     blocked : bool
         Draw blocks of nodes jointly and barren nodes from their CPDs (the
         default); False for single-site Gibbs over every relevant node.
@@ -329,9 +329,10 @@ def gibbs_sampling(network, evidence=None, groups=None, *, n_samples: int = 100_
                 drawn = np.where(clamp[v][0], clamp[v][1], drawn)
             state[v] = drawn
 
-    if blocked and len(partitions) == 1 and len(partitions[0]) <= 1:
-        # one block holds every chained node: each sweep is an exact draw from the posterior, independent
-        # of the last, so one sweep (off the ancestral start) is all the burn-in there is to do
+    if blocked and len(partitions) == 1:
+        # no pair of nodes sharing a CPD was cut: the blocks are independent given the evidence, each drawn
+        # exactly, so each sweep is an exact draw from the posterior, independent of the last, and one sweep
+        # (off the ancestral start) is all the burn-in there is to do
         burn_in = min(burn_in, 1)
     with np.errstate(divide="ignore", invalid="ignore"):
         for tables, sweeps in _burn_in_schedule(sampler, burn_in):
