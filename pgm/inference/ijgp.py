@@ -287,9 +287,11 @@ def _propagate(schedule: _Schedule, unary: dict, n: int, wanted: list[int], *, d
     return beliefs, residual, iterations, first
 
 
-def _min_fill_order(adjacency: dict, cards, limit: float = np.inf):
+def _min_fill_order(adjacency: dict, cards, limit: float = np.inf, cap: float = np.inf, total: float = np.inf):
     """A greedy elimination order (fewest fill edges, then smallest clique table, then lowest index) and its
-    cliques; None as soon as a clique would have more than ``limit`` entries.
+    cliques; None as soon as a clique would have more than ``limit`` entries, or once some clique has more
+    than ``cap`` entries and all of them together more than ``total`` (a part neither within the cap nor
+    within the exact budget).
 
     The same rule as :func:`pgm.inference.triangulation.greedy_order`'s weighted min-fill, written here
     so that the test of whether a part fits the cap can stop at the first clique that does not.
@@ -308,12 +310,18 @@ def _min_fill_order(adjacency: dict, cards, limit: float = np.inf):
     heap = list(current.values())
     heapq.heapify(heap)
     order, cliques = [], []
+    entries, above_cap = 0.0, False
     while heap:
         entry = heapq.heappop(heap)
         v = entry[2]
         if v not in adj or current.get(v) != entry:
             continue  # stale
         if entry[1] > log_limit + 1e-9:
+            return None
+        size = float(np.exp(entry[1]))
+        entries += size
+        above_cap = above_cap or size > cap * (1 + 1e-9)
+        if above_cap and entries > total * (1 + 1e-9):
             return None
         nb = adj.pop(v)
         del current[v]
@@ -475,7 +483,7 @@ class _Problem:
                     frontier.append(u)
         return seen
 
-    def _layout(self, nodes: set, keep, limit: float = np.inf):
+    def _layout(self, nodes: set, keep, limit: float = np.inf, cap: float = np.inf, total: float = np.inf):
         """(free nodes, their index, cards, scopes, tables, elimination order, its cliques) of the part of
         ``nodes`` that is linked to the nodes ``keep``."""
         linked = self._connected(nodes, keep)
@@ -491,7 +499,7 @@ class _Problem:
         for scope in scopes:
             for v in scope:
                 adjacency[v].update(u for u in scope if u != v)
-        found = _min_fill_order(adjacency, cards, limit)
+        found = _min_fill_order(adjacency, cards, limit, cap, total)
         order, cliques = found if found is not None else (None, None)
         return free, index, cards, scopes, tables, order, cliques
 
@@ -505,7 +513,8 @@ class _Problem:
 
     def _fits(self, nodes: set, keep) -> bool:
         """Whether bucket elimination over ``nodes`` is solved exactly (the join graph is then a tree)."""
-        layout = self._layout(nodes, keep, limit=max(self.cap, self.exact_entries))
+        layout = self._layout(nodes, keep, limit=max(self.cap, self.exact_entries), cap=self.cap,
+                              total=self.exact_entries)
         return self._exact(layout[2], layout[6])
 
     def parts(self, wanted: list, above: set, *, whole: bool):
