@@ -26,9 +26,10 @@ Variables observed with the same state in every row are conditioned on
 before the join graph is built (their CPDs are restricted), which makes its
 clusters smaller; other evidence enters as likelihood vectors per row.  For
 every node's posterior the network is answered in *parts*, each holding some
-nodes with their ancestors and the evidence's, grouped while bucket
-elimination over the part fits the cap (the rest of the network is barren
-for those nodes), so that most parts are solved exactly.
+nodes with their ancestors and the evidence's, grouped while the part is
+solved exactly -- its buckets fit the cap, or its whole bucket tree fits
+``exact_entries`` (the rest of the network is barren for those nodes) -- so
+that most parts are solved exactly.
 """
 
 from __future__ import annotations
@@ -48,8 +49,8 @@ from pgm.inference.junction_tree import format_bytes
 __all__ = ["DEFAULT_CLUSTER_ENTRIES", "DEFAULT_EXACT_ENTRIES", "IJGPReport", "iterative_join_graph_propagation"]
 
 #: Default cap on a cluster's table entries.  Chosen by measurement on bnlearn networks
-#: (benchmarks/approximate.py): it puts alarm, hailfinder, pathfinder and munin1 within 0.02
-#: of exact while munin's posteriors stay well under a second per iteration.
+#: (benchmarks/approximate.py): alarm, hailfinder and pathfinder fit it exactly, and munin's
+#: approximated parts stay well under a second per iteration.
 DEFAULT_CLUSTER_ENTRIES = 2 ** 16
 
 #: Default table entries (all clusters together) under which a part is solved exactly, whatever its
