@@ -390,9 +390,10 @@ def iterative_join_graph_propagation(network, evidence=None, *, targets=None,
     ancestors and the evidence's: the rest of the network is barren for it.
     With ``targets=None`` such nodes are taken deepest first and gathered
     into parts (the nodes' ancestors and the evidence's) for as long as
-    bucket elimination over the part stays within ``cluster_entries``, so
-    each such part is solved exactly; a node whose part alone exceeds the
-    cap is answered approximately in a part of its own.  On large networks
+    bucket elimination over the part stays within ``cluster_entries`` per
+    bucket or ``exact_entries`` in all, so each such part is solved exactly;
+    a node whose part alone exceeds both is answered approximately in a part
+    of its own.  On large networks
     most posteriors are then exact although the whole network is far beyond
     the cap.
 
