@@ -114,7 +114,7 @@ class FamilyStatistics:
                 kx = int(self.cardinality[x])
                 joint[:, start:start + kx] = np.bincount(family * kx + self._codes[x], weights=self.table.weight,
                                                          minlength=size * kx).reshape(size, kx)
-        else:
+        elif 2 * len(candidates) > self.is_discrete.sum():
             # Every discrete variable's state column at once, then the candidates' columns picked out:
             # a search's batches hold most variables, and this needs no per-call gathering of codes.
             columns, repeated, offsets = self._all_columns()
@@ -123,7 +123,24 @@ class FamilyStatistics:
             joint = np.bincount(index, weights=repeated, minlength=size * total).reshape(size, total)
             picked = np.concatenate([np.arange(offsets[x], offsets[x] + self.cardinality[x]) for x in candidates])
             joint = joint[:, picked]
+        else:
+            # A few candidates (PC's tests given one neighbour): only their columns, each a contiguous row
+            # of the transposed codes, shifted to the candidate's place among the output columns.
+            codes = self._codes_by_variable()
+            shifted = codes[candidates] + starts[:, None]
+            index = (family[None, :] * width + shifted).ravel()
+            joint = np.bincount(index, weights=np.tile(self.table.weight, len(candidates)),
+                                minlength=size * width).reshape(size, width)
         return joint.reshape(size // k, k, width), starts
+
+    def _codes_by_variable(self) -> np.ndarray:
+        """The discrete codes as one contiguous row per variable (zeros for continuous ones), built once."""
+        if getattr(self, "_by_variable", None) is None:
+            rows = np.zeros((len(self.names), self.table.n_groups), dtype=np.intp)
+            for v in np.flatnonzero(self.is_discrete):
+                rows[v] = self._codes[v]
+            self._by_variable = rows
+        return self._by_variable
 
     def _all_columns(self):
         """Each group's state column for every discrete variable (offset per variable), and the weights repeated to match."""
