@@ -98,7 +98,37 @@ class IndependenceTest:
             return self._fisher_z(i, j, conditioning)
         if self.test == "cg":
             return self._conditional_gaussian(i, j, conditioning)
+        if not conditioning and self.test in ("g", "chi2"):
+            if getattr(self, "_pair_p", None) is None:
+                self._pair_p = self._unconditional_p_values()
+            return self._pair_p[(i, j)]
         return self._contingency(i, j, conditioning)
+
+    def _unconditional_p_values(self) -> dict:
+        """The p-value of every pair of discrete variables, unconditionally: pairs of one table shape at once."""
+        if getattr(self, "_pairs", None) is None:
+            self._pairs = self.stats.pairwise_counts()  # every pair in one product
+        by_shape: dict = {}
+        for pair, table in self._pairs.items():
+            by_shape.setdefault(table.shape, []).append(pair)
+        result = {}
+        for pairs in by_shape.values():
+            counts = np.stack([self._pairs[pair] for pair in pairs])  # (pairs, x states, y states)
+            rows, columns = counts.sum(axis=2), counts.sum(axis=1)
+            totals = rows.sum(axis=1)
+            dof = np.maximum((rows > 0).sum(axis=1) - 1, 0) * np.maximum((columns > 0).sum(axis=1) - 1, 0)
+            if self.test == "g":
+                xlogx = scipy.special.xlogy
+                statistic = 2 * (xlogx(counts, counts).sum(axis=(1, 2)) - xlogx(rows, rows).sum(axis=1)
+                                 - xlogx(columns, columns).sum(axis=1) + xlogx(totals, totals))
+            else:
+                expected = rows[:, :, None] * columns[:, None, :] / np.where(totals > 0, totals, 1)[:, None, None]
+                ratio = np.divide(counts ** 2, expected, out=np.zeros_like(counts), where=expected > 0)
+                statistic = ratio.sum(axis=(1, 2)) - totals
+            statistic = np.maximum(statistic, 0.0)
+            p_values = np.where(dof > 0, scipy.special.chdtrc(np.maximum(dof, 1), statistic), 1.0)
+            result.update(zip(pairs, p_values.tolist()))
+        return result
 
     def _log_likelihood(self, variables: list) -> tuple[float, float]:
         """The conditional Gaussian model of ``variables`` (indices): maximised log-likelihood and free parameters."""

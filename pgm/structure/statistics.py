@@ -107,6 +107,12 @@ class FamilyStatistics:
         starts = np.concatenate([[0], np.cumsum(cards)[:-1]]).astype(np.intp)
         width = int(cards.sum())
         m = self.table.n_groups
+        pairs = getattr(self, "_pairs_joint", None)
+        if not parents and pairs is not None and self.is_discrete[child] and self.is_discrete[candidates].all():
+            # Pairs were counted already (PC's first level): read them off instead of a pass.
+            joint, offsets = pairs
+            picked = np.concatenate([np.arange(offsets[x], offsets[x] + self.cardinality[x]) for x in candidates])
+            return joint[offsets[child]:offsets[child + 1]][:, picked].reshape(1, k, width), starts
         self.passes += 1
         if size * width > _LARGEST_BATCH or m * len(candidates) > _LARGEST_BATCH:
             joint = np.zeros((size, width))
@@ -172,6 +178,7 @@ class FamilyStatistics:
         weighted = one_hot.multiply(self.table.weight[:, None]).tocsc()
         joint = (weighted.T @ one_hot).toarray()
         self.passes += 1
+        self._pairs_joint = (joint, offsets)
         discrete = np.flatnonzero(self.is_discrete)
         return {(int(a), int(b)): joint[offsets[a]:offsets[a + 1], offsets[b]:offsets[b + 1]]
                 for a in discrete for b in discrete if a != b}
