@@ -273,7 +273,7 @@ def _projected(stats: FamilyStatistics, variables: list) -> FamilyStatistics | N
     usually far shorter (alarm, 10,000 rows: a node and its neighbours take
     a fraction of the data's distinct rows), and a counting pass costs its
     length.  None when the variables' configurations overflow 62 bits or
-    hardly shrink the table.
+    shrink the table by less than a tenth (the projection would not pay).
     """
     from pgm.structure.table import SufficientTable
 
@@ -282,7 +282,7 @@ def _projected(stats: FamilyStatistics, variables: list) -> FamilyStatistics | N
         return None
     key, _ = stats.configuration(variables)
     _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-    if 2 * first.size > stats.table.n_groups:
+    if 10 * first.size > 9 * stats.table.n_groups:
         return None
     table = stats.table
     names = [stats.names[v] for v in variables]
