@@ -13,10 +13,13 @@ a sampled row), every node's posterior is computed by
   of a message, max_iter 200, no damping) and pyAgrum
   ``LoopyBeliefPropagation`` (max 200 iterations, its epsilon 1e-8);
 - pgm ``posteriors(ev, method="ijgp")`` (iterative join-graph propagation at
-  its default cap of 65,536 entries per cluster, tol 1e-8, max_iter 100),
+  its defaults: 65,536 entries per cluster, parts whose bucket tree holds at
+  most 2**24 entries solved exactly; tol 1e-8, max_iter 100),
   beside the same pyAgrum LBP figures (pyAgrum has no generalised BP);
-- pgm ``posteriors(ev, method="gibbs", n_samples=N)`` (32 chains, burn-in
-  500 sweeps; a draw is a sweep over every unobserved node) and pyAgrum
+- pgm ``posteriors(ev, method="gibbs", n_samples=N)`` (its defaults: 32
+  chains, burn-in 500 sweeps, blocks of nodes drawn jointly with buckets of
+  at most 4,096 entries, barren nodes drawn from their CPDs; a draw is a
+  sweep over every block) and pyAgrum
   ``GibbsSampling`` run for N samples after its default burn-in (300), its
   stopping tests switched off (its default epsilon stops it right after
   the burn-in; one of its samples redraws 2 random variables) and a time
@@ -156,21 +159,7 @@ def bench_network(name: str, repeat: int, n_samples: int, lines: list) -> list[l
     # iterative join-graph propagation (pyAgrum has none: its loopy BP is the peer)
     rows.append(_ijgp_row(name, net, evidence, exact, repeat, peer_time, peer_error, peer_note)[0])
 
-    # Gibbs sampling
-    median, times, result = timed_calls(lambda: net.posteriors(evidence, method="gibbs", n_samples=n_samples,
-                                                               seed=0), 1)
-    report = next(iter(result.values())).report
-    ours = largest_error({n: d.probabilities for n, d in result.items()}, exact)
-    within = np.concatenate([np.abs(d.probabilities - exact[n]) <= 4 * d.standard_errors for n, d in result.items()])
-    note = (f"{report.n_chains}×{report.n_draws:,} draws; {within.mean():.1%} of states within 4 SE; "
-            f"max R-hat {report.r_hat.max():.3g}")
-    peer_time = peer_error = peer_note = MISSING
-    if bn is not None:
-        peer_median, _, peer = timed_calls(
-            lambda: pyagrum_posteriors(gum.GibbsSampling, bn, net, evidence, _gibbs_settings(n_samples)), 1)
-        peer_time, peer_error = peer_median, largest_error(peer, exact)
-        peer_note = f"{peer['_iterations']:,} samples (after its burn-in of 300, as many as pgm draws)"
-    rows.append(_row(name, "Gibbs", median, times, ours, note, peer_time, peer_error, peer_note))
+    rows.append(_gibbs_row(name, "Gibbs", net, evidence, exact, bn, n_samples))
 
     # importance sampling (pgm: loopy-BP proposal; pyAgrum: its ImportanceSampling), as many samples
     median, times, result = timed_calls(lambda: net.posteriors(evidence, method="importance", n_samples=n_samples,
@@ -186,6 +175,40 @@ def bench_network(name: str, repeat: int, n_samples: int, lines: list) -> list[l
         peer_time, peer_error = peer_median, largest_error(peer, exact)
         peer_note = f"{peer['_iterations']:,} samples (ImportanceSampling, after its burn-in)"
     rows.append(_row(name, "importance sampling", median, times, ours, note, peer_time, peer_error, peer_note))
+    return rows
+
+
+def _gibbs_row(name, method, net, evidence, exact, bn, n_samples) -> list[str]:
+    """pgm's Gibbs sampling (its defaults) and pyAgrum's GibbsSampling, as many draws, against exact."""
+    median, times, result = timed_calls(lambda: net.posteriors(evidence, method="gibbs", n_samples=n_samples,
+                                                               seed=0), 1)
+    report = next(iter(result.values())).report
+    ours = largest_error({n: d.probabilities for n, d in result.items()}, exact)
+    within = np.concatenate([np.abs(d.probabilities - exact[n]) <= 4 * d.standard_errors for n, d in result.items()])
+    note = (f"{report.n_chains}×{report.n_draws:,} draws, {report.n_blocks} block(s) per sweep, burn-in "
+            f"{report.burn_in}; {within.mean():.1%} of states within 4 SE; max R-hat {report.r_hat.max():.4g}")
+    peer_time = peer_error = peer_note = MISSING
+    if bn is not None:
+        peer_median, _, peer = timed_calls(
+            lambda: pyagrum_posteriors(gum.GibbsSampling, bn, net, evidence, _gibbs_settings(n_samples)), 1)
+        peer_time, peer_error = peer_median, largest_error(peer, exact)
+        peer_note = f"{peer['_iterations']:,} samples (after its burn-in of 300, as many as pgm draws)"
+    return _row(name, method, median, times, ours, note, peer_time, peer_error, peer_note)
+
+
+def bench_gibbs_deep(n_samples: int, lines: list) -> list[list[str]]:
+    """Gibbs with 12 nodes observed anywhere (not only leaves): the blocks then cut CPDs apart and the
+    sampler is a Markov chain, not a sequence of exact draws."""
+    rows = []
+    for name in NETWORKS:
+        net = bnlearn(name)
+        row = net.sample(1, seed=3).iloc[0]
+        chosen = np.random.default_rng(3).choice(len(net.nodes), size=12, replace=False)
+        evidence = {net.nodes[i]: str(row[net.nodes[i]]) for i in sorted(chosen)}
+        exact, exact_time, how = exact_posteriors(net, evidence)
+        lines.append(f"{name}, 12 nodes observed: {sorted(evidence)}; exact by {how} in {format_seconds(exact_time)}")
+        rows.append(_gibbs_row(f"{name} (12 observed)", "Gibbs", net, evidence, exact,
+                               pyagrum_model(net) if gum else None, n_samples))
     return rows
 
 
@@ -274,8 +297,9 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="alarm and hailfinder, fewer Gibbs draws")
     parser.add_argument("--repeat", type=int, default=3, help="loopy BP: median of K calls (default 3)")
-    parser.add_argument("--only", nargs="+", choices=("networks", "batched", "munin"),
-                        help="some parts: the four networks (loopy BP and Gibbs), batched alarm, munin")
+    parser.add_argument("--only", nargs="+", choices=("networks", "batched", "munin", "deep"),
+                        help="some parts: the four networks (loopy BP and Gibbs), batched alarm, munin; "
+                             "deep: Gibbs with 12 nodes observed anywhere (not run by default)")
     args = parser.parse_args(argv)
     if pgmpy is None:
         print("pgmpy is not installed: the bnlearn networks are read from its example_models folder")
@@ -302,6 +326,8 @@ def main(argv=None) -> None:
         show(bench_batched(args.repeat, 200 if args.quick else 1_000, lines))
     if "munin" in parts and not args.quick:
         show(bench_munin(args.repeat, lines))
+    if "deep" in parts:
+        show(bench_gibbs_deep(20_000 if args.quick else 100_000, lines))
     print("\nNotes:")
     for line in lines:
         print(f"- {line}")

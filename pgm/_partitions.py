@@ -264,10 +264,13 @@ class Pieces:
         seed = int(rng.integers(2**63))
         return self.source.map_reduce(random_completion, network, self.weights, seed=seed, centres=centres).statistics
 
-    def sample(self, columns, rng) -> np.ndarray:
+    def sample(self, columns, rng, limit: int | None = None) -> np.ndarray:
         seed = int(rng.integers(2**63))
         total = self.source.map_reduce(sample_rows, self.network, None, seed=seed, columns=tuple(columns))
-        return total.sample if total.sample is not None else np.zeros((0, len(columns)))
+        values = total.sample if total.sample is not None else np.zeros((0, len(columns)))
+        if limit is not None and len(values) > limit:
+            values = values[np.sort(rng.choice(len(values), limit, replace=False))]
+        return values
 
 
 def em(network, source: Source, first: Totals, *, weights=None, prior=None, max_iter: int = 100, tol: float = 1e-6,

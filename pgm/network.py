@@ -963,8 +963,8 @@ class BayesianNetwork:
             importance sampling (particles per row).
         **options
             For ``"loopy_bp"``: ``damping``, ``max_iter``, ``tol``; for
-            ``"ijgp"`` (and ``"auto"``) also ``cluster_entries``; for
-            ``"gibbs"``: ``n_chains``, ``burn_in``, ``thin``; for
+            ``"ijgp"`` (and ``"auto"``) also ``cluster_entries``, ``exact_entries``; for
+            ``"gibbs"``: ``n_chains``, ``burn_in``, ``thin``, ``blocked``, ``block_entries``; for
             ``"importance"``: ``n_chains``, ``defensive``.
         memory_budget : int, optional
             Bytes exact inference may use (default
@@ -1033,8 +1033,8 @@ class BayesianNetwork:
             For Gibbs sampling (kept draws per row, over all chains).
         **options
             For ``"loopy_bp"``: ``damping``, ``max_iter``, ``tol``; for
-            ``"ijgp"`` (and ``"auto"``) also ``cluster_entries``; for
-            ``"gibbs"``: ``n_chains``, ``burn_in``, ``thin``; for
+            ``"ijgp"`` (and ``"auto"``) also ``cluster_entries``, ``exact_entries``; for
+            ``"gibbs"``: ``n_chains``, ``burn_in``, ``thin``, ``blocked``, ``block_entries``; for
             ``"importance"``: ``n_chains``, ``defensive``.
 
         Examples

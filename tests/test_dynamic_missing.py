@@ -16,10 +16,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pgm import Dirichlet
 from pgm.cpds import Categorical
-from pgm.dynamic import DynamicBayesianNetwork, autoregressive_hmm, hmm, markov_chain, previous
-from pgm.errors import DataError, StructureError
+from pgm.dynamic import DynamicBayesianNetwork, hmm, markov_chain, previous
+from pgm.errors import DataError
 from pgm.learning.em import ConvergenceWarning
 
 
@@ -236,14 +235,6 @@ def test_bad_soft_evidence_is_refused_naming_the_node_and_step():
         dbn.log_likelihood(frame, sequence="sequence", soft={"nope": np.ones((5, 2))})
 
 
-def test_a_missing_value_two_slices_before_its_child_is_refused_with_the_reason():
-    chain = markov_chain(["a", "b"], order=2)
-    rng = np.random.default_rng(0)
-    fitted = chain.fit(pd.DataFrame({"x": rng.choice(["a", "b"], size=50)}), prior=Dirichlet(1))
-    with pytest.raises(StructureError, match=r"partly observed .* parent 'x\[t-2\]'"):
-        fitted.log_likelihood(pd.DataFrame({"x": ["a", None, "b", "a"]}))
-
-
 # ---------------------------------------------------------------------------- missing Gaussian coordinates
 def gaussian_hmm_with_holes(seed, T, n_sequences, d=3, rate=0.3):
     rng = np.random.default_rng(seed)
@@ -295,14 +286,3 @@ def test_one_em_step_with_missing_gaussian_coordinates_equals_em_on_the_unrolled
                     assert np.allclose(np.asarray(getattr(mine, part)), np.asarray(getattr(theirs, part)),
                                        rtol=0, atol=1e-10), (node, t, part)
     assert ours.fit_report_.log_likelihood[0] * T == pytest.approx(static.fit_report_.log_likelihood[0], abs=1e-10)
-
-
-def test_a_missing_continuous_value_with_a_child_in_the_next_slice_is_refused_with_the_reason():
-    rng = np.random.default_rng(0)
-    complete = pd.DataFrame({"id": np.repeat(np.arange(40), 5), "z": rng.integers(0, 2, size=200),
-                             "y0": rng.normal(size=200)})
-    seen = autoregressive_hmm(2, 1).latent_free().fit(complete, sequence="id")  # parameters from data showing z
-    fitted = DynamicBayesianNetwork(seen.transition, initial=seen.initial, latent=["z"])
-    with pytest.raises(DataError, match=r"'y0' is missing in sequence 0 at t=2, but 'y0' at t=3 depends on it.*"
-                                        r"children are in its own slice"):
-        fitted.log_likelihood(pd.DataFrame({"y0": [0.1, 0.2, None, 0.3]}))

@@ -149,3 +149,43 @@ def test_split_moves_false_gives_the_fit_without_moves(monkeypatch):
     assert off.fit_report_.n_moves == 0
     assert off.fit_report_.log_likelihood == without.fit_report_.log_likelihood
     assert off.fit_report_.restarts == without.fit_report_.restarts
+
+
+def test_the_row_ranking_merges_the_pair_sharing_a_bump_and_splits_the_state_covering_two(misallocated):
+    """The planted misallocation: s0 and s1 share the left bump, s2 covers the other two.
+
+    The row ranking (responsibility correlation, local KL) must name it first:
+    drop one of s0/s1 and split s2.  The responsibilities are checked against
+    Bayes' rule written here with scipy.
+    """
+    from pgm.learning.em_moves import _row_ranked, candidate_moves, row_posteriors
+
+    x, stuck, _ = misallocated
+    model = mixture()
+    data = em_module.InMemory(model, to_dataset({"x": x}, {"x": model.domains["x"]}))
+    posterior, log_p = row_posteriors(stuck, "z", data, np.random.default_rng(0))
+    weights = np.asarray(stuck["z"].table)
+    joint = np.log(weights) + norm.logpdf(x[:, None], np.ravel(stuck["x"].intercept), np.sqrt(np.ravel(stuck["x"].variance)))
+    np.testing.assert_allclose(log_p, logsumexp(joint, axis=1), rtol=1e-12)
+    np.testing.assert_allclose(posterior, np.exp(joint - logsumexp(joint, axis=1, keepdims=True)), atol=1e-12)
+    dropped, split = _row_ranked(posterior, log_p, limit=4)[0]
+    assert dropped in (0, 1) and split == 2
+    stats, _ = data.expected(stuck)
+    interleaved = candidate_moves(stuck, "z", stats, limit=4, rows=(posterior, log_p))
+    assert interleaved[0] == (dropped, split)
+    assert set(candidate_moves(stuck, "z", stats, limit=4)) <= set(candidate_moves(stuck, "z", stats, limit=8,
+                                                                                  rows=(posterior, log_p)))
+
+
+def test_the_row_ranking_reads_a_sample_of_large_data():
+    from pgm.learning.em_moves import RANKING_ROWS, row_posteriors
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=RANKING_ROWS * 2 + 7)
+    model = mixture()
+    data = em_module.InMemory(model, to_dataset({"x": x}, {"x": model.domains["x"]}))
+    start = BayesianNetwork({"z": Categorical(["s0", "s1", "s2"], table=[0.2, 0.3, 0.5]),
+                             "x": LinearGaussian(parents=["z"], intercept=[-1.0, 0.0, 1.0], variance=[1.0, 1.0, 1.0])})
+    posterior, log_p = row_posteriors(start, "z", data, rng)
+    assert posterior.shape == (RANKING_ROWS, 3) and log_p.shape == (RANKING_ROWS,)
+    assert np.all(np.isin(np.round(log_p, 12), np.round(start.log_likelihood({"x": x}), 12)))

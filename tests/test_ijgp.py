@@ -73,7 +73,7 @@ def test_the_error_is_real_at_small_caps_and_vanishes_as_the_cap_grows():
         free = [n for n in net.nodes if n not in evidence]
         errors, exact_flags = [], []
         for cap in (2, 8, 32, 128, 512, 10**9):
-            marginals, report = ijgp(net, evidence, cluster_entries=cap, max_iter=500, tol=1e-12)
+            marginals, report = ijgp(net, evidence, cluster_entries=cap, exact_entries=0, max_iter=500, tol=1e-12)
             errors.append(largest_error(marginals, expected, free))
             exact_flags.append(report.exact)
         assert exact_flags[-1] and errors[-1] < 1e-10
@@ -92,7 +92,7 @@ def test_clusters_beat_the_bethe_error(name, cap):
     bp = net.posteriors({}, method="loopy_bp")
     bethe = max(float(np.abs(bp[n].probabilities - exact[n]).max()) for n in exact)
     assert bethe > 0.05
-    middle, report = ijgp(net, {}, cluster_entries=cap)
+    middle, report = ijgp(net, {}, cluster_entries=cap, exact_entries=0)
     assert not report.exact and report.converged
     assert largest_error(middle, exact, exact) < 0.1 * bethe
     full, report = ijgp(net, {}, cluster_entries=2**16)
@@ -106,9 +106,9 @@ def test_batched_rows_equal_one_row_at_a_time():
     rows = net.sample(12, seed=3)
     rows = rows.mask(np.random.default_rng(3).random(rows.shape) < 0.6)
     rows["Age"] = "0-3_days"  # observed alike in every row: conditioned on before the graph is built
-    batched, report = ijgp(net, rows, cluster_entries=64, tol=1e-12, max_iter=500)
+    batched, report = ijgp(net, rows, cluster_entries=64, exact_entries=0, tol=1e-12, max_iter=500)
     assert report.converged and not report.exact and len(report.row_converged) == 12
-    alone, _ = ijgp(net, rows, cluster_entries=64, tol=1e-12, max_iter=500,
+    alone, _ = ijgp(net, rows, cluster_entries=64, exact_entries=0, tol=1e-12, max_iter=500,
                     memory_budget=8 * report.table_entries + 1)
     for node in net.nodes:
         np.testing.assert_allclose(alone[node], batched[node], rtol=0, atol=1e-10, err_msg=node)
@@ -130,7 +130,7 @@ def test_batched_rows_with_a_full_cap_equal_enumeration_per_row():
 # ============================================================== the report and refusals
 def test_the_report_says_when_the_iterations_ran_out():
     net = pgm.load("alarm")
-    _, report = ijgp(net, {"BP": "LOW"}, cluster_entries=16, max_iter=1)
+    _, report = ijgp(net, {"BP": "LOW"}, cluster_entries=16, exact_entries=0, max_iter=1)
     assert not report.converged and not report.row_converged[0] and report.iterations == 1
     assert "NOT converged" in str(report)
     _, report = ijgp(net, {"BP": "LOW"}, cluster_entries=16)
@@ -202,7 +202,7 @@ def test_query_and_posteriors_by_ijgp_are_flagged_and_match_exact_with_a_full_ca
     assert (result.method, result.approximate, result.report.exact) == ("ijgp", True, True)
     np.testing.assert_allclose(result.probabilities, exact.probabilities, rtol=0, atol=1e-10)
     assert np.isnan(result.log_evidence)
-    every = net.posteriors(evidence, method="ijgp", cluster_entries=16)
+    every = net.posteriors(evidence, method="ijgp", cluster_entries=16, exact_entries=0)
     assert set(every) == set(net.posteriors(evidence)) and not every["HR"].report.exact
     with pytest.raises(ValueError, match="one node's marginal"):
         net.query(["HR", "CO"], evidence, method="ijgp")
@@ -227,7 +227,7 @@ def test_auto_answers_by_ijgp_when_exact_does_not_fit_and_lowers_the_cap_to_fit(
     evidence = {"x6_6": "a", "x0_6": "b"}
     plan = net.inference_plan("x3_3", evidence)
     full = ijgp(net, evidence, targets=["x3_3"])[1]
-    small = ijgp(net, evidence, targets=["x3_3"], cluster_entries=64)[1]
+    small = ijgp(net, evidence, targets=["x3_3"], cluster_entries=64, exact_entries=0)[1]
     assert full.exact and not small.exact and small.table_entries < full.table_entries
     budget = 4 * (small.table_entries + full.table_entries)  # between the two join graphs' tables
     assert budget < 8 * plan.total_table_entries + plan.bytes_per_row  # and below what exact needs
@@ -245,3 +245,21 @@ def test_auto_settles_for_loopy_bp_when_even_small_clusters_do_not_fit():
     net = pgm.load("alarm")
     result = net.query("HR", {"BP": "LOW"}, method="auto", memory_budget=3_000)
     assert result.method == "loopy_bp" and "join-graph propagation was refused too" in result.choice
+
+
+def test_parts_within_exact_entries_are_solved_exactly_whatever_the_cap():
+    # a 5x5 grid needs cliques of 2**6 entries: a cap of 8 splits its buckets, but the whole bucket tree
+    # (a few thousand entries) is within the default exact_entries, so the answer is the enumerated one
+    net = grid_network(5, seed=2)
+    evidence = {"x4_4": "a", "x0_4": "b"}
+    expected = enumerated_marginals(net, evidence)
+    marginals, report = ijgp(net, evidence, cluster_entries=8)
+    assert report.exact
+    for node in expected:
+        np.testing.assert_allclose(marginals[node][:, 0], expected[node], rtol=0, atol=1e-12, err_msg=node)
+    capped, capped_report = ijgp(net, evidence, cluster_entries=8, exact_entries=0)
+    assert not capped_report.exact and largest_error(capped, expected, expected) > 1e-6
+    # the exact tree's tables must also fit the memory budget; a budget below them keeps the capped graph
+    tight = 8 * (capped_report.table_entries + 1)
+    _, budget_report = ijgp(net, evidence, cluster_entries=8, memory_budget=tight)
+    assert not budget_report.exact and budget_report.table_entries <= capped_report.table_entries

@@ -206,6 +206,72 @@ def test_batched_and_focused_tests_equal_scipy_one_at_a_time(test):
         assert independence(x, y, given) == pytest.approx(reference(given), rel=1e-8, abs=1e-300)
 
 
+@pytest.mark.parametrize("test", ["g", "chi2"])
+def test_batched_tests_with_a_fixed_conditioning_prefix_equal_scipy_also_on_the_projected_rows(test):
+    # p_values_given_each(given=...) conditions on given + (z,) for each z in one pass; after focus() it counts
+    # from the focused variables' distinct rows only.  Both must equal scipy's per-stratum tests summed.
+    frame = pgm.load("child").sample(3000, seed=4)
+    stats = FamilyStatistics(sufficient_table(frame))
+    x, y, others = "Disease", "LVH", ["Age", "Sick", "DuctFlow", "CardiacMixing"]
+
+    def reference(given):
+        statistic = dof = 0.0
+        for _, stratum in frame.groupby(list(given), observed=True):
+            table = pd.crosstab(stratum[x], stratum[y]).to_numpy()
+            table = table[table.sum(axis=1) > 0][:, table.sum(axis=0) > 0]
+            if min(table.shape) < 2:
+                continue
+            result = scipy.stats.chi2_contingency(table, correction=False,
+                                                  lambda_="log-likelihood" if test == "g" else None)
+            statistic += result.statistic
+            dof += result.dof
+        return scipy.stats.chi2.sf(statistic, dof) if dof else 1.0
+
+    for focused in (False, True):
+        independence = IndependenceTest(stats, test)
+        if focused:
+            independence.focus([x, y] + others)
+            assert independence._reduced is not None and independence._reduced.table.n_groups < stats.table.n_groups
+        for given in [["Age"], ["Age", "Sick"]]:
+            tails = [z for z in others if z not in given]
+            expected = [reference(tuple(given) + (z,)) for z in tails]
+            np.testing.assert_allclose(independence.p_values_given_each(x, y, tails, given=given), expected,
+                                       rtol=1e-8, atol=1e-300)
+
+
+def test_counts_of_a_few_candidates_equal_brute_force_counts():
+    # The few-candidates path (only their code rows) against pandas counting each family from the rows.
+    frame = pgm.load("alarm").sample(2000, seed=5)
+    stats = FamilyStatistics(sufficient_table(frame))
+    names = list(stats.names)
+    child, parents, candidates = 3, (0, 7), [1, 12, 30]
+    joint, starts = stats.joint_counts_adding(child, parents, candidates)
+    for x, start in zip(candidates, starts):
+        family = [names[p] for p in parents] + [names[child], names[x]]
+        counted = frame.groupby(family, observed=False).size()
+        shape = [len(frame[n].cat.categories) for n in family]
+        states = [stats.table.states[n] for n in family]
+        expected = counted.reindex(pd.MultiIndex.from_product(states)).fillna(0).to_numpy().reshape(shape)
+        k = int(stats.cardinality[x])
+        got = joint[:, :, start:start + k].reshape(shape)
+        np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.filterwarnings("ignore::pgm.structure.pc.OrientationConflictWarning")
+def test_pc_with_batched_tests_equals_pc_with_one_test_at_a_time():
+    # The skeleton's batches (one pass per run of conditioning sets sharing all but their last member) must stop
+    # at the same separating set as testing each set in turn: same CPDAG, same separating sets, same test count.
+    frame = pgm.load("alarm").sample(3000, seed=6)
+    stats = FamilyStatistics(sufficient_table(frame))
+    batched = pc(stats, alpha=0.05)
+    plain_test = IndependenceTest(stats, "g")
+    one_at_a_time = pc(test=lambda x, y, given: plain_test(x, y, given), nodes=list(stats.names), alpha=0.05)
+    assert batched == one_at_a_time
+    assert batched.pc_report_.separating_sets == one_at_a_time.pc_report_.separating_sets
+    assert batched.pc_report_.tests == one_at_a_time.pc_report_.tests
+    assert batched.pc_report_.max_conditioning_used >= 2
+
+
 def mixed_frame(n_rows, seed):
     """d (3 states) -> y <- x1 and y -> z, continuous y, x1, z: a v-structure across kinds, then a chain."""
     rng = np.random.default_rng(seed)

@@ -148,6 +148,16 @@ def discrete_configuration_index(parents: Mapping[str, np.ndarray], names, cardi
     return index
 
 
+def family_count_table(values, configs, shape, weights=None) -> np.ndarray:
+    """The weighted count table ``shape == (*parent_cardinalities, k)`` of a discrete family.
+
+    ``configs`` is :func:`discrete_configuration_index` of the rows (None: no discrete parents).
+    """
+    flat = np.asarray(values, dtype=np.intp) if configs is None else configs * shape[-1] + np.asarray(values)
+    counts = np.bincount(flat, weights=weights, minlength=int(np.prod(shape)))
+    return counts.astype(np.float64, copy=False).reshape(shape)
+
+
 def configuration_label(names, domains, config: int) -> str:
     """The label ``a=x, b=y`` of one configuration of the parents ``names``."""
     if not names:

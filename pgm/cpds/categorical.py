@@ -16,7 +16,12 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from pgm.cpds.base import CPD, configuration_label, discrete_configuration_index
+from pgm.cpds.base import (
+    CPD,
+    configuration_label,
+    discrete_configuration_index,
+    family_count_table,
+)
 from pgm.data import code_dtype, state_kind
 from pgm.errors import CPDError, StructureError
 
@@ -347,12 +352,7 @@ class Categorical(CPD):
 
     def statistics(self, values, parents, weights=None):
         self._require_bound("statistics")
-        k = len(self.states)
-        configs = self._configurations(parents)
-        flat = values.astype(np.intp) if configs is None else configs * k + values
-        shape = self.table_shape
-        counts = np.bincount(flat, weights=weights, minlength=int(np.prod(shape)))
-        return counts.astype(np.float64, copy=False).reshape(shape)
+        return family_count_table(values, self._configurations(parents), self.table_shape, weights)
 
     def from_statistics(self, statistics):
         self._require_bound("from_statistics")

@@ -22,7 +22,7 @@ array([0.])
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -226,6 +226,53 @@ def as_feature(spec) -> Feature:
     if isinstance(spec, str):
         return Monomial({spec: 1})
     raise CPDError(f"a feature must be a Feature or a parent's name, got {spec!r}")
+
+
+def bind_features(variable: str, parents: Sequence[str], given: Sequence[Feature] | None,
+                  parent_domains: Mapping[str, tuple | None], discrete_role: str):
+    """Split a CPD's parents into discrete and continuous ones and check its features against them.
+
+    Shared by the CPDs whose continuous parents enter through features (linear Gaussian, softmax).
+
+    Parameters
+    ----------
+    variable : str
+        The CPD's node, named in errors.
+    parents : sequence of str
+        The CPD's parents.
+    given : sequence of Feature or None
+        The declared features; None means one identity feature per continuous parent.
+    parent_domains : mapping
+        Each parent's states, or None for a continuous parent.
+    discrete_role : str
+        How discrete parents enter this family, said in the error when a feature uses one.
+
+    Returns
+    -------
+    discrete, continuous, domains, features : tuples
+        Discrete parents, continuous parents, the discrete parents' states, the features.
+
+    Examples
+    --------
+    >>> bind_features("y", ["a", "x"], None, {"a": ("0", "1"), "x": None}, "")[:2]
+    (('a',), ('x',))
+    """
+    discrete = tuple(p for p in parents if parent_domains[p] is not None)
+    continuous = tuple(p for p in parents if parent_domains[p] is None)
+    domains = tuple(tuple(parent_domains[p]) for p in discrete)
+    features = tuple(given) if given is not None else tuple(as_feature(p) for p in continuous)
+    for feature in features:
+        for p in feature.parents:
+            if p not in parents:
+                raise CPDError(f"feature {feature} of {variable!r} uses {p!r}, which is not a parent of {variable!r}")
+            if p in discrete:
+                raise CPDError(f"feature {feature} of {variable!r} uses the discrete parent {p!r}; features are "
+                               f"functions of continuous parents ({discrete_role})")
+    used = {p for f in features for p in f.parents}
+    unused = [p for p in continuous if p not in used]
+    if unused:
+        raise CPDError(f"continuous parent {unused[0]!r} of {variable!r} is used by none of its features")
+    return discrete, continuous, domains, features
 
 
 def feature_from_dict(data: Mapping) -> Feature:

@@ -30,7 +30,7 @@ import scipy.linalg
 
 from pgm.cpds.base import CPD, configuration_label, discrete_configuration_index
 from pgm.cpds.categorical import _as_names
-from pgm.cpds.features import Feature, as_feature, feature_from_dict
+from pgm.cpds.features import Feature, as_feature, bind_features, feature_from_dict
 from pgm.errors import CPDError, DataError, SingularDesignError
 
 __all__ = ["LinearGaussian", "Gaussian", "VARIANCE_FLOOR"]
@@ -161,25 +161,8 @@ class LinearGaussian(CPD):
 
     # ------------------------------------------------------------------ binding
     def bind(self, variable: str, parent_domains: Mapping[str, tuple | None]) -> "LinearGaussian":
-        discrete = tuple(p for p in self.parents if parent_domains[p] is not None)
-        continuous = tuple(p for p in self.parents if parent_domains[p] is None)
-        domains = tuple(tuple(parent_domains[p]) for p in discrete)
-        features = self._given_features
-        if features is None:
-            features = tuple(as_feature(p) for p in continuous)
-        for feature in features:
-            for p in feature.parents:
-                if p not in self.parents:
-                    raise CPDError(f"feature {feature} of {variable!r} uses {p!r}, which is not a parent of {variable!r}")
-                if p in discrete:
-                    raise CPDError(
-                        f"feature {feature} of {variable!r} uses the discrete parent {p!r}; features are "
-                        "functions of continuous parents (discrete parents select the coefficients)"
-                    )
-        used = {p for f in features for p in f.parents}
-        unused = [p for p in continuous if p not in used]
-        if unused:
-            raise CPDError(f"continuous parent {unused[0]!r} of {variable!r} is used by none of its features")
+        discrete, continuous, domains, features = bind_features(
+            variable, self.parents, self._given_features, parent_domains, "discrete parents select the coefficients")
         if self._spec is None:  # declared without parameters: structure only, until fitted
             return self._bound_copy(variable, discrete, continuous, domains, features, None, None, None)
         intercept, weights, variance = self._spec

@@ -41,7 +41,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from pgm.cpds.base import CPD, discrete_configuration_index
+from pgm.cpds.base import CPD, discrete_configuration_index, family_count_table
 from pgm.cpds.categorical import Categorical, _as_names, _as_states, bound_table
 from pgm.data import code_dtype
 from pgm.errors import CPDError, StructureError
@@ -263,12 +263,8 @@ class NoisyMax(CPD):
     def statistics(self, values, parents, weights=None):
         """The family's count table ``(*parent_cardinalities, k)``, as for a Categorical."""
         self._require_bound("statistics")
-        k = len(self.states)
         configs = discrete_configuration_index(parents, self.parents, [len(d) for d in self.parent_states])
-        values = np.asarray(values, dtype=np.intp)
-        flat = values if configs is None else configs * k + values
-        counts = np.bincount(flat, weights=weights, minlength=int(np.prod(self.table_shape)))
-        return counts.astype(np.float64, copy=False).reshape(self.table_shape)
+        return family_count_table(values, configs, self.table_shape, weights)
 
     def _unpack(self, x):
         """Logit vector -> (leak (k,), [effects (|X_i| - 1, k)]); each distribution's first logit is 0."""

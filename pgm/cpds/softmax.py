@@ -55,9 +55,9 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from pgm.cpds.base import CPD, discrete_configuration_index
+from pgm.cpds.base import CPD, discrete_configuration_index, family_count_table
 from pgm.cpds.categorical import Categorical, _as_names, _as_states, bound_table
-from pgm.cpds.features import Feature, as_feature, feature_from_dict
+from pgm.cpds.features import Feature, as_feature, bind_features, feature_from_dict
 from pgm.cpds.softmax_fitting import TOLERANCE, _separated, fit_softmax, objective  # noqa: F401 (re-exported)
 from pgm.data import code_dtype
 from pgm.errors import CPDError, PGMWarning, StructureError
@@ -176,25 +176,8 @@ class Softmax(CPD):
 
     # ------------------------------------------------------------------ binding
     def bind(self, variable: str, parent_domains: Mapping[str, tuple | None]) -> "Softmax":
-        discrete = tuple(p for p in self.parents if parent_domains[p] is not None)
-        continuous = tuple(p for p in self.parents if parent_domains[p] is None)
-        domains = tuple(tuple(parent_domains[p]) for p in discrete)
-        features = self._given_features
-        if features is None:
-            features = tuple(as_feature(p) for p in continuous)
-        for feature in features:
-            for p in feature.parents:
-                if p not in self.parents:
-                    raise CPDError(f"feature {feature} of {variable!r} uses {p!r}, which is not a parent of {variable!r}")
-                if p in discrete:
-                    raise CPDError(
-                        f"feature {feature} of {variable!r} uses the discrete parent {p!r}; features are functions "
-                        "of continuous parents (discrete parents enter one-hot by themselves)"
-                    )
-        used = {p for f in features for p in f.parents}
-        unused = [p for p in continuous if p not in used]
-        if unused:
-            raise CPDError(f"continuous parent {unused[0]!r} of {variable!r} is used by none of its features")
+        discrete, continuous, domains, features = bind_features(
+            variable, self.parents, self._given_features, parent_domains, "discrete parents enter one-hot by themselves")
         bound = object.__new__(type(self))
         bound.states, bound.parents, bound.variable, bound.latent, bound.l2, bound.intercept_l2 = (
             self.states, self.parents, variable, self.latent, self.l2, self.intercept_l2)
@@ -411,10 +394,7 @@ class Softmax(CPD):
         if self._tabular:
             configs = discrete_configuration_index(parents, self.discrete_parents,
                                                    [len(d) for d in self.parent_states])
-            flat = values if configs is None else configs * k + values
-            shape = self.table_shape
-            counts = np.bincount(flat, weights=weights, minlength=int(np.prod(shape)))
-            return counts.astype(np.float64, copy=False).reshape(shape)
+            return family_count_table(values, configs, self.table_shape, weights)
         n = len(values)
         w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
         keep = w > 0  # rows of no weight carry no information

@@ -16,10 +16,12 @@ Examples
 [0.117, 0.883]
 """
 
+from pgm.dynamic.boyen_koller import boyen_koller
 from pgm.dynamic.builders import autoregressive_hmm, factorial_hmm, hmm, input_output_hmm, markov_chain
 from pgm.dynamic.kalman import kalman_smoother, linear_dynamical_system, state_space
 from pgm.dynamic.model import DynamicBayesianNetwork, previous
 from pgm.dynamic.particles import particle_filter
 
 __all__ = ["DynamicBayesianNetwork", "previous", "hmm", "markov_chain", "autoregressive_hmm", "factorial_hmm",
-           "input_output_hmm", "linear_dynamical_system", "kalman_smoother", "state_space", "particle_filter"]
+           "input_output_hmm", "linear_dynamical_system", "kalman_smoother", "state_space", "particle_filter",
+           "boyen_koller"]

@@ -85,6 +85,12 @@ def _entered(pot: Potentials, window: SequenceData, c: int, incoming: np.ndarray
 
 def _forward_windows(network, packed, space, k):
     """The forward pass: log-likelihoods and the filtered distribution at the end of every window."""
+    from pgm.dynamic.gaussian_runs import gaussian_runs
+    from pgm.errors import DataError
+
+    if gaussian_runs(network, packed):  # a block could straddle two windows
+        raise DataError("checkpoint= does not take missing continuous values that later slices depend on "
+                        "(with discrete hidden nodes); run without checkpoints")
     c = _context(network)
     total = np.zeros(packed.n_sequences)
     checkpoints = []

@@ -19,9 +19,10 @@ root of Sigma)``, each of weight ``1 / 2m``: they have exactly its mean and
 covariance, and the statistics of a linear Gaussian CPD are weighted first
 and second moments, so the expected statistics are exact.
 
-A missing continuous value with an observed child in a *later* slice (an
-autoregressive HMM's ``y``) would couple hidden states across slices and is
-refused, by :func:`pgm.dynamic.potentials.factor_rows`.
+A missing continuous value with a child in a *later* slice (an
+autoregressive HMM's ``y``) couples hidden states across slices: its steps
+belong to a block of several slices (:mod:`pgm.dynamic.gaussian_runs`),
+which covers them here.
 """
 
 from __future__ import annotations
@@ -94,6 +95,11 @@ def _find_blocks(network, data, space) -> list[GaussianBlock]:
         for node in with_children:
             needs |= _missing(data.columns[node][:, a:b])
         needs &= valid
+        from pgm.dynamic.gaussian_runs import run_mask
+
+        in_runs = run_mask(network, data, nodes[0])
+        if in_runs is not None:  # those steps are inside a block carried across slices, which covers them
+            needs &= ~in_runs[:, a:b]
         if not needs.any():
             continue
         rows, cols = np.nonzero(needs)
@@ -159,10 +165,17 @@ def _moments(network, block, data, space):
             weight[..., j, nodes.index(parent)] = (cpd.conditional_mean(shifted, n * S) - base_mean).reshape(n, S)
         configs = cpd._configurations(parents)
         variance[..., j] = (np.broadcast_to(cpd._variance_rows(configs)[0], (n * S,))).reshape(n, S)
-    L = np.linalg.inv(np.eye(d) - weight)  # unit lower triangular in the slice's order
+    return (*joint_moments(offset, weight, variance), values)
+
+
+def joint_moments(offset, weight, variance):
+    """Mean ``(n, S, d)`` and covariance ``(n, S, d, d)`` of ``x = offset + weight x + noise`` (noise variance
+    ``variance``), ``weight`` strictly lower triangular: a linear Gaussian block in topological order."""
+    d = offset.shape[-1]
+    L = np.linalg.inv(np.eye(d) - weight)  # unit lower triangular: parents come first
     mean = np.einsum("nsij,nsj->nsi", L, offset)
     cov = L @ (variance[..., None] * np.swapaxes(L, -1, -2))
-    return mean, cov, values
+    return mean, cov
 
 
 def _patterns(seen):
@@ -170,23 +183,28 @@ def _patterns(seen):
     return patterns, which.reshape(-1)
 
 
-def block_log_density(network, block, data, space) -> np.ndarray:
-    """``log p(observed coordinates of the block | hidden state)`` at each position: shape (positions, S)."""
-    mean, cov, values = _moments(network, block, data, space)
+def observed_log_density(mean, cov, values, seen) -> np.ndarray:
+    """``log N(observed values; mean, cov)`` restricted, row by row, to the coordinates ``seen`` marks:
+    shape (positions, S); rows with the same pattern of observed coordinates share one batched Cholesky."""
     out = np.zeros(mean.shape[:2])
-    patterns, which = _patterns(block.seen)
+    patterns, which = _patterns(seen)
     for p, pattern in enumerate(patterns):
         at = np.flatnonzero(which == p)
         o = np.flatnonzero(pattern)
         if not len(o):
             continue  # nothing observed: the block integrates to one
         residual = values[at][:, None, o] - mean[at][:, :, o]
-        sigma = cov[at][:, :, o[:, None], o[None, :]]
-        chol = np.linalg.cholesky(sigma)
+        chol = np.linalg.cholesky(cov[at][:, :, o[:, None], o[None, :]])
         z = np.linalg.solve(chol, residual[..., None])[..., 0]
         logdet = 2 * np.log(np.diagonal(chol, axis1=-2, axis2=-1)).sum(axis=-1)
         out[at] = -0.5 * ((z * z).sum(axis=-1) + logdet + len(o) * np.log(2 * np.pi))
     return out
+
+
+def block_log_density(network, block, data, space) -> np.ndarray:
+    """``log p(observed coordinates of the block | hidden state)`` at each position: shape (positions, S)."""
+    mean, cov, values = _moments(network, block, data, space)
+    return observed_log_density(mean, cov, values, block.seen)
 
 
 def block_statistics(network, block, data, space, posterior) -> dict:

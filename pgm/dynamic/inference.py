@@ -19,7 +19,7 @@ from pgm.dynamic.forward_backward import (
     blocked_log_likelihood, forward, forward_backward, forward_log_likelihood, likelihood_block_length,
     long_enough_for_blocks, viterbi as _viterbi,
 )
-from pgm.dynamic.potentials import HiddenSpace, partly_observed, potentials
+from pgm.dynamic.potentials import hidden_space, potentials
 from pgm.dynamic.sequences import to_sequences
 from pgm.errors import DataError
 
@@ -31,8 +31,37 @@ def prepare(network, data, *, sequence=None, time=None, lengths=None, soft=None)
     if not network.is_fitted:
         raise DataError(f"the network {network.name!r} has unfitted CPDs; fit it first")
     packed = pack_observed(network, data, sequence=sequence, time=time, lengths=lengths, soft=soft)
-    space = HiddenSpace.of(network, partly_observed(network, packed))
+    space = hidden_space(network, packed)
     return packed, space, potentials(network, packed, space)
+
+
+def _grouped(network, data, where, answer, combine):
+    """``answer(packed, space, potentials)`` for the data, group by group when blocks of missing continuous
+    values need joint states of different sizes in different sequences (:func:`~pgm.dynamic.gaussian_runs.
+    reach_groups`), the groups' answers put together by ``combine(parts, packed)``."""
+    from pgm.dynamic.gaussian_runs import reach_groups
+
+    if not network.is_fitted:
+        raise DataError(f"the network {network.name!r} has unfitted CPDs; fit it first")
+    packed = pack_observed(network, data, **where)
+    groups = reach_groups(network, packed)
+    if groups is None or not _sequence_index(packed).is_unique:
+        space = hidden_space(network, packed)
+        return answer(packed, space, potentials(network, packed, space))
+    parts = []
+    for rows in groups:
+        part = packed.subset(rows)
+        space = hidden_space(network, part)
+        parts.append(answer(part, space, potentials(network, part, space)))
+    return combine(parts, packed)
+
+
+def _steps_together(parts, packed):
+    return pd.concat(parts).reindex(packed.frame_index())
+
+
+def _sequences_together(parts, packed):
+    return pd.concat(parts).reindex(_sequence_index(packed))
 
 
 def pack_observed(network, data, *, sequence=None, time=None, lengths=None, soft=None):
@@ -128,8 +157,9 @@ def _column_index(network, columns) -> pd.MultiIndex:
     """The (node, state) column index, built once per network (it is the same for every call)."""
     cache = network.__dict__.setdefault("_compiled_factors", {})
     key = ("columns", tuple(columns))
-    if key not in cache:
-        cache[key] = pd.MultiIndex.from_tuples(columns)
+    if key not in cache:  # no hidden node (a chain carried only for its gaps): no columns
+        cache[key] = (pd.MultiIndex.from_tuples(columns) if columns
+                      else pd.MultiIndex(levels=[[], []], codes=[[], []]))
     return cache[key]
 
 
@@ -147,7 +177,11 @@ def log_likelihood(network, data, **where) -> pd.Series:
         return pd.concat(parts) if parts else pd.Series([], dtype=float, name="log_likelihood")
     from pgm.dynamic.kalman_em import is_linear_dynamical
 
-    if is_linear_dynamical(network):  # continuous hidden state: the Kalman filter's normalisers
+    kalman = is_linear_dynamical(network)
+    if not kalman and all(network.domains[n] is None for n in network.nodes):
+        packed = pack_observed(network, data, **{k: v for k, v in where.items() if k not in ("soft", "checkpoint")})
+        kalman = is_linear_dynamical(network, packed)  # missing values the next slice depends on
+    if kalman:  # continuous hidden state: the Kalman filter's normalisers
         from pgm.dynamic.kalman import filter_and_smooth
 
         if where.get("soft"):
@@ -161,13 +195,16 @@ def log_likelihood(network, data, **where) -> pd.Series:
         from pgm.dynamic.checkpoints import checkpointed_log_likelihood, window_length
 
         packed = pack_observed(network, data, **where)
-        space = HiddenSpace.of(network, partly_observed(network, packed))
+        space = hidden_space(network, packed)
         values = checkpointed_log_likelihood(network, packed, space,
                                              window_length(checkpoint, packed.longest, network))
-    else:
-        packed, _, pot = prepare(network, data, **where)
-        values = _log_likelihood_and_last(pot, packed)[0]
-    return pd.Series(packed.in_user_order(values), index=_sequence_index(packed), name="log_likelihood")
+        return pd.Series(packed.in_user_order(values), index=_sequence_index(packed), name="log_likelihood")
+
+    def answer(packed, space, pot):
+        return pd.Series(packed.in_user_order(_log_likelihood_and_last(pot, packed)[0]),
+                         index=_sequence_index(packed), name="log_likelihood")
+
+    return _grouped(network, data, where, answer, _sequences_together)
 
 
 def _log_likelihood_and_last(pot, packed):
@@ -187,10 +224,12 @@ def _log_likelihood_and_last(pot, packed):
 
 def filtered(network, data, **where) -> pd.DataFrame:
     """``p(z_t | x_0..t)`` for every hidden node, step and sequence."""
-    packed, space, pot = prepare(network, data, **where)
-    if long_enough_for_blocks(pot, packed):  # a few long sequences: the blocked pass is much faster
-        return _marginal_frame(packed, space, forward_backward(pot, packed).filtered, network)
-    return _marginal_frame(packed, space, forward(pot, packed).filtered, network)
+    def answer(packed, space, pot):
+        if long_enough_for_blocks(pot, packed):  # a few long sequences: the blocked pass is much faster
+            return _marginal_frame(packed, space, forward_backward(pot, packed).filtered, network)
+        return _marginal_frame(packed, space, forward(pot, packed).filtered, network)
+
+    return _grouped(network, data, where, answer, _steps_together)
 
 
 def smoothed(network, data, *, checkpoint=None, **where) -> pd.DataFrame:
@@ -204,7 +243,7 @@ def smoothed(network, data, *, checkpoint=None, **where) -> pd.DataFrame:
         from pgm.dynamic.checkpoints import checkpointed_posteriors, window_length
 
         packed = pack_observed(network, data, **where)
-        space = HiddenSpace.of(network, partly_observed(network, packed))
+        space = hidden_space(network, packed)
         k = window_length(checkpoint, packed.longest, network)
         latent = _latent_projection(network, space)
         answer = np.zeros((packed.n_sequences, packed.longest, latent.shape[1]))
@@ -217,8 +256,9 @@ def smoothed(network, data, *, checkpoint=None, **where) -> pd.DataFrame:
         checkpointed_posteriors(network, packed, space, k, visit)
         return pd.DataFrame(packed.to_long(answer), index=packed.frame_index(),
                             columns=pd.MultiIndex.from_tuples(_latent_columns(network)))
-    packed, space, pot = prepare(network, data, **where)
-    return _marginal_frame(packed, space, forward_backward(pot, packed).smoothed, network)
+    return _grouped(network, data, where,
+                    lambda packed, space, pot: _marginal_frame(packed, space, forward_backward(pot, packed).smoothed,
+                                                               network), _steps_together)
 
 
 def _latent_projection(network, space) -> np.ndarray:
@@ -246,14 +286,20 @@ class MostProbablePath(NamedTuple):
 
 def most_probable_path(network, data, **where) -> MostProbablePath:
     """The most probable joint path of the hidden nodes of each sequence."""
-    packed, space, pot = prepare(network, data, **where)
-    result = _viterbi(pot, packed)
-    joint = packed.to_long(result.path)
-    path = pd.DataFrame({node: pd.Categorical.from_codes(space.codes[joint, j], categories=network.domains[node])
-                         for j, node in enumerate(network.latent_nodes)}, index=packed.frame_index())
-    score = pd.Series(packed.in_user_order(result.log_probability), index=_sequence_index(packed),
-                      name="log_probability")
-    return MostProbablePath(path, score)
+    def answer(packed, space, pot):
+        result = _viterbi(pot, packed)
+        joint = packed.to_long(result.path)
+        path = pd.DataFrame({node: pd.Categorical.from_codes(space.codes[joint, j], categories=network.domains[node])
+                             for j, node in enumerate(network.latent_nodes)}, index=packed.frame_index())
+        score = pd.Series(packed.in_user_order(result.log_probability), index=_sequence_index(packed),
+                          name="log_probability")
+        return MostProbablePath(path, score)
+
+    def combine(parts, packed):
+        return MostProbablePath(_steps_together([p.path for p in parts], packed),
+                                _sequences_together([p.log_probability for p in parts], packed))
+
+    return _grouped(network, data, where, answer, combine)
 
 
 def predict(network, data, steps: int = 1, **where) -> pd.DataFrame:
@@ -293,9 +339,10 @@ def predict(network, data, steps: int = 1, **where) -> pd.DataFrame:
 
 def _transition(network, space, t: int) -> np.ndarray:
     """The constant log-transition into slice ``t`` (for slices beyond the packed data)."""
-    from pgm.dynamic.potentials import evaluate_constant, factors
+    from pgm.dynamic.potentials import copy_transition, evaluate_constant, factors
 
-    table = np.zeros((space.size, space.size))
+    tie = copy_transition(space)
+    table = np.zeros((space.size, space.size)) if tie is None else tie.copy()
     for factor in factors(network, space, t + 1):
         if factor.start <= t < factor.stop and not factor.uses_data:
             values = evaluate_constant(factor)[factor.index]

@@ -47,6 +47,14 @@ class StateSpace:
     c: np.ndarray
     C: np.ndarray
     R: np.ndarray
+    #: The state's coordinates: the hidden nodes, then (for a network whose observed nodes have children
+    #: in later slices) every observed node, each observed exactly (``C`` selects it, ``R`` is zero).
+    state: tuple = ()
+
+    @property
+    def augmented(self) -> bool:
+        """Whether the observed nodes are part of the state (see :func:`observed_in_state`)."""
+        return bool(self.state)
 
 
 def _slice_moments(network, t: int, hidden, observed):
@@ -66,15 +74,38 @@ def _slice_moments(network, t: int, hidden, observed):
                 W[i, names.index(base)] = weight
             elif lag == 1 and base in hidden:
                 W_prev[i, list(hidden).index(base)] = weight
-            else:
+            elif lag == 1:
                 raise StructureError(f"{node!r} has parent {parent!r}; in a linear dynamical system only hidden "
                                      "nodes of the previous slice may be parents across slices")
+            else:
+                raise StructureError(f"{node!r} has parent {parent!r}, {lag} slices back; the Kalman filter "
+                                     "carries one slice (parents of the previous slice only)")
     L = np.linalg.inv(np.eye(n) - W)  # W is strictly triangular in topological order, so I - W is invertible
     return L @ b, L @ W_prev, L @ np.diag(D) @ L.T
 
 
+def observed_in_state(network) -> bool:
+    """Whether an observed node is a parent of a node in a later slice (``y[t-1] -> y``, ``y[t-1] -> w``).
+
+    The previous slice's observed values then enter the transition, so a
+    missing one has to be carried forward as part of the state: the Kalman
+    state becomes every node of the slice, hidden and observed, and the
+    observation equation selects the observed coordinates exactly (no noise
+    of their own; the noise is in their CPDs, i.e. in ``Q``).
+    """
+    observed = set(network.observed_nodes)
+    return any(parse_parent(parent, node)[1] >= 1 and parse_parent(parent, node)[0] in observed
+               for t in range(network.n_initial + 1) for node in network.nodes
+               for parent in network.cpd(node, t).parents)
+
+
 def state_space(network: DynamicBayesianNetwork) -> StateSpace:
     """The state-space matrices of a linear Gaussian dynamic network.
+
+    When observed nodes have children in later slices
+    (:func:`observed_in_state`; an autoregressive observation ``y[t-1] -> y``),
+    the state is every node of the slice -- hidden nodes first, then the
+    observed ones -- and ``C`` selects the observed coordinates with ``R = 0``.
 
     Examples
     --------
@@ -86,6 +117,12 @@ def state_space(network: DynamicBayesianNetwork) -> StateSpace:
     """
     hidden, observed = network.latent_nodes, network.observed_nodes
     k = len(hidden)
+    later = [f"{node!r} at slice {t}" for t, overrides in enumerate(network.initial) if t for node in overrides]
+    if later:  # the filter has one set of matrices for slice 0 and one for every later slice
+        raise StructureError(f"the Kalman filter takes initial CPDs for slice 0 only; the network gives one for "
+                             f"{later[0]}")
+    if observed_in_state(network):
+        return _augmented_state_space(network, tuple(hidden) + tuple(observed))
     if not hidden:
         raise StructureError("a linear dynamical system needs latent (hidden) continuous nodes")
     out = {}
@@ -100,13 +137,27 @@ def state_space(network: DynamicBayesianNetwork) -> StateSpace:
     return StateSpace(m0, P0, a, A, Q, c0, C0, R0, c, C, R)
 
 
+def _augmented_state_space(network, names) -> StateSpace:
+    """Every node of the slice in the state; observations select the observed coordinates exactly."""
+    observed = network.observed_nodes
+    select = np.zeros((len(observed), len(names)))
+    select[np.arange(len(observed)), [names.index(n) for n in observed]] = 1.0
+    no_offset, no_noise = np.zeros(len(observed)), np.zeros((len(observed), len(observed)))
+    m0, _, P0 = _slice_moments(network, 0, names, ())
+    a, A, Q = _slice_moments(network, max(1, network.n_initial), names, ())
+    return StateSpace(m0, P0, a, A, Q, no_offset, select, no_noise, no_offset, select, no_noise, tuple(names))
+
+
 @dataclass
 class KalmanResult:
     """Filtered and smoothed moments of the hidden state.
 
     ``log_likelihood`` is a Series per sequence; the means are DataFrames
-    indexed by (sequence, t) with one column per hidden node; the
-    covariances are arrays of shape (total steps, d, d) in the same row order.
+    indexed by (sequence, t) with one column per hidden node (and per
+    observed node too when observed nodes have children in later slices:
+    they are then part of the state, and a missing one's column holds its
+    posterior mean); the covariances are arrays of shape (total steps, d, d)
+    in the same row order.
     """
 
     log_likelihood: pd.Series
@@ -131,7 +182,7 @@ def kalman_smoother(network: DynamicBayesianNetwork, data, *, sequence=None, tim
     loglik, mean_f, cov_f, mean_s, cov_s, _ = filter_and_smooth(network, packed)
     index = packed.frame_index()
     ids = pd.Index([packed.ids[i] for i in packed.position], name="sequence")
-    columns = list(network.latent_nodes)
+    columns = list(state_space(network).state or network.latent_nodes)
     return KalmanResult(
         pd.Series(packed.in_user_order(loglik), index=ids, name="log_likelihood"),
         pd.DataFrame(packed.to_long(mean_f), index=index, columns=columns), packed.to_long(cov_f),

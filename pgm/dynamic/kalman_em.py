@@ -31,9 +31,27 @@ from pgm.learning.mle import Statistics
 __all__ = ["is_linear_dynamical", "kalman_expected_statistics", "random_start_statistics"]
 
 
-def is_linear_dynamical(network) -> bool:
-    """Whether the network has continuous latent nodes (so it is fitted by Kalman EM)."""
-    return any(network.domains[n] is None for n in network.latent_nodes)
+def is_linear_dynamical(network, packed=None) -> bool:
+    """Whether the network runs through the Kalman filter (and is fitted by Kalman EM).
+
+    It does when it has continuous latent nodes; and, for ``packed`` data,
+    when every node is continuous, parents reach one slice back, and an
+    observed node with a child in the next slice has a missing value there
+    (the value then has to be carried forward as part of a Gaussian state,
+    :func:`pgm.dynamic.kalman.observed_in_state`).  Longer lags take the
+    blocks of :mod:`pgm.dynamic.gaussian_runs` instead.
+    """
+    if any(network.domains[n] is None for n in network.latent_nodes):
+        return True
+    if packed is None or any(network.domains[n] is not None for n in network.nodes):
+        return False
+    from pgm.dynamic.kalman import observed_in_state
+
+    if not observed_in_state(network) or network.order > 1 or len(network.initial) > 1:
+        return False  # the Kalman state holds one slice of the past, matrices for slice 0 and the rest only:
+        # blocks over the gaps (pgm.dynamic.gaussian_runs) take longer lags and more initial slices
+    return any(np.isnan(packed.columns[n][packed.valid]).any() for n in network.observed_nodes
+               if n in packed.columns)
 
 
 def kalman_expected_statistics(network, packed):
@@ -44,18 +62,31 @@ def kalman_expected_statistics(network, packed):
 
 def random_start_statistics(network, packed, rng):
     """Statistics of a random hidden trajectory (a random walk with unit steps, posterior variance 1/2 and no
-    lag-one covariance): the M-step on them is EM's random start."""
+    lag-one covariance): the M-step on them is EM's random start.  Observed nodes carried in the state keep
+    their values; a missing one gets its column's mean and variance."""
     N, T = packed.n_sequences, packed.longest
     k = len(network.latent_nodes)
-    mean = np.cumsum(rng.normal(size=(N, T, k)), axis=1)
-    mean -= mean.mean(axis=(0, 1))
-    cov = np.broadcast_to(0.5 * np.eye(k), (N, T, k, k))
-    return _statistics(network, packed, mean, cov, np.zeros((N, T, k, k)))
+    d = len(state_space(network).state) or k
+    mean = np.zeros((N, T, d))
+    mean[..., :k] = np.cumsum(rng.normal(size=(N, T, k)), axis=1)
+    mean[..., :k] -= mean[..., :k].mean(axis=(0, 1))
+    cov = np.zeros((N, T, d, d))
+    cov[..., np.arange(k), np.arange(k)] = 0.5
+    for j, node in enumerate(network.observed_nodes if d > k else ()):
+        values = packed.columns[node]
+        seen = values[packed.valid & ~np.isnan(values)]
+        centre, spread = (float(seen.mean()), float(seen.var())) if len(seen) else (0.0, 1.0)
+        missing = np.isnan(values)
+        mean[..., k + j] = np.where(missing, centre, values)
+        cov[..., k + j, k + j] = np.where(missing, spread, 0.0)
+    return _statistics(network, packed, mean, cov, np.zeros((N, T, d, d)))
 
 
 def _statistics(network, packed, mean_s, cov_s, cross) -> Statistics:
     ss = state_space(network)
     hidden, observed = list(network.latent_nodes), list(network.observed_nodes)
+    if ss.augmented:  # the observed nodes are state coordinates: the state's moments are all there is
+        return _state_statistics(network, packed, list(ss.state), mean_s, cov_s, cross)
     Y = np.stack([packed.columns[n] for n in observed], axis=-1)
     valid = packed.valid
     arrays, mergers = {}, {}
@@ -82,6 +113,34 @@ def _statistics(network, packed, mean_s, cov_s, cross) -> Statistics:
                 key = network.cpd_key(node, steps[0])
                 arrays[key] = stats if key not in arrays else cpd.merge_statistics(arrays[key], stats)
                 mergers[key] = cpd.merge_statistics
+    return Statistics(arrays, float(packed.lengths.sum()), mergers)
+
+
+def _state_statistics(network, packed, names, mean_s, cov_s, cross) -> Statistics:
+    """Expected statistics when every node is a state coordinate: sigma points of ``(s_{t-1}, s_t)``."""
+    valid = packed.valid
+    arrays, mergers = {}, {}
+    for steps in _segments(network, packed.longest):
+        with_previous = steps[0] > 0
+        r, t = np.nonzero(valid[:, steps[0]:steps[-1] + 1])
+        t = t + steps[0]
+        if with_previous:
+            mean = np.concatenate([mean_s[r, t - 1], mean_s[r, t]], axis=1)
+            cov = np.block([[cov_s[r, t - 1], cross[r, t]], [np.swapaxes(cross[r, t], -1, -2), cov_s[r, t]]])
+        else:
+            mean, cov = mean_s[r, t], cov_s[r, t]
+        points, weights = _sigma_points(mean, 0.5 * (cov + np.swapaxes(cov, -1, -2)))
+        columns = ([f"{n}[t-1]" for n in names] if with_previous else []) + names
+        for node in network.nodes:
+            cpd = network.cpd(node, steps[0])
+            parents = {}
+            for parent in cpd.parents:
+                base, lag = parse_parent(parent, node)
+                parents[parent] = points[:, columns.index(f"{base}[t-1]" if lag else base)]
+            stats = cpd.statistics(points[:, columns.index(node)], parents, weights)
+            key = network.cpd_key(node, steps[0])
+            arrays[key] = stats if key not in arrays else cpd.merge_statistics(arrays[key], stats)
+            mergers[key] = cpd.merge_statistics
     return Statistics(arrays, float(packed.lengths.sum()), mergers)
 
 

@@ -25,13 +25,13 @@ import warnings
 import numpy as np
 
 from pgm._random import as_generator
+from pgm.dynamic.centring import centred, shift_data, shift_network
 from pgm.dynamic.forward_backward import forward_backward
+from pgm.dynamic.gaussian_blocks import block_statistics, gaussian_blocks
+from pgm.dynamic.gaussian_runs import gaussian_runs, reach_groups, run_statistics
 from pgm.dynamic.inference import pack_observed, prepare
 from pgm.dynamic.kalman_em import is_linear_dynamical, kalman_expected_statistics, random_start_statistics
-from pgm.dynamic.gaussian_blocks import block_statistics, gaussian_blocks
-from pgm.dynamic.potentials import (
-    HiddenSpace, evidence_terms, factor_rows, grid_columns, partly_observed, potentials,
-)
+from pgm.dynamic.potentials import evidence_terms, factor_rows, grid_columns, hidden_space, potentials
 from pgm.errors import DataError, UnseenConfigurationWarning, caller_stacklevel
 from pgm.learning.em import ConvergenceWarning, FitReport, _progress
 from pgm.learning.mle import Statistics
@@ -99,6 +99,10 @@ def _from_step(selection, first_step: int):
 
 
 def _statistics(network, packed, space, factors, fb, first_step: int = 0) -> Statistics:
+    # Blocks of missing continuous values are imputed from the current parameters: an unfitted network (EM's
+    # random start) has none, so its statistics come from the steps outside the blocks only.
+    blocks_too = network.is_fitted
+    blocks = gaussian_blocks(network, packed, space)  # found first: the factors leave their steps out
     arrays, mergers = {}, {}
     for factor in factors:
         cpd = factor.cpd
@@ -117,14 +121,21 @@ def _statistics(network, packed, space, factors, fb, first_step: int = 0) -> Sta
         values = repeated[factor.node]
         parents = {p: repeated[p] for p in cpd.parents}
         stats = cpd.statistics(values, parents, weights)
-        if factor.uses_data and factor.node not in factor.hidden:
+        if factor.uses_data and factor.node not in factor.hidden and blocks_too:
             missing = _missing_value_statistics(factor, network, packed, space, fb, first_step)
             if missing is not None:
                 stats = cpd.merge_statistics(stats, missing)
         key = factor.key
         arrays[key] = stats if key not in arrays else cpd.merge_statistics(arrays[key], stats)
         mergers[key] = cpd.merge_statistics
-    for block in gaussian_blocks(network, packed, space):
+    for run in gaussian_runs(network, packed) if blocks_too else ():
+        posterior = (fb.smoothed[run.rows, run.last] if fb is not None
+                     else np.ones((len(run.rows), space.size)))
+        if first_step:
+            raise DataError("checkpointed windows cannot hold missing continuous values carried across slices")
+        for key, stats in run_statistics(network, run, packed, space, posterior).items():
+            arrays[key] = mergers[key](arrays[key], stats)
+    for block in blocks if blocks_too else ():
         posterior = (fb.smoothed[block.rows, block.cols] if fb is not None
                      else np.ones((len(block.rows), space.size)))
         for key, stats in block_statistics(network, block, packed, space, posterior).items():
@@ -241,15 +252,30 @@ def fit(network, data, *, sequence=None, time=None, lengths=None, prior=None, ma
     if isinstance(n_init, bool) or not isinstance(n_init, int) or n_init < 1:
         raise ValueError(f"n_init must be a positive integer, got {n_init!r}")
     packed = pack_observed(network, data, sequence=sequence, time=time, lengths=lengths, soft=soft)
-    if is_linear_dynamical(network):
+    shifted = centred(network, packed, prior)
+    if shifted is not None:  # fit in centred coordinates, then move the intercepts back (pgm.dynamic.centring)
+        locations, packed = shifted
+        inner = None if callback is None else (
+            lambda iteration, mean, current: callback(iteration, mean, shift_network(current, locations, -1.0)))
+        fitted = _fit_packed(shift_network(network, locations, 1.0), packed, prior, max_iter, tol, n_init, init,
+                             seed, inner, progress, soft, checkpoint)
+        return shift_network(fitted, locations, -1.0)
+    return _fit_packed(network, packed, prior, max_iter, tol, n_init, init, seed, callback, progress, soft,
+                       checkpoint)
+
+
+def _fit_packed(network, packed, prior, max_iter, tol, n_init, init, seed, callback, progress, soft, checkpoint):
+    """:func:`fit` on packed data."""
+    if is_linear_dynamical(network, packed):
         if soft:
             raise DataError("soft evidence is for discrete nodes; a linear dynamical system has none to soften")
         return _fit_runs(network, packed, None, prior, max_iter, tol, n_init, init, seed, callback, progress,
                          kalman_expected_statistics,
                          lambda rng: from_statistics(network, random_start_statistics(network, packed, rng),
                                                      prior=prior))
-    space = HiddenSpace.of(network, partly_observed(network, packed))
-    if not space.nodes and not gaussian_blocks(network, packed, space):  # complete enough for the closed form
+    space = hidden_space(network, packed)
+    # complete enough for the closed form
+    if not space.nodes and not gaussian_blocks(network, packed, space) and not gaussian_runs(network, packed):
         from pgm.dynamic.potentials import factors as all_factors
 
         stats = _statistics(network, packed, space, all_factors(network, space, packed.longest), None)
@@ -312,7 +338,16 @@ def checkpointed_statistics(network, packed, space, k):
 
 
 def _discrete_e_step(current, packed, checkpoint=None):
-    space = HiddenSpace.of(current, partly_observed(current, packed))  # what each piece leaves unseen
+    if is_linear_dynamical(current, packed):  # a piece with missing values that later slices depend on
+        return kalman_expected_statistics(current, packed)
+    groups = None if checkpoint else reach_groups(current, packed)
+    if groups is not None:  # sequences whose gaps need joint states of different sizes: each group its own
+        parts = [_discrete_e_step(current, packed.subset(rows)) for rows in groups]
+        stats = parts[0][0]
+        for part, _ in parts[1:]:
+            stats = stats + part
+        return stats, float(sum(loglik for _, loglik in parts))
+    space = hidden_space(current, packed)  # what each piece leaves unseen
     if checkpoint:
         from pgm.dynamic.checkpoints import window_length
 
@@ -411,7 +446,26 @@ def fit_pieces(network, pieces, *, sequence: str, time=None, prior=None, max_ite
 
 
 def _fit_sources(network, sources, first_piece, prior, max_iter, tol, init, seed, callback):
-    """EM over pieces (see :func:`_baum_welch`), started from the network or from the first piece."""
+    """EM over pieces (see :func:`_baum_welch`), started from the network or from the first piece; in centred
+    coordinates (:mod:`pgm.dynamic.centring`) with the locations of the first piece."""
+    shifted = centred(network, first_piece(), prior)
+    if shifted is None:
+        return _fit_sources_as_given(network, sources, first_piece, prior, max_iter, tol, init, seed, callback)
+    locations = shifted[0]
+    if callable(sources):
+        def moved_sources(given=sources):
+            return (shift_data(piece, locations) for piece in given())
+    else:
+        moved_sources = [lambda source=source: shift_data(source(), locations) for source in sources]
+    inner = None if callback is None else (
+        lambda iteration, mean, current: callback(iteration, mean, shift_network(current, locations, -1.0)))
+    fitted = _fit_sources_as_given(shift_network(network, locations, 1.0), moved_sources,
+                                   lambda: shift_data(first_piece(), locations), prior, max_iter, tol, init, seed,
+                                   inner)
+    return shift_network(fitted, locations, -1.0)
+
+
+def _fit_sources_as_given(network, sources, first_piece, prior, max_iter, tol, init, seed, callback):
     if init == "random" and is_linear_dynamical(network):
         start = from_statistics(network, random_start_statistics(network, first_piece(), as_generator(seed)),
                                 prior=prior)
@@ -419,7 +473,7 @@ def _fit_sources(network, sources, first_piece, prior, max_iter, tol, init, seed
         from pgm.dynamic.potentials import factors as all_factors
 
         first = first_piece()
-        space = HiddenSpace.of(network, partly_observed(network, first))
+        space = hidden_space(network, first)
         start = _random_start(network, first, space, all_factors(network, space, first.longest), as_generator(seed),
                               prior)
     elif init == "current":

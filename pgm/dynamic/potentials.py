@@ -31,7 +31,7 @@ import numpy as np
 from pgm.dynamic.model import parse_parent
 from pgm.errors import DataError, InferenceTooLarge, StructureError
 
-__all__ = ["HiddenSpace", "Factor", "factors", "Potentials", "potentials", "partly_observed", "evidence_terms"]
+__all__ = ["HiddenSpace", "hidden_space", "Factor", "factors", "Potentials", "potentials", "partly_observed", "evidence_terms"]
 
 #: The largest joint hidden state the exact engine enumerates.
 MAX_HIDDEN_STATES = 4096
@@ -49,8 +49,14 @@ class HiddenSpace:
     #: observed) and other nodes depend on them; their values enter as evidence factors.
     promoted: tuple = ()
 
+    #: Lagged copies ``(name, node, k)``: the joint state at slice ``t`` also holds ``node``'s value at
+    #: slice ``t - k`` under ``name`` (``"x[t-k]"``), for every hidden node with a child ``k + 1 >= 2``
+    #: slices later.  A lag-``(k+1)`` parent is then the previous slice's copy ``k``, so every factor
+    #: still links two consecutive slices; the copies are tied to the past by :func:`copy_transition`.
+    copies: tuple = ()
+
     @classmethod
-    def of(cls, network, promoted=()) -> "HiddenSpace":
+    def of(cls, network, promoted=(), reach=None) -> "HiddenSpace":
         cards = []
         nodes = tuple(network.latent_nodes) + tuple(n for n in network.nodes if n in set(promoted))
         for node in nodes:
@@ -60,14 +66,27 @@ class HiddenSpace:
                     f"latent node {node!r} is continuous; the exact sequence engine needs discrete hidden nodes "
                     "(a linear Gaussian state-space model runs through pgm.dynamic.kalman)")
             cards.append(len(domain))
+        longest = _longest_lags(network, set(nodes))
+        reach = {n: max(longest.get(n, 0), (reach or {}).get(n, 0)) for n in nodes}
+        copies = tuple((f"{node}[t-{k}]", node, k) for node in nodes for k in range(1, reach.get(node, 1)))
+        cards += [cards[nodes.index(node)] for _, node, _ in copies]
         size = int(np.prod(cards, dtype=np.int64)) if cards else 1
         if size > MAX_HIDDEN_STATES:
             carried = f" (with the partly observed {list(nodes[len(network.latent_nodes):])})" if promoted else ""
+            lagged = (f" and the lagged copies {[name for name, _, _ in copies]} that parents in earlier slices "
+                      "(or gaps in continuous values carried across slices, one copy per step of the longest "
+                      "gap) need" if copies else "")
             raise InferenceTooLarge(
-                f"the joint hidden state of {list(nodes)}{carried} has {size:,} states, more than the "
+                f"the joint hidden state of {list(nodes)}{carried}{lagged} has {size:,} states, more than the "
                 f"{MAX_HIDDEN_STATES:,} the exact engine enumerates")
         codes = np.array(np.unravel_index(np.arange(size), cards)).T if cards else np.zeros((1, 0), dtype=np.int64)
-        return cls(nodes, tuple(cards), codes.astype(np.int64), nodes[len(network.latent_nodes):])
+        return cls(nodes + tuple(name for name, _, _ in copies), tuple(cards), codes.astype(np.int64),
+                   nodes[len(network.latent_nodes):], copies)
+
+    @property
+    def carried(self) -> tuple:
+        """The hidden nodes proper (latent, then partly observed), without the lagged copies."""
+        return self.nodes[:len(self.nodes) - len(self.copies)]
 
     @property
     def size(self) -> int:
@@ -75,6 +94,59 @@ class HiddenSpace:
 
     def column(self, node: str) -> np.ndarray:
         return self.codes[:, self.nodes.index(node)]
+
+    def copy_name(self, node: str, lag: int) -> str:
+        """The name under which the previous slice holds ``node`` at ``lag`` slices back from slice ``t``."""
+        return node if lag <= 1 else f"{node}[t-{lag - 1}]"
+
+
+def hidden_space(network, data) -> HiddenSpace:
+    """The joint hidden state ``data`` needs: the latent nodes, the partly observed ones
+    (:func:`partly_observed`), and the lagged copies that lagged parents and the blocks of missing
+    continuous values carried across slices (:mod:`pgm.dynamic.gaussian_runs`) need."""
+    from pgm.dynamic.gaussian_runs import run_reach
+
+    promoted = partly_observed(network, data)
+    carried = set(network.latent_nodes) | set(promoted)
+    return HiddenSpace.of(network, promoted, run_reach(network, data, carried))
+
+
+def _longest_lags(network, hidden: set) -> dict:
+    """For each hidden node with children in later slices, the largest lag at which it is a parent."""
+    reach = {}
+    for t in range(network.n_initial + 1):
+        for node in network.nodes:
+            for parent in network.cpd(node, t).parents:
+                base, lag = parse_parent(parent, node)
+                if base in hidden:
+                    reach[base] = max(reach.get(base, 0), lag)
+    return reach
+
+
+def copy_transition(space: HiddenSpace) -> np.ndarray | None:
+    """``(S, S)`` log-table, 0 where every lagged copy at slice t equals its source at slice t-1, else -inf.
+
+    Copy ``k`` of ``x`` at slice ``t`` must equal copy ``k - 1`` (copy 0 is ``x``
+    itself) at slice ``t - 1``; with the copies fixed to state 0 at slice 0
+    (:func:`copy_start`), copy ``k`` is ``x[t-k]`` wherever that slice exists.
+    """
+    if not space.copies:
+        return None
+    agree = np.ones((space.size, space.size), dtype=bool)
+    for name, node, k in space.copies:
+        source = node if k == 1 else f"{node}[t-{k - 1}]"
+        agree &= space.column(source)[:, None] == space.column(name)[None, :]
+    return np.where(agree, 0.0, -np.inf)
+
+
+def copy_start(space: HiddenSpace) -> np.ndarray | None:
+    """``(S,)`` log-table at slice 0: the lagged copies, which refer to no slice yet, sit in state 0."""
+    if not space.copies:
+        return None
+    fixed = np.ones(space.size, dtype=bool)
+    for name, _, _ in space.copies:
+        fixed &= space.column(name) == 0
+    return np.where(fixed, 0.0, -np.inf)
 
 
 @dataclass
@@ -97,6 +169,8 @@ class Factor:
     index: np.ndarray
     uses_data: bool
     hidden: frozenset = frozenset()
+    #: The CPD's name for each ``involved`` entry (a lagged copy ``("x[t-1]", 1)`` is its parent ``"x[t-2]"``).
+    names: list | None = None
 
     @property
     def pairwise(self) -> bool:
@@ -124,17 +198,14 @@ def _compile_factors(network, space: HiddenSpace, longest: int) -> list[Factor]:
         for node in network.nodes:
             cpd = network.cpd(node, a)
             involved = [(node, 0)] if node in hidden else []
+            names = [node] if node in hidden else []
             uses_data = node not in hidden
             for parent in cpd.parents:
                 base, lag = parse_parent(parent, node)
                 if base in hidden:
-                    if lag > 1:
-                        what = ("hidden" if base not in space.promoted else "partly observed (it has missing or "
-                                "soft values and a child, so it is summed out like a hidden node)")
-                        raise StructureError(
-                            f"{node!r} has the {what} parent {parent!r}; hidden nodes may be parents only within "
-                            "their slice or of the next one")
-                    involved.append((base, lag))
+                    # a parent k >= 2 slices back is the previous slice's lagged copy k - 1
+                    involved.append((space.copy_name(base, lag), min(lag, 1)))
+                    names.append(parent)
                 else:
                     uses_data = True
             cards = [space.cards[space.nodes.index(n)] for n, _ in involved]
@@ -151,7 +222,7 @@ def _compile_factors(network, space: HiddenSpace, longest: int) -> list[Factor]:
             has_lag = any(lag == 1 for _, lag in involved)
             index = before[:, None] + current[None, :] if has_lag else current
             out.append(Factor(node, cpd, network.cpd_key(node, a), a, b, involved, grid, index, uses_data,
-                              frozenset(hidden)))
+                              frozenset(hidden), names))
     return out
 
 
@@ -159,7 +230,7 @@ def grid_columns(factor: Factor, n_rows: int) -> dict:
     """The hidden columns of ``factor``'s grid repeated for ``n_rows`` positions: name -> (n_rows * G,) codes."""
     out = {}
     for j, (n, lag) in enumerate(factor.involved):
-        name = n if lag == 0 else f"{n}[t-{lag}]"
+        name = factor.names[j] if factor.names is not None else n if lag == 0 else f"{n}[t-{lag}]"
         out[name] = np.tile(factor.grid[:, j], n_rows)
     return out
 
@@ -192,6 +263,11 @@ def _factor_rows(factor, data, network, missing_child):
     replaced = block_mask(data, node, a, b)
     if replaced is not None:  # steps where the slice's Gaussian block stands in for this node's factor
         keep &= ~replaced
+    from pgm.dynamic.gaussian_runs import run_mask
+
+    in_runs = run_mask(network, data, node)
+    if in_runs is not None:  # steps where a block of values carried across slices stands in for it
+        keep &= ~in_runs[:, a:b]
     if node not in hidden:
         absent = _missing(_column(data, node, node)[:, a:b])
         keep &= absent if missing_child else ~absent
@@ -318,6 +394,7 @@ class Potentials:
 def potentials(network, data, space: HiddenSpace) -> Potentials:
     """All log-potentials for packed ``data`` under ``network``."""
     from pgm.dynamic.gaussian_blocks import block_log_density, gaussian_blocks
+    from pgm.dynamic.gaussian_runs import gaussian_runs, run_step_terms
 
     network_factors = factors(network, space, data.longest)
     blocks = gaussian_blocks(network, data, space)  # before any factor's rows: they leave these steps out
@@ -359,6 +436,9 @@ def potentials(network, data, space: HiddenSpace) -> Potentials:
                 unary[rows, cols] += values[:, factor.index]
     for block in blocks:
         unary[block.rows, block.cols] += block_log_density(network, block, data, space)
+    for run in gaussian_runs(network, data):  # spread over the block's steps: each sees its own path so far
+        for steps, rows, values in run_step_terms(network, run, data, space):
+            unary[rows, steps] += values
     evidence = evidence_terms(space, data)
     if not np.isscalar(evidence):
         unary += evidence
@@ -366,6 +446,11 @@ def potentials(network, data, space: HiddenSpace) -> Potentials:
         pair.setdefault(t, np.zeros((S, S)))
     if T > network.n_initial:
         pair.setdefault(-1, np.zeros((S, S)))
+    tie = copy_transition(space)
+    if tie is not None:
+        pair = {key: table + tie for key, table in pair.items()}
+        if not data.__dict__.get("_start", 0):  # a checkpoint window that starts later has no slice 0
+            unary[:, 0] += copy_start(space)
     return Potentials(unary, pair, pair_steps, network.n_initial, network_factors)
 
 

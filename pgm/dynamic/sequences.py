@@ -102,6 +102,17 @@ class SequenceData:
         """A per-packed-sequence array in the user's order of sequences."""
         return per_sequence[self.position]
 
+    def subset(self, rows: np.ndarray) -> "SequenceData":
+        """The packed sequences ``rows`` (ascending) alone, still longest first and in the user's order."""
+        rows = np.asarray(rows, dtype=np.int64)
+        longest = int(self.lengths[rows].max()) if len(rows) else 0
+        new_row = np.full(self.n_sequences, -1, dtype=np.int64)
+        new_row[rows] = np.arange(len(rows))
+        mapped = new_row[self.position]
+        return SequenceData({n: v[rows, :longest] for n, v in self.columns.items()}, self.lengths[rows],
+                            [self.ids[r] for r in rows], mapped[mapped >= 0],
+                            {n: v[rows, :longest] for n, v in self.soft.items()})
+
 
 def to_sequences(data, domains: Mapping[str, tuple | None], *, sequence: str | None = None,
                  time: str | None = None, lengths=None) -> SequenceData:

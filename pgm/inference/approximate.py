@@ -36,8 +36,8 @@ __all__ = ["APPROXIMATE_METHODS", "approximate_query", "approximate_posteriors",
 
 APPROXIMATE_METHODS = ("loopy_bp", "ijgp", "gibbs", "importance")
 
-_OPTIONS = {"loopy_bp": ("damping", "max_iter", "tol"), "ijgp": ("cluster_entries", "damping", "max_iter", "tol"),
-            "gibbs": ("n_chains", "burn_in", "thin"), "importance": ("n_chains", "defensive")}
+_OPTIONS = {"loopy_bp": ("damping", "max_iter", "tol"), "ijgp": ("cluster_entries", "exact_entries", "damping", "max_iter", "tol"),
+            "gibbs": ("n_chains", "burn_in", "thin", "blocked", "block_entries"), "importance": ("n_chains", "defensive")}
 
 
 #: The smallest cluster cap ``method="auto"`` tries before it settles for loopy belief propagation.
@@ -173,7 +173,7 @@ def dispatch(network, targets, evidence, *, method: str, n_samples: int, seed, m
     if method != "auto":
         return approximate(method)
     _check_options("ijgp", options)
-    loopy_options = {k: v for k, v in options.items() if k != "cluster_entries"}
+    loopy_options = {k: v for k, v in options.items() if k not in ("cluster_entries", "exact_entries")}
 
     def join_graph():
         # the default cap, then smaller ones (a quarter each time) until the cluster tables fit the budget

@@ -1,12 +1,24 @@
 """Gibbs sampling for discrete networks: many chains and rows of evidence at once, with convergence diagnostics.
 
-A Gibbs sweep visits the unobserved nodes in topological order and draws
-each from its distribution given every other node, which depends only on
-its Markov blanket:
+Single-site Gibbs visits the unobserved nodes in topological order and
+draws each from its distribution given every other node, which depends
+only on its Markov blanket:
 
     p(x_v | rest) ∝ p(x_v | parents(v)) · ∏_{c child of v} p(x_c | parents(c)),
 
-one lookup in each of those CPD tables per state of ``v``.  The state of the
+one lookup in each of those CPD tables per state of ``v``.  It cannot move
+a node that a deterministic CPD ties to its neighbours, so by default
+(``blocked=True``) the sampler is *blocked* and *collapsed*:
+
+- nodes that are neither observed nor ancestors of evidence are barren --
+  summed out, their CPDs are one -- so the chains run over the others
+  only, and the barren nodes are drawn from their CPDs after every sweep;
+- the other nodes are drawn in blocks, each block jointly and exactly
+  given the rest by bucket elimination (:mod:`pgm.inference.gibbs_blocks`),
+  the blocks grown around the most deterministic CPDs first, so that the
+  nodes such a CPD ties together move together.
+
+The state of the
 sampler is one integer array (node, column), a column being one chain for
 one row of evidence, so a sweep costs a few array operations per node
 whatever the number of chains and rows.  Chains start from an ancestral
@@ -47,12 +59,16 @@ from pgm._random import as_generator
 from pgm.errors import ImpossibleEvidenceError, InferenceTooLarge, StructureError
 from pgm.inference.approximate import budget_bytes
 from pgm.inference.evidence import Evidence, as_evidence
+from pgm.inference.gibbs_blocks import DEFAULT_BLOCK_ENTRIES, block_entries_needed, block_partitions, draw_block
 from pgm.inference.junction_tree import format_bytes
 
 __all__ = ["GibbsReport", "gibbs_sampling"]
 
 #: Batches per chain for the batch-means standard errors (an even number: the halves give split R-hat).
 _BATCHES = 10
+
+#: Effective draws of a state below which its standard error gets the binomial floor (see ``_summaries``).
+_RARE = 10
 
 
 @dataclass(frozen=True)
@@ -73,6 +89,10 @@ class GibbsReport:
     rescued : int
         Chains that ended the burn-in in a state of probability zero and
         were restarted from another chain of their row.
+    n_blocks : int
+        Blocks drawn per sweep (over both partitions; 0 for single-site Gibbs).
+    n_barren : int
+        Nodes drawn from their CPDs after each sweep instead of by the chains.
     """
 
     n_chains: int
@@ -82,6 +102,8 @@ class GibbsReport:
     r_hat: pd.Series
     ess: pd.Series
     rescued: int = 0
+    n_blocks: int = 0
+    n_barren: int = 0
 
     @property
     def converged(self) -> bool:
@@ -93,8 +115,10 @@ class GibbsReport:
         fewest = self.ess.idxmin() if len(self.ess.dropna()) else None
         verdict = ("chains agree" if self.converged else
                    "chains DISAGREE (R-hat >= 1.01; method='importance' does not need chains to mix)")
-        text = (f"Gibbs sampling, {self.n_chains} chain(s) x {self.n_draws:,} kept draws (burn-in {self.burn_in}, "
-                f"thin {self.thin}): {verdict}")
+        how = (f"{self.n_blocks} block(s) per sweep, {self.n_barren} barren node(s) drawn from their CPDs"
+               if self.n_blocks else "single-site")
+        text = (f"Gibbs sampling ({how}), {self.n_chains} chain(s) x {self.n_draws:,} kept draws (burn-in "
+                f"{self.burn_in}, thin {self.thin}): {verdict}")
         if worst is not None:
             text += f"; largest split R-hat {self.r_hat[worst]:.4f} ({worst})"
         if fewest is not None:
@@ -178,7 +202,8 @@ def _draw(log_weights: np.ndarray, current: np.ndarray, rng) -> np.ndarray:
 
 
 def gibbs_sampling(network, evidence=None, groups=None, *, n_samples: int = 100_000, n_chains: int | None = None,
-                   burn_in: int = 500, thin: int = 1, seed=None, memory_budget=None):
+                   burn_in: int = 500, thin: int = 1, blocked: bool = True,
+                   block_entries: int = DEFAULT_BLOCK_ENTRIES, seed=None, memory_budget=None):
     """Estimate posterior tables of discrete nodes by Gibbs sampling, for one case or many rows.
 
     Parameters
@@ -194,8 +219,16 @@ def gibbs_sampling(network, evidence=None, groups=None, *, n_samples: int = 100_
     n_chains : int, optional
         Chains per row; default 32 for one case, 4 for many rows.
     burn_in, thin : int
-        Sweeps discarded first; sweeps per kept draw.
+        Sweeps discarded first (at most one when the blocks cut no CPD's
+        nodes apart: the draws are then exact and independent); sweeps per kept draw.
+    blocked : bool
+        Draw blocks of nodes jointly and barren nodes from their CPDs (the
+        default); False for single-site Gibbs over every relevant node.
+    block_entries : int
+        Most table entries (per chain) in one bucket of a block's elimination.
     seed : None, int or numpy.random.Generator
+    memory_budget : int, optional
+        Bytes for the sampler's state, draws, counts and block tables; refused before sampling if above.
 
     Returns
     -------
@@ -216,6 +249,7 @@ def gibbs_sampling(network, evidence=None, groups=None, *, n_samples: int = 100_
     n_samples = _check_count("n_samples", n_samples, 4)
     burn_in = _check_count("burn_in", burn_in, 0)
     thin = _check_count("thin", thin, 1)
+    block_entries = _check_count("block_entries", block_entries, 1)
     network._require_fitted("queried")
     ev = evidence if isinstance(evidence, Evidence) else as_evidence(network, evidence)
     n_chains = _check_count("n_chains", (4 if ev.batched else 32) if n_chains is None else n_chains, 1)
@@ -255,14 +289,51 @@ def gibbs_sampling(network, evidence=None, groups=None, *, n_samples: int = 100_
         soft = {v: np.log(ev.soft[n]) for n, v in index.items() if n in ev.soft}
     state = _initial_state(sampler, clamp, soft, columns, rng)
     free = [v for v in range(len(nodes)) if v not in clamp or not clamp[v][0].all()]
+    if blocked:
+        # nodes that are neither observed nor above evidence are barren: their CPDs sum to one out of the
+        # posterior of the rest, so the chains run over the others and they are drawn from their CPDs after
+        # every sweep (collapsed: no chain ever waits on them)
+        evidenced = ev.observed_somewhere() | set(ev.soft)
+        above = evidenced | network.ancestors(evidenced)
+        chained = [v for v in free if nodes[v] in above]
+        barren = [v for v in free if nodes[v] not in above]
+        partitions = block_partitions(sampler, chained, factors=[index[n] for n in nodes if n in above],
+                                      cluster_entries=block_entries)
+        block_bytes = 16 * columns * max((block_entries_needed(sampler, b) for p in partitions for b in p), default=0)
+        if needed + block_bytes > budget:
+            raise InferenceTooLarge(
+                f"blocked Gibbs sampling with {n_chains} chain(s) for {n_rows:,} row(s) needs about "
+                f"{format_bytes(needed + block_bytes)}, above the memory budget of {format_bytes(budget)}; use fewer "
+                "rows at a time, fewer chains (n_chains=), smaller blocks (block_entries=) or raise memory_budget=")
+        unary = {v: np.exp(w) for v, w in _unary_weights(sampler, chained, clamp, soft, columns).items()}
+        probabilities = {None: [np.exp(t) for t in sampler.log_tables]}  # per stage of the burn-in's tables
 
     def sweep(tables=None):
+        if blocked:
+            key = None if tables is None else id(tables)
+            if key not in probabilities:
+                probabilities.clear()
+                probabilities.update({None: [np.exp(t) for t in sampler.log_tables], key: [np.exp(t) for t in tables]})
+            for partition in partitions:
+                for block in partition:
+                    draw_block(sampler, block, state, unary, probabilities[key], rng)
+            for v, (seen, codes) in clamp.items():
+                state[v] = np.where(seen, codes, state[v])
+            for v in barren:
+                k = np.arange(sampler.cards[v])[:, None]
+                state[v] = _draw(sampler.log_tables[v][sampler.offsets(v, state)[None, :] + k], state[v], rng)
+            return
         for v in free:
             drawn = _draw(sampler.conditional(v, state, soft.get(v), tables), state[v], rng)
             if v in clamp:
                 drawn = np.where(clamp[v][0], clamp[v][1], drawn)
             state[v] = drawn
 
+    if blocked and len(partitions) == 1:
+        # no pair of nodes sharing a CPD was cut: the blocks are independent given the evidence, each drawn
+        # exactly, so each sweep is an exact draw from the posterior, independent of the last, and one sweep
+        # (off the ancestral start) is all the burn-in there is to do
+        burn_in = min(burn_in, 1)
     with np.errstate(divide="ignore", invalid="ignore"):
         for tables, sweeps in _burn_in_schedule(sampler, burn_in):
             for _ in range(sweeps):
@@ -288,8 +359,26 @@ def gibbs_sampling(network, evidence=None, groups=None, *, n_samples: int = 100_
         inside = (p > 0) & (p < 1)
         sizes[label] = float(ess[inside].min()) if inside.any() else float(n_chains * draws)
     report = GibbsReport(n_chains, draws, burn_in, thin, pd.Series(r_hats, name="r_hat"), pd.Series(sizes, name="ess"),
-                         rescued)
+                         rescued, sum(len(p) for p in partitions) if blocked else 0,
+                         len(barren) if blocked else 0)
     return estimates, errors, report
+
+
+def _unary_weights(sampler: _Sampler, free: list, clamp: dict, soft: dict, columns: int) -> dict:
+    """Per free node, log weights (states, columns): soft evidence, and -inf off the observed state where
+    a column observes the node (rows of a batch that observe it)."""
+    out = {}
+    for v in free:
+        weights = np.zeros((sampler.cards[v], columns))
+        if v in soft:
+            weights = weights + soft[v][:, None]
+        if v in clamp:
+            seen, codes = clamp[v]
+            off = (np.arange(sampler.cards[v])[:, None] != codes[None, :]) & seen[None, :]
+            weights = np.where(off, -np.inf, weights)
+        if v in soft or v in clamp:
+            out[v] = weights
+    return out
 
 
 def _tally(buffer: np.ndarray, where: list, cards: list, n_chains: int, n_rows: int) -> np.ndarray:
@@ -389,6 +478,15 @@ def _summaries(counts: np.ndarray, size: int):
     se = np.sqrt(variance)
     with np.errstate(divide="ignore", invalid="ignore"):
         ess = np.where(variance > 0, p * (1 - p) / variance, float(total * size))
+    # a state drawn only a few effective times (or never) has no spread to measure: batch means would
+    # claim it nearly exact.  Its standard error is at least a binomial one from one added draw on each
+    # side, p' = (p n + 1) / (n + 2), n the table's smallest effective sample size (at most the draws).
+    inside = (p > 0) & (p < 1)
+    row_ess = np.where(inside, np.minimum(ess, total * size), np.inf).min(axis=0)
+    row_ess = np.where(np.isfinite(row_ess), row_ess, float(total * size))[None, :]
+    rare = np.minimum(p, 1 - p) * row_ess < _RARE
+    padded = (p * row_ess + 1) / (row_ess + 2)
+    se = np.where(rare, np.maximum(se, np.sqrt(padded * (1 - padded) / row_ess)), se)
     half = batches // 2
     length = half * size
     halves = np.concatenate([counts[:, :, :half].sum(axis=2), counts[:, :, half:].sum(axis=2)], axis=1) / length

@@ -26,9 +26,10 @@ Variables observed with the same state in every row are conditioned on
 before the join graph is built (their CPDs are restricted), which makes its
 clusters smaller; other evidence enters as likelihood vectors per row.  For
 every node's posterior the network is answered in *parts*, each holding some
-nodes with their ancestors and the evidence's, grouped while bucket
-elimination over the part fits the cap (the rest of the network is barren
-for those nodes), so that most parts are solved exactly.
+nodes with their ancestors and the evidence's, grouped while the part is
+solved exactly -- its buckets fit the cap, or its whole bucket tree fits
+``exact_entries`` (the rest of the network is barren for those nodes) -- so
+that most parts are solved exactly.
 """
 
 from __future__ import annotations
@@ -45,12 +46,17 @@ from pgm.inference.evidence import Evidence, as_evidence, likelihood_vectors, re
 from pgm.inference.join_graph import JoinGraph, build_join_graph
 from pgm.inference.junction_tree import format_bytes
 
-__all__ = ["DEFAULT_CLUSTER_ENTRIES", "IJGPReport", "iterative_join_graph_propagation"]
+__all__ = ["DEFAULT_CLUSTER_ENTRIES", "DEFAULT_EXACT_ENTRIES", "IJGPReport", "iterative_join_graph_propagation"]
 
 #: Default cap on a cluster's table entries.  Chosen by measurement on bnlearn networks
-#: (benchmarks/approximate.py): it puts alarm, hailfinder, pathfinder and munin1 within 0.02
-#: of exact while munin's posteriors stay well under a second per iteration.
+#: (benchmarks/approximate.py): alarm, hailfinder and pathfinder fit it exactly, and munin's
+#: approximated parts stay well under a second per iteration.
 DEFAULT_CLUSTER_ENTRIES = 2 ** 16
+
+#: Default table entries (all clusters together) under which a part is solved exactly, whatever its
+#: largest cluster: 128 MiB of tables.  On munin1 the parts the cap would approximate need 0.5-15 million
+#: entries exactly, and one exact pass over them costs about what the capped iterations did (benchmarks/approximate.py).
+DEFAULT_EXACT_ENTRIES = 2 ** 24
 
 _LETTERS = "abcdefghijklmopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"  # einsum axes; "n" is the row axis
 
@@ -123,9 +129,11 @@ class IJGPReport:
         return str(self)
 
 
-def _check_options(cluster_entries, damping, max_iter, tol) -> None:
+def _check_options(cluster_entries, exact_entries, damping, max_iter, tol) -> None:
     if isinstance(cluster_entries, bool) or not isinstance(cluster_entries, (int, np.integer)) or cluster_entries < 1:
         raise ValueError(f"cluster_entries must be a positive integer, got {cluster_entries!r}")
+    if isinstance(exact_entries, bool) or not isinstance(exact_entries, (int, np.integer)) or exact_entries < 0:
+        raise ValueError(f"exact_entries must be an integer >= 0, got {exact_entries!r}")
     if isinstance(damping, bool) or not isinstance(damping, (int, float, np.floating)) or not 0 <= damping < 1:
         raise ValueError(f"damping must be a number in [0, 1), got {damping!r}")
     if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
@@ -280,9 +288,11 @@ def _propagate(schedule: _Schedule, unary: dict, n: int, wanted: list[int], *, d
     return beliefs, residual, iterations, first
 
 
-def _min_fill_order(adjacency: dict, cards, limit: float = np.inf):
+def _min_fill_order(adjacency: dict, cards, limit: float = np.inf, cap: float = np.inf, total: float = np.inf):
     """A greedy elimination order (fewest fill edges, then smallest clique table, then lowest index) and its
-    cliques; None as soon as a clique would have more than ``limit`` entries.
+    cliques; None as soon as a clique would have more than ``limit`` entries, or once some clique has more
+    than ``cap`` entries and all of them together more than ``total`` (a part neither within the cap nor
+    within the exact budget).
 
     The same rule as :func:`pgm.inference.triangulation.greedy_order`'s weighted min-fill, written here
     so that the test of whether a part fits the cap can stop at the first clique that does not.
@@ -301,12 +311,18 @@ def _min_fill_order(adjacency: dict, cards, limit: float = np.inf):
     heap = list(current.values())
     heapq.heapify(heap)
     order, cliques = [], []
+    entries, above_cap = 0.0, False
     while heap:
         entry = heapq.heappop(heap)
         v = entry[2]
         if v not in adj or current.get(v) != entry:
             continue  # stale
         if entry[1] > log_limit + 1e-9:
+            return None
+        size = float(np.exp(entry[1]))
+        entries += size
+        above_cap = above_cap or size > cap * (1 + 1e-9)
+        if above_cap and entries > total * (1 + 1e-9):
             return None
         nb = adj.pop(v)
         del current[v]
@@ -328,7 +344,8 @@ def _min_fill_order(adjacency: dict, cards, limit: float = np.inf):
 
 
 def iterative_join_graph_propagation(network, evidence=None, *, targets=None,
-                                     cluster_entries: int = DEFAULT_CLUSTER_ENTRIES, damping: float = 0.0,
+                                     cluster_entries: int = DEFAULT_CLUSTER_ENTRIES,
+                                     exact_entries: int = DEFAULT_EXACT_ENTRIES, damping: float = 0.0,
                                      max_iter: int = 100, tol: float = 1e-8, memory_budget=None):
     """Approximate posterior marginals of discrete nodes by iterative join-graph propagation.
 
@@ -348,6 +365,11 @@ def iterative_join_graph_propagation(network, evidence=None, *, targets=None,
         The most table entries in a cluster of the join graph.  Larger is
         closer to exact and slower; at or above the largest cluster of
         bucket elimination along the order used, the answer is exact.
+    exact_entries : int
+        A part whose bucket elimination needs at most this many table
+        entries in all (and whose tables fit ``memory_budget``) is solved
+        exactly, however large its largest cluster; 0 leaves exactness to
+        ``cluster_entries`` alone.
     damping : float in [0, 1)
         Weight of the previous message in each update.
     max_iter : int
@@ -368,9 +390,10 @@ def iterative_join_graph_propagation(network, evidence=None, *, targets=None,
     ancestors and the evidence's: the rest of the network is barren for it.
     With ``targets=None`` such nodes are taken deepest first and gathered
     into parts (the nodes' ancestors and the evidence's) for as long as
-    bucket elimination over the part stays within ``cluster_entries``, so
-    each such part is solved exactly; a node whose part alone exceeds the
-    cap is answered approximately in a part of its own.  On large networks
+    bucket elimination over the part stays within ``cluster_entries`` per
+    bucket or ``exact_entries`` in all, so each such part is solved exactly;
+    a node whose part alone exceeds both is answered approximately in a part
+    of its own.  On large networks
     most posteriors are then exact although the whole network is far beyond
     the cap.
 
@@ -380,7 +403,7 @@ def iterative_join_graph_propagation(network, evidence=None, *, targets=None,
     >>> from pgm.inference.ijgp import iterative_join_graph_propagation
     >>> asia = pgm.load("asia")
     >>> marginals, report = iterative_join_graph_propagation(asia, {"xray": "yes", "smoke": "no"},
-    ...                                                      targets=["lung"], cluster_entries=4)
+    ...                                                      targets=["lung"], cluster_entries=4, exact_entries=0)
     >>> report.exact, report.converged
     (False, True)
     >>> marginals["lung"][:, 0].round(4).tolist()
@@ -388,7 +411,7 @@ def iterative_join_graph_propagation(network, evidence=None, *, targets=None,
     >>> iterative_join_graph_propagation(asia, {"xray": "yes"}, targets=["lung"])[1].exact
     True
     """
-    _check_options(cluster_entries, damping, max_iter, tol)
+    _check_options(cluster_entries, exact_entries, damping, max_iter, tol)
     network._require_fitted("queried")
     ev = evidence if isinstance(evidence, Evidence) else as_evidence(network, evidence)
     observed = ev.observed_somewhere()
@@ -403,7 +426,7 @@ def iterative_join_graph_propagation(network, evidence=None, *, targets=None,
         )
     # condition on what every row observes alike; the rest of the evidence is per-row likelihoods
     fixed = {n: c for n, c in ev.constant_codes().items() if n in relevant and n not in ev.soft}
-    problem = _Problem(network, ev, fixed, int(cluster_entries))
+    problem = _Problem(network, ev, fixed, int(cluster_entries), int(exact_entries), memory_budget)
     options = dict(damping=float(damping), max_iter=int(max_iter), tol=float(tol), memory_budget=memory_budget)
     result = {}
     residuals = np.zeros(ev.n_rows)
@@ -431,8 +454,10 @@ def iterative_join_graph_propagation(network, evidence=None, *, targets=None,
 class _Problem:
     """One query's CPDs conditioned on the evidence every row shares, split into parts and solved part by part."""
 
-    def __init__(self, network, ev: Evidence, fixed: dict, cap: int):
+    def __init__(self, network, ev: Evidence, fixed: dict, cap: int, exact_entries: int = 0, memory_budget=None):
         self.network, self.ev, self.fixed, self.cap = network, ev, fixed, cap
+        # a part is solved exactly when its bucket tree's tables together fit this (and the memory budget)
+        self.exact_entries = min(exact_entries, budget_bytes(memory_budget) // 8)
         self.tables = {}
         for node in network.nodes:
             if not network[node].is_discrete:
@@ -460,7 +485,7 @@ class _Problem:
                     frontier.append(u)
         return seen
 
-    def _layout(self, nodes: set, keep, limit: float = np.inf):
+    def _layout(self, nodes: set, keep, limit: float = np.inf, cap: float = np.inf, total: float = np.inf):
         """(free nodes, their index, cards, scopes, tables, elimination order, its cliques) of the part of
         ``nodes`` that is linked to the nodes ``keep``."""
         linked = self._connected(nodes, keep)
@@ -476,13 +501,23 @@ class _Problem:
         for scope in scopes:
             for v in scope:
                 adjacency[v].update(u for u in scope if u != v)
-        found = _min_fill_order(adjacency, cards, limit)
+        found = _min_fill_order(adjacency, cards, limit, cap, total)
         order, cliques = found if found is not None else (None, None)
         return free, index, cards, scopes, tables, order, cliques
 
+    def _exact(self, cards, cliques) -> bool:
+        """Whether a part with these elimination cliques is solved exactly: each within the cap, or all
+        together within ``exact_entries``."""
+        if cliques is None:
+            return False
+        sizes = [float(np.prod([cards[v] for v in c], dtype=np.float64)) for c in cliques]
+        return max(sizes, default=0.0) <= self.cap or sum(sizes) <= self.exact_entries
+
     def _fits(self, nodes: set, keep) -> bool:
-        """Whether bucket elimination over ``nodes`` stays within the cap (the join graph is then a tree)."""
-        return self._layout(nodes, keep, limit=self.cap)[6] is not None
+        """Whether bucket elimination over ``nodes`` is solved exactly (the join graph is then a tree)."""
+        layout = self._layout(nodes, keep, limit=max(self.cap, self.exact_entries), cap=self.cap,
+                              total=self.exact_entries)
+        return self._exact(layout[2], layout[6])
 
     def parts(self, wanted: list, above: set, *, whole: bool):
         """(targets, nodes) to solve one after another: the targets' ancestors and the evidence's, in groups.
@@ -558,8 +593,9 @@ class _Problem:
     def solve(self, nodes: set, targets: list, *, damping, max_iter, tol, memory_budget):
         """Propagate over the part ``nodes``: (beliefs of ``targets``, join graph, residuals, firsts, iterations)."""
         ev = self.ev
-        free, index, cards, scopes, tables, order, _ = self._layout(nodes, targets)
-        graph = build_join_graph(cards, scopes, order, self.cap)
+        free, index, cards, scopes, tables, order, cliques = self._layout(nodes, targets)
+        # a part whose whole bucket tree fits exact_entries keeps it unsplit: one exact pass
+        graph = build_join_graph(cards, scopes, order, np.inf if self._exact(cards, cliques) else self.cap)
         budget = budget_bytes(memory_budget)
         static = 8 * graph.total_entries()
         if static > budget:

@@ -135,6 +135,18 @@ def write_bytes_atomically(path, data: bytes) -> None:
         Of the usual subclass (``PermissionError``, ``IsADirectoryError``,
         ``FileNotFoundError``, ...), naming ``path`` and the reason.
     """
+    write_atomically(path, lambda stream: stream.write(data))
+
+
+def write_atomically(path, fill, *, text: bool = False):
+    """Let ``fill(stream)`` write a temporary file beside ``path``, then rename it over ``path``.
+
+    The file replaces ``path`` only once ``fill`` returns, so an error half-way
+    leaves the old file (or none) in place.  ``text=True`` opens the stream as
+    UTF-8 text with newlines untranslated; otherwise it is binary.  Returns
+    what ``fill`` returns.  Keeps the mode and owner as
+    :func:`write_bytes_atomically` says, and raises the same errors.
+    """
     shown = path
     target = Path(os.path.realpath(path))  # through symbolic links, to the file they name
     try:
@@ -162,8 +174,9 @@ def write_bytes_atomically(path, data: bytes) -> None:
         raise type(error)(error.errno, f"cannot write (cannot create files in {str(directory)!r}: "
                           f"{(error.strerror or 'unknown error').lower()})", str(shown)) from None
     try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
+        opened = os.fdopen(handle, "w", encoding="utf-8", newline="") if text else os.fdopen(handle, "wb")
+        with opened as stream:
+            result = fill(stream)
             stream.flush()
             os.fsync(stream.fileno())
         if existing is None:
@@ -181,6 +194,7 @@ def write_bytes_atomically(path, data: bytes) -> None:
             raise _reworded(error, shown, "write") from None
         raise
     _sync_directory(directory)
+    return result
 
 
 def _copy_owner(temporary: str, existing: os.stat_result) -> None:

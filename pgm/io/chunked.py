@@ -41,9 +41,7 @@ import glob
 import itertools
 import os
 import re
-import stat
 import sys
-import tempfile
 import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -594,48 +592,13 @@ def write_csv_chunks(path, frames: Iterable[pd.DataFrame]) -> int:
     >>> open(path).read().split()
     ['x', '0', '1', '2', '3']
     """
-    from pgm.io._files import _UMASK, _copy_owner, _reworded, _sync_directory
+    from pgm.io._files import write_atomically
 
-    shown = path
-    target = Path(os.path.realpath(path))
-    try:
-        existing = os.stat(target)
-    except FileNotFoundError:
-        existing = None
-    except OSError as error:
-        raise _reworded(error, shown, "write") from None
-    if existing is not None and stat.S_ISDIR(existing.st_mode):
-        raise IsADirectoryError(errno.EISDIR, "cannot write (it is a directory)", str(shown))
-    if existing is not None and not os.access(target, os.W_OK):
-        raise PermissionError(errno.EACCES, "cannot write (the file is read-only)", str(shown))
-    if not target.parent.is_dir():
-        raise FileNotFoundError(errno.ENOENT, f"cannot write (the directory {str(target.parent)!r} does not exist)",
-                                str(shown))
-    try:
-        handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    except OSError as error:
-        raise _reworded(error, shown, "write") from None
-    rows = 0
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            for k, frame in enumerate(frames):
-                frame.to_csv(stream, index=False, header=k == 0)
-                rows += len(frame)
-            stream.flush()
-            os.fsync(stream.fileno())
-        if existing is None:
-            os.chmod(temporary, 0o666 & ~_UMASK)
-        else:
-            _copy_owner(temporary, existing)
-            os.chmod(temporary, stat.S_IMODE(existing.st_mode))
-        os.replace(temporary, target)
-    except BaseException as error:
-        try:
-            os.unlink(temporary)
-        except FileNotFoundError:
-            pass
-        if isinstance(error, OSError):
-            raise _reworded(error, shown, "write") from None
-        raise
-    _sync_directory(target.parent)
-    return rows
+    def fill(stream) -> int:
+        rows = 0
+        for k, frame in enumerate(frames):
+            frame.to_csv(stream, index=False, header=k == 0)
+            rows += len(frame)
+        return rows
+
+    return write_atomically(path, fill, text=True)

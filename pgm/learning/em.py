@@ -358,8 +358,8 @@ class InMemory:
     (:class:`pgm._partitions.Pieces` is the other one): ``expected(network)``
     -- one E-step, the expected statistics and mean log-likelihood;
     ``completed(network, rng, centres)`` -- the statistics of a random
-    completion (EM's starting base); ``sample(columns, rng)`` -- rows of some
-    columns for k-means++; and ``total_weight``, ``n_rows``, ``observed``
+    completion (EM's starting base); ``sample(columns, rng, limit=None)`` -- rows of some
+    columns (at most ``limit``) for k-means++ and for ranking split moves; and ``total_weight``, ``n_rows``, ``observed``
     (the nodes with at least one value).
     """
 
@@ -378,8 +378,11 @@ class InMemory:
 
         return statistics(network, completion(network, self.dataset, rng, centres), weights=self.weights)
 
-    def sample(self, columns, rng) -> np.ndarray:
-        return np.column_stack([np.asarray(self.dataset.columns[c], dtype=np.float64) for c in columns])
+    def sample(self, columns, rng, limit: int | None = None) -> np.ndarray:
+        rows = slice(None)
+        if limit is not None and self.n_rows > limit:
+            rows = np.sort(rng.choice(self.n_rows, limit, replace=False))
+        return np.column_stack([np.asarray(self.dataset.columns[c], dtype=np.float64)[rows] for c in columns])
 
 
 def completion(network, dataset: Dataset, rng, centres: dict, *, strict: bool = True) -> Dataset:
@@ -508,7 +511,7 @@ def moved_on(fitted, report, data, *, prior, max_iter: int, tol: float, accelera
     objective, so each trace stays monotone); ``n_passes`` counts every
     pass spent, ``n_moves`` the moves kept.
     """
-    from pgm.learning.em_moves import candidate_moves, movable_nodes, split_move
+    from pgm.learning.em_moves import candidate_moves, movable_nodes, row_posteriors, split_move
 
     nodes = movable_nodes(fitted) if MOVE_CANDIDATES and report.converged else []
     if not nodes:
@@ -521,7 +524,8 @@ def moved_on(fitted, report, data, *, prior, max_iter: int, tol: float, accelera
         spent += 1
         screened = []
         for node in nodes:
-            for j, k in candidate_moves(fitted, node, stats, limit=MOVE_CANDIDATES):
+            rows = row_posteriors(fitted, node, data, rng)
+            for j, k in candidate_moves(fitted, node, stats, limit=MOVE_CANDIDATES, rows=rows):
                 try:
                     short, short_report = iterate(split_move(fitted, node, j, k, rng), data, prior=prior,
                                                   max_iter=SCREEN_PASSES, tol=0.0, accelerate=False, rng=rng,

@@ -19,11 +19,20 @@ a state that covers too much.  Concretely, for states ``j`` (dropped) and
 - along the node's *own* axis (its probabilities): ``j`` and ``k`` share
   ``k``'s probability, ``j``'s former share is spread over the rest.
 
-:func:`candidate_moves` ranks the moves: ``j`` among the states most like
-another one (the nearest pair of per-state parameter profiles), ``k``
-among the states whose rows cost most to encode (expected rows times the
-children's entropy given the state: a state covering two clusters is
-spread out).  The driver
+:func:`candidate_moves` ranks the moves two ways and interleaves them.
+From the parameters: ``j`` among the states most like another one (the
+nearest pair of per-state parameter profiles), ``k`` among the states
+whose rows cost most to encode (expected rows times the children's entropy
+given the state: a state covering two clusters is spread out).  From the
+rows (:func:`row_posteriors`, the criteria of Ueda et al.): ``j`` from the
+pairs of states whose posteriors over the rows are most correlated (two
+states sharing one cluster take the same rows), ``k`` among the states
+whose rows the model explains worst -- the local Kullback-Leibler
+divergence between a state's weighted rows and its density, which for
+point masses at the rows is ``-log N - E_k[log p(row)]``, so the state
+with the lowest mean row log-likelihood.  Neither ranking finds every
+misallocation first (on scikit-learn's digits the parameter ranking
+missed 2 of 5 seeds, the row ranking 1, the two interleaved none).  The driver
 (:func:`pgm.learning.em.run`) screens the candidates with a few EM passes,
 runs the best to convergence, and keeps it only if it ends higher; the
 objective is compared at converged points, so the result is never worse
@@ -36,10 +45,12 @@ import numpy as np
 
 from pgm.learning.em_starts import FLOOR
 
-__all__ = ["PERTURBATION", "movable_nodes", "candidate_moves", "split_move"]
+__all__ = ["PERTURBATION", "RANKING_ROWS", "movable_nodes", "row_posteriors", "candidate_moves", "split_move"]
 
 #: Size of the opposite perturbations that push the two halves of a split state apart.
 PERTURBATION = 0.5
+#: Rows whose posteriors rank the moves: a uniform sample of the data when it has more.
+RANKING_ROWS = 5_000
 
 
 def movable_nodes(network) -> list[str]:
@@ -94,8 +105,62 @@ def _state_entropy(network, node: str) -> np.ndarray:
     return total - total.min() + 1.0 if total.min() <= 0 else total
 
 
-def candidate_moves(network, node: str, stats, *, limit: int) -> list[tuple[int, int]]:
-    """Up to ``limit`` moves ``(j, k)``: drop state ``j`` (most redundant first), split ``k`` (costliest rows first)."""
+def row_posteriors(network, node: str, data, rng):
+    """``p(node | row)`` ``(n, k)`` and ``log p(row)`` ``(n,)`` for up to RANKING_ROWS rows of ``data``.
+
+    ``data`` is an EM source (its ``sample`` gives rows of the observed
+    columns, from every piece).  The rows are unweighted: they only rank
+    moves, whose outcome the objective judges.  Returns None when the rows
+    cannot be answered (an inference over the budget, say): the moves are
+    then ranked from the parameters alone.
+    """
+    from pgm.data import to_frame
+    from pgm.errors import PGMError
+
+    columns = [n for n in network.nodes if n in data.observed]
+    values = data.sample(columns, rng, limit=RANKING_ROWS)
+    if len(values) == 0:
+        return None
+    domains = {c: network.states(c) if network[c].is_discrete else None for c in columns}
+    frame = to_frame({c: (np.where(np.isnan(values[:, i]), -1, values[:, i]).astype(np.int64)
+                          if domains[c] is not None else values[:, i]) for i, c in enumerate(columns)},
+                     domains, len(values))
+    try:
+        posterior = np.asarray(network.query(node, evidence=frame), dtype=np.float64)
+        log_p = np.asarray(network.log_likelihood(frame), dtype=np.float64)
+    except (PGMError, MemoryError):
+        return None
+    keep = np.isfinite(log_p)
+    return posterior[keep], log_p[keep]
+
+
+def _row_ranked(posterior: np.ndarray, log_p: np.ndarray, *, limit: int) -> list[tuple[int, int]]:
+    """Moves from the rows: merge the most correlated pairs (drop the lighter), split the worst explained."""
+    mass = posterior.sum(axis=0)
+    k = len(mass)
+    norms = np.linalg.norm(posterior, axis=0)
+    unit = posterior / np.where(norms > 0, norms, 1.0)
+    correlation = unit.T @ unit
+    pairs = sorted(((-correlation[i, j], i, j) for i in range(k) for j in range(i + 1, k)))
+    badly_explained = -(posterior * log_p[:, None]).sum(axis=0) / np.where(mass > 0, mass, 1.0)
+    splits = [int(s) for s in np.argsort(-badly_explained, kind="stable")]
+    moves = []
+    for _, i, j in pairs:
+        dropped = int(i if mass[i] <= mass[j] else j)
+        split = next((s for s in splits if s not in (i, j)), None)
+        if split is not None and (dropped, split) not in moves:
+            moves.append((dropped, split))
+        if len(moves) >= limit:
+            break
+    return moves
+
+
+def candidate_moves(network, node: str, stats, *, limit: int, rows=None) -> list[tuple[int, int]]:
+    """Up to ``limit`` moves ``(j, k)``: drop state ``j`` (most redundant first), split ``k`` (costliest rows first).
+
+    ``rows``, the result of :func:`row_posteriors`, adds the row-based
+    ranking, interleaved with the parameter-based one.
+    """
     from pgm.learning.em_starts import _state_profiles
 
     profiles = _state_profiles(network, node)
@@ -118,7 +183,15 @@ def candidate_moves(network, node: str, stats, *, limit: int) -> list[tuple[int,
                 moves.append((j, int(split)))
     # interleave: the best few drops against the best few splits before going further down either list
     moves.sort(key=lambda move: max(dropped.index(move[0]), heavy.index(move[1])))
-    return moves[:limit]
+    if rows is None:
+        return moves[:limit]
+    interleaved = []
+    for pair in zip(_row_ranked(*rows, limit=limit), moves):
+        interleaved.extend(move for move in pair if move not in interleaved)
+    for move in moves:  # the row ranking may be short (few states): fill from the parameter ranking
+        if move not in interleaved:
+            interleaved.append(move)
+    return interleaved[:limit]
 
 
 def split_move(network, node: str, j: int, k: int, rng):

@@ -150,18 +150,13 @@ def _skeleton(names, independence, alpha, max_conditioning, report, progress, ma
                 if y not in adjacent[x]:
                     continue
                 others = [v for v in snapshot[x] if v != y]
-                if level == 1 and hasattr(independence, "p_values_given_each"):
-                    # Every single-variable conditioning set of this edge from one pass; the first that
-                    # separates is the one the one-at-a-time loop would have found.
-                    p_values = independence.p_values_given_each(x, y, others)
-                    separated = np.flatnonzero(p_values > alpha)
-                    report.tests += int(separated[0]) + 1 if separated.size else len(others)
-                    if separated.size:
-                        z = others[int(separated[0])]
+                if level >= 1 and hasattr(independence, "p_values_given_each"):
+                    given = _first_separating_set(independence, x, y, others, level, alpha, report)
+                    if given is not None:
                         adjacent[x].discard(y)
                         adjacent[y].discard(x)
-                        separating[frozenset((x, y))] = {z}
-                        report.max_conditioning_used = max(report.max_conditioning_used, 1)
+                        separating[frozenset((x, y))] = set(given)
+                        report.max_conditioning_used = max(report.max_conditioning_used, level)
                     continue
                 for given in itertools.combinations(others, level):
                     report.tests += 1
@@ -176,6 +171,28 @@ def _skeleton(names, independence, alpha, max_conditioning, report, progress, ma
             print(f"PC level {level}: {edges} edges left after {report.tests} tests", flush=True)
         level += 1
     return adjacent, separating
+
+
+def _first_separating_set(independence, x, y, others, level, alpha, report):
+    """The first conditioning set of ``level`` of ``others`` (in ``itertools.combinations`` order) that separates.
+
+    Sets sharing their first ``level - 1`` members are consecutive in that
+    order and differ in the last member only, so each such run is tested in
+    one batch (one counting pass); the first p-value above ``alpha`` is the
+    set the one-at-a-time loop would have stopped at.  Returns None if none
+    separates.
+    """
+    for head in itertools.combinations(range(len(others) - 1), level - 1):
+        after = head[-1] + 1 if head else 0
+        tails = others[after:]
+        if not tails:
+            continue
+        p_values = independence.p_values_given_each(x, y, tails, given=[others[h] for h in head])
+        separated = np.flatnonzero(p_values > alpha)
+        report.tests += int(separated[0]) + 1 if separated.size else len(tails)
+        if separated.size:
+            return [others[h] for h in head] + [tails[int(separated[0])]]
+    return None
 
 
 def _orient(names, adjacent, separating):

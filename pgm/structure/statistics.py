@@ -107,6 +107,12 @@ class FamilyStatistics:
         starts = np.concatenate([[0], np.cumsum(cards)[:-1]]).astype(np.intp)
         width = int(cards.sum())
         m = self.table.n_groups
+        pairs = getattr(self, "_pairs_joint", None)
+        if not parents and pairs is not None and self.is_discrete[child] and self.is_discrete[candidates].all():
+            # Pairs were counted already (PC's first level): read them off instead of a pass.
+            joint, offsets = pairs
+            picked = np.concatenate([np.arange(offsets[x], offsets[x] + self.cardinality[x]) for x in candidates])
+            return joint[offsets[child]:offsets[child + 1]][:, picked].reshape(1, k, width), starts
         self.passes += 1
         if size * width > _LARGEST_BATCH or m * len(candidates) > _LARGEST_BATCH:
             joint = np.zeros((size, width))
@@ -114,7 +120,7 @@ class FamilyStatistics:
                 kx = int(self.cardinality[x])
                 joint[:, start:start + kx] = np.bincount(family * kx + self._codes[x], weights=self.table.weight,
                                                          minlength=size * kx).reshape(size, kx)
-        else:
+        elif 2 * len(candidates) > self.is_discrete.sum():
             # Every discrete variable's state column at once, then the candidates' columns picked out:
             # a search's batches hold most variables, and this needs no per-call gathering of codes.
             columns, repeated, offsets = self._all_columns()
@@ -123,7 +129,24 @@ class FamilyStatistics:
             joint = np.bincount(index, weights=repeated, minlength=size * total).reshape(size, total)
             picked = np.concatenate([np.arange(offsets[x], offsets[x] + self.cardinality[x]) for x in candidates])
             joint = joint[:, picked]
+        else:
+            # A few candidates (PC's tests given one neighbour): only their columns, each a contiguous row
+            # of the transposed codes, shifted to the candidate's place among the output columns.
+            codes = self._codes_by_variable()
+            shifted = codes[candidates] + starts[:, None]
+            index = (family[None, :] * width + shifted).ravel()
+            joint = np.bincount(index, weights=np.tile(self.table.weight, len(candidates)),
+                                minlength=size * width).reshape(size, width)
         return joint.reshape(size // k, k, width), starts
+
+    def _codes_by_variable(self) -> np.ndarray:
+        """The discrete codes as one contiguous row per variable (zeros for continuous ones), built once."""
+        if getattr(self, "_by_variable", None) is None:
+            rows = np.zeros((len(self.names), self.table.n_groups), dtype=np.intp)
+            for v in np.flatnonzero(self.is_discrete):
+                rows[v] = self._codes[v]
+            self._by_variable = rows
+        return self._by_variable
 
     def _all_columns(self):
         """Each group's state column for every discrete variable (offset per variable), and the weights repeated to match."""
@@ -155,6 +178,7 @@ class FamilyStatistics:
         weighted = one_hot.multiply(self.table.weight[:, None]).tocsc()
         joint = (weighted.T @ one_hot).toarray()
         self.passes += 1
+        self._pairs_joint = (joint, offsets)
         discrete = np.flatnonzero(self.is_discrete)
         return {(int(a), int(b)): joint[offsets[a]:offsets[a + 1], offsets[b]:offsets[b + 1]]
                 for a in discrete for b in discrete if a != b}
